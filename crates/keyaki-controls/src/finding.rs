@@ -1,0 +1,231 @@
+//! The internal finding model: one finding per (control, resource).
+//!
+//! External formats (ASFF, OCSF, SARIF, ...) are written from this model by
+//! `keyaki-report`; this model's JSON form is the `--format json` schema.
+
+use serde::{Deserialize, Serialize};
+
+/// Compliance status of a finding, as Security Hub names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Failed,
+    Warning,
+    NotAvailable,
+    Passed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "PASSED",
+            Status::Failed => "FAILED",
+            Status::Warning => "WARNING",
+            Status::NotAvailable => "NOT_AVAILABLE",
+        }
+    }
+}
+
+/// Severity label, as Security Hub names it (ordered from least to most severe).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Severity {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Informational => "INFORMATIONAL",
+            Severity::Low => "LOW",
+            Severity::Medium => "MEDIUM",
+            Severity::High => "HIGH",
+            Severity::Critical => "CRITICAL",
+        }
+    }
+}
+
+/// The resource a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resource {
+    /// CloudFormation type: `AWS::IAM::Policy`, `AWS::IAM::User`, `AWS::IAM::Role`,
+    /// `AWS::IAM::Group`, `AWS::KMS::Key`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub arn: String,
+    /// The resource's region; IAM resources are global and use the scan's home region
+    /// (`us-east-1` in the `aws` partition), as Security Hub does.
+    pub region: String,
+    pub account: String,
+    pub partition: String,
+    /// Friendly name (policy, user, role or group name; key alias or id).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+}
+
+/// Why a finding has its status. `code` is stable and machine-readable
+/// (e.g. `ALLOWS_DECRYPT_ON_ALL_KEYS`, `NOT_APPLICABLE`, `READ_ERROR`); `text` is for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    pub code: String,
+    pub text: String,
+}
+
+/// One statement of a policy named as evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementEvidence {
+    pub index: usize,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sid: Option<String>,
+    /// The statement's JSON text.
+    pub source: String,
+    /// 1-based line of the statement in the policy document, when known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub line: Option<usize>,
+}
+
+/// The reasoning core's answer for one blocked action of one policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionEvidence {
+    pub action: String,
+    /// `null` when undecided.
+    pub allowed_on_all_keys: Option<bool>,
+    pub statements: Vec<StatementEvidence>,
+    pub witness: Option<String>,
+    pub counterexample: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub unknown_reason: Option<String>,
+}
+
+/// Evidence about one policy document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyEvidence {
+    /// Policy name (for an inline policy, its name within the principal).
+    pub policy_name: String,
+    /// ARN of a managed policy; `None` for inline policies.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub policy_arn: Option<String>,
+    /// Default version id of a managed policy (`v3`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub version_id: Option<String>,
+    /// `PASSED`, `FAILED` or `UNKNOWN`, or `ERROR` when the document could not be parsed.
+    pub verdict: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+    pub actions: Vec<ActionEvidence>,
+}
+
+/// Control-specific evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Evidence {
+    /// KMS.1 / KMS.2: the policies analysed and what the core found.
+    Policies { policies: Vec<PolicyEvidence> },
+    /// KMS.3: the key's state and, when pending deletion, its deletion date.
+    KeyDeletion {
+        key_state: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        deletion_date: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        pending_deletion_window_in_days: Option<i64>,
+    },
+    /// KMS.4: the key's rotation status.
+    KeyRotation {
+        rotation_enabled: Option<bool>,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        rotation_period_in_days: Option<i64>,
+        key_spec: String,
+        origin: String,
+        key_manager: String,
+    },
+}
+
+/// One finding: the result of one control for one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// `KMS.1`
+    pub control: String,
+    /// The control's title.
+    pub title: String,
+    pub status: Status,
+    /// The control's severity, or `INFORMATIONAL` when passed (as Security Hub does).
+    pub severity: Severity,
+    pub resource: Resource,
+    pub reason: Reason,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub evidence: Option<Evidence>,
+    pub remediation: Remediation,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Remediation {
+    pub text: String,
+    pub url: String,
+}
+
+/// Counts of findings by status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub warning: usize,
+    pub not_available: usize,
+}
+
+impl Summary {
+    pub fn of(findings: &[Finding]) -> Summary {
+        let mut s = Summary {
+            total: findings.len(),
+            ..Summary::default()
+        };
+        for f in findings {
+            match f.status {
+                Status::Passed => s.passed += 1,
+                Status::Failed => s.failed += 1,
+                Status::Warning => s.warning += 1,
+                Status::NotAvailable => s.not_available += 1,
+            }
+        }
+        s
+    }
+}
+
+/// A problem with the input that did not stop the scan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputProblem {
+    /// File and place, e.g. `snapshot.json: $.kms.us-east-1[3].KeyMetadata`.
+    pub location: String,
+    pub message: String,
+}
+
+/// A control that was not evaluated, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotEvaluated {
+    pub control: String,
+    pub reason: String,
+}
+
+/// The result of evaluating the controls over one account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanReport {
+    pub account: String,
+    pub partition: String,
+    /// RFC 3339 time the input was collected (from the snapshot), if known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub collected_at: Option<String>,
+    /// RFC 3339 time of evaluation.
+    pub generated_at: String,
+    /// Controls evaluated, in registry order.
+    pub controls: Vec<String>,
+    /// Controls not evaluated and why (e.g. KMS.3/KMS.4 for an IAM-only input).
+    pub not_evaluated: Vec<NotEvaluated>,
+    pub findings: Vec<Finding>,
+    /// Problems with the input; the affected resources are NOT_AVAILABLE.
+    pub problems: Vec<InputProblem>,
+    pub summary: Summary,
+}

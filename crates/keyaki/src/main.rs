@@ -1,0 +1,70 @@
+//! `keyaki`: checks AWS accounts against the AWS Security Hub KMS controls.
+//!
+//! This binary is a thin layer: it parses arguments, reads files, talks to the
+//! libraries, and maps outcomes to exit codes (0 clean, 1 findings, 2 could not run).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod commands;
+mod exit;
+
+#[derive(Debug, Parser)]
+#[command(name = "keyaki", version, about, long_about = None)]
+struct Cli {
+    /// More logging on stderr (-v: each AWS API call; -vv: debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// No progress bars or informational messages on stderr.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decide whether IAM policy documents allow KMS decryption on all keys (KMS.1/KMS.2 core).
+    Policy(commands::policy::PolicyArgs),
+    /// Evaluate the KMS controls over an account (live through AWS, or offline with --input).
+    Scan(commands::scan::ScanArgs),
+    /// Collect an account snapshot from AWS for offline evaluation.
+    Collect(commands::collect::CollectArgs),
+    /// List the controls and their metadata.
+    Controls(commands::controls::ControlsArgs),
+    /// List and triage findings kept in the findings store.
+    Findings(commands::findings::FindingsArgs),
+    /// List the scans recorded in the findings store.
+    Runs(commands::runs::RunsArgs),
+    /// Show what changed between two recorded scans.
+    Diff(commands::diff::DiffArgs),
+    /// Export findings to other systems (Security Hub).
+    Export(commands::export::ExportArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let global = commands::Global {
+        verbose: cli.verbose,
+        quiet: cli.quiet,
+    };
+    global.init_logging();
+    let result = match cli.command {
+        Command::Policy(args) => commands::policy::run(&global, args),
+        Command::Scan(args) => commands::scan::run(&global, args),
+        Command::Collect(args) => commands::collect::run(&global, args),
+        Command::Controls(args) => commands::controls::run(&global, args),
+        Command::Findings(args) => commands::findings::run(&global, args),
+        Command::Runs(args) => commands::runs::run(&global, args),
+        Command::Diff(args) => commands::diff::run(&global, args),
+        Command::Export(args) => commands::export::run(&global, args),
+    };
+    match result {
+        Ok(code) => code.into(),
+        Err(err) => {
+            eprintln!("keyaki: error: {err:#}");
+            exit::Code::Error.into()
+        }
+    }
+}
