@@ -1,1 +1,71 @@
-//! keyaki-report
+//! Writers for keyaki findings: one module per output format.
+//!
+//! Every writer takes a [`ScanReport`] and writes to any [`std::io::Write`]; none
+//! does other I/O. Serialize-only models for external formats (ASFF, OCSF, SARIF)
+//! live in their format's module, with doc comments citing the spec fields.
+
+use std::io::Write;
+
+use keyaki_controls::finding::ScanReport;
+
+mod error;
+mod json;
+
+pub use error::ReportError;
+
+/// The output formats of `keyaki scan --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+    Asff,
+    Ocsf,
+    Sarif,
+    Html,
+}
+
+impl Format {
+    pub const ALL: [Format; 7] = [
+        Format::Table,
+        Format::Json,
+        Format::Csv,
+        Format::Asff,
+        Format::Ocsf,
+        Format::Sarif,
+        Format::Html,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Asff => "asff",
+            Format::Ocsf => "ocsf",
+            Format::Sarif => "sarif",
+            Format::Html => "html",
+        }
+    }
+}
+
+/// Rendering options.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// ANSI colours in the table format.
+    pub color: bool,
+}
+
+/// Writes `report` in `format` to `out`.
+pub fn write(
+    report: &ScanReport,
+    format: Format,
+    options: &Options,
+    out: &mut dyn Write,
+) -> Result<(), ReportError> {
+    let _ = options;
+    match format {
+        Format::Json => json::write(report, out),
+        other => Err(ReportError::Unsupported(other.name())),
+    }
+}
