@@ -215,7 +215,8 @@ mod tests {
             ("arn:aws:kms:us*", false, true),
             ("arn:aws:kms:us*:*", false, true),
             ("arn:aws:kms:eu*:*", true, false),
-            ("arn:aws:kms:u*t-1:*:*", true, false),
+            ("arn:aws:kms:u*t-1:*:*", true, true),
+            ("arn:aws:kms:u*t-2:*:*", true, false),
             ("arn:aws-cn:kms:*", false, false),
             ("arn:*:kms:*:*:key/*", false, true),
         ];
