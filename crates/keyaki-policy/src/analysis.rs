@@ -246,27 +246,44 @@ impl Query {
             start,
             max_millis: self.options.budget.max_millis,
         };
+        // The realistic candidates, run once through the automata.
+        let runs: Vec<(&String, Vec<u64>)> = if self.shortcuts {
+            self.candidates
+                .iter()
+                .filter_map(|c| machine.run(c).map(|acc| (c, acc)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+
+        // A realistic key that is not allowed settles the question at once.
+        if let Some((c, _)) = runs.iter().find(|(_, acc)| !machine.allowed(acc)) {
+            result.allowed_on_all_keys = Some(false);
+            result.counterexample = Some((*c).clone());
+        } else {
+            self.decide(&machine, &mut result, &mut work);
+        }
 
         // Evidence: the Allow statements that grant the action on some key of the universe.
-        let mut undecided_evidence = false;
+        // A statement no candidate hits is searched alone, on a budget of its own (the
+        // decision above has been made); over budget it is named anyway.
+        let mut work = Work {
+            states: 0,
+            max_states: self.options.budget.max_states,
+            start: Instant::now(),
+            max_millis: self.options.budget.max_millis / 4 + 1,
+        };
         for (i, s) in relevant.iter().enumerate() {
             if s.effect != Effect::Allow {
                 continue;
             }
-            let hit = self.shortcuts
-                && self
-                    .candidates
-                    .iter()
-                    .any(|c| machine.run(c).is_some_and(|acc| machine.contains(i, &acc)));
-            let grants = hit
-                || match machine.search(&self.universe, Goal::Contains(i), &mut work) {
-                    Search::Found(_) => true,
-                    Search::Exhausted => false,
-                    Search::OverBudget(_) => {
-                        undecided_evidence = true;
-                        true
-                    }
-                };
+            let grants = runs.iter().any(|(_, acc)| machine.contains(i, acc)) || {
+                let alone = Machine::new(policy, &[*s], &self.universe);
+                !matches!(
+                    alone.search(&self.universe, Goal::Contains(0), &mut work),
+                    Search::Exhausted
+                )
+            };
             if grants {
                 result.statements.push(StatementRef {
                     index: s.index,
@@ -274,21 +291,13 @@ impl Query {
                 });
             }
         }
-        let _ = undecided_evidence;
 
-        // A realistic key that is not allowed settles the question at once.
-        if self.shortcuts {
-            for c in &self.candidates {
-                if let Some(acc) = machine.run(c) {
-                    if !machine.allowed(&acc) {
-                        result.allowed_on_all_keys = Some(false);
-                        result.counterexample = Some(c.clone());
-                        return result;
-                    }
-                }
-            }
-        }
-        match machine.search(&self.universe, Goal::NotAllowed, &mut work) {
+        result
+    }
+
+    /// The automaton search for a key that is not allowed.
+    fn decide(&self, machine: &Machine, result: &mut ActionResult, work: &mut Work) {
+        match machine.search(&self.universe, Goal::NotAllowed, work) {
             Search::Found(arn) => {
                 result.allowed_on_all_keys = Some(false);
                 // Prefer a realistic counterexample when one is refused.
@@ -306,7 +315,6 @@ impl Query {
                 result.unknown_reason = Some(reason);
             }
         }
-        result
     }
 }
 
@@ -444,6 +452,9 @@ impl Universe {
 // ---------------------------------------------------------------------------------------------
 // Budget.
 
+/// Memory bound of one search: the position sets it stores (each twice), in 64-bit words.
+const MAX_STORED_WORDS: usize = 4 << 20;
+
 struct Work {
     states: usize,
     max_states: usize,
@@ -461,7 +472,7 @@ impl Work {
                 self.max_states
             ));
         }
-        if self.states % 256 == 0 && self.start.elapsed().as_millis() as u64 > self.max_millis {
+        if self.start.elapsed().as_millis() as u64 > self.max_millis {
             return Err(format!(
                 "over budget: took longer than {} ms",
                 self.max_millis
@@ -492,26 +503,36 @@ enum Search {
 struct StmtSets {
     allow: bool,
     negated: bool,
-    /// Positions of its patterns.
-    mask: Vec<u64>,
-    /// Accepting positions of its patterns.
-    accept: Vec<u64>,
+    /// Its patterns occupy positions `lo..hi`.
+    lo: usize,
+    hi: usize,
 }
 
 struct Machine {
     words: usize,
     /// Alphabet symbols (one representative character per class).
     syms: Vec<char>,
-    /// For each symbol: positions whose token reads it and moves on.
-    adv: Vec<u64>,
-    /// For each symbol: star positions that read it and stay.
-    stay: Vec<u64>,
-    /// Star positions (may be skipped).
+    /// For each symbol: literal positions that read it and move on.
+    lit: Vec<u64>,
+    /// `?` positions (any character / any but `:`).
+    any: Vec<u64>,
+    any_nc: Vec<u64>,
+    /// `*` positions (any character / any but `:`); they read and stay, or are skipped.
     star: Vec<u64>,
+    star_nc: Vec<u64>,
+    /// `star | star_nc`.
+    skip: Vec<u64>,
     /// Positions from which every suffix is accepted (only `*` tokens remain).
     univ: Vec<u64>,
+    /// Accepting positions.
+    accept: Vec<u64>,
     init: Vec<u64>,
     stmts: Vec<StmtSets>,
+    /// The symbol index of `:`.
+    colon: usize,
+    /// Symbols in the order the search tries them (lowercase, digits, uppercase, `-`, `/`, `:`),
+    /// so that found keys look like `arn:aws:kms:a:000000000000:key/a`.
+    order: Vec<usize>,
     /// Symbol index of an ASCII character, `u8::MAX` when it is not in the key alphabet.
     sym_of: [u8; 128],
 }
@@ -520,22 +541,46 @@ fn bit(v: &mut [u64], i: usize) {
     v[i / 64] |= 1 << (i % 64);
 }
 
-fn any_and(a: &[u64], b: &[u64]) -> bool {
-    a.iter().zip(b).any(|(x, y)| x & y != 0)
+/// Is some bit of `a & b` (or of `a` when `b` is `None`) set in positions `lo..hi`?
+fn any_in(a: &[u64], b: Option<&[u64]>, lo: usize, hi: usize) -> bool {
+    if lo >= hi {
+        return false;
+    }
+    let (wl, wh) = (lo / 64, (hi - 1) / 64);
+    for w in wl..=wh {
+        let mut x = a[w];
+        if let Some(b) = b {
+            x &= b[w];
+        }
+        if w == wl {
+            x &= u64::MAX << (lo % 64);
+        }
+        if w == wh {
+            let top = (hi - 1) % 64;
+            if top < 63 {
+                x &= (1u64 << (top + 1)) - 1;
+            }
+        }
+        if x != 0 {
+            return true;
+        }
+    }
+    false
 }
 
 impl Machine {
     fn new(policy: &Policy, relevant: &[&Statement], universe: &Universe) -> Machine {
         let variables = policy.uses_variables();
         let mut toks: Vec<Tok> = Vec::new();
-        // (first position, accept position) per pattern, per statement.
-        let mut spans: Vec<Vec<(usize, usize)>> = Vec::with_capacity(relevant.len());
+        let mut stmts = Vec::with_capacity(relevant.len());
+        // (first position, accept position) per pattern.
+        let mut pats: Vec<(usize, usize)> = Vec::new();
         for s in relevant {
             let reading = match (s.effect, s.not_resource()) {
                 (Effect::Allow, false) | (Effect::Deny, true) => Reading::Broad,
                 (Effect::Allow, true) | (Effect::Deny, false) => Reading::Narrow,
             };
-            let mut pats = Vec::new();
+            let lo = toks.len();
             for p in policy.resource_patterns(s) {
                 let first = toks.len();
                 compile_resource(p, variables, reading, &mut toks);
@@ -544,7 +589,12 @@ impl Machine {
                 toks.push(Tok::Never);
                 pats.push((first, accept));
             }
-            spans.push(pats);
+            stmts.push(StmtSets {
+                allow: s.effect == Effect::Allow,
+                negated: s.not_resource(),
+                lo,
+                hi: toks.len(),
+            });
         }
         let n = toks.len();
         let words = n.div_ceil(64).max(1);
@@ -560,7 +610,7 @@ impl Machine {
                 syms.push(c);
             }
         };
-        for c in universe.literals().chain(['-', ':', '/']) {
+        for c in [':', '-', '/'].into_iter().chain(universe.literals()) {
             add(c, &mut syms, &mut sym_of);
         }
         for t in &toks {
@@ -585,60 +635,66 @@ impl Machine {
             }
         }
 
-        let mut adv = vec![0u64; syms.len() * words];
-        let mut stay = vec![0u64; syms.len() * words];
-        let mut star = vec![0u64; words];
-        let mut univ = vec![0u64; words];
+        let zero = vec![0u64; words];
+        let mut lit = vec![0u64; syms.len() * words];
+        let (mut any, mut any_nc, mut star, mut star_nc) =
+            (zero.clone(), zero.clone(), zero.clone(), zero.clone());
         for (i, t) in toks.iter().enumerate() {
-            if matches!(t, Tok::Star | Tok::StarNoColon) {
-                bit(&mut star, i);
-            }
-            for (k, &c) in syms.iter().enumerate() {
-                let row = k * words;
-                match *t {
-                    Tok::Lit(l) if l == c => bit(&mut adv[row..row + words], i),
-                    Tok::Any => bit(&mut adv[row..row + words], i),
-                    Tok::AnyNoColon if c != ':' => bit(&mut adv[row..row + words], i),
-                    Tok::Star => bit(&mut stay[row..row + words], i),
-                    Tok::StarNoColon if c != ':' => bit(&mut stay[row..row + words], i),
-                    _ => {}
+            match *t {
+                Tok::Lit(c) => {
+                    if let Some(&k) = sym_of.get(c as usize) {
+                        if k != u8::MAX {
+                            let row = k as usize * words;
+                            bit(&mut lit[row..row + words], i);
+                        }
+                    }
                 }
+                Tok::Any => bit(&mut any, i),
+                Tok::AnyNoColon => bit(&mut any_nc, i),
+                Tok::Star => bit(&mut star, i),
+                Tok::StarNoColon => bit(&mut star_nc, i),
+                Tok::Never => {}
             }
         }
-        let mut init = vec![0u64; words];
-        let mut stmts = Vec::with_capacity(relevant.len());
-        for (s, pats) in relevant.iter().zip(&spans) {
-            let mut mask = vec![0u64; words];
-            let mut accept = vec![0u64; words];
-            for &(first, acc) in pats {
-                bit(&mut init, first);
-                bit(&mut accept, acc);
-                for i in first..=acc {
-                    bit(&mut mask, i);
-                }
-                // Universal positions: from the end backwards while only `Star` remains.
-                let mut i = acc;
-                while i > first && toks[i - 1] == Tok::Star {
-                    i -= 1;
-                    bit(&mut univ, i);
-                }
+        let skip: Vec<u64> = star.iter().zip(&star_nc).map(|(a, b)| a | b).collect();
+        let mut univ = zero.clone();
+        let mut accept = zero.clone();
+        let mut init = zero;
+        for &(first, acc) in &pats {
+            bit(&mut init, first);
+            bit(&mut accept, acc);
+            // Universal positions: from the end backwards while only `Star` remains.
+            let mut i = acc;
+            while i > first && toks[i - 1] == Tok::Star {
+                i -= 1;
+                bit(&mut univ, i);
             }
-            stmts.push(StmtSets {
-                allow: s.effect == Effect::Allow,
-                negated: s.not_resource(),
-                mask,
-                accept,
-            });
         }
+        let rank = |c: char| match c {
+            'a'..='z' => 0,
+            '0'..='9' => 1,
+            'A'..='Z' => 2,
+            '-' => 3,
+            '/' => 4,
+            _ => 5,
+        };
+        let mut order: Vec<usize> = (0..syms.len()).collect();
+        order.sort_by_key(|&k| (rank(syms[k]), syms[k]));
         let mut m = Machine {
+            order,
             words,
             syms,
-            adv,
-            stay,
+            lit,
+            any,
+            any_nc,
             star,
+            star_nc,
+            skip,
             univ,
+            accept,
             init,
             stmts,
+            colon: 0,
             sym_of,
         };
         let mut init = std::mem::take(&mut m.init);
@@ -652,7 +708,7 @@ impl Machine {
         loop {
             let mut changed = false;
             let mut carry = 0u64;
-            for (w, s) in v.iter_mut().zip(&self.star) {
+            for (w, s) in v.iter_mut().zip(&self.skip) {
                 let from = *w & s;
                 let add = (from << 1) | carry;
                 carry = from >> 63;
@@ -669,12 +725,20 @@ impl Machine {
 
     fn step(&self, cur: &[u64], sym: usize, out: &mut [u64]) {
         let row = sym * self.words;
-        let adv = &self.adv[row..row + self.words];
-        let stay = &self.stay[row..row + self.words];
+        let lit = &self.lit[row..row + self.words];
+        let colon = sym == self.colon;
         let mut carry = 0u64;
         for i in 0..self.words {
-            let a = cur[i] & adv[i];
-            out[i] = (a << 1) | carry | (cur[i] & stay[i]);
+            let (adv, stay) = if colon {
+                (lit[i] | self.any[i], self.star[i])
+            } else {
+                (
+                    lit[i] | self.any[i] | self.any_nc[i],
+                    self.star[i] | self.star_nc[i],
+                )
+            };
+            let a = cur[i] & adv;
+            out[i] = (a << 1) | carry | (cur[i] & stay);
             carry = a >> 63;
         }
         self.close(out);
@@ -698,7 +762,7 @@ impl Machine {
 
     fn contains(&self, i: usize, acc: &[u64]) -> bool {
         let s = &self.stmts[i];
-        any_and(acc, &s.accept) != s.negated
+        any_in(acc, Some(&self.accept), s.lo, s.hi) != s.negated
     }
 
     fn allowed(&self, acc: &[u64]) -> bool {
@@ -718,12 +782,9 @@ impl Machine {
     fn always(&self, i: usize, cur: &[u64]) -> bool {
         let s = &self.stmts[i];
         if s.negated {
-            !any_and(cur, &s.mask)
+            !any_in(cur, None, s.lo, s.hi)
         } else {
-            cur.iter()
-                .zip(&self.univ)
-                .zip(&s.mask)
-                .any(|((c, u), m)| c & u & m != 0)
+            any_in(cur, Some(&self.univ), s.lo, s.hi)
         }
     }
 
@@ -731,12 +792,9 @@ impl Machine {
     fn never(&self, i: usize, cur: &[u64]) -> bool {
         let s = &self.stmts[i];
         if s.negated {
-            cur.iter()
-                .zip(&self.univ)
-                .zip(&s.mask)
-                .any(|((c, u), m)| c & u & m != 0)
+            any_in(cur, Some(&self.univ), s.lo, s.hi)
         } else {
-            !any_and(cur, &s.mask)
+            !any_in(cur, None, s.lo, s.hi)
         }
     }
 
@@ -781,7 +839,7 @@ impl Machine {
         }
     }
 
-    /// Breadth-first search of the product of the universe DFA and the subset states of the
+    /// Depth-first search of the product of the universe DFA and the subset states of the
     /// pattern NFAs for a key of the universe that reaches the goal.
     fn search(&self, universe: &Universe, goal: Goal, work: &mut Work) -> Search {
         type Map = HashMap<(u16, Box<[u64]>), u32, BuildHasherDefault<FxHasher>>;
@@ -794,13 +852,20 @@ impl Machine {
         nodes.push((0, u32::MAX, '\0'));
         sets.push(root);
         let mut next = vec![0u64; self.words];
-        let mut head = 0usize;
-        while head < nodes.len() {
+        // Depth first: a member is usually found after a few dozen states; a proof that none
+        // exists visits every reachable state either way.
+        let mut stack: Vec<u32> = vec![0];
+        while let Some(id) = stack.pop() {
+            let id = id as usize;
             if let Err(reason) = work.tick() {
                 return Search::OverBudget(reason);
             }
-            let id = head;
-            head += 1;
+            if nodes.len().saturating_mul(self.words) > MAX_STORED_WORDS {
+                return Search::OverBudget(format!(
+                    "over budget: automaton states need more than {} MiB",
+                    (MAX_STORED_WORDS * 8) >> 20
+                ));
+            }
             let u = nodes[id].0 as usize;
             let cur = sets[id].clone();
             match self.settled(goal, &cur) {
@@ -815,7 +880,8 @@ impl Machine {
             if universe.accepting(u) && self.reached(goal, &cur) {
                 return Search::Found(self.path(&nodes, id));
             }
-            for (k, &c) in self.syms.iter().enumerate() {
+            for &k in self.order.iter().rev() {
+                let c = self.syms[k];
                 let Some(u2) = universe.step(u, c) else {
                     continue;
                 };
@@ -828,6 +894,7 @@ impl Machine {
                 sets.push(key.1.clone());
                 seen.insert(key, nid);
                 nodes.push((u2 as u16, id as u32, c));
+                stack.push(nid);
             }
         }
         Search::Exhausted
