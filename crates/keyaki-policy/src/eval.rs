@@ -47,16 +47,31 @@ pub fn allows(policy: &Policy, action: &str, arn: &str) -> bool {
     allowed
 }
 
-/// Case-insensitive glob, recursive.
+/// Case-insensitive glob by dynamic programming over (pattern prefix, text prefix).
 fn glob_ci(p: &[char], s: &[char]) -> bool {
-    match p.first() {
-        None => s.is_empty(),
-        Some('*') => (0..=s.len()).any(|k| glob_ci(&p[1..], &s[k..])),
-        Some('?') => !s.is_empty() && glob_ci(&p[1..], &s[1..]),
-        Some(c) => {
-            !s.is_empty() && c.to_lowercase().eq(s[0].to_lowercase()) && glob_ci(&p[1..], &s[1..])
+    // row[j]: the pattern prefix read so far matches the first j characters of `s`.
+    let mut row = vec![false; s.len() + 1];
+    row[0] = true;
+    for &pc in p {
+        let mut next = vec![false; s.len() + 1];
+        match pc {
+            '*' => {
+                let mut any = false;
+                for j in 0..=s.len() {
+                    any |= row[j];
+                    next[j] = any;
+                }
+            }
+            _ => {
+                for j in 1..=s.len() {
+                    next[j] =
+                        row[j - 1] && (pc == '?' || pc.to_lowercase().eq(s[j - 1].to_lowercase()));
+                }
+            }
         }
+        row = next;
     }
+    row[s.len()]
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
