@@ -189,8 +189,9 @@ fn parse_text(text: &str, allow_wrapper: bool) -> Result<Policy, ParseError> {
 #[derive(Default)]
 struct LineCursor {
     offset: usize,
+    /// Lines before `offset`, and characters between the line start and `offset`.
     line: usize,
-    line_start: usize,
+    column: usize,
 }
 
 struct Builder<'t> {
@@ -220,20 +221,19 @@ impl<'t> Builder<'t> {
         }
         let bytes = self.text.as_bytes();
         let end = offset.min(bytes.len());
-        for (i, &b) in bytes[c.offset.min(end)..end].iter().enumerate() {
+        for &b in &bytes[c.offset.min(end)..end] {
             if b == b'\n' {
                 c.line += 1;
-                c.line_start = c.offset + i + 1;
+                c.column = 0;
+            } else if b & 0xC0 != 0x80 {
+                // Count characters, not UTF-8 continuation bytes.
+                c.column += 1;
             }
         }
         c.offset = end;
-        let column = self
-            .text
-            .get(c.line_start..end)
-            .map_or(end - c.line_start, |s| s.chars().count());
         Location {
             line: c.line + 1,
-            column: column + 1,
+            column: c.column + 1,
         }
     }
 
@@ -282,8 +282,11 @@ impl<'t> Builder<'t> {
         };
         let mut statement_node = None;
         for m in members {
-            let mut p = path.clone();
-            p.push(key(&m.key));
+            let p = || {
+                let mut p = path.clone();
+                p.push(key(&m.key));
+                p
+            };
             match &*m.key {
                 "Version" => match &m.value.value {
                     Value::Str(v) if v == VERSION_2012 || v == VERSION_2008 => {
@@ -293,14 +296,14 @@ impl<'t> Builder<'t> {
                         return Err(self.error(
                             format!("unsupported policy `Version` `{v}` (expected `2012-10-17` or `2008-10-17`)"),
                             m.value.start,
-                            &p,
+                            &p(),
                         ))
                     }
-                    other => return Err(self.not_string("Version", other, m.value.start, &p)),
+                    other => return Err(self.not_string("Version", other, m.value.start, &p())),
                 },
                 "Id" => {
                     if !matches!(m.value.value, Value::Str(_)) {
-                        return Err(self.not_string("Id", &m.value.value, m.value.start, &p));
+                        return Err(self.not_string("Id", &m.value.value, m.value.start, &p()));
                     }
                 }
                 "Statement" => statement_node = Some(m),
@@ -308,7 +311,7 @@ impl<'t> Builder<'t> {
                     return Err(self.error(
                         format!("unknown policy element `{other}`"),
                         m.key_start,
-                        &p,
+                        &p(),
                     ))
                 }
             }
@@ -319,13 +322,11 @@ impl<'t> Builder<'t> {
         let mut p = path.clone();
         p.push(key("Statement"));
         match &st.value.value {
-            Value::Object(_) => self.statement(&mut policy, &st.value, 0, p)?,
+            Value::Object(_) => self.statement(&mut policy, &st.value, 0, &p, false)?,
             Value::Array(items) => {
                 policy.statements.reserve(items.len());
                 for (i, item) in items.iter().enumerate() {
-                    let mut pi = p.clone();
-                    pi.push(Step::Index(i));
-                    self.statement(&mut policy, item, i, pi)?;
+                    self.statement(&mut policy, item, i, &p, true)?;
                 }
             }
             other => {
@@ -356,7 +357,7 @@ impl<'t> Builder<'t> {
         policy: &mut Policy,
         m: &Member<'_>,
         negated: bool,
-        path: &[Step],
+        path: &dyn Fn() -> Vec<Step>,
     ) -> Result<Element, ParseError> {
         let first = policy.patterns.len() as u32;
         let mut push = |s: &str| {
@@ -371,7 +372,7 @@ impl<'t> Builder<'t> {
                     match &item.value {
                         Value::Str(s) => push(s),
                         other => {
-                            let mut p = path.to_vec();
+                            let mut p = path();
                             p.push(Step::Index(i));
                             return Err(self.error(
                                 format!(
@@ -394,7 +395,7 @@ impl<'t> Builder<'t> {
                         other.kind()
                     ),
                     m.value.start,
-                    path,
+                    &path(),
                 ))
             }
         }
@@ -410,13 +411,21 @@ impl<'t> Builder<'t> {
         policy: &mut Policy,
         node: &Node<'_>,
         index: usize,
-        path: Vec<Step>,
+        statement_path: &[Step],
+        in_list: bool,
     ) -> Result<(), ParseError> {
+        let path = || {
+            let mut p = statement_path.to_vec();
+            if in_list {
+                p.push(Step::Index(index));
+            }
+            p
+        };
         let Value::Object(members) = &node.value else {
             return Err(self.error(
                 format!("a statement must be an object, found {}", node.value.kind()),
                 node.start,
-                &path,
+                &path(),
             ));
         };
         let mut sid = None;
@@ -425,12 +434,15 @@ impl<'t> Builder<'t> {
         let mut resource: Option<(Element, &str)> = None;
         let mut has_condition = false;
         for m in members {
-            let mut p = path.clone();
-            p.push(key(&m.key));
+            let p = || {
+                let mut p = path();
+                p.push(key(&m.key));
+                p
+            };
             match &*m.key {
                 "Sid" => match &m.value.value {
                     Value::Str(s) => sid = Some(s.to_string()),
-                    other => return Err(self.not_string("Sid", other, m.value.start, &p)),
+                    other => return Err(self.not_string("Sid", other, m.value.start, &p())),
                 },
                 "Effect" => match &m.value.value {
                     Value::Str(s) if s == "Allow" => effect = Some(Effect::Allow),
@@ -439,17 +451,17 @@ impl<'t> Builder<'t> {
                         return Err(self.error(
                             format!("unknown `Effect` `{s}` (expected `Allow` or `Deny`)"),
                             m.value.start,
-                            &p,
+                            &p(),
                         ))
                     }
-                    other => return Err(self.not_string("Effect", other, m.value.start, &p)),
+                    other => return Err(self.not_string("Effect", other, m.value.start, &p())),
                 },
                 k @ ("Action" | "NotAction") => {
                     if let Some((_, prev)) = action {
                         return Err(self.error(
                             format!("a statement has both `{prev}` and `{k}`"),
                             m.key_start,
-                            &p,
+                            &p(),
                         ));
                     }
                     let e = self.element(policy, m, k == "NotAction", &p)?;
@@ -460,7 +472,7 @@ impl<'t> Builder<'t> {
                         return Err(self.error(
                             format!("a statement has both `{prev}` and `{k}`"),
                             m.key_start,
-                            &p,
+                            &p(),
                         ));
                     }
                     let e = self.element(policy, m, k == "NotResource", &p)?;
@@ -479,7 +491,7 @@ impl<'t> Builder<'t> {
                         return Err(self.error(
                             format!("`Condition` must be an object, found {}", other.kind()),
                             m.value.start,
-                            &p,
+                            &p(),
                         ))
                     }
                 },
@@ -487,33 +499,33 @@ impl<'t> Builder<'t> {
                     return Err(self.error(
                         format!("`{k}` is not allowed in an identity policy"),
                         m.key_start,
-                        &p,
+                        &p(),
                     ))
                 }
                 other => {
                     return Err(self.error(
                         format!("unknown statement element `{other}`"),
                         m.key_start,
-                        &p,
+                        &p(),
                     ))
                 }
             }
         }
         let Some(effect) = effect else {
-            return Err(self.error("a statement is missing `Effect`", node.start, &path));
+            return Err(self.error("a statement is missing `Effect`", node.start, &path()));
         };
         let Some((action, _)) = action else {
             return Err(self.error(
                 "a statement needs one of `Action` or `NotAction`",
                 node.start,
-                &path,
+                &path(),
             ));
         };
         let Some((resource, _)) = resource else {
             return Err(self.error(
                 "a statement needs one of `Resource` or `NotResource`",
                 node.start,
-                &path,
+                &path(),
             ));
         };
         let location = self.location(node.start);
