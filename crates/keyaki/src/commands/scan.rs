@@ -145,17 +145,12 @@ fn obtain_input(global: &Global, args: &InputArgs) -> anyhow::Result<AccountInpu
 }
 
 /// Reads and detects an offline input. Problems inside it do not stop the scan; they
-/// are reported in the output and summarised on stderr.
+/// are reported in the output (`problems`) and on stderr.
 pub fn read_input(global: &Global, path: &Path) -> anyhow::Result<AccountInput> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read `{name}`"))?;
-    let input = keyaki_controls::input::read(&name, &text)?;
-    if !global.quiet {
-        for p in &input.problems {
-            eprintln!("keyaki: warning: {}: {}", p.location, p.message);
-        }
-    }
-    Ok(input)
+    let _ = global;
+    Ok(keyaki_controls::input::read(&name, &text)?)
 }
 
 /// Step 2: defaults, then `--config`, then the command line.
@@ -244,6 +239,9 @@ fn write_report(global: &Global, report: &ScanReport, args: &OutputArgs) -> anyh
         }
     }
     if !global.quiet {
+        for p in &report.problems {
+            eprintln!("keyaki: warning: {}: {}", p.location, p.message);
+        }
         for n in &report.not_evaluated {
             eprintln!("keyaki: note: {} not evaluated: {}", n.control, n.reason);
         }
