@@ -196,10 +196,6 @@ pub(crate) fn evidence_lines(f: &Finding) -> Vec<String> {
             }
             lines.push(line);
         }
-        Some(Evidence::KeyRotation {
-            rotation_enabled: Some(false),
-            ..
-        }) => lines.push("automatic rotation is disabled".to_string()),
         Some(Evidence::KeyRotation { .. }) | None => {}
     }
     lines
