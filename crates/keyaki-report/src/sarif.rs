@@ -495,7 +495,10 @@ pub fn policy_log(results: &[PolicyFileResult]) -> Log {
         }
         let label = match &r.name {
             Some(n) => format!("policy `{n}`"),
-            None => "the policy".to_string(),
+            None => format!(
+                "policy `{}`",
+                r.path.rsplit(['/', '\\']).next().unwrap_or(&r.path)
+            ),
         };
         match &r.outcome {
             PolicyOutcome::Error {
@@ -649,7 +652,7 @@ fn policy_result(
         "keyakiPolicy/v1".to_string(),
         fingerprint(&[
             POLICY_RULE,
-            &r.path,
+            uri,
             r.name.as_deref().unwrap_or(""),
             &action_names.join(","),
         ]),
