@@ -9,9 +9,11 @@ use std::io::Write;
 use keyaki_controls::finding::ScanReport;
 
 mod error;
+mod html;
 mod json;
 
 pub use error::ReportError;
+pub use html::RunPoint;
 
 /// The output formats of `keyaki scan --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +56,9 @@ impl Format {
 pub struct Options {
     /// ANSI colours in the table format.
     pub color: bool,
+    /// Failed findings of earlier recorded runs, oldest first (from the findings store);
+    /// the HTML report draws them as a chart. Empty: no chart.
+    pub history: Vec<RunPoint>,
 }
 
 /// Writes `report` in `format` to `out`.
@@ -66,6 +71,7 @@ pub fn write(
     let _ = options;
     match format {
         Format::Json => json::write(report, out),
+        Format::Html => html::write(report, options, out),
         other => Err(ReportError::Unsupported(other.name())),
     }
 }
