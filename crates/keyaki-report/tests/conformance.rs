@@ -575,15 +575,3 @@ fn table_shows_not_applicable_and_colours_on_request() {
     assert!(!text.contains("not shown"));
     assert!(text.contains("\x1b[31m\x1b[1mFAILED"));
 }
-
-#[test]
-fn html_is_not_written_here() {
-    let mut out = Vec::new();
-    let err = keyaki_report::write(
-        &common::report(),
-        Format::Html,
-        &Options::default(),
-        &mut out,
-    );
-    assert!(err.is_err());
-}
