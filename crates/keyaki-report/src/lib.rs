@@ -8,10 +8,18 @@ use std::io::Write;
 
 use keyaki_controls::finding::ScanReport;
 
+pub mod asff;
+pub mod csv;
 mod error;
+mod html;
 mod json;
+mod meta;
+pub mod ocsf;
+pub mod sarif;
+mod table;
 
 pub use error::ReportError;
+pub use html::RunPoint;
 
 /// The output formats of `keyaki scan --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +62,12 @@ impl Format {
 pub struct Options {
     /// ANSI colours in the table format.
     pub color: bool,
+    /// Show findings with reason code `NOT_APPLICABLE` in the table format (hidden by
+    /// default, with a line saying how many were left out).
+    pub show_not_applicable: bool,
+    /// Failed findings of earlier recorded runs, oldest first (from the findings store);
+    /// the HTML report draws them as a chart. Empty: no chart.
+    pub history: Vec<RunPoint>,
 }
 
 /// Writes `report` in `format` to `out`.
@@ -63,9 +77,13 @@ pub fn write(
     options: &Options,
     out: &mut dyn Write,
 ) -> Result<(), ReportError> {
-    let _ = options;
     match format {
+        Format::Table => table::write(report, options, out),
         Format::Json => json::write(report, out),
-        other => Err(ReportError::Unsupported(other.name())),
+        Format::Csv => csv::write(report, out),
+        Format::Asff => asff::write(report, out),
+        Format::Ocsf => ocsf::write(report, out),
+        Format::Sarif => sarif::write(report, out),
+        Format::Html => html::write(report, options, out),
     }
 }
