@@ -353,6 +353,7 @@ def main():
     else:
         source = sys.stdin
     started = time.perf_counter()
+    started_cpu = time.process_time()
     count = failing = 0
     out = sys.stdout
     with source:
@@ -369,8 +370,11 @@ def main():
             if not args.summary:
                 out.write(json.dumps(answer) + "\n")
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - started_cpu
     if args.summary:
-        sys.stderr.write(f"policies={count} failing={failing} seconds={seconds:.3f}\n")
+        sys.stderr.write(
+            f"policies={count} failing={failing} seconds={seconds:.3f} cpu_seconds={cpu_seconds:.3f}\n"
+        )
 
 
 if __name__ == "__main__":
