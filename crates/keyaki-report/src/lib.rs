@@ -15,7 +15,7 @@ mod json;
 mod meta;
 pub mod ocsf;
 pub mod sarif;
-mod table;
+pub mod table;
 
 pub use error::ReportError;
 
@@ -60,9 +60,6 @@ impl Format {
 pub struct Options {
     /// ANSI colours in the table format.
     pub color: bool,
-    /// Show findings with reason code `NOT_APPLICABLE` in the table format (hidden by
-    /// default, with a line saying how many were left out).
-    pub show_not_applicable: bool,
 }
 
 /// Writes `report` in `format` to `out`.
@@ -73,7 +70,14 @@ pub fn write(
     out: &mut dyn Write,
 ) -> Result<(), ReportError> {
     match format {
-        Format::Table => table::write(report, options, out),
+        Format::Table => table::write(
+            report,
+            &table::TableOptions {
+                color: options.color,
+                show_not_applicable: false,
+            },
+            out,
+        ),
         Format::Json => json::write(report, out),
         Format::Csv => csv::write(report, out),
         Format::Asff => asff::write(report, out),

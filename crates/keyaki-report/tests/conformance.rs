@@ -10,6 +10,7 @@ use keyaki_controls::finding::{Finding, Status, Summary};
 use keyaki_policy::{ActionResult, Analysis, StatementRef, Verdict};
 use keyaki_report::asff::{self, asff_findings, AsffOptions};
 use keyaki_report::sarif::{policy_log, PolicyFileResult, PolicyOutcome};
+use keyaki_report::table::TableOptions;
 use keyaki_report::{Format, Options};
 use serde_json::{json, Value};
 
@@ -78,7 +79,7 @@ fn sarif_scan_has_one_rule_per_control_and_levels_by_status() {
         let expected = match f.status {
             Status::Failed => ("fail", "error"),
             Status::Warning => ("fail", "warning"),
-            Status::NotAvailable if f.reason.code == "NOT_APPLICABLE" => ("notApplicable", "none"),
+            Status::NotAvailable if f.is_not_applicable() => ("notApplicable", "none"),
             Status::NotAvailable => ("open", "none"),
             Status::Passed => ("pass", "none"),
         };
@@ -557,19 +558,23 @@ fn table_orders_by_status_and_hides_not_applicable() {
     );
     // NOT_APPLICABLE is left out, and counted.
     assert!(!text.contains("key/mrk-1a2b3c4d5e6f"));
-    assert!(text.contains("1 finding with reason NOT_APPLICABLE not shown"));
+    assert!(!text.contains("policy/DeveloperBoundary"));
+    assert!(text.contains("2 not-applicable findings not shown"));
     assert!(text
         .trim_end()
-        .ends_with("4 failed, 0 warning, 5 not available, 4 passed"));
+        .ends_with("4 failed, 0 warning, 6 not available, 4 passed"));
 }
 
 #[test]
 fn table_shows_not_applicable_and_colours_on_request() {
-    let options = Options {
+    let options = TableOptions {
         color: true,
         show_not_applicable: true,
     };
-    let text = common::render_with(&common::report(), Format::Table, &options);
+    let mut out = Vec::new();
+    keyaki_report::table::write(&common::report(), &options, &mut out).expect("table");
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("policy/DeveloperBoundary"));
     assert!(text.contains("key/mrk-1a2b3c4d5e6f"));
     assert!(!text.contains("not shown"));
     assert!(text.contains("\x1b[31m\x1b[1mFAILED"));
