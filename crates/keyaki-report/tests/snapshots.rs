@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 
 use keyaki_policy::{ActionResult, Analysis, StatementRef, Verdict};
 use keyaki_report::sarif::{write_policy_results, PolicyFileResult, PolicyOutcome};
-use keyaki_report::table::TableOptions;
-use keyaki_report::Format;
+use keyaki_report::{Format, Options};
 
 #[test]
 fn table() {
@@ -17,13 +16,15 @@ fn table() {
 
 #[test]
 fn table_in_colour_with_not_applicable() {
-    let options = TableOptions {
+    let options = Options {
         color: true,
         show_not_applicable: true,
+        ..Options::default()
     };
-    let mut out = Vec::new();
-    keyaki_report::table::write(&common::report(), &options, &mut out).expect("writing the table");
-    insta::assert_snapshot!("table_color_all", String::from_utf8_lossy(&out));
+    insta::assert_snapshot!(
+        "table_color_all",
+        common::render_with(&common::report(), Format::Table, &options)
+    );
 }
 
 #[test]
