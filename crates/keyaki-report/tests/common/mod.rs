@@ -359,3 +359,147 @@ pub fn is_valid(schema: &serde_json::Value, instance: &serde_json::Value) -> boo
         Err(e) => panic!("the schema does not compile: {e}"),
     }
 }
+
+// ----- ASFF: the documented required attributes and limits -----
+
+use chrono::DateTime;
+use keyaki_report::asff;
+use serde_json::Value;
+
+/// Required top-level attributes (Security Hub user guide, "Required top-level ASFF
+/// attributes").
+const ASFF_REQUIRED: [&str; 12] = [
+    "AwsAccountId",
+    "CreatedAt",
+    "Description",
+    "GeneratorId",
+    "Id",
+    "ProductArn",
+    "Resources",
+    "SchemaVersion",
+    "Severity",
+    "Title",
+    "Types",
+    "UpdatedAt",
+];
+
+const TYPE_NAMESPACES: [&str; 5] = [
+    "Software and Configuration Checks",
+    "TTPs",
+    "Effects",
+    "Unusual Behaviors",
+    "Sensitive Data Identifications",
+];
+
+pub fn chars(v: &Value) -> usize {
+    v.as_str().map(|s| s.chars().count()).unwrap_or(usize::MAX)
+}
+
+pub fn is_rfc3339(v: &Value) -> bool {
+    v.as_str()
+        .is_some_and(|s| DateTime::parse_from_rfc3339(s).is_ok())
+}
+
+/// Checks one ASFF finding against the documented required attributes and limits.
+pub fn check_asff(f: &Value) {
+    for key in ASFF_REQUIRED {
+        let v = &f[key];
+        let present = match v {
+            Value::String(s) => !s.is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            Value::Object(o) => !o.is_empty(),
+            _ => false,
+        };
+        assert!(
+            present,
+            "required attribute {key} is missing or empty in {f}"
+        );
+    }
+    assert_eq!(f["SchemaVersion"], "2018-10-08");
+    assert!(chars(&f["Id"]) <= asff::limits::ID);
+    assert!(chars(&f["GeneratorId"]) <= asff::limits::GENERATOR_ID);
+    assert!(chars(&f["Title"]) <= asff::limits::TITLE, "Title too long");
+    assert!(
+        chars(&f["Description"]) <= asff::limits::DESCRIPTION,
+        "Description too long"
+    );
+    assert!(
+        chars(&f["Remediation"]["Recommendation"]["Text"]) <= asff::limits::RECOMMENDATION_TEXT
+    );
+    assert!(f["AwsAccountId"]
+        .as_str()
+        .is_some_and(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())));
+    for key in [
+        "CreatedAt",
+        "UpdatedAt",
+        "FirstObservedAt",
+        "LastObservedAt",
+    ] {
+        assert!(
+            f[key].is_null() || is_rfc3339(&f[key]),
+            "{key} is not RFC 3339: {}",
+            f[key]
+        );
+    }
+    let types = f["Types"].as_array().expect("Types");
+    assert!(types.len() <= asff::limits::TYPES);
+    for t in types {
+        let parts: Vec<&str> = t.as_str().unwrap_or("").split('/').collect();
+        assert!(
+            (2..=3).contains(&parts.len()),
+            "Types entry {t} is not namespace/category/classifier"
+        );
+        assert!(
+            TYPE_NAMESPACES.contains(&parts[0]),
+            "unknown Types namespace in {t}"
+        );
+    }
+    let labels = ["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"];
+    assert!(labels.contains(&f["Severity"]["Label"].as_str().unwrap_or("")));
+    let resources = f["Resources"].as_array().expect("Resources");
+    assert!(!resources.is_empty() && resources.len() <= asff::limits::RESOURCES);
+    for r in resources {
+        let kinds = [
+            "AwsIamPolicy",
+            "AwsIamUser",
+            "AwsIamRole",
+            "AwsIamGroup",
+            "AwsKmsKey",
+        ];
+        assert!(
+            kinds.contains(&r["Type"].as_str().unwrap_or("")),
+            "resource type {}",
+            r["Type"]
+        );
+        assert!(chars(&r["Id"]) <= asff::limits::RESOURCE_ID);
+        assert!(r["Id"].as_str().is_some_and(|id| id.starts_with("arn:")));
+        assert!(r["Partition"].is_string() && r["Region"].is_string());
+    }
+    let compliance = &f["Compliance"];
+    let statuses = ["PASSED", "WARNING", "FAILED", "NOT_AVAILABLE"];
+    assert!(statuses.contains(&compliance["Status"].as_str().unwrap_or("")));
+    assert!(compliance["RelatedRequirements"]
+        .as_array()
+        .is_some_and(|r| r.len() <= asff::limits::RELATED_REQUIREMENTS));
+    assert!(compliance["StatusReasons"]
+        .as_array()
+        .is_some_and(|r| !r.is_empty() && r.len() <= asff::limits::STATUS_REASONS));
+    assert_eq!(
+        compliance["AssociatedStandards"][0]["StandardsId"],
+        "standards/aws-foundational-security-best-practices/v/1.0.0"
+    );
+    let fields = f["ProductFields"].as_object().expect("ProductFields");
+    assert!(fields.len() <= asff::limits::PRODUCT_FIELDS);
+    for (k, v) in fields {
+        assert!(k.chars().count() <= asff::limits::PRODUCT_FIELD_KEY);
+        assert!(chars(v) <= asff::limits::PRODUCT_FIELD_VALUE);
+    }
+    assert!(["ACTIVE", "ARCHIVED"].contains(&f["RecordState"].as_str().unwrap_or("")));
+    let size = serde_json::to_string(f)
+        .map(|s| s.len())
+        .unwrap_or(usize::MAX);
+    assert!(
+        size <= asff::limits::FINDING_BYTES,
+        "finding is {size} bytes"
+    );
+}
