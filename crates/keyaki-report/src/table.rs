@@ -166,6 +166,9 @@ pub(crate) fn evidence_lines(f: &Finding) -> Vec<String> {
     match &f.evidence {
         Some(Evidence::Policies { policies }) => {
             for policy in policies {
+                // Blocked actions granted by the same statements with the same witness
+                // share one line.
+                let mut groups: Vec<(String, Option<&str>, Vec<&str>)> = Vec::new();
                 for action in &policy.actions {
                     if action.allowed_on_all_keys != Some(true) {
                         continue;
@@ -179,6 +182,16 @@ pub(crate) fn evidence_lines(f: &Finding) -> Vec<String> {
                         })
                         .collect::<Vec<_>>()
                         .join(", ");
+                    let witness = action.witness.as_deref();
+                    match groups
+                        .iter_mut()
+                        .find(|(s, w, _)| *s == statements && *w == witness)
+                    {
+                        Some(group) => group.2.push(&action.action),
+                        None => groups.push((statements, witness, vec![&action.action])),
+                    }
+                }
+                for (statements, witness, actions) in groups {
                     let mut line = format!("policy `{}`", policy.policy_name);
                     if let Some(v) = &policy.version_id {
                         line.push_str(&format!(" {v}"));
@@ -186,8 +199,8 @@ pub(crate) fn evidence_lines(f: &Finding) -> Vec<String> {
                     if !statements.is_empty() {
                         line.push_str(&format!(": {statements}"));
                     }
-                    line.push_str(&format!(" allows {}", action.action));
-                    if let Some(w) = &action.witness {
+                    line.push_str(&format!(" allows {}", actions.join(", ")));
+                    if let Some(w) = witness {
                         line.push_str(&format!(", e.g. on {w}"));
                     }
                     lines.push(line);

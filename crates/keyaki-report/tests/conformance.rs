@@ -499,3 +499,28 @@ fn ocsf_takes_lifecycle_and_workflow_from_the_store() {
     common::assert_valid(&schema, &events[0], "archived OCSF event");
     common::assert_valid(&schema, &events[1], "suppressed OCSF event");
 }
+
+#[test]
+fn table_joins_actions_granted_by_the_same_statements() {
+    use keyaki_controls::finding::Evidence;
+    let mut report = common::report();
+    let failed = report
+        .findings
+        .iter_mut()
+        .find(|f| f.resource.arn == common::FAILED_POLICY_ARN)
+        .expect("the failed policy");
+    if let Some(Evidence::Policies { policies }) = &mut failed.evidence {
+        let first = policies[0].actions[0].clone();
+        policies[0].actions[1] = keyaki_controls::finding::ActionEvidence {
+            action: "kms:ReEncryptFrom".into(),
+            ..first
+        };
+    }
+    let text = common::render_with(&report, Format::Table, &Options::default());
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("policy `DecryptEverything` v3"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(lines[0].contains("allows kms:Decrypt, kms:ReEncryptFrom, e.g. on"));
+}
