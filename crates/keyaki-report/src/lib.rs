@@ -1,8 +1,25 @@
 //! Writers for keyaki findings: one module per output format.
 //!
-//! Every writer takes a [`ScanReport`] and writes to any [`std::io::Write`]; none
-//! does other I/O. Serialize-only models for external formats (ASFF, OCSF, SARIF)
-//! live in their format's module, with doc comments citing the spec fields.
+//! Every writer takes a [`ScanReport`] (the internal model of `keyaki-controls`) and
+//! writes to any [`std::io::Write`]; none does other I/O, and none reads the clock when
+//! the report carries its time (`generated_at`), so outputs are reproducible.
+//!
+//! - [`table`]: for people at a terminal (grouped by control, failed first).
+//! - `json`: the `ScanReport` itself; schema in `schemas/keyaki-findings.schema.json`.
+//! - [`csv`]: one row per finding, stable columns ([`csv::COLUMNS`]).
+//! - [`asff`]: AWS Security Finding Format for `BatchImportFindings`
+//!   ([`asff::asff_findings`] gives the serialize-only structs to batch).
+//! - [`ocsf`]: OCSF 1.6.0 Compliance Finding events (class 2003).
+//! - [`sarif`]: SARIF 2.1.0, for a scan ([`sarif::write`]) and for policy files
+//!   ([`sarif::write_policy_results`], `keyaki policy --format sarif`).
+//! - `html`: the self-contained HTML report.
+//!
+//! Control metadata (title, description, severity, requirements, remediation) comes
+//! from the registry of `keyaki-controls` through one lookup (`meta`). Serialize-only
+//! models for external formats live in their format's module, with doc comments citing
+//! the spec fields. Each format is tested against its official schema or documented
+//! rules (`tests/conformance.rs`, `tests/demo_account.rs`) and snapshot-tested
+//! (`tests/snapshots.rs`).
 
 use std::io::Write;
 

@@ -4,7 +4,7 @@
 //!
 //! Mapping (OCSF attribute ← keyaki):
 //! - `metadata` {`version` `1.6.0`, `product` {`name` keyaki, `vendor_name`, `version`},
-//!   `profiles` [`cloud`]}.
+//!   `profiles` \[`cloud`\]}.
 //! - `finding_info` {`uid` (the ASFF finding Id: stable per control and resource),
 //!   `title`, `desc`, `types`, `created_time`, `first_seen_time`, `last_seen_time`,
 //!   `modified_time` (epoch milliseconds)}.

@@ -1,10 +1,10 @@
 //! `--format sarif`: SARIF 2.1.0 logs, for code-scanning UIs and SARIF viewers.
 //!
 //! Two producers share one model:
-//! - [`write`] (`keyaki scan --format sarif`): one rule per control, one result per
+//! - [`write()`] (`keyaki scan --format sarif`): one rule per control, one result per
 //!   finding. Resources of an account are not files, so each result has a
 //!   `logicalLocation` (`kind` `resource`, `fullyQualifiedName` the ARN).
-//! - [`write_policy_results`] (`keyaki policy --format sarif`): policy files from a
+//! - [`write_policy_results()`] (`keyaki policy --format sarif`): policy files from a
 //!   repository against KMS.1; a FAILED policy gives one result whose location is the
 //!   file and the line of the first statement that grants a blocked action (the other
 //!   granting statements are `relatedLocations`), so code scanning shows the problem on
