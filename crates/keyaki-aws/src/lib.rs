@@ -1,1 +1,3 @@
 //! keyaki-aws
+
+pub mod securityhub;

@@ -1,10 +1,315 @@
+//! `keyaki export security-hub`: sends findings to AWS Security Hub (`BatchImportFindings`).
+//!
+//! The findings come from a `keyaki scan --format json` report (`--input`) or from the
+//! findings store (`--db`, or the default store): every recorded finding, active and archived,
+//! with its lifecycle (`FirstObservedAt`, `LastObservedAt`, `UpdatedAt`, `RecordState`) and
+//! workflow. Exit status 0 when every finding was imported, 2 otherwise.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use chrono::{DateTime, Utc};
+use keyaki_aws::securityhub::{self, ExportOptions, ExportReport};
+use keyaki_controls::finding::{Finding, RecordState, ScanReport, Summary};
+use keyaki_report::asff::{self, AsffOptions};
+use serde_json::Value;
+
 use crate::exit::Code;
 
 use super::Global;
 
 #[derive(Debug, clap::Args)]
-pub struct ExportArgs {}
+pub struct ExportArgs {
+    #[command(subcommand)]
+    target: Target,
+}
 
-pub fn run(_global: &Global, _args: ExportArgs) -> anyhow::Result<Code> {
-    anyhow::bail!("`keyaki export` is not implemented yet")
+#[derive(Debug, clap::Subcommand)]
+enum Target {
+    /// Send findings to AWS Security Hub with BatchImportFindings (needs
+    /// `securityhub:BatchImportFindings`).
+    SecurityHub(SecurityHubArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SecurityHubArgs {
+    /// A report written by `keyaki scan --format json` to send.
+    #[arg(long, value_name = "REPORT.json", conflicts_with = "db")]
+    input: Option<PathBuf>,
+    /// The findings store whose findings (active and archived) to send
+    /// [default: $KEYAKI_DB, else ~/.local/share/keyaki/findings.db].
+    #[arg(long, value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// The region whose Security Hub receives the findings [default: the AWS configuration's].
+    #[arg(long)]
+    region: Option<String>,
+    /// Another endpoint for Security Hub (an emulator, a VPC endpoint); `AWS_ENDPOINT_URL` also works.
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// The named profile of the AWS configuration files.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Write what would be sent (ASFF, one JSON array) to stdout instead of calling Security Hub.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// `keyaki scan --security-hub`.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Security Hub")]
+pub struct ScanExportArgs {
+    /// After the scan, send its findings to AWS Security Hub (region, endpoint and profile
+    /// from the AWS configuration: `AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_PROFILE`); exit
+    /// status 2 if some could not be imported.
+    #[arg(long)]
+    pub security_hub: bool,
+}
+
+/// The export step of `keyaki scan`: `Clean` when nothing was asked or every finding was
+/// imported, `Error` when some were not (they are printed).
+pub fn after_scan(
+    global: &Global,
+    args: &ScanExportArgs,
+    report: &ScanReport,
+) -> anyhow::Result<Code> {
+    if !args.security_hub {
+        return Ok(Code::Clean);
+    }
+    let runtime = runtime()?;
+    let config = runtime.block_on(securityhub::load_config(None, None, None));
+    let Some(region) = config.region().map(|r| r.to_string()) else {
+        bail!("no AWS region for `--security-hub`: set `AWS_REGION`");
+    };
+    let findings = asff_values(report, &region)?;
+    let client = securityhub::client(&config);
+    let result = runtime.block_on(securityhub::export(
+        &client,
+        findings,
+        &ExportOptions::default(),
+    ));
+    print_report(global, &result, &region);
+    Ok(exit_code(&result))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")
+}
+
+pub fn run(global: &Global, args: ExportArgs) -> anyhow::Result<Code> {
+    match args.target {
+        Target::SecurityHub(args) => security_hub(global, args),
+    }
+}
+
+fn security_hub(global: &Global, args: SecurityHubArgs) -> anyhow::Result<Code> {
+    let runtime = runtime()?;
+    let config = runtime.block_on(securityhub::load_config(
+        args.region.as_deref(),
+        args.endpoint_url.as_deref(),
+        args.profile.as_deref(),
+    ));
+    let Some(region) = config.region().map(|r| r.to_string()) else {
+        bail!("no AWS region: pass `--region` or set `AWS_REGION`");
+    };
+
+    let findings = match &args.input {
+        Some(path) => from_report(path, &region)?,
+        None => {
+            let path = match &args.db {
+                Some(p) => p.clone(),
+                None => keyaki_store::default_path().context(
+                    "no findings store: pass `--db PATH` or `--input REPORT.json`, or set `KEYAKI_DB`",
+                )?,
+            };
+            from_store(&path, &region)?
+        }
+    };
+
+    if args.dry_run {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &findings)?;
+        println!();
+        return Ok(Code::Clean);
+    }
+
+    let client = securityhub::client(&config);
+    let report = runtime.block_on(securityhub::export(
+        &client,
+        findings,
+        &ExportOptions::default(),
+    ));
+    print_report(global, &report, &region);
+    Ok(exit_code(&report))
+}
+
+/// Exit status of an export: 0 when every finding was imported, 2 otherwise.
+pub fn exit_code(report: &ExportReport) -> Code {
+    if report.is_complete() {
+        Code::Clean
+    } else {
+        Code::Error
+    }
+}
+
+/// Prints what an export did: a summary on stderr (unless quiet) and every finding that was
+/// not imported.
+pub fn print_report(global: &Global, report: &ExportReport, region: &str) {
+    if !global.quiet {
+        eprintln!(
+            "keyaki: Security Hub ({region}): imported {} of {} findings in {} call(s){}{}{}",
+            report.imported,
+            report.submitted,
+            report.batches,
+            if report.archived > 0 {
+                format!(", {} archived", report.archived)
+            } else {
+                String::new()
+            },
+            if report.retries > 0 {
+                format!(", {} retried call(s)", report.retries)
+            } else {
+                String::new()
+            },
+            if report.truncated.is_empty() {
+                String::new()
+            } else {
+                format!(", {} truncated to fit 240 KB", report.truncated.len())
+            },
+        );
+        if !report.dropped_fields.is_empty() {
+            eprintln!(
+                "keyaki: warning: attributes not sent: {}",
+                report.dropped_fields.join(", ")
+            );
+        }
+    }
+    for f in &report.failed {
+        eprintln!(
+            "keyaki: error: finding `{}` not imported: {}: {}",
+            f.id, f.code, f.message
+        );
+    }
+}
+
+/// Reads a `keyaki scan --format json` report.
+fn read_report(path: &Path) -> anyhow::Result<ScanReport> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read `{}`", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "`{}` is not a keyaki report (`keyaki scan --format json`): line {}, column {}: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })
+}
+
+/// The ASFF findings of a report, as JSON.
+pub fn asff_values(report: &ScanReport, region: &str) -> anyhow::Result<Vec<Value>> {
+    let options = AsffOptions {
+        region: Some(region.to_string()),
+        ..AsffOptions::default()
+    };
+    let mut values = Vec::with_capacity(report.findings.len());
+    for (finding, asff) in report
+        .findings
+        .iter()
+        .zip(asff::asff_findings(report, &options))
+    {
+        let mut value = serde_json::to_value(asff).context("could not build the ASFF finding")?;
+        apply_lifecycle(finding, &mut value);
+        values.push(value);
+    }
+    Ok(values)
+}
+
+fn from_report(path: &Path, region: &str) -> anyhow::Result<Vec<Value>> {
+    let report = read_report(path)?;
+    asff_values(&report, region)
+}
+
+/// Every finding of the store (active and archived), as ASFF with its lifecycle.
+fn from_store(path: &Path, region: &str) -> anyhow::Result<Vec<Value>> {
+    if !path.exists() {
+        bail!(
+            "no findings store at `{}` (run `keyaki scan` first, or pass `--input REPORT.json`)",
+            path.display()
+        );
+    }
+    let store = keyaki_store::Store::open(path)?;
+    let findings = store.load_findings(&keyaki_store::Filter::default())?;
+    // One report per account: the ASFF mapping takes account and partition from it.
+    let mut by_account: Vec<(String, String, Vec<Finding>)> = Vec::new();
+    for f in findings {
+        match by_account
+            .iter_mut()
+            .find(|(a, p, _)| *a == f.resource.account && *p == f.resource.partition)
+        {
+            Some((_, _, list)) => list.push(f),
+            None => by_account.push((
+                f.resource.account.clone(),
+                f.resource.partition.clone(),
+                vec![f],
+            )),
+        }
+    }
+    let now = Utc::now().to_rfc3339();
+    let mut values = Vec::new();
+    for (account, partition, findings) in by_account {
+        let mut controls: Vec<String> = findings.iter().map(|f| f.control.clone()).collect();
+        controls.sort();
+        controls.dedup();
+        let report = ScanReport {
+            account,
+            partition,
+            collected_at: None,
+            generated_at: now.clone(),
+            controls,
+            not_evaluated: Vec::new(),
+            summary: Summary::of(&findings),
+            findings,
+            problems: Vec::new(),
+        };
+        values.extend(asff_values(&report, region)?);
+    }
+    Ok(values)
+}
+
+/// Sets the ASFF lifecycle attributes from what the findings store recorded.
+fn apply_lifecycle(finding: &Finding, value: &mut Value) {
+    let Some(map) = value.as_object_mut() else {
+        return;
+    };
+    if let Some(l) = &finding.lifecycle {
+        for (key, time) in [
+            ("CreatedAt", &l.first_observed_at),
+            ("FirstObservedAt", &l.first_observed_at),
+            ("LastObservedAt", &l.last_observed_at),
+            ("UpdatedAt", &l.updated_at),
+        ] {
+            if let Ok(t) = DateTime::parse_from_rfc3339(time) {
+                map.insert(
+                    key.to_string(),
+                    Value::String(asff::timestamp(t.with_timezone(&Utc))),
+                );
+            }
+        }
+        map.insert(
+            "RecordState".to_string(),
+            Value::String(l.record_state.as_str().to_string()),
+        );
+        if l.record_state == RecordState::Archived {
+            securityhub::archive(value);
+        }
+    }
+    if let (Some(w), Some(map)) = (&finding.workflow, value.as_object_mut()) {
+        map.insert(
+            "Workflow".to_string(),
+            serde_json::json!({"Status": w.status.as_str()}),
+        );
+    }
 }

@@ -31,6 +31,8 @@ pub struct ScanArgs {
     pub controls: ControlArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub export: super::export::ScanExportArgs,
 }
 
 /// Where the account comes from.
@@ -130,6 +132,9 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
     let mut report = keyaki_controls::evaluate(&input, &params)?;
     post_process(global, &args, &mut report)?;
     write_report(global, &report, &args.output)?;
+    if super::export::after_scan(global, &args.export, &report)? == Code::Error {
+        return Ok(Code::Error);
+    }
     Ok(exit_code(&report, args.output.fail_on.map(Severity::from)))
 }
 
