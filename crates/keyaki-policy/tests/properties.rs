@@ -216,8 +216,16 @@ fn check(doc: &Value, account: Option<&'static str>, samples: &[String]) {
     }
 }
 
+/// 400 cases, or `KEYAKI_PROPTEST_CASES` for a longer run.
+fn cases() -> u32 {
+    std::env::var("KEYAKI_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn verdicts_agree_with_the_evaluator(
