@@ -143,6 +143,7 @@ impl Query {
     pub fn new(options: QueryOptions) -> Result<Query, QueryError> {
         let p = &options.partition;
         if p.is_empty()
+            || p.len() > 64
             || !p
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
@@ -228,7 +229,7 @@ impl Query {
         let relevant: Vec<&Statement> = policy
             .statements
             .iter()
-            .filter(|s| !(s.effect == Effect::Deny && s.has_condition))
+            .filter(|s| s.may_kms && !(s.effect == Effect::Deny && s.has_condition))
             .filter(|s| {
                 let any = policy.action_patterns(s).any(|p| action_matches(p, action));
                 any != s.not_action()

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use crate::json::{self, Member, Node, Step, Value};
+use crate::pattern::may_match_kms;
 use crate::ParseError;
 
 /// Largest policy document accepted, in bytes (before and after percent-decoding).
@@ -44,6 +45,8 @@ pub struct Statement {
     pub has_condition: bool,
     pub(crate) action: Element,
     pub(crate) resource: Element,
+    /// Whether the statement may be about a KMS action at all (always for `NotAction`).
+    pub(crate) may_kms: bool,
 }
 
 impl Statement {
@@ -147,6 +150,8 @@ fn parse_text(text: &str, allow_wrapper: bool) -> Result<Policy, ParseError> {
     if text.len() > MAX_DOCUMENT_BYTES {
         return Err(too_big(text.len()));
     }
+    // A byte order mark, as some editors write, is not part of the document.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let decoded = decode(text)?;
     let text: &str = &decoded;
     let root = json::parse(text).map_err(|e| {
@@ -540,6 +545,7 @@ impl<'t> Builder<'t> {
                 .unwrap_or("")
                 .to_string(),
             has_condition,
+            may_kms: action.negated || policy.element_patterns(action).any(may_match_kms),
             action,
             resource,
         });
