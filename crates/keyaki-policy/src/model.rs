@@ -226,14 +226,15 @@ impl<'t> Builder<'t> {
         }
         let bytes = self.text.as_bytes();
         let end = offset.min(bytes.len());
-        for &b in &bytes[c.offset.min(end)..end] {
-            if b == b'\n' {
-                c.line += 1;
-                c.column = 0;
-            } else if b & 0xC0 != 0x80 {
-                // Count characters, not UTF-8 continuation bytes.
-                c.column += 1;
+        let span = &bytes[c.offset.min(end)..end];
+        // Characters, not UTF-8 continuation bytes; both counts vectorise.
+        let chars = |s: &[u8]| s.iter().filter(|&&b| b & 0xC0 != 0x80).count();
+        match span.iter().rposition(|&b| b == b'\n') {
+            Some(last) => {
+                c.line += span.iter().filter(|&&b| b == b'\n').count();
+                c.column = chars(&span[last + 1..]);
             }
+            None => c.column += chars(span),
         }
         c.offset = end;
         Location {
@@ -282,8 +283,8 @@ impl<'t> Builder<'t> {
         let mut policy = Policy {
             version: None,
             statements: Vec::new(),
-            arena: String::new(),
-            patterns: Vec::new(),
+            arena: String::with_capacity(self.text.len() / 2),
+            patterns: Vec::with_capacity(self.text.len() / 32),
         };
         let mut statement_node = None;
         for m in members {
