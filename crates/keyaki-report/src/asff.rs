@@ -4,9 +4,10 @@
 //! Mapping (ASFF attribute ← keyaki):
 //! - `SchemaVersion` `2018-10-08`.
 //! - `Id` `arn:<partition>:securityhub:<region>:<account>:security-control/<control>/finding/<uuid>`
-//!   where `<uuid>` is a UUID v5 of `<control>|<resource ARN>` in a fixed namespace: the
-//!   same control and resource always give the same Id, so a re-import updates the
-//!   finding instead of duplicating it.
+//!   where `<uuid>` is the finding's stable id (`keyaki_controls::finding::finding_id`, a
+//!   UUID v5 of control and resource ARN, the id the findings store uses too): the same
+//!   control and resource always give the same Id, so a re-import updates the finding
+//!   instead of duplicating it.
 //! - `ProductArn` `arn:<partition>:securityhub:<region>:<account>:product/<account>/default`:
 //!   the product ARN Security Hub gives every account for its own findings, which is what
 //!   `BatchImportFindings` accepts from an account importing findings about itself
@@ -25,10 +26,13 @@
 //!   `AwsKmsKey`), `Id` (ARN), `Partition`, `Region`}].
 //! - `Remediation.Recommendation` {`Text` (≤ 512), `Url`}.
 //! - `ProductFields`: `keyaki/...` keys with the reason and the evidence in short.
-//! - `CreatedAt`, `UpdatedAt`, `FirstObservedAt`, `LastObservedAt`: the report's
-//!   `generated_at` (or [`AsffOptions::now`]) as RFC 3339 UTC with milliseconds. A
-//!   findings store sets `CreatedAt`/`FirstObservedAt`/`RecordState`/`Workflow` per
-//!   finding on the returned structs (all fields are public).
+//! - `CreatedAt`, `UpdatedAt`, `FirstObservedAt`, `LastObservedAt`, `RecordState`: from
+//!   the finding's `lifecycle` when the findings store recorded it (`CreatedAt` =
+//!   first observed), else the report's `generated_at` (or [`AsffOptions::now`]) and
+//!   `ACTIVE`; all as RFC 3339 UTC with milliseconds.
+//! - `Workflow.Status`: the finding's `workflow` when set (suppressions, the store),
+//!   else `RESOLVED` for PASSED and `NEW` otherwise. Every field of the returned
+//!   structs is public, so a caller can still override any of them per finding.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -36,7 +40,6 @@ use std::io::Write;
 use chrono::{DateTime, SecondsFormat, Utc};
 use keyaki_controls::finding::{Evidence, Finding, ScanReport, Status};
 use serde::Serialize;
-use uuid::Uuid;
 
 use crate::meta::{self, truncate_chars, FSBP_STANDARD};
 use crate::table::{evidence_lines, one_line};
@@ -65,15 +68,6 @@ pub mod limits {
     pub const PRODUCT_FIELD_VALUE: usize = 2048;
     /// Bytes of one finding as JSON.
     pub const FINDING_BYTES: usize = 240 * 1024;
-}
-
-/// The namespace of finding-Id UUIDs (a UUID v5 of the URL
-/// `https://github.com/keyaki-dev/keyaki/asff-finding-id` in the URL namespace).
-fn id_namespace() -> Uuid {
-    Uuid::new_v5(
-        &Uuid::NAMESPACE_URL,
-        b"https://github.com/keyaki-dev/keyaki/asff-finding-id",
-    )
 }
 
 /// Options of the ASFF mapping.
@@ -212,10 +206,7 @@ pub fn finding_id(
     control: &str,
     resource_arn: &str,
 ) -> String {
-    let uuid = Uuid::new_v5(
-        &id_namespace(),
-        format!("{control}|{resource_arn}").as_bytes(),
-    );
+    let uuid = keyaki_controls::finding::finding_id(control, resource_arn);
     format!(
         "arn:{partition}:securityhub:{region}:{account}:security-control/{control}/finding/{uuid}"
     )
@@ -252,6 +243,30 @@ pub fn asff_findings(report: &ScanReport, options: &AsffOptions) -> Vec<AsffFind
 }
 
 fn asff_finding(report: &ScanReport, f: &Finding, options: &AsffOptions, at: &str) -> AsffFinding {
+    let normalize = |t: &str| {
+        DateTime::parse_from_rfc3339(t)
+            .map(|t| timestamp(t.with_timezone(&Utc)))
+            .unwrap_or_else(|_| at.to_string())
+    };
+    let (first_observed, last_observed, updated, record_state) = match &f.lifecycle {
+        Some(l) => (
+            normalize(&l.first_observed_at),
+            normalize(&l.last_observed_at),
+            normalize(&l.updated_at),
+            l.record_state.as_str().to_string(),
+        ),
+        None => (
+            at.to_string(),
+            at.to_string(),
+            at.to_string(),
+            "ACTIVE".to_string(),
+        ),
+    };
+    let workflow = match &f.workflow {
+        Some(w) => w.status.as_str().to_string(),
+        None if f.status == Status::Passed => "RESOLVED".to_string(),
+        None => "NEW".to_string(),
+    };
     let info = meta::control(&f.control, &report.findings);
     let partition = non_empty(&f.resource.partition, &report.partition);
     let account = non_empty(&f.resource.account, &report.account);
@@ -278,10 +293,10 @@ fn asff_finding(report: &ScanReport, f: &Finding, options: &AsffOptions, at: &st
         ),
         aws_account_id: account.to_string(),
         types: types.clone(),
-        first_observed_at: Some(at.to_string()),
-        last_observed_at: Some(at.to_string()),
-        created_at: at.to_string(),
-        updated_at: at.to_string(),
+        first_observed_at: Some(first_observed.clone()),
+        last_observed_at: Some(last_observed),
+        created_at: first_observed,
+        updated_at: updated,
         severity: severity.clone(),
         title: truncate_chars(&one_line(&info.title), limits::TITLE),
         description: truncate_chars(&one_line(&info.description), limits::DESCRIPTION),
@@ -313,14 +328,8 @@ fn asff_finding(report: &ScanReport, f: &Finding, options: &AsffOptions, at: &st
                 description: truncate_chars(&one_line(&f.reason.text), 2048),
             }],
         },
-        record_state: "ACTIVE".to_string(),
-        workflow: Some(AsffWorkflow {
-            status: if f.status == Status::Passed {
-                "RESOLVED".to_string()
-            } else {
-                "NEW".to_string()
-            },
-        }),
+        record_state,
+        workflow: Some(AsffWorkflow { status: workflow }),
         finding_provider_fields: AsffFindingProviderFields { severity, types },
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! Mapping (OCSF attribute ← keyaki):
 //! - `metadata` {`version` `1.6.0`, `product` {`name` keyaki, `vendor_name`, `version`},
-//!   `profiles` [`cloud`]}.
+//!   `profiles` \[`cloud`\]}.
 //! - `finding_info` {`uid` (the ASFF finding Id: stable per control and resource),
 //!   `title`, `desc`, `types`, `created_time`, `first_seen_time`, `last_seen_time`,
 //!   `modified_time` (epoch milliseconds)}.
@@ -13,7 +13,9 @@
 //!   with `status` `NOT_AVAILABLE`, since OCSF has no "could not be evaluated"),
 //!   `status_code` (the reason code), `status_details` (the reason text)}.
 //! - `severity`/`severity_id` (Informational 1 … Critical 5); `status`/`status_id` the
-//!   finding's workflow: `Resolved` (4) when passed, else `New` (1).
+//!   finding's workflow (New 1, Notified → In Progress 2, Suppressed 3, Resolved 4;
+//!   Archived 5 for an archived record) or, when it has none, `Resolved` when passed,
+//!   else `New`; `finding_info` times from the store's lifecycle when recorded.
 //! - `resources` [{`uid` ARN, `name`, `type` (CloudFormation type), `region`,
 //!   `cloud_partition`, `data` (the evidence)}]; `cloud` {`provider` `AWS`, `account`
 //!   {`uid`, `type_id` 10 AWS Account}, `region`}; `remediation` {`desc`, `references`}.
@@ -21,7 +23,9 @@
 
 use std::io::Write;
 
-use keyaki_controls::finding::{Finding, ScanReport, Severity, Status};
+use keyaki_controls::finding::{
+    Finding, RecordState, ScanReport, Severity, Status, WorkflowStatus,
+};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -153,6 +157,23 @@ fn compliance_status(s: Status) -> (u32, &'static str) {
     }
 }
 
+/// The finding's OCSF status: Archived (5) when its record is archived, else its
+/// workflow (New 1, Notified → In Progress 2, Suppressed 3, Resolved 4), else Resolved
+/// when passed and New otherwise.
+fn finding_status(f: &Finding) -> (u32, &'static str) {
+    if f.lifecycle.as_ref().map(|l| l.record_state) == Some(RecordState::Archived) {
+        return (5, "Archived");
+    }
+    match f.workflow.as_ref().map(|w| w.status) {
+        Some(WorkflowStatus::New) => (1, "New"),
+        Some(WorkflowStatus::Notified) => (2, "In Progress"),
+        Some(WorkflowStatus::Suppressed) => (3, "Suppressed"),
+        Some(WorkflowStatus::Resolved) => (4, "Resolved"),
+        None if f.status == Status::Passed => (4, "Resolved"),
+        None => (1, "New"),
+    }
+}
+
 /// The OCSF events of a report, one per finding, in the report's order.
 pub fn ocsf_findings(report: &ScanReport) -> Vec<ComplianceFinding> {
     let time = report_time(report, None).timestamp_millis();
@@ -167,10 +188,19 @@ fn event(report: &ScanReport, f: &Finding, time: i64) -> ComplianceFinding {
     let info = meta::control(&f.control, &report.findings);
     let (severity_id, severity) = severity_id(f.severity);
     let (compliance_status_id, compliance_status) = compliance_status(f.status);
-    let (status_id, status) = if f.status == Status::Passed {
-        (4, "Resolved")
-    } else {
-        (1, "New")
+    let (status_id, status) = finding_status(f);
+    let millis = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(time)
+    };
+    let (first_seen, last_seen, modified) = match &f.lifecycle {
+        Some(l) => (
+            millis(&l.first_observed_at),
+            millis(&l.last_observed_at),
+            millis(&l.updated_at),
+        ),
+        None => (time, time, time),
     };
     let account = if f.resource.account.is_empty() {
         report.account.clone()
@@ -218,10 +248,10 @@ fn event(report: &ScanReport, f: &Finding, time: i64) -> ComplianceFinding {
             title: info.title.clone(),
             desc: one_line(&info.description),
             types: vec![FINDING_TYPE.to_string()],
-            created_time: time,
-            first_seen_time: time,
-            last_seen_time: time,
-            modified_time: time,
+            created_time: first_seen,
+            first_seen_time: first_seen,
+            last_seen_time: last_seen,
+            modified_time: modified,
         },
         compliance: Compliance {
             control: f.control.clone(),

@@ -1,10 +1,10 @@
 //! `--format sarif`: SARIF 2.1.0 logs, for code-scanning UIs and SARIF viewers.
 //!
 //! Two producers share one model:
-//! - [`write`] (`keyaki scan --format sarif`): one rule per control, one result per
+//! - [`write()`] (`keyaki scan --format sarif`): one rule per control, one result per
 //!   finding. Resources of an account are not files, so each result has a
 //!   `logicalLocation` (`kind` `resource`, `fullyQualifiedName` the ARN).
-//! - [`write_policy_results`] (`keyaki policy --format sarif`): policy files from a
+//! - [`write_policy_results()`] (`keyaki policy --format sarif`): policy files from a
 //!   repository against KMS.1; a FAILED policy gives one result whose location is the
 //!   file and the line of the first statement that grants a blocked action (the other
 //!   granting statements are `relatedLocations`), so code scanning shows the problem on
@@ -12,7 +12,7 @@
 //!   `toolExecutionNotification` (level `error`) at its place; PASSED gives no result.
 //!
 //! `kind`/`level` of scan results: FAILED → `fail`/`error`; WARNING → `fail`/`warning`;
-//! NOT_AVAILABLE with reason `NOT_APPLICABLE` → `notApplicable`/`none`; other
+//! NOT_AVAILABLE for a resource the control does not apply to → `notApplicable`/`none`; other
 //! NOT_AVAILABLE → `open`/`none` (could not be decided); PASSED → `pass`/`none`
 //! (SARIF requires level `none` for any kind but `fail`). Rules carry
 //! `properties.security-severity` (Critical 9.5, High 8.0, Medium 5.5, Low 3.0), as
@@ -29,7 +29,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use crate::meta::{self, ControlInfo};
-use crate::table::{evidence_lines, one_line, NOT_APPLICABLE};
+use crate::table::{evidence_lines, one_line};
 use crate::ReportError;
 
 pub const SARIF_VERSION: &str = "2.1.0";
@@ -334,7 +334,7 @@ fn scan_result(f: &Finding, rule_index: usize) -> SarifResult {
     let (kind, level) = match f.status {
         Status::Failed => ("fail", "error"),
         Status::Warning => ("fail", "warning"),
-        Status::NotAvailable if f.reason.code == NOT_APPLICABLE => ("notApplicable", "none"),
+        Status::NotAvailable if f.is_not_applicable() => ("notApplicable", "none"),
         Status::NotAvailable => ("open", "none"),
         Status::Passed => ("pass", "none"),
     };

@@ -3,19 +3,28 @@
 //! Findings are grouped by control (in the report's control order), and inside a
 //! control ordered FAILED, WARNING, NOT_AVAILABLE, PASSED, then by resource ARN. One
 //! line per finding: status, resource ARN, short reason; a FAILED policy finding gets a
-//! second line naming the granting statement and the witness key. Findings with reason
-//! code `NOT_APPLICABLE` are left out unless [`Options::show_not_applicable`] is set,
-//! and a line says how many. ANSI colours only with [`Options::color`].
+//! second line naming the granting statement and the witness key (for KMS.3, the key
+//! state and deletion date). Findings for resources a control does not apply to
+//! ([`Finding::is_not_applicable`]: reason code `NOT_APPLICABLE`, or
+//! `EXCLUDED_PERMISSIONS_BOUNDARY` for KMS.1) are left out unless
+//! [`TableOptions::show_not_applicable`] is set, and a line says how many. ANSI
+//! colours only with [`TableOptions::color`].
 
 use std::io::Write;
 
 use keyaki_controls::finding::{Evidence, Finding, ScanReport, Status};
 
 use crate::meta;
-use crate::{Options, ReportError};
+use crate::ReportError;
 
-/// Reason code of a finding for a resource the control does not apply to.
-pub(crate) const NOT_APPLICABLE: &str = "NOT_APPLICABLE";
+/// Options of the table format.
+#[derive(Debug, Clone, Default)]
+pub struct TableOptions {
+    /// ANSI colours.
+    pub color: bool,
+    /// Also show the findings for resources a control does not apply to.
+    pub show_not_applicable: bool,
+}
 
 const RESET: &str = "\x1b[0m";
 const BOLD: &str = "\x1b[1m";
@@ -63,7 +72,7 @@ pub(crate) fn status_rank(status: Status) -> u8 {
 
 pub fn write(
     report: &ScanReport,
-    options: &Options,
+    options: &TableOptions,
     out: &mut dyn Write,
 ) -> Result<(), ReportError> {
     let p = Paint { on: options.color };
@@ -75,7 +84,7 @@ pub fn write(
             report.findings.iter().filter(|f| f.control == id).collect();
         let before = findings.len();
         if !options.show_not_applicable {
-            findings.retain(|f| f.reason.code != NOT_APPLICABLE);
+            findings.retain(|f| !f.is_not_applicable());
         }
         hidden += before - findings.len();
         findings.sort_by(|a, b| {
@@ -131,7 +140,7 @@ pub fn write(
     if hidden > 0 {
         writeln!(
             out,
-            "{hidden} finding{} with reason NOT_APPLICABLE not shown",
+            "{hidden} not-applicable finding{} not shown",
             if hidden == 1 { "" } else { "s" }
         )?;
     }
@@ -157,6 +166,9 @@ pub(crate) fn evidence_lines(f: &Finding) -> Vec<String> {
     match &f.evidence {
         Some(Evidence::Policies { policies }) => {
             for policy in policies {
+                // Blocked actions granted by the same statements with the same witness
+                // share one line.
+                let mut groups: Vec<(String, Option<&str>, Vec<&str>)> = Vec::new();
                 for action in &policy.actions {
                     if action.allowed_on_all_keys != Some(true) {
                         continue;
@@ -170,6 +182,16 @@ pub(crate) fn evidence_lines(f: &Finding) -> Vec<String> {
                         })
                         .collect::<Vec<_>>()
                         .join(", ");
+                    let witness = action.witness.as_deref();
+                    match groups
+                        .iter_mut()
+                        .find(|(s, w, _)| *s == statements && *w == witness)
+                    {
+                        Some(group) => group.2.push(&action.action),
+                        None => groups.push((statements, witness, vec![&action.action])),
+                    }
+                }
+                for (statements, witness, actions) in groups {
                     let mut line = format!("policy `{}`", policy.policy_name);
                     if let Some(v) = &policy.version_id {
                         line.push_str(&format!(" {v}"));
@@ -177,8 +199,8 @@ pub(crate) fn evidence_lines(f: &Finding) -> Vec<String> {
                     if !statements.is_empty() {
                         line.push_str(&format!(": {statements}"));
                     }
-                    line.push_str(&format!(" allows {}", action.action));
-                    if let Some(w) = &action.witness {
+                    line.push_str(&format!(" allows {}", actions.join(", ")));
+                    if let Some(w) = witness {
                         line.push_str(&format!(", e.g. on {w}"));
                     }
                     lines.push(line);

@@ -78,7 +78,7 @@ fn sarif_scan_has_one_rule_per_control_and_levels_by_status() {
         let expected = match f.status {
             Status::Failed => ("fail", "error"),
             Status::Warning => ("fail", "warning"),
-            Status::NotAvailable if f.reason.code == "NOT_APPLICABLE" => ("notApplicable", "none"),
+            Status::NotAvailable if f.is_not_applicable() => ("notApplicable", "none"),
             Status::NotAvailable => ("open", "none"),
             Status::Passed => ("pass", "none"),
         };
@@ -258,144 +258,6 @@ fn ocsf_events_carry_the_class_and_the_report_time() {
 
 // ----- asff -----
 
-/// Required top-level attributes (Security Hub user guide, "Required top-level ASFF
-/// attributes").
-const ASFF_REQUIRED: [&str; 12] = [
-    "AwsAccountId",
-    "CreatedAt",
-    "Description",
-    "GeneratorId",
-    "Id",
-    "ProductArn",
-    "Resources",
-    "SchemaVersion",
-    "Severity",
-    "Title",
-    "Types",
-    "UpdatedAt",
-];
-
-const TYPE_NAMESPACES: [&str; 5] = [
-    "Software and Configuration Checks",
-    "TTPs",
-    "Effects",
-    "Unusual Behaviors",
-    "Sensitive Data Identifications",
-];
-
-fn chars(v: &Value) -> usize {
-    v.as_str().map(|s| s.chars().count()).unwrap_or(usize::MAX)
-}
-
-fn is_rfc3339(v: &Value) -> bool {
-    v.as_str()
-        .is_some_and(|s| DateTime::parse_from_rfc3339(s).is_ok())
-}
-
-/// Checks one ASFF finding against the documented required attributes and limits.
-fn check_asff(f: &Value) {
-    for key in ASFF_REQUIRED {
-        let v = &f[key];
-        let present = match v {
-            Value::String(s) => !s.is_empty(),
-            Value::Array(a) => !a.is_empty(),
-            Value::Object(o) => !o.is_empty(),
-            _ => false,
-        };
-        assert!(
-            present,
-            "required attribute {key} is missing or empty in {f}"
-        );
-    }
-    assert_eq!(f["SchemaVersion"], "2018-10-08");
-    assert!(chars(&f["Id"]) <= asff::limits::ID);
-    assert!(chars(&f["GeneratorId"]) <= asff::limits::GENERATOR_ID);
-    assert!(chars(&f["Title"]) <= asff::limits::TITLE, "Title too long");
-    assert!(
-        chars(&f["Description"]) <= asff::limits::DESCRIPTION,
-        "Description too long"
-    );
-    assert!(
-        chars(&f["Remediation"]["Recommendation"]["Text"]) <= asff::limits::RECOMMENDATION_TEXT
-    );
-    assert!(f["AwsAccountId"]
-        .as_str()
-        .is_some_and(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())));
-    for key in [
-        "CreatedAt",
-        "UpdatedAt",
-        "FirstObservedAt",
-        "LastObservedAt",
-    ] {
-        assert!(
-            f[key].is_null() || is_rfc3339(&f[key]),
-            "{key} is not RFC 3339: {}",
-            f[key]
-        );
-    }
-    let types = f["Types"].as_array().expect("Types");
-    assert!(types.len() <= asff::limits::TYPES);
-    for t in types {
-        let parts: Vec<&str> = t.as_str().unwrap_or("").split('/').collect();
-        assert!(
-            (2..=3).contains(&parts.len()),
-            "Types entry {t} is not namespace/category/classifier"
-        );
-        assert!(
-            TYPE_NAMESPACES.contains(&parts[0]),
-            "unknown Types namespace in {t}"
-        );
-    }
-    let labels = ["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"];
-    assert!(labels.contains(&f["Severity"]["Label"].as_str().unwrap_or("")));
-    let resources = f["Resources"].as_array().expect("Resources");
-    assert!(!resources.is_empty() && resources.len() <= asff::limits::RESOURCES);
-    for r in resources {
-        let kinds = [
-            "AwsIamPolicy",
-            "AwsIamUser",
-            "AwsIamRole",
-            "AwsIamGroup",
-            "AwsKmsKey",
-        ];
-        assert!(
-            kinds.contains(&r["Type"].as_str().unwrap_or("")),
-            "resource type {}",
-            r["Type"]
-        );
-        assert!(chars(&r["Id"]) <= asff::limits::RESOURCE_ID);
-        assert!(r["Id"].as_str().is_some_and(|id| id.starts_with("arn:")));
-        assert!(r["Partition"].is_string() && r["Region"].is_string());
-    }
-    let compliance = &f["Compliance"];
-    let statuses = ["PASSED", "WARNING", "FAILED", "NOT_AVAILABLE"];
-    assert!(statuses.contains(&compliance["Status"].as_str().unwrap_or("")));
-    assert!(compliance["RelatedRequirements"]
-        .as_array()
-        .is_some_and(|r| r.len() <= asff::limits::RELATED_REQUIREMENTS));
-    assert!(compliance["StatusReasons"]
-        .as_array()
-        .is_some_and(|r| !r.is_empty() && r.len() <= asff::limits::STATUS_REASONS));
-    assert_eq!(
-        compliance["AssociatedStandards"][0]["StandardsId"],
-        "standards/aws-foundational-security-best-practices/v/1.0.0"
-    );
-    let fields = f["ProductFields"].as_object().expect("ProductFields");
-    assert!(fields.len() <= asff::limits::PRODUCT_FIELDS);
-    for (k, v) in fields {
-        assert!(k.chars().count() <= asff::limits::PRODUCT_FIELD_KEY);
-        assert!(chars(v) <= asff::limits::PRODUCT_FIELD_VALUE);
-    }
-    assert!(["ACTIVE", "ARCHIVED"].contains(&f["RecordState"].as_str().unwrap_or("")));
-    let size = serde_json::to_string(f)
-        .map(|s| s.len())
-        .unwrap_or(usize::MAX);
-    assert!(
-        size <= asff::limits::FINDING_BYTES,
-        "finding is {size} bytes"
-    );
-}
-
 #[test]
 fn asff_findings_have_every_required_attribute_within_limits() {
     let report = common::report();
@@ -403,7 +265,7 @@ fn asff_findings_have_every_required_attribute_within_limits() {
     let findings = out.as_array().expect("a JSON array of findings");
     assert_eq!(findings.len(), report.findings.len());
     for (f, finding) in findings.iter().zip(&report.findings) {
-        check_asff(f);
+        common::check_asff(f);
         assert_eq!(
             f["GeneratorId"],
             json!(format!("security-control/{}", finding.control))
@@ -447,9 +309,9 @@ fn asff_long_texts_are_cut_on_character_boundaries() {
 }
 
 fn check_asff_texts(v: &Value) {
-    assert_eq!(chars(&v["Title"]), asff::limits::TITLE);
-    assert_eq!(chars(&v["Description"]), asff::limits::DESCRIPTION);
-    assert!(chars(&v["Compliance"]["StatusReasons"][0]["Description"]) <= 2048);
+    assert_eq!(common::chars(&v["Title"]), asff::limits::TITLE);
+    assert_eq!(common::chars(&v["Description"]), asff::limits::DESCRIPTION);
+    assert!(common::chars(&v["Compliance"]["StatusReasons"][0]["Description"]) <= 2048);
 }
 
 #[test]
@@ -557,10 +419,11 @@ fn table_orders_by_status_and_hides_not_applicable() {
     );
     // NOT_APPLICABLE is left out, and counted.
     assert!(!text.contains("key/mrk-1a2b3c4d5e6f"));
-    assert!(text.contains("1 finding with reason NOT_APPLICABLE not shown"));
+    assert!(!text.contains("policy/DeveloperBoundary"));
+    assert!(text.contains("2 not-applicable findings not shown"));
     assert!(text
         .trim_end()
-        .ends_with("4 failed, 0 warning, 5 not available, 4 passed"));
+        .ends_with("4 failed, 0 warning, 6 not available, 4 passed"));
 }
 
 #[test]
@@ -571,7 +434,93 @@ fn table_shows_not_applicable_and_colours_on_request() {
         ..Options::default()
     };
     let text = common::render_with(&common::report(), Format::Table, &options);
+    assert!(text.contains("policy/DeveloperBoundary"));
     assert!(text.contains("key/mrk-1a2b3c4d5e6f"));
     assert!(!text.contains("not shown"));
     assert!(text.contains("\x1b[31m\x1b[1mFAILED"));
+}
+
+/// The fixture with its first finding recorded by a store (archived, first seen a month
+/// earlier) and its second suppressed.
+fn recorded_report() -> keyaki_controls::finding::ScanReport {
+    use keyaki_controls::finding::{Lifecycle, RecordState, Workflow, WorkflowStatus};
+    let mut report = common::report();
+    report.findings[0].lifecycle = Some(Lifecycle {
+        record_state: RecordState::Archived,
+        first_observed_at: "2026-10-30T08:00:00Z".into(),
+        last_observed_at: "2026-11-29T08:00:00Z".into(),
+        updated_at: "2026-11-30T02:00:00Z".into(),
+    });
+    report.findings[1].workflow = Some(Workflow {
+        status: WorkflowStatus::Suppressed,
+        suppression: None,
+        note: Some("accepted until the migration".into()),
+    });
+    report
+}
+
+#[test]
+fn asff_takes_lifecycle_and_workflow_from_the_store() {
+    let report = recorded_report();
+    let findings = asff_findings(&report, &AsffOptions::default());
+    let (a, b) = (&findings[0], &findings[1]);
+    assert_eq!(a.created_at, "2026-10-30T08:00:00.000Z");
+    assert_eq!(
+        a.first_observed_at.as_deref(),
+        Some("2026-10-30T08:00:00.000Z")
+    );
+    assert_eq!(
+        a.last_observed_at.as_deref(),
+        Some("2026-11-29T08:00:00.000Z")
+    );
+    assert_eq!(a.updated_at, "2026-11-30T02:00:00.000Z");
+    assert_eq!(a.record_state, "ARCHIVED");
+    assert_eq!(
+        b.workflow.as_ref().map(|w| w.status.as_str()),
+        Some("SUPPRESSED")
+    );
+    assert_eq!(b.record_state, "ACTIVE");
+    for f in &findings {
+        common::check_asff(&serde_json::to_value(f).expect("json"));
+    }
+}
+
+#[test]
+fn ocsf_takes_lifecycle_and_workflow_from_the_store() {
+    let schema = common::load_schema("vendor/ocsf-1.6.0-compliance_finding.schema.json");
+    let report = recorded_report();
+    let events = serde_json::to_value(keyaki_report::ocsf::ocsf_findings(&report)).expect("json");
+    assert_eq!(events[0]["status_id"], 5);
+    assert_eq!(
+        events[0]["finding_info"]["first_seen_time"],
+        1_793_347_200_000_i64
+    );
+    assert_eq!(events[1]["status_id"], 3);
+    common::assert_valid(&schema, &events[0], "archived OCSF event");
+    common::assert_valid(&schema, &events[1], "suppressed OCSF event");
+}
+
+#[test]
+fn table_joins_actions_granted_by_the_same_statements() {
+    use keyaki_controls::finding::Evidence;
+    let mut report = common::report();
+    let failed = report
+        .findings
+        .iter_mut()
+        .find(|f| f.resource.arn == common::FAILED_POLICY_ARN)
+        .expect("the failed policy");
+    if let Some(Evidence::Policies { policies }) = &mut failed.evidence {
+        let first = policies[0].actions[0].clone();
+        policies[0].actions[1] = keyaki_controls::finding::ActionEvidence {
+            action: "kms:ReEncryptFrom".into(),
+            ..first
+        };
+    }
+    let text = common::render_with(&report, Format::Table, &Options::default());
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("policy `DecryptEverything` v3"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(lines[0].contains("allows kms:Decrypt, kms:ReEncryptFrom, e.g. on"));
 }

@@ -147,7 +147,7 @@ pub fn report() -> ScanReport {
             Status::Passed,
             Severity::Medium,
             resource("AWS::IAM::Policy", "arn:aws:iam::111122223333:policy/app/ScopedDecrypt", "us-east-1", "ScopedDecrypt"),
-            "NO_BLOCKED_ACTION_ON_ALL_KEYS",
+            "NO_BLOCKED_ACTIONS_ON_ALL_KEYS",
             "the default version allows no blocked action on all KMS keys",
             Some(Evidence::Policies { policies: vec![scoped("ScopedDecrypt", Some("arn:aws:iam::111122223333:policy/app/ScopedDecrypt"))] }),
         ),
@@ -157,7 +157,7 @@ pub fn report() -> ScanReport {
             Status::Failed,
             Severity::Medium,
             resource("AWS::IAM::Policy", FAILED_POLICY_ARN, "us-east-1", "DecryptEverything"),
-            "ALLOWS_BLOCKED_ACTION_ON_ALL_KEYS",
+            "ALLOWS_BLOCKED_ACTIONS_ON_ALL_KEYS",
             "the default version allows kms:Decrypt on all KMS keys",
             Some(Evidence::Policies { policies: vec![decrypt_all()] }),
         ),
@@ -167,7 +167,7 @@ pub fn report() -> ScanReport {
             Status::NotAvailable,
             Severity::Medium,
             resource("AWS::IAM::Policy", "arn:aws:iam::111122223333:policy/=Broken", "us-east-1", "=Broken"),
-            "READ_ERROR",
+            "POLICY_PARSE_ERROR",
             "the default version does not parse: `Effect` is missing in statement 0 (line 3, column 5)",
             Some(Evidence::Policies { policies: vec![PolicyEvidence {
                 policy_name: "=Broken".into(),
@@ -179,12 +179,22 @@ pub fn report() -> ScanReport {
             }] }),
         ),
         finding(
+            "KMS.1",
+            T1,
+            Status::NotAvailable,
+            Severity::Medium,
+            resource("AWS::IAM::Policy", "arn:aws:iam::111122223333:policy/DeveloperBoundary", "us-east-1", "DeveloperBoundary"),
+            "EXCLUDED_PERMISSIONS_BOUNDARY",
+            "the policy is the permissions boundary of role `developer` and is not evaluated (excludePermissionBoundaryPolicy)",
+            None,
+        ),
+        finding(
             "KMS.2",
             T2,
             Status::Failed,
             Severity::Medium,
             resource("AWS::IAM::Role", "arn:aws:iam::111122223333:role/service-role/BatchJobs", "us-east-1", "BatchJobs"),
-            "ALLOWS_BLOCKED_ACTION_ON_ALL_KEYS",
+            "ALLOWS_BLOCKED_ACTIONS_ON_ALL_KEYS",
             "inline policy `batch-inline` allows kms:Decrypt on all KMS keys",
             Some(Evidence::Policies { policies: vec![PolicyEvidence { policy_name: "batch-inline".into(), policy_arn: None, version_id: None, ..decrypt_all() }] }),
         ),
@@ -194,7 +204,7 @@ pub fn report() -> ScanReport {
             Status::Passed,
             Severity::Medium,
             resource("AWS::IAM::User", "arn:aws:iam::111122223333:user/alice", "us-east-1", "alice"),
-            "NO_BLOCKED_ACTION_ON_ALL_KEYS",
+            "NO_BLOCKED_ACTIONS_ON_ALL_KEYS",
             "no inline policy allows a blocked action on all KMS keys",
             Some(Evidence::Policies { policies: vec![scoped("alice-kms", None)] }),
         ),
@@ -204,7 +214,7 @@ pub fn report() -> ScanReport {
             Status::NotAvailable,
             Severity::Medium,
             resource("AWS::IAM::Group", "arn:aws:iam::111122223333:group/Ops", "us-east-1", "Ops"),
-            "READ_ERROR",
+            "UNDECIDED",
             "inline policy `ops` could not be decided within the work budget",
             None,
         ),
@@ -214,7 +224,7 @@ pub fn report() -> ScanReport {
             Status::Failed,
             Severity::Critical,
             resource("AWS::KMS::Key", &key("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "eu-west-1"), "eu-west-1", "alias/old-backups"),
-            "PENDING_DELETION",
+            "KEY_PENDING_DELETION",
             "the key is scheduled for deletion on 2026-12-14T00:00:00Z",
             Some(Evidence::KeyDeletion { key_state: "PendingDeletion".into(), deletion_date: Some("2026-12-14T00:00:00Z".into()), pending_deletion_window_in_days: Some(14) }),
         ),
@@ -224,7 +234,7 @@ pub fn report() -> ScanReport {
             Status::Passed,
             Severity::Critical,
             resource("AWS::KMS::Key", WITNESS, "us-east-1", "alias/app"),
-            "NOT_SCHEDULED_FOR_DELETION",
+            "KEY_NOT_PENDING_DELETION",
             "the key is not scheduled for deletion (state Enabled)",
             Some(Evidence::KeyDeletion { key_state: "Enabled".into(), deletion_date: None, pending_deletion_window_in_days: None }),
         ),
@@ -234,7 +244,7 @@ pub fn report() -> ScanReport {
             Status::NotAvailable,
             Severity::Critical,
             resource("AWS::KMS::Key", &key("9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d", "ap-south-1"), "ap-south-1", "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d"),
-            "READ_ERROR",
+            "REGION_ERROR",
             "DescribeKey failed: AccessDeniedException: not authorized to perform kms:DescribeKey",
             None,
         ),
@@ -348,4 +358,148 @@ pub fn is_valid(schema: &serde_json::Value, instance: &serde_json::Value) -> boo
         Ok(compiled) => compiled.is_valid(instance),
         Err(e) => panic!("the schema does not compile: {e}"),
     }
+}
+
+// ----- ASFF: the documented required attributes and limits -----
+
+use chrono::DateTime;
+use keyaki_report::asff;
+use serde_json::Value;
+
+/// Required top-level attributes (Security Hub user guide, "Required top-level ASFF
+/// attributes").
+const ASFF_REQUIRED: [&str; 12] = [
+    "AwsAccountId",
+    "CreatedAt",
+    "Description",
+    "GeneratorId",
+    "Id",
+    "ProductArn",
+    "Resources",
+    "SchemaVersion",
+    "Severity",
+    "Title",
+    "Types",
+    "UpdatedAt",
+];
+
+const TYPE_NAMESPACES: [&str; 5] = [
+    "Software and Configuration Checks",
+    "TTPs",
+    "Effects",
+    "Unusual Behaviors",
+    "Sensitive Data Identifications",
+];
+
+pub fn chars(v: &Value) -> usize {
+    v.as_str().map(|s| s.chars().count()).unwrap_or(usize::MAX)
+}
+
+pub fn is_rfc3339(v: &Value) -> bool {
+    v.as_str()
+        .is_some_and(|s| DateTime::parse_from_rfc3339(s).is_ok())
+}
+
+/// Checks one ASFF finding against the documented required attributes and limits.
+pub fn check_asff(f: &Value) {
+    for key in ASFF_REQUIRED {
+        let v = &f[key];
+        let present = match v {
+            Value::String(s) => !s.is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            Value::Object(o) => !o.is_empty(),
+            _ => false,
+        };
+        assert!(
+            present,
+            "required attribute {key} is missing or empty in {f}"
+        );
+    }
+    assert_eq!(f["SchemaVersion"], "2018-10-08");
+    assert!(chars(&f["Id"]) <= asff::limits::ID);
+    assert!(chars(&f["GeneratorId"]) <= asff::limits::GENERATOR_ID);
+    assert!(chars(&f["Title"]) <= asff::limits::TITLE, "Title too long");
+    assert!(
+        chars(&f["Description"]) <= asff::limits::DESCRIPTION,
+        "Description too long"
+    );
+    assert!(
+        chars(&f["Remediation"]["Recommendation"]["Text"]) <= asff::limits::RECOMMENDATION_TEXT
+    );
+    assert!(f["AwsAccountId"]
+        .as_str()
+        .is_some_and(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())));
+    for key in [
+        "CreatedAt",
+        "UpdatedAt",
+        "FirstObservedAt",
+        "LastObservedAt",
+    ] {
+        assert!(
+            f[key].is_null() || is_rfc3339(&f[key]),
+            "{key} is not RFC 3339: {}",
+            f[key]
+        );
+    }
+    let types = f["Types"].as_array().expect("Types");
+    assert!(types.len() <= asff::limits::TYPES);
+    for t in types {
+        let parts: Vec<&str> = t.as_str().unwrap_or("").split('/').collect();
+        assert!(
+            (2..=3).contains(&parts.len()),
+            "Types entry {t} is not namespace/category/classifier"
+        );
+        assert!(
+            TYPE_NAMESPACES.contains(&parts[0]),
+            "unknown Types namespace in {t}"
+        );
+    }
+    let labels = ["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"];
+    assert!(labels.contains(&f["Severity"]["Label"].as_str().unwrap_or("")));
+    let resources = f["Resources"].as_array().expect("Resources");
+    assert!(!resources.is_empty() && resources.len() <= asff::limits::RESOURCES);
+    for r in resources {
+        let kinds = [
+            "AwsIamPolicy",
+            "AwsIamUser",
+            "AwsIamRole",
+            "AwsIamGroup",
+            "AwsKmsKey",
+        ];
+        assert!(
+            kinds.contains(&r["Type"].as_str().unwrap_or("")),
+            "resource type {}",
+            r["Type"]
+        );
+        assert!(chars(&r["Id"]) <= asff::limits::RESOURCE_ID);
+        assert!(r["Id"].as_str().is_some_and(|id| id.starts_with("arn:")));
+        assert!(r["Partition"].is_string() && r["Region"].is_string());
+    }
+    let compliance = &f["Compliance"];
+    let statuses = ["PASSED", "WARNING", "FAILED", "NOT_AVAILABLE"];
+    assert!(statuses.contains(&compliance["Status"].as_str().unwrap_or("")));
+    assert!(compliance["RelatedRequirements"]
+        .as_array()
+        .is_some_and(|r| r.len() <= asff::limits::RELATED_REQUIREMENTS));
+    assert!(compliance["StatusReasons"]
+        .as_array()
+        .is_some_and(|r| !r.is_empty() && r.len() <= asff::limits::STATUS_REASONS));
+    assert_eq!(
+        compliance["AssociatedStandards"][0]["StandardsId"],
+        "standards/aws-foundational-security-best-practices/v/1.0.0"
+    );
+    let fields = f["ProductFields"].as_object().expect("ProductFields");
+    assert!(fields.len() <= asff::limits::PRODUCT_FIELDS);
+    for (k, v) in fields {
+        assert!(k.chars().count() <= asff::limits::PRODUCT_FIELD_KEY);
+        assert!(chars(v) <= asff::limits::PRODUCT_FIELD_VALUE);
+    }
+    assert!(["ACTIVE", "ARCHIVED"].contains(&f["RecordState"].as_str().unwrap_or("")));
+    let size = serde_json::to_string(f)
+        .map(|s| s.len())
+        .unwrap_or(usize::MAX);
+    assert!(
+        size <= asff::limits::FINDING_BYTES,
+        "finding is {size} bytes"
+    );
 }
