@@ -77,5 +77,8 @@ fn corpus_verdicts() {
         .collect();
     failed.sort();
     assert_eq!(expected.len(), 79);
-    assert_eq!(failed, expected, "the FAILED policies of the corpus changed");
+    assert_eq!(
+        failed, expected,
+        "the FAILED policies of the corpus changed"
+    );
 }
