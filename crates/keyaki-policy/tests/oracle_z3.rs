@@ -269,7 +269,11 @@ fn run_oracle(actions: &[String], account: Option<&str>, input: String) -> Vec<V
     });
     let script = repo_root().join("scripts/oracle/z3_oracle.py");
     let mut cmd = Command::new(&python);
-    cmd.arg(&script).arg("--actions").arg(actions.join(","));
+    cmd.arg(&script)
+        .arg("--actions")
+        .arg(actions.join(","))
+        .arg("--timeout-ms")
+        .arg("5000");
     if let Some(account) = account {
         cmd.arg("--account").arg(account);
     }
@@ -338,6 +342,13 @@ fn compare(cases: &[Case], account: Option<&str>) -> Tally {
 
     let answers = run_oracle(&actions, account, input);
     assert_eq!(answers.len(), cases.len(), "one oracle answer per policy");
+    let mut slowest: Vec<(f64, &str)> = answers
+        .iter()
+        .zip(cases)
+        .map(|(a, c)| (a["ms"].as_f64().unwrap_or(0.0), c.label.as_str()))
+        .collect();
+    slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
+    eprintln!("slowest for z3: {:?}", &slowest[..slowest.len().min(3)]);
 
     for ((case, analysis), answer) in cases.iter().zip(&analyses).zip(&answers) {
         let Some(analysis) = analysis else { continue };
@@ -446,12 +457,12 @@ fn generated(seed: u64, count: usize) -> Vec<Case> {
 
 #[test]
 fn core_agrees_with_z3_on_generated_tricky_policies() {
-    let cases = generated(0x6b65_7961_6b69, 400);
+    let cases = generated(0x6b65_7961_6b69, 300);
     let tally = compare(&cases, None);
     report("generated", &tally, cases.len());
     // The generator must produce both answers, or the comparison proves little.
     assert!(
-        tally.failed >= 20 && tally.failed + 20 <= cases.len(),
+        tally.failed >= 15 && tally.failed + 15 <= cases.len(),
         "the generator is unbalanced: {} FAILED of {}",
         tally.failed,
         cases.len()
@@ -460,7 +471,7 @@ fn core_agrees_with_z3_on_generated_tricky_policies() {
 
 #[test]
 fn core_agrees_with_z3_on_generated_policies_for_one_account() {
-    let cases = generated(0x0acc_0417, 200);
+    let cases = generated(0x0acc_0417, 150);
     let tally = compare(&cases, Some(ACCOUNT));
     report("generated, --account", &tally, cases.len());
 }
