@@ -187,7 +187,11 @@ fn random_policy(rng: &mut Rng) -> Value {
         let actions: Vec<String> = (0..1 + rng.below(3))
             .map(|_| rng.pick(ACTIONS).to_string())
             .collect();
-        let key = if rng.chance(20) { "NotAction" } else { "Action" };
+        let key = if rng.chance(20) {
+            "NotAction"
+        } else {
+            "Action"
+        };
         let actions = one_or_list(rng, actions);
         s.insert(key.into(), actions);
         let resources: Vec<String> = (0..1 + rng.below(3))
@@ -285,7 +289,9 @@ fn run_oracle(actions: &[String], account: Option<&str>, input: String) -> Vec<V
         .unwrap_or_else(|e| panic!("cannot run `{python}` (KEYAKI_PYTHON): {e}"));
     let mut stdin = child.stdin.take().expect("stdin");
     let writer = std::thread::spawn(move || {
-        stdin.write_all(input.as_bytes()).expect("write to the oracle");
+        stdin
+            .write_all(input.as_bytes())
+            .expect("write to the oracle");
     });
     let output = child.wait_with_output().expect("oracle output");
     writer.join().expect("writer thread");
@@ -388,14 +394,21 @@ fn compare(cases: &[Case], account: Option<&str>) -> Tally {
             for (arn, must_allow) in [(&a.witness, true), (&a.counterexample, false)] {
                 let Some(arn) = arn else { continue };
                 if !in_universe(arn, account) {
-                    problems.push(format!("{}: `{arn}` is not a key ARN of the universe", a.action));
+                    problems.push(format!(
+                        "{}: `{arn}` is not a key ARN of the universe",
+                        a.action
+                    ));
                 }
                 match oracle["checks"][arn.as_str()].as_bool() {
                     Some(allowed) if allowed != must_allow => problems.push(format!(
                         "{}: z3 says the policy {} `{arn}`, given as {}",
                         a.action,
                         if allowed { "allows" } else { "does not allow" },
-                        if must_allow { "witness" } else { "counterexample" }
+                        if must_allow {
+                            "witness"
+                        } else {
+                            "counterexample"
+                        }
                     )),
                     Some(_) => {}
                     None => tally.oracle_unknown += 1,
@@ -526,6 +539,9 @@ fn the_generator_covers_the_tricky_shapes() {
         "?11122223333",
         "key/?*",
     ] {
-        assert!(all.contains(needle), "no generated policy contains `{needle}`");
+        assert!(
+            all.contains(needle),
+            "no generated policy contains `{needle}`"
+        );
     }
 }
