@@ -17,6 +17,9 @@ root=$PWD
 log() { printf '==> %s\n' "$*" >&2; }
 
 corpus=$root/../shared/corpus/aws-managed-policies.jsonl
+# a checkout that sits deeper (a worktree) finds it further up
+[ -f "$corpus" ] || [ ! -f "$root/../../shared/corpus/aws-managed-policies.jsonl" ] ||
+  corpus=$root/../../shared/corpus/aws-managed-policies.jsonl
 if [ ! -f "$corpus" ]; then
   echo "the policy corpus is missing: expected $corpus (../shared/corpus beside the repository)" >&2
   exit 2

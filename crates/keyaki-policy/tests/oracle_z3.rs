@@ -25,9 +25,22 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// `../shared/corpus/...` relative to the repository root; a checkout that sits deeper (a
+/// worktree) finds it by walking further up.
+fn corpus_path_candidate() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rel = "shared/corpus/aws-managed-policies.jsonl";
+    let default = manifest.join("../../..").join(rel);
+    manifest
+        .ancestors()
+        .skip(3)
+        .map(|a| a.join(rel))
+        .find(|p| p.is_file())
+        .unwrap_or(default)
+}
+
 fn corpus_path() -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/aws-managed-policies.jsonl");
+    let path = corpus_path_candidate();
     assert!(
         path.is_file(),
         "the policy corpus is missing: expected `{}` (the repository needs `../shared/corpus` beside it)",

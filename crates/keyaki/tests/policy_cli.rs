@@ -19,6 +19,20 @@ const NARROW: &str = r#"{"Version": "2012-10-17", "Statement": {
   "Resource": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 }}"#;
 
+/// `../shared/corpus/...` relative to the repository root; a checkout that sits deeper (a
+/// worktree) finds it by walking further up.
+fn corpus_path() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rel = "shared/corpus/aws-managed-policies.jsonl";
+    let default = manifest.join("../../..").join(rel);
+    manifest
+        .ancestors()
+        .skip(3)
+        .map(|a| a.join(rel))
+        .find(|p| p.is_file())
+        .unwrap_or(default)
+}
+
 fn keyaki() -> Command {
     Command::cargo_bin("keyaki").expect("the keyaki binary")
 }
@@ -546,8 +560,7 @@ fn the_partition_selects_the_key_universe() {
 
 #[test]
 fn the_managed_policy_corpus_gives_the_exact_count() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/aws-managed-policies.jsonl");
+    let corpus = corpus_path();
     assert!(
         corpus.is_file(),
         "the policy corpus is missing: expected `{}`",
