@@ -214,7 +214,11 @@ fn analyse_text(query: &Query, text: &str, origin: Option<Origin>) -> Outcome {
             decoded_position: None,
             json_path: None,
         }),
-        Ok(Err(err)) => Outcome::Error(parse_error(err, verbatim)),
+        Ok(Err(err)) => {
+            // In a wrapper whose document is a JSON string, positions refer to that string.
+            let inner = err.message.contains("(in the document string at");
+            Outcome::Error(parse_error(err, verbatim.filter(|_| !inner)))
+        }
         Ok(Ok((policy, analysis))) => Outcome::Analysed {
             statements: policy
                 .statements
