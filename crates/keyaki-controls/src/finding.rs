@@ -159,6 +159,124 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub evidence: Option<Evidence>,
     pub remediation: Remediation,
+    /// Triage state (Security Hub's `Workflow`): set when suppression rules were applied
+    /// to the finding, or when it comes from the findings store; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub workflow: Option<Workflow>,
+    /// Lifecycle kept by the findings store (first/last observed, record state); absent
+    /// for a finding that was not recorded.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lifecycle: Option<Lifecycle>,
+}
+
+impl Finding {
+    /// The finding's stable id: see [`finding_id`].
+    pub fn id(&self) -> String {
+        finding_id(&self.control, &self.resource.arn)
+    }
+}
+
+/// The stable id of the finding of `control` for the resource `resource_arn`: a UUID v5
+/// (lowercase, hyphenated) of `"{control}/{resource_arn}"` in the keyaki namespace
+/// ([`FINDING_ID_NAMESPACE`]). The same control and resource always give the same id, so
+/// that a later scan, the findings store and a Security Hub re-import all name one finding.
+pub fn finding_id(control: &str, resource_arn: &str) -> String {
+    let name = format!("{control}/{resource_arn}");
+    uuid::Uuid::new_v5(&FINDING_ID_NAMESPACE, name.as_bytes())
+        .hyphenated()
+        .to_string()
+}
+
+/// Namespace of [`finding_id`]: the UUID v5 of the URL
+/// `https://github.com/keyaki-dev/keyaki/finding` in the standard URL namespace.
+pub const FINDING_ID_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0x9005_83cb_5fd6_5547_bc6d_4d54_262e_10c3);
+
+/// Workflow status of a finding, as Security Hub names it (`Workflow.Status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WorkflowStatus {
+    New,
+    Notified,
+    Resolved,
+    Suppressed,
+}
+
+impl WorkflowStatus {
+    pub const ALL: [WorkflowStatus; 4] = [
+        WorkflowStatus::New,
+        WorkflowStatus::Notified,
+        WorkflowStatus::Resolved,
+        WorkflowStatus::Suppressed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkflowStatus::New => "NEW",
+            WorkflowStatus::Notified => "NOTIFIED",
+            WorkflowStatus::Resolved => "RESOLVED",
+            WorkflowStatus::Suppressed => "SUPPRESSED",
+        }
+    }
+
+    /// Parses `NEW`, `NOTIFIED`, `RESOLVED` or `SUPPRESSED` (any case).
+    pub fn parse(s: &str) -> Option<WorkflowStatus> {
+        WorkflowStatus::ALL
+            .into_iter()
+            .find(|w| w.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// Triage state of a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workflow {
+    pub status: WorkflowStatus,
+    /// The suppression rule that applies, when `status` is `SUPPRESSED` by a rule.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub suppression: Option<SuppressionRef>,
+    /// The last note a person left when changing the workflow status.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub note: Option<String>,
+}
+
+/// The suppression rule that suppresses a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuppressionRef {
+    /// Where the rule is written: `keyaki-suppressions.toml:12`.
+    pub rule: String,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub owner: Option<String>,
+    /// Last day the rule applies (`YYYY-MM-DD`), if it expires.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub expires: Option<String>,
+}
+
+/// Record state of a finding, as Security Hub names it (`RecordState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RecordState {
+    Active,
+    Archived,
+}
+
+impl RecordState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordState::Active => "ACTIVE",
+            RecordState::Archived => "ARCHIVED",
+        }
+    }
+}
+
+/// Lifecycle of a recorded finding (Security Hub's `FirstObservedAt`, `LastObservedAt`,
+/// `UpdatedAt`, `RecordState`); times are RFC 3339.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lifecycle {
+    pub record_state: RecordState,
+    pub first_observed_at: String,
+    pub last_observed_at: String,
+    pub updated_at: String,
 }
 
 impl Finding {
@@ -241,4 +359,41 @@ pub struct ScanReport {
     /// Problems with the input; the affected resources are NOT_AVAILABLE.
     pub problems: Vec<InputProblem>,
     pub summary: Summary,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finding_id_namespace_is_the_uuid_v5_of_the_documented_url() {
+        let expected = uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_URL,
+            b"https://github.com/keyaki-dev/keyaki/finding",
+        );
+        assert_eq!(FINDING_ID_NAMESPACE, expected);
+    }
+
+    #[test]
+    fn finding_id_is_stable_and_distinguishes_control_and_resource() {
+        let a = finding_id("KMS.1", "arn:aws:iam::111122223333:policy/p");
+        assert_eq!(a, finding_id("KMS.1", "arn:aws:iam::111122223333:policy/p"));
+        assert_ne!(a, finding_id("KMS.2", "arn:aws:iam::111122223333:policy/p"));
+        assert_ne!(a, finding_id("KMS.1", "arn:aws:iam::111122223333:policy/q"));
+        let parsed = uuid::Uuid::parse_str(&a).map(|u| u.get_version_num());
+        assert_eq!(parsed, Ok(5));
+    }
+
+    #[test]
+    fn workflow_status_parses_any_case() {
+        assert_eq!(
+            WorkflowStatus::parse("suppressed"),
+            Some(WorkflowStatus::Suppressed)
+        );
+        assert_eq!(
+            WorkflowStatus::parse("NOTIFIED"),
+            Some(WorkflowStatus::Notified)
+        );
+        assert_eq!(WorkflowStatus::parse("closed"), None);
+    }
 }

@@ -1,1 +1,69 @@
-fn main() {}
+//! The AWS managed policy corpus (1,523 policies): parse every document and ask both default
+//! questions (`kms:Decrypt`, `kms:ReEncryptFrom` on all keys). Goal: the whole corpus in under
+//! 15 ms on one core. `scripts/bench-policy.sh` runs this together with the z3 comparison and
+//! the 100,000-policy scaling run.
+//!
+//!     cargo bench -p keyaki-policy --bench corpus
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use keyaki_policy::{Policy, Query, QueryOptions, Verdict};
+
+fn corpus() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpus/aws-managed-policies.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read the policy corpus `{}` ({e}): the repository needs `../shared/corpus` beside it",
+            path.display()
+        )
+    });
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let record: serde_json::Value = serde_json::from_str(line).expect("corpus line");
+            record["document"].to_string()
+        })
+        .collect()
+}
+
+fn decide_all(query: &Query, docs: &[String]) -> usize {
+    let mut failed = 0;
+    for doc in docs {
+        if let Ok(policy) = Policy::parse(doc) {
+            if query.analyze(&policy).verdict == Verdict::Failed {
+                failed += 1;
+            }
+        }
+    }
+    failed
+}
+
+fn bench(c: &mut Criterion) {
+    let docs = corpus();
+    let query = Query::new(QueryOptions::default()).expect("default query");
+    eprintln!(
+        "corpus: {} policies, {} FAILED",
+        docs.len(),
+        decide_all(&query, &docs)
+    );
+    let mut group = c.benchmark_group("corpus");
+    group.throughput(Throughput::Elements(docs.len() as u64));
+    group.sample_size(30);
+    group.bench_function("parse", |b| {
+        b.iter(|| {
+            docs.iter()
+                .filter(|d| Policy::parse(black_box(d)).is_ok())
+                .count()
+        })
+    });
+    group.bench_function("parse_and_decide", |b| {
+        b.iter(|| decide_all(&query, black_box(&docs)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

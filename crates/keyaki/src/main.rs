@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 mod exit;
+mod input;
 
 #[derive(Debug, Parser)]
 #[command(name = "keyaki", version, about, long_about = None)]

@@ -1,0 +1,1271 @@
+//! The SQLite findings store: opening and migrating it, recording scans, queries.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use keyaki_controls::finding::{
+    Finding, Lifecycle, NotEvaluated, RecordState, ScanReport, Severity, Status, SuppressionRef,
+    Workflow, WorkflowStatus,
+};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+use crate::glob::Glob;
+use crate::lifecycle::{self, Change, Observation, Prior};
+use crate::schema;
+use crate::suppress::SuppressionReport;
+
+/// How long a writer waits for another one before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Who the history names for changes a scan made.
+pub const SCAN_ACTOR: &str = "keyaki scan";
+
+/// What the caller knows about a scan beyond its report.
+#[derive(Debug, Clone, Default)]
+pub struct RunInfo {
+    /// The inputs read: snapshot files, or `aws` for a live collection.
+    pub inputs: Vec<String>,
+    /// Regions the scan covered (read without error). IAM resources are global: they are
+    /// covered whenever their control was evaluated.
+    pub regions: Vec<String>,
+    /// What could not be read (regions, resources, operations), for the run record.
+    pub unreadable: Vec<String>,
+    /// Whether the scan saw everything in its scope. Only a complete scan archives the
+    /// findings it no longer sees.
+    pub complete: bool,
+    /// Controls turned off: their findings in this account are archived.
+    pub disabled_controls: Vec<String>,
+    /// The outcome of the suppressions file applied to the report, if one was.
+    pub suppressions: Option<SuppressionReport>,
+}
+
+/// What recording one scan did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run_id: i64,
+    pub account: String,
+    /// Findings observed by the scan.
+    pub observed: usize,
+    /// Findings seen for the first time.
+    pub created: usize,
+    /// Findings reopened (`RESOLVED` → `NEW`, or seen again after being archived).
+    pub reopened: usize,
+    /// Findings that became `RESOLVED`.
+    pub resolved: usize,
+    /// Findings archived (no longer seen by a complete scan, or control disabled).
+    pub archived: usize,
+    /// Archived findings seen again.
+    pub reactivated: usize,
+    /// Findings that became `SUPPRESSED` by a rule.
+    pub suppressed: usize,
+    /// Findings whose suppression was lifted (rule expired or gone).
+    pub unsuppressed: usize,
+    /// Warnings recorded with the run (expired and unmatched suppression rules).
+    pub warnings: Vec<String>,
+}
+
+/// A recorded scan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub id: i64,
+    pub recorded_at: String,
+    pub account: String,
+    pub partition: String,
+    pub generated_at: String,
+    pub collected_at: Option<String>,
+    pub controls: Vec<String>,
+    pub not_evaluated: Vec<NotEvaluated>,
+    pub regions: Vec<String>,
+    pub inputs: Vec<String>,
+    pub unreadable: Vec<String>,
+    pub complete: bool,
+    pub total: i64,
+    pub passed: i64,
+    pub failed: i64,
+    pub warning: i64,
+    pub not_available: i64,
+    pub created: i64,
+    pub reopened: i64,
+    pub resolved: i64,
+    pub archived: i64,
+    pub suppressed: i64,
+    pub suppressions: Option<SuppressionReport>,
+    pub warnings: Vec<String>,
+}
+
+/// A stored finding without its evidence: what lists and tables show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFinding {
+    pub id: String,
+    pub control: String,
+    pub status: Status,
+    pub severity: Severity,
+    pub workflow: WorkflowStatus,
+    pub record_state: RecordState,
+    pub resource_type: String,
+    pub resource_arn: String,
+    pub account: String,
+    pub region: String,
+    pub reason_code: String,
+    pub first_observed_at: String,
+    pub last_observed_at: String,
+    pub updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub suppression: Option<SuppressionRef>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub note: Option<String>,
+}
+
+/// One change of a finding, as kept in its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: String,
+    pub run_id: Option<i64>,
+    pub actor: String,
+    pub status_from: Option<String>,
+    pub status_to: Option<String>,
+    pub workflow_from: Option<String>,
+    pub workflow_to: Option<String>,
+    pub record_from: Option<String>,
+    pub record_to: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Which stored findings to list. Empty lists mean "any".
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub controls: Vec<String>,
+    pub statuses: Vec<Status>,
+    pub workflows: Vec<WorkflowStatus>,
+    pub severities: Vec<Severity>,
+    pub record_states: Vec<RecordState>,
+    pub account: Option<String>,
+    /// ARN pattern (`*`, `?`).
+    pub resource: Option<Glob>,
+    /// Only findings updated at or after this RFC 3339 time (or `YYYY-MM-DD`).
+    pub since: Option<String>,
+    /// Leave out NOT_AVAILABLE findings whose reason is `NOT_APPLICABLE`.
+    pub hide_not_applicable: bool,
+}
+
+impl Filter {
+    /// The default view, as Security Hub's: active findings whose workflow is `NEW` or
+    /// `NOTIFIED`, without the not-applicable ones.
+    pub fn actionable() -> Filter {
+        Filter {
+            workflows: vec![WorkflowStatus::New, WorkflowStatus::Notified],
+            record_states: vec![RecordState::Active],
+            hide_not_applicable: true,
+            ..Filter::default()
+        }
+    }
+}
+
+/// The result of a workflow update for one finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowUpdate {
+    pub id: String,
+    pub from: WorkflowStatus,
+    pub to: WorkflowStatus,
+}
+
+/// A finding as observed in one run, for diffs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffEntry {
+    pub id: String,
+    pub control: String,
+    pub resource_arn: String,
+    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub from: Option<Status>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub to: Option<Status>,
+}
+
+/// What changed between two runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diff {
+    pub run_a: i64,
+    pub run_b: i64,
+    /// Not observed in A, observed in B and not PASSED.
+    pub new: Vec<DiffEntry>,
+    /// Not PASSED in A, PASSED in B.
+    pub fixed: Vec<DiffEntry>,
+    /// PASSED in A, not PASSED in B.
+    pub reopened: Vec<DiffEntry>,
+    /// Observed in A, not observed in B.
+    pub gone: Vec<DiffEntry>,
+    /// Another change of status (e.g. FAILED → NOT_AVAILABLE).
+    pub changed: Vec<DiffEntry>,
+    /// Not PASSED in both runs, status unchanged.
+    pub still_failing: usize,
+}
+
+/// The findings store.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn status_of(s: &str) -> Status {
+    match s {
+        "PASSED" => Status::Passed,
+        "FAILED" => Status::Failed,
+        "WARNING" => Status::Warning,
+        _ => Status::NotAvailable,
+    }
+}
+
+fn severity_of(s: &str) -> Severity {
+    match s {
+        "CRITICAL" => Severity::Critical,
+        "HIGH" => Severity::High,
+        "MEDIUM" => Severity::Medium,
+        "LOW" => Severity::Low,
+        _ => Severity::Informational,
+    }
+}
+
+fn workflow_of(s: &str) -> WorkflowStatus {
+    WorkflowStatus::parse(s).unwrap_or(WorkflowStatus::New)
+}
+
+fn record_of(s: &str) -> RecordState {
+    if s == "ARCHIVED" {
+        RecordState::Archived
+    } else {
+        RecordState::Active
+    }
+}
+
+fn json_list<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".to_string())
+}
+
+fn from_json<T: for<'de> Deserialize<'de> + Default>(s: Option<String>) -> T {
+    s.and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
+}
+
+/// Global resource types: their findings are in scope whatever regions a scan covered.
+fn is_global(resource_type: &str) -> bool {
+    resource_type.starts_with("AWS::IAM::")
+}
+
+const FINDING_COLUMNS: &str = "id, control, status, severity, workflow, record_state, \
+     resource_type, resource_arn, account, region, reason_code, first_observed_at, \
+     last_observed_at, updated_at, suppression, note";
+
+fn stored_finding(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredFinding> {
+    let suppression: Option<String> = row.get(14)?;
+    Ok(StoredFinding {
+        id: row.get(0)?,
+        control: row.get(1)?,
+        status: status_of(&row.get::<_, String>(2)?),
+        severity: severity_of(&row.get::<_, String>(3)?),
+        workflow: workflow_of(&row.get::<_, String>(4)?),
+        record_state: record_of(&row.get::<_, String>(5)?),
+        resource_type: row.get(6)?,
+        resource_arn: row.get(7)?,
+        account: row.get(8)?,
+        region: row.get(9)?,
+        reason_code: row.get(10)?,
+        first_observed_at: row.get(11)?,
+        last_observed_at: row.get(12)?,
+        updated_at: row.get(13)?,
+        suppression: suppression.and_then(|s| serde_json::from_str(&s).ok()),
+        note: row.get(15)?,
+    })
+}
+
+fn push_in<T>(
+    clauses: &mut Vec<String>,
+    args: &mut Vec<String>,
+    column: &str,
+    values: &[T],
+    name: impl Fn(&T) -> String,
+) {
+    if values.is_empty() {
+        return;
+    }
+    let marks = vec!["?"; values.len()].join(", ");
+    clauses.push(format!("{column} IN ({marks})"));
+    args.extend(values.iter().map(name));
+}
+
+impl Store {
+    /// Opens the store at `path`, creating it (and its directory) if needed, and migrates
+    /// it to the current schema. A store from a newer keyaki is refused.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(open_err)?;
+        if version > schema::VERSION {
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found: version,
+                supported: schema::VERSION,
+            });
+        }
+        conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        // Read again under the write lock: another process may have migrated meanwhile.
+        let from: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        if from > schema::VERSION {
+            return Err(StoreError::TooNew {
+                path,
+                found: from,
+                supported: schema::VERSION,
+            });
+        }
+        if from == schema::VERSION {
+            return Ok(());
+        }
+        let mig = |source| StoreError::Migrate {
+            path: path.clone(),
+            from,
+            to: schema::VERSION,
+            source,
+        };
+        for sql in &schema::MIGRATIONS[from.max(0) as usize..] {
+            tx.execute_batch(sql).map_err(mig)?;
+        }
+        tx.pragma_update(None, "user_version", schema::VERSION)
+            .map_err(mig)?;
+        tx.commit().map_err(mig)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |source| StoreError::Sql {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// The schema version of the open store.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(self.sql())
+    }
+
+    /// Records one scan in one transaction: the run, every finding it observed with its
+    /// lifecycle, the findings it archives, and the history of every change. Either all
+    /// of it is written or nothing is. `report`'s findings are then annotated with their
+    /// workflow and lifecycle.
+    ///
+    /// Suppression rules are applied beforehand (see
+    /// [`Suppressions::apply`](crate::Suppressions::apply)); their outcome comes in
+    /// `info.suppressions`.
+    pub fn record_scan(
+        &mut self,
+        report: &mut ScanReport,
+        info: &RunInfo,
+        now: DateTime<Utc>,
+    ) -> Result<RunSummary, StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let at = ts(now);
+        let today = now.date_naive();
+        let rules_applied = info.suppressions.is_some();
+        let warnings: Vec<String> = info
+            .suppressions
+            .as_ref()
+            .map(SuppressionReport::warnings)
+            .unwrap_or_default();
+        let mut summary = RunSummary {
+            account: report.account.clone(),
+            warnings: warnings.clone(),
+            ..RunSummary::default()
+        };
+
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        tx.execute(
+            "INSERT INTO runs (recorded_at, account, partition, generated_at, collected_at, \
+             controls, not_evaluated, regions, inputs, unreadable, complete, total, passed, \
+             failed, warning, not_available, created, reopened, resolved, archived, \
+             suppressed, suppressions, warnings) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+             0, 0, 0, 0, 0, ?17, ?18)",
+            params![
+                at,
+                report.account,
+                report.partition,
+                report.generated_at,
+                report.collected_at,
+                json_list(&report.controls),
+                json_list(&report.not_evaluated),
+                json_list(&info.regions),
+                json_list(&info.inputs),
+                json_list(&info.unreadable),
+                info.complete,
+                report.summary.total as i64,
+                report.summary.passed as i64,
+                report.summary.failed as i64,
+                report.summary.warning as i64,
+                report.summary.not_available as i64,
+                info.suppressions.as_ref().map(json_list),
+                json_list(&warnings),
+            ],
+        )
+        .map_err(sql)?;
+        let run_id = tx.last_insert_rowid();
+        summary.run_id = run_id;
+
+        let mut annotations: Vec<(usize, Workflow, Lifecycle)> =
+            Vec::with_capacity(report.findings.len());
+        {
+            let mut select = tx
+                .prepare_cached(
+                    "SELECT status, workflow, record_state, suppression, body, first_observed_at, note \
+                     FROM findings WHERE id = ?1",
+                )
+                .map_err(sql)?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO findings (id, control, resource_arn, resource_type, account, \
+                     region, status, severity, reason_code, workflow, record_state, \
+                     first_observed_at, last_observed_at, updated_at, first_run, last_run, body, \
+                     suppression) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'ACTIVE', ?11, ?11, ?11, \
+                     ?12, ?12, ?13, ?14)",
+                )
+                .map_err(sql)?;
+            let mut touch = tx
+                .prepare_cached(
+                    "UPDATE findings SET last_observed_at = ?2, last_run = ?3 WHERE id = ?1",
+                )
+                .map_err(sql)?;
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE findings SET resource_type = ?2, account = ?3, region = ?4, \
+                     status = ?5, severity = ?6, reason_code = ?7, workflow = ?8, \
+                     record_state = 'ACTIVE', last_observed_at = ?9, updated_at = ?9, \
+                     last_run = ?10, body = ?11, suppression = ?12 WHERE id = ?1",
+                )
+                .map_err(sql)?;
+            let mut observe = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO observations (run_id, finding_id, status) \
+                     VALUES (?1, ?2, ?3)",
+                )
+                .map_err(sql)?;
+            let mut history = tx
+                .prepare_cached(
+                    "INSERT INTO history (finding_id, run_id, at, actor, status_from, status_to, \
+                     workflow_from, workflow_to, record_from, record_to, note) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )
+                .map_err(sql)?;
+
+            let mut seen: HashSet<String> = HashSet::with_capacity(report.findings.len());
+            for (index, finding) in report.findings.iter().enumerate() {
+                let id = finding.id();
+                if !seen.insert(id.clone()) {
+                    continue;
+                }
+                summary.observed += 1;
+                let rule = finding
+                    .workflow
+                    .as_ref()
+                    .filter(|w| w.status == WorkflowStatus::Suppressed)
+                    .and_then(|w| w.suppression.as_ref());
+                let mut bare = finding.clone();
+                bare.workflow = None;
+                bare.lifecycle = None;
+                let body =
+                    serde_json::to_string(&bare).map_err(|source| StoreError::Serialize {
+                        id: id.clone(),
+                        source,
+                    })?;
+                let status = finding.status.as_str();
+                type Row = (
+                    String,
+                    String,
+                    String,
+                    Option<String>,
+                    String,
+                    String,
+                    Option<String>,
+                );
+                let prior_row: Option<Row> = select
+                    .query_row([&id], |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                        ))
+                    })
+                    .optional()
+                    .map_err(sql)?;
+                let prior = prior_row.as_ref().map(|row| Prior {
+                    status: status_of(&row.0),
+                    workflow: workflow_of(&row.1),
+                    record_state: record_of(&row.2),
+                    suppression: row.3.as_deref().and_then(|s| serde_json::from_str(s).ok()),
+                });
+                let next = lifecycle::observe(
+                    prior.as_ref(),
+                    Observation {
+                        status: finding.status,
+                        rule,
+                        rules_applied,
+                        today,
+                    },
+                );
+                let changes = lifecycle::changes(prior.as_ref(), &next);
+                for c in &changes {
+                    match c {
+                        Change::Created => summary.created += 1,
+                        Change::Reopened => summary.reopened += 1,
+                        Change::Resolved => summary.resolved += 1,
+                        Change::Reactivated => summary.reactivated += 1,
+                        Change::Suppressed => summary.suppressed += 1,
+                        Change::Unsuppressed => summary.unsuppressed += 1,
+                    }
+                }
+                let suppression_json = next.suppression.as_ref().map(json_list);
+                let note = if changes.contains(&Change::Suppressed) {
+                    next.suppression
+                        .as_ref()
+                        .map(|r| format!("suppressed by the rule at {}: {}", r.rule, r.reason))
+                } else if changes.contains(&Change::Unsuppressed) {
+                    Some(match prior.as_ref().and_then(|p| p.suppression.as_ref()) {
+                        Some(r) if lifecycle::suppression_expired(r, today) => format!(
+                            "suppression rule at {} expired on {}",
+                            r.rule,
+                            r.expires.as_deref().unwrap_or("?")
+                        ),
+                        Some(r) => format!("suppression rule at {} no longer matches", r.rule),
+                        None => "suppression lifted".to_string(),
+                    })
+                } else {
+                    None
+                };
+                let (first_observed, stored_note) = match &prior_row {
+                    None => {
+                        insert
+                            .execute(params![
+                                id,
+                                finding.control,
+                                finding.resource.arn,
+                                finding.resource.kind,
+                                finding.resource.account,
+                                finding.resource.region,
+                                status,
+                                finding.severity.as_str(),
+                                finding.reason.code,
+                                next.workflow.as_str(),
+                                at,
+                                run_id,
+                                body,
+                                suppression_json,
+                            ])
+                            .map_err(sql)?;
+                        history
+                            .execute(params![
+                                id,
+                                run_id,
+                                at,
+                                SCAN_ACTOR,
+                                Option::<&str>::None,
+                                status,
+                                Option::<&str>::None,
+                                next.workflow.as_str(),
+                                Option::<&str>::None,
+                                "ACTIVE",
+                                note,
+                            ])
+                            .map_err(sql)?;
+                        (at.clone(), None)
+                    }
+                    Some(row) => {
+                        let p = prior.as_ref().map_or(
+                            (
+                                Status::NotAvailable,
+                                WorkflowStatus::New,
+                                RecordState::Active,
+                            ),
+                            |p| (p.status, p.workflow, p.record_state),
+                        );
+                        let status_changed = p.0 != finding.status;
+                        let workflow_changed = p.1 != next.workflow;
+                        let record_changed = p.2 != next.record_state;
+                        let unchanged = !status_changed
+                            && !workflow_changed
+                            && !record_changed
+                            && row.4 == body
+                            && row.3 == suppression_json;
+                        if unchanged {
+                            touch.execute(params![id, at, run_id]).map_err(sql)?;
+                        } else {
+                            update
+                                .execute(params![
+                                    id,
+                                    finding.resource.kind,
+                                    finding.resource.account,
+                                    finding.resource.region,
+                                    status,
+                                    finding.severity.as_str(),
+                                    finding.reason.code,
+                                    next.workflow.as_str(),
+                                    at,
+                                    run_id,
+                                    body,
+                                    suppression_json,
+                                ])
+                                .map_err(sql)?;
+                        }
+                        if status_changed || workflow_changed || record_changed {
+                            let pick = |changed: bool, from: &'static str, to: &'static str| {
+                                if changed {
+                                    (Some(from), Some(to))
+                                } else {
+                                    (None, None)
+                                }
+                            };
+                            let s = pick(status_changed, p.0.as_str(), status);
+                            let w = pick(workflow_changed, p.1.as_str(), next.workflow.as_str());
+                            let r = pick(record_changed, p.2.as_str(), next.record_state.as_str());
+                            history
+                                .execute(params![
+                                    id, run_id, at, SCAN_ACTOR, s.0, s.1, w.0, w.1, r.0, r.1, note,
+                                ])
+                                .map_err(sql)?;
+                        }
+                        (row.5.clone(), row.6.clone())
+                    }
+                };
+                observe.execute(params![run_id, id, status]).map_err(sql)?;
+                annotations.push((
+                    index,
+                    Workflow {
+                        status: next.workflow,
+                        suppression: next.suppression.clone(),
+                        note: stored_note,
+                    },
+                    Lifecycle {
+                        record_state: next.record_state,
+                        first_observed_at: first_observed,
+                        last_observed_at: at.clone(),
+                        updated_at: at.clone(),
+                    },
+                ));
+            }
+
+            // Archive what this scan's scope no longer holds.
+            let mut to_archive: Vec<(String, String, String)> = Vec::new();
+            {
+                let mut in_scope = tx
+                    .prepare_cached(
+                        "SELECT id, status, region, resource_type, last_run FROM findings \
+                         WHERE account = ?1 AND control = ?2 AND record_state = 'ACTIVE'",
+                    )
+                    .map_err(sql)?;
+                let covered: HashSet<&str> = info.regions.iter().map(String::as_str).collect();
+                let mut scopes: Vec<(&str, bool)> = info
+                    .disabled_controls
+                    .iter()
+                    .map(|c| (c.as_str(), true))
+                    .collect();
+                if info.complete {
+                    scopes.extend(
+                        report
+                            .controls
+                            .iter()
+                            .filter(|c| !info.disabled_controls.contains(c))
+                            .map(|c| (c.as_str(), false)),
+                    );
+                }
+                for (control, disabled) in scopes {
+                    let rows = in_scope
+                        .query_map(params![report.account, control], |r| {
+                            Ok((
+                                r.get::<_, String>(0)?,
+                                r.get::<_, String>(1)?,
+                                r.get::<_, String>(2)?,
+                                r.get::<_, String>(3)?,
+                                r.get::<_, i64>(4)?,
+                            ))
+                        })
+                        .map_err(sql)?;
+                    for row in rows {
+                        let (id, status, region, kind, last_run) = row.map_err(sql)?;
+                        let gone = disabled
+                            || (last_run != run_id
+                                && (is_global(&kind) || covered.contains(region.as_str())));
+                        if gone {
+                            let why = if disabled {
+                                format!("control {control} is disabled")
+                            } else {
+                                "resource no longer seen by a complete scan".to_string()
+                            };
+                            to_archive.push((id, status, why));
+                        }
+                    }
+                }
+            }
+            let mut archive = tx
+                .prepare_cached(
+                    "UPDATE findings SET record_state = 'ARCHIVED', updated_at = ?2 WHERE id = ?1",
+                )
+                .map_err(sql)?;
+            for (id, _status, why) in &to_archive {
+                archive.execute(params![id, at]).map_err(sql)?;
+                history
+                    .execute(params![
+                        id,
+                        run_id,
+                        at,
+                        SCAN_ACTOR,
+                        Option::<&str>::None,
+                        Option::<&str>::None,
+                        Option::<&str>::None,
+                        Option::<&str>::None,
+                        "ACTIVE",
+                        "ARCHIVED",
+                        why,
+                    ])
+                    .map_err(sql)?;
+            }
+            summary.archived = to_archive.len();
+        }
+        tx.execute(
+            "UPDATE runs SET created = ?2, reopened = ?3, resolved = ?4, archived = ?5, \
+             suppressed = ?6 WHERE id = ?1",
+            params![
+                run_id,
+                summary.created as i64,
+                (summary.reopened + summary.reactivated) as i64,
+                summary.resolved as i64,
+                summary.archived as i64,
+                summary.suppressed as i64,
+            ],
+        )
+        .map_err(sql)?;
+        tx.commit().map_err(sql)?;
+
+        for (index, workflow, lifecycle) in annotations {
+            if let Some(f) = report.findings.get_mut(index) {
+                f.workflow = Some(workflow);
+                f.lifecycle = Some(lifecycle);
+            }
+        }
+        Ok(summary)
+    }
+
+    fn where_clause(filter: &Filter) -> (String, Vec<String>) {
+        let mut clauses = Vec::new();
+        let mut args = Vec::new();
+        push_in(&mut clauses, &mut args, "control", &filter.controls, |c| {
+            c.clone()
+        });
+        push_in(&mut clauses, &mut args, "status", &filter.statuses, |s| {
+            s.as_str().to_string()
+        });
+        push_in(
+            &mut clauses,
+            &mut args,
+            "workflow",
+            &filter.workflows,
+            |w| w.as_str().to_string(),
+        );
+        push_in(
+            &mut clauses,
+            &mut args,
+            "severity",
+            &filter.severities,
+            |s| s.as_str().to_string(),
+        );
+        push_in(
+            &mut clauses,
+            &mut args,
+            "record_state",
+            &filter.record_states,
+            |r| r.as_str().to_string(),
+        );
+        if let Some(account) = &filter.account {
+            clauses.push("account = ?".to_string());
+            args.push(account.clone());
+        }
+        if let Some(since) = &filter.since {
+            clauses.push("updated_at >= ?".to_string());
+            args.push(since.clone());
+        }
+        if filter.hide_not_applicable {
+            clauses
+                .push("NOT (status = 'NOT_AVAILABLE' AND reason_code = 'NOT_APPLICABLE')".into());
+        }
+        let sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", clauses.join(" AND "))
+        };
+        (sql, args)
+    }
+
+    /// The stored findings `filter` selects (without their evidence), ordered by control
+    /// and resource.
+    pub fn findings(&self, filter: &Filter) -> Result<Vec<StoredFinding>, StoreError> {
+        let (clause, args) = Store::where_clause(filter);
+        let query = format!(
+            "SELECT {FINDING_COLUMNS} FROM findings{clause} ORDER BY control, resource_arn"
+        );
+        let mut stmt = self.conn.prepare(&query).map_err(self.sql())?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), stored_finding)
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let f = row.map_err(self.sql())?;
+            if filter
+                .resource
+                .as_ref()
+                .is_none_or(|g| g.is_match(&f.resource_arn))
+            {
+                out.push(f);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The stored findings `filter` selects, in full (evidence, remediation), with their
+    /// workflow and lifecycle set.
+    pub fn load_findings(&self, filter: &Filter) -> Result<Vec<Finding>, StoreError> {
+        let (clause, args) = Store::where_clause(filter);
+        let query = format!(
+            "SELECT {FINDING_COLUMNS}, body FROM findings{clause} ORDER BY control, resource_arn"
+        );
+        let mut stmt = self.conn.prepare(&query).map_err(self.sql())?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                Ok((stored_finding(r)?, r.get::<_, String>(16)?))
+            })
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (s, body) = row.map_err(self.sql())?;
+            if !filter
+                .resource
+                .as_ref()
+                .is_none_or(|g| g.is_match(&s.resource_arn))
+            {
+                continue;
+            }
+            let mut f: Finding =
+                serde_json::from_str(&body).map_err(|source| StoreError::Corrupt {
+                    path: self.path.clone(),
+                    id: s.id.clone(),
+                    source,
+                })?;
+            f.workflow = Some(Workflow {
+                status: s.workflow,
+                suppression: s.suppression,
+                note: s.note,
+            });
+            f.lifecycle = Some(Lifecycle {
+                record_state: s.record_state,
+                first_observed_at: s.first_observed_at,
+                last_observed_at: s.last_observed_at,
+                updated_at: s.updated_at,
+            });
+            out.push(f);
+        }
+        Ok(out)
+    }
+
+    /// The full id of the finding whose id is `id` or starts with `id`.
+    pub fn resolve_id(&self, id: &str) -> Result<String, StoreError> {
+        let id = id.trim().to_ascii_lowercase();
+        let exact: Option<String> = self
+            .conn
+            .query_row("SELECT id FROM findings WHERE id = ?1", [&id], |r| r.get(0))
+            .optional()
+            .map_err(self.sql())?;
+        if let Some(found) = exact {
+            return Ok(found);
+        }
+        if id.len() < 4 || !id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+            return Err(StoreError::NoSuchFinding(id));
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM findings WHERE id >= ?1 AND id < ?2 LIMIT 2")
+            .map_err(self.sql())?;
+        let upper = format!("{id}\u{10FFFF}");
+        let found: Vec<String> = stmt
+            .query_map(params![id, upper], |r| r.get(0))
+            .map_err(self.sql())?
+            .collect::<Result<_, _>>()
+            .map_err(self.sql())?;
+        match found.len() {
+            0 => Err(StoreError::NoSuchFinding(id)),
+            1 => Ok(found.into_iter().next().unwrap_or_default()),
+            n => Err(StoreError::AmbiguousFinding {
+                prefix: id,
+                count: n,
+            }),
+        }
+    }
+
+    /// Sets the workflow status of the findings `ids` (full ids or unique prefixes), with
+    /// `note`, in one transaction (an unknown id changes nothing). A person's change
+    /// replaces a rule suppression. Returns what changed.
+    pub fn update_workflow(
+        &mut self,
+        ids: &[String],
+        workflow: WorkflowStatus,
+        note: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WorkflowUpdate>, StoreError> {
+        let resolved: Vec<String> = ids
+            .iter()
+            .map(|id| self.resolve_id(id))
+            .collect::<Result<_, _>>()?;
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let at = ts(now);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let mut out = Vec::new();
+        for id in resolved {
+            let from: String = tx
+                .query_row("SELECT workflow FROM findings WHERE id = ?1", [&id], |r| {
+                    r.get(0)
+                })
+                .map_err(sql)?;
+            let from = workflow_of(&from);
+            tx.execute(
+                "UPDATE findings SET workflow = ?2, suppression = NULL, note = ?3, updated_at = ?4 \
+                 WHERE id = ?1",
+                params![id, workflow.as_str(), note, at],
+            )
+            .map_err(sql)?;
+            tx.execute(
+                "INSERT INTO history (finding_id, run_id, at, actor, workflow_from, workflow_to, note) \
+                 VALUES (?1, NULL, ?2, ?3, ?4, ?5, ?6)",
+                params![id, at, actor, from.as_str(), workflow.as_str(), note],
+            )
+            .map_err(sql)?;
+            out.push(WorkflowUpdate {
+                id,
+                from,
+                to: workflow,
+            });
+        }
+        tx.commit().map_err(sql)?;
+        Ok(out)
+    }
+
+    /// The history of finding `id` (a full id), oldest first.
+    pub fn history(&self, id: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT at, run_id, actor, status_from, status_to, workflow_from, workflow_to, \
+                 record_from, record_to, note FROM history WHERE finding_id = ?1 ORDER BY id",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([id], |r| {
+                Ok(HistoryEntry {
+                    at: r.get(0)?,
+                    run_id: r.get(1)?,
+                    actor: r.get(2)?,
+                    status_from: r.get(3)?,
+                    status_to: r.get(4)?,
+                    workflow_from: r.get(5)?,
+                    workflow_to: r.get(6)?,
+                    record_from: r.get(7)?,
+                    record_to: r.get(8)?,
+                    note: r.get(9)?,
+                })
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
+    fn run_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
+        Ok(RunRecord {
+            id: row.get(0)?,
+            recorded_at: row.get(1)?,
+            account: row.get(2)?,
+            partition: row.get(3)?,
+            generated_at: row.get(4)?,
+            collected_at: row.get(5)?,
+            controls: from_json(row.get(6)?),
+            not_evaluated: from_json(row.get(7)?),
+            regions: from_json(row.get(8)?),
+            inputs: from_json(row.get(9)?),
+            unreadable: from_json(row.get(10)?),
+            complete: row.get(11)?,
+            total: row.get(12)?,
+            passed: row.get(13)?,
+            failed: row.get(14)?,
+            warning: row.get(15)?,
+            not_available: row.get(16)?,
+            created: row.get(17)?,
+            reopened: row.get(18)?,
+            resolved: row.get(19)?,
+            archived: row.get(20)?,
+            suppressed: row.get(21)?,
+            suppressions: row
+                .get::<_, Option<String>>(22)?
+                .and_then(|s| serde_json::from_str(&s).ok()),
+            warnings: from_json(row.get(23)?),
+        })
+    }
+
+    const RUN_COLUMNS: &'static str = "id, recorded_at, account, partition, generated_at, \
+         collected_at, controls, not_evaluated, regions, inputs, unreadable, complete, total, \
+         passed, failed, warning, not_available, created, reopened, resolved, archived, \
+         suppressed, suppressions, warnings";
+
+    /// The recorded runs, newest first, optionally of one account, at most `limit`.
+    pub fn runs(
+        &self,
+        account: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<RunRecord>, StoreError> {
+        let limit = limit.map_or(-1, |l| l as i64);
+        let cols = Store::RUN_COLUMNS;
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {cols} FROM runs WHERE (?1 IS NULL OR account = ?1) ORDER BY id DESC LIMIT ?2"
+            ))
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(params![account, limit], Store::run_from_row)
+            .map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
+    /// One recorded run.
+    pub fn run(&self, id: i64) -> Result<RunRecord, StoreError> {
+        let cols = Store::RUN_COLUMNS;
+        self.conn
+            .query_row(
+                &format!("SELECT {cols} FROM runs WHERE id = ?1"),
+                [id],
+                Store::run_from_row,
+            )
+            .optional()
+            .map_err(self.sql())?
+            .ok_or(StoreError::NoSuchRun(id))
+    }
+
+    fn latest_run(
+        &self,
+        account: Option<&str>,
+        before: Option<i64>,
+    ) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT max(id) FROM runs WHERE (?1 IS NULL OR account = ?1) \
+                 AND (?2 IS NULL OR id < ?2)",
+                params![account, before],
+                |r| r.get(0),
+            )
+            .map_err(self.sql())
+    }
+
+    /// The two runs a diff compares: both given; or A given and B the latest run of A's
+    /// account; or, with neither, the latest run and the run before it of the same account.
+    pub fn diff_runs(&self, a: Option<i64>, b: Option<i64>) -> Result<(i64, i64), StoreError> {
+        match (a, b) {
+            (Some(a), Some(b)) => {
+                self.run(a)?;
+                self.run(b)?;
+                Ok((a, b))
+            }
+            (Some(a), None) => {
+                let run_a = self.run(a)?;
+                let b = self.latest_run(Some(&run_a.account), None)?.unwrap_or(a);
+                if b == a {
+                    return Err(StoreError::NotEnoughRuns(format!(
+                        "run {a} is the latest run of account `{}`: name a second run to compare it with",
+                        run_a.account
+                    )));
+                }
+                Ok((a, b))
+            }
+            (None, Some(b)) => {
+                let run_b = self.run(b)?;
+                let a = self
+                    .latest_run(Some(&run_b.account), Some(b))?
+                    .ok_or_else(|| {
+                        StoreError::NotEnoughRuns(format!(
+                            "run {b} is the first run of account `{}`: nothing to compare it with",
+                            run_b.account
+                        ))
+                    })?;
+                Ok((a, b))
+            }
+            (None, None) => {
+                let b = self.latest_run(None, None)?.ok_or_else(|| {
+                    StoreError::NotEnoughRuns(format!(
+                        "the findings store `{}` holds no run yet: record scans with `keyaki scan --db`",
+                        self.path.display()
+                    ))
+                })?;
+                self.diff_runs(None, Some(b))
+            }
+        }
+    }
+
+    fn observations(&self, run: i64) -> Result<HashMap<String, (Status, DiffEntry)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT o.finding_id, o.status, f.control, f.resource_arn, f.region \
+                 FROM observations o JOIN findings f ON f.id = o.finding_id WHERE o.run_id = ?1",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([run], |r| {
+                let id: String = r.get(0)?;
+                let status = status_of(&r.get::<_, String>(1)?);
+                Ok((
+                    id.clone(),
+                    (
+                        status,
+                        DiffEntry {
+                            id,
+                            control: r.get(2)?,
+                            resource_arn: r.get(3)?,
+                            region: r.get(4)?,
+                            from: None,
+                            to: None,
+                        },
+                    ),
+                ))
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
+    /// What changed from run `a` to run `b`.
+    pub fn diff(&self, a: i64, b: i64) -> Result<Diff, StoreError> {
+        let before = self.observations(a)?;
+        let after = self.observations(b)?;
+        Ok(diff_observations(a, b, &before, &after))
+    }
+}
+
+fn diff_observations(
+    a: i64,
+    b: i64,
+    before: &HashMap<String, (Status, DiffEntry)>,
+    after: &HashMap<String, (Status, DiffEntry)>,
+) -> Diff {
+    let mut d = Diff {
+        run_a: a,
+        run_b: b,
+        new: Vec::new(),
+        fixed: Vec::new(),
+        reopened: Vec::new(),
+        gone: Vec::new(),
+        changed: Vec::new(),
+        still_failing: 0,
+    };
+    for (id, (to, entry)) in after {
+        let mut e = entry.clone();
+        e.to = Some(*to);
+        match before.get(id) {
+            None if *to != Status::Passed => d.new.push(e),
+            None => {}
+            Some((from, _)) => {
+                e.from = Some(*from);
+                match (*from == Status::Passed, *to == Status::Passed) {
+                    (false, true) => d.fixed.push(e),
+                    (true, false) => d.reopened.push(e),
+                    (false, false) if from != to => d.changed.push(e),
+                    (false, false) => d.still_failing += 1,
+                    (true, true) => {}
+                }
+            }
+        }
+    }
+    for (id, (from, entry)) in before {
+        if !after.contains_key(id) {
+            let mut e = entry.clone();
+            e.from = Some(*from);
+            d.gone.push(e);
+        }
+    }
+    for list in [
+        &mut d.new,
+        &mut d.fixed,
+        &mut d.reopened,
+        &mut d.gone,
+        &mut d.changed,
+    ] {
+        list.sort_by(|x, y| (&x.control, &x.resource_arn).cmp(&(&y.control, &y.resource_arn)));
+    }
+    d
+}

@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+"""An independent SMT oracle for keyaki's policy question, written with z3 strings and regexes.
+
+The question: does an IAM identity policy allow a KMS action on *every* key ARN of the universe
+
+    arn:<partition>:kms:<region>:<account>:key/<key-id>
+    region [a-z0-9-]+, account 12 digits (or --account), key-id [A-Za-z0-9-]+ ?
+
+It shares no code with keyaki's Rust core: the universe is a z3 regex, every resource pattern is
+translated to a z3 regex (segment-aware glob, with the broad or narrow reading of a `*` ending one
+of the first five segments), actions are matched concretely, and z3 decides
+
+    exists arn in U such that not allowed(arn)
+
+where allowed(arn) = (some Allow statement matches) and not (some applicable Deny matches).
+unsat means the action is allowed on all keys (the policy FAILS); sat gives a counterexample.
+
+Semantics (as keyaki documents them):
+- Action / NotAction: case-insensitive glob (`*` any run, `?` one character).
+- Resource: case-sensitive glob. In the first five colon-separated segments `*` and `?` do not
+  cross a colon, except that a `*` ending the last segment of a pattern with fewer than six
+  segments runs to the end. After the fifth colon `*` matches anything, `?` any one character.
+  Broad reading (Allow+Resource, Deny+NotResource): a `*` ending any of the first five segments
+  may cross colons too. Narrow reading (Deny+Resource, Allow+NotResource): it may not.
+- Version 2012-10-17: `${name}` is an unknown literal value that equals no character of a key
+  ARN (so the pattern matches no key); `${*}`, `${?}`, `${$}` are the literal characters.
+  Other versions keep `${...}` as text (its `*` and `?` stay wildcards).
+- Conditions: an Allow with a Condition counts; a Deny with a non-empty Condition never applies.
+
+Input: JSON Lines on stdin or --input, one record a line:
+    {"id": ..., "document": <policy object or string>, "check": {"kms:Decrypt": [ARN, ...]}}
+Output: one JSON line per record:
+    {"id": ..., "actions": {"kms:Decrypt": {"allowed_on_all_keys": true|false|null,
+                                            "counterexample": ARN|null,
+                                            "checks": {ARN: true|false}}},
+     "error": message (only when the document could not be read)}
+`allowed_on_all_keys` is null when z3 answers unknown (timeout). `checks` says, for each ARN
+given, whether the policy allows the action on it (decided by z3 as well).
+
+Usage:
+    z3_oracle.py [--actions kms:Decrypt,kms:ReEncryptFrom] [--account ID] [--partition aws]
+                 [--timeout-ms 20000] [--input FILE] [--summary]
+    z3_oracle.py --policy FILE [--arn ARN]     # one document, human-readable answer
+"""
+
+import argparse
+import functools
+import json
+import re
+import sys
+import time
+import urllib.parse
+
+try:
+    import z3
+except ImportError:  # pragma: no cover - reported to the caller
+    sys.stderr.write("z3_oracle: the python package `z3-solver` is not installed\n")
+    sys.exit(3)
+
+
+# --- the universe -------------------------------------------------------------------------
+
+
+def char_class(ranges):
+    return z3.Union([z3.Range(a, b) for a, b in ranges]) if len(ranges) > 1 else z3.Range(*ranges[0])
+
+
+REGION = z3.Plus(char_class([("a", "z"), ("0", "9"), ("-", "-")]))
+ACCOUNT = z3.Loop(z3.Range("0", "9"), 12, 12)
+KEY_ID = z3.Plus(char_class([("A", "Z"), ("a", "z"), ("0", "9"), ("-", "-")]))
+
+
+def universe(partition, account):
+    acct = z3.Re(z3.StringVal(account)) if account else ACCOUNT
+    return z3.Concat(
+        z3.Re(z3.StringVal("arn:" + partition + ":kms:")),
+        REGION,
+        z3.Re(z3.StringVal(":")),
+        acct,
+        z3.Re(z3.StringVal(":key/")),
+        KEY_ID,
+    )
+
+
+ALL = z3.Full(z3.ReSort(z3.StringSort()))
+ANY_CHAR = z3.AllChar(z3.ReSort(z3.StringSort()))
+NOT_COLON = z3.Intersect(ANY_CHAR, z3.Complement(z3.Re(z3.StringVal(":"))))
+NOT_COLON_STAR = z3.Star(NOT_COLON)
+NOTHING = z3.Empty(z3.ReSort(z3.StringSort()))
+
+
+# --- resource patterns -------------------------------------------------------------------
+
+LIT, STAR, QUEST, VAR = "lit", "star", "quest", "var"
+
+
+def lex(pattern, variables):
+    """Pattern text to items: (LIT, char), (STAR,), (QUEST,), (VAR,)."""
+    items = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if variables and pattern.startswith("${", i):
+            close = pattern.find("}", i + 2)
+            if close >= 0:
+                inner = pattern[i + 2 : close]
+                if inner in ("*", "?", "$"):
+                    items.append((LIT, inner))
+                else:
+                    items.append((VAR,))
+                i = close + 1
+                continue
+        if c == "*":
+            items.append((STAR,))
+        elif c == "?":
+            items.append((QUEST,))
+        else:
+            items.append((LIT, c))
+        i += 1
+    return items
+
+
+def resource_regex(pattern, variables, broad):
+    """The set of strings a resource pattern matches, as a z3 regex."""
+    items = lex(pattern, variables)
+    if any(it[0] == VAR for it in items):
+        # An unknown value that equals no key-ARN character: the pattern matches no key.
+        return NOTHING
+    colons = sum(1 for it in items if it == (LIT, ":"))
+    parts = []
+    literal = []
+    segment = 0
+
+    def flush():
+        if literal:
+            parts.append(z3.Re(z3.StringVal("".join(literal))))
+            literal.clear()
+
+    for i, it in enumerate(items):
+        head = segment < 5
+        if it[0] == LIT:
+            literal.append(it[1])
+            if it[1] == ":":
+                segment += 1
+            continue
+        flush()
+        if it[0] == QUEST:
+            parts.append(NOT_COLON if head else ANY_CHAR)
+            continue
+        # a star
+        last = i + 1 == len(items)
+        ends_segment = last or items[i + 1] == (LIT, ":")
+        crosses = (not head) or (last and colons < 5) or (broad and ends_segment)
+        parts.append(ALL if crosses else NOT_COLON_STAR)
+    flush()
+    if not parts:
+        return z3.Re(z3.StringVal(""))
+    return parts[0] if len(parts) == 1 else z3.Concat(*parts)
+
+
+@functools.lru_cache(maxsize=None)
+def action_glob(pattern):
+    rx = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(rx, re.IGNORECASE | re.DOTALL)
+
+
+def action_matches(pattern, action):
+    return action_glob(pattern).fullmatch(action) is not None
+
+
+# --- documents ---------------------------------------------------------------------------
+
+
+class DocumentError(Exception):
+    pass
+
+
+def as_list(value, what):
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    raise DocumentError(f"`{what}` must be a string or a list of strings")
+
+
+def load_document(doc):
+    """A policy object from a document given as object, JSON text, percent-encoded text or an
+    AWS CLI wrapper."""
+    if isinstance(doc, str):
+        text = doc.strip()
+        if not text.startswith("{"):
+            text = urllib.parse.unquote(text)  # RFC 3986: `+` stays `+`
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise DocumentError(f"invalid JSON: {err}")
+    if not isinstance(doc, dict):
+        raise DocumentError("a policy document must be an object")
+    for wrapper in ("PolicyVersion", "Policy"):
+        inner = doc.get(wrapper)
+        if isinstance(inner, dict) and ("Document" in inner or "PolicyDocument" in inner):
+            return load_document(inner.get("Document", inner.get("PolicyDocument")))
+    return doc
+
+
+def statements(doc):
+    stmts = doc.get("Statement")
+    if isinstance(stmts, dict):
+        stmts = [stmts]
+    if not isinstance(stmts, list):
+        raise DocumentError("`Statement` must be an object or a list")
+    out = []
+    for s in stmts:
+        if not isinstance(s, dict):
+            raise DocumentError("a statement must be an object")
+        effect = s.get("Effect")
+        if effect not in ("Allow", "Deny"):
+            raise DocumentError(f"bad `Effect`: {effect!r}")
+        if ("Action" in s) == ("NotAction" in s):
+            raise DocumentError("a statement needs exactly one of `Action` and `NotAction`")
+        if ("Resource" in s) == ("NotResource" in s):
+            raise DocumentError("a statement needs exactly one of `Resource` and `NotResource`")
+        out.append(
+            {
+                "effect": effect,
+                "not_action": "NotAction" in s,
+                "actions": as_list(s.get("Action", s.get("NotAction")), "Action"),
+                "not_resource": "NotResource" in s,
+                "resources": as_list(s.get("Resource", s.get("NotResource")), "Resource"),
+                "conditional": bool(s.get("Condition")),
+            }
+        )
+    return out
+
+
+# --- the question ------------------------------------------------------------------------
+
+
+def union(regexes):
+    if not regexes:
+        return NOTHING
+    return regexes[0] if len(regexes) == 1 else z3.Union(*regexes)
+
+
+def allowed_regex(stmts, action, variables):
+    """The set of ARNs on which the policy allows `action`, as a z3 regex."""
+    allows, denies = [], []
+    for s in stmts:
+        hit = any(action_matches(p, action) for p in s["actions"])
+        if hit == s["not_action"]:
+            continue
+        if s["effect"] == "Allow":
+            if s["not_resource"]:
+                matched = union([resource_regex(p, variables, broad=False) for p in s["resources"]])
+                allows.append(z3.Complement(matched))
+            else:
+                allows.append(union([resource_regex(p, variables, broad=True) for p in s["resources"]]))
+        elif not s["conditional"]:
+            if s["not_resource"]:
+                matched = union([resource_regex(p, variables, broad=True) for p in s["resources"]])
+                denies.append(z3.Complement(matched))
+            else:
+                denies.append(union([resource_regex(p, variables, broad=False) for p in s["resources"]]))
+    allowed = union(allows)
+    if denies:
+        allowed = z3.Intersect(allowed, z3.Complement(union(denies)))
+    return allowed
+
+
+class Decider:
+    """One incremental solver holding `arn in U`; each question is pushed and popped."""
+
+    def __init__(self, U, timeout_ms):
+        self.x = z3.String("arn")
+        self.solver = z3.Solver()
+        self.solver.set("timeout", timeout_ms)
+        self.solver.add(z3.InRe(self.x, U))
+
+    def decide(self, allowed):
+        """(allowed_on_all_keys, counterexample) — (None, None) when z3 gives up."""
+        self.solver.push()
+        try:
+            self.solver.add(z3.Not(z3.InRe(self.x, allowed)))
+            answer = self.solver.check()
+            if answer == z3.unsat:
+                return True, None
+            if answer == z3.sat:
+                return False, self.solver.model()[self.x].as_string()
+            return None, None
+        finally:
+            self.solver.pop()
+
+    def allows(self, arn, allowed):
+        """Whether `arn` is in the allowed set (a ground question)."""
+        solver = z3.Solver()
+        solver.add(z3.InRe(z3.StringVal(arn), allowed))
+        answer = solver.check()
+        return True if answer == z3.sat else False if answer == z3.unsat else None
+
+
+def answer_record(record, actions, decider):
+    out = {"id": record.get("id")}
+    try:
+        doc = load_document(record.get("document"))
+        stmts = statements(doc)
+    except DocumentError as err:
+        out["error"] = str(err)
+        return out
+    variables = doc.get("Version") == "2012-10-17"
+    checks = record.get("check") or {}
+    results = {}
+    for action in actions:
+        allowed = allowed_regex(stmts, action, variables)
+        all_keys, counterexample = decider.decide(allowed)
+        result = {"allowed_on_all_keys": all_keys, "counterexample": counterexample}
+        if checks.get(action):
+            result["checks"] = {arn: decider.allows(arn, allowed) for arn in checks[action]}
+        results[action] = result
+    out["actions"] = results
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--actions", default="kms:Decrypt,kms:ReEncryptFrom",
+                    help="comma-separated concrete actions")
+    ap.add_argument("--account")
+    ap.add_argument("--partition", default="aws")
+    ap.add_argument("--timeout-ms", type=int, default=20000)
+    ap.add_argument("--input", help="JSON Lines records (default: stdin)")
+    ap.add_argument("--corpus", help="a corpus JSON Lines file ({name, document} a line)")
+    ap.add_argument("--policy", help="one policy document file")
+    ap.add_argument("--arn", action="append", default=[], help="with --policy: check this ARN")
+    ap.add_argument("--summary", action="store_true",
+                    help="print only a summary line (count, failing, seconds) to stderr")
+    args = ap.parse_args()
+    actions = [a.strip() for a in args.actions.split(",") if a.strip()]
+    if args.account and not re.fullmatch(r"[0-9]{12}", args.account):
+        ap.error(f"`{args.account}` is not a 12-digit AWS account id")
+    decider = Decider(universe(args.partition, args.account), args.timeout_ms)
+
+    if args.policy:
+        with open(args.policy, encoding="utf-8") as f:
+            record = {"id": args.policy, "document": f.read(),
+                      "check": {a: args.arn for a in actions}}
+        print(json.dumps(answer_record(record, actions, decider), indent=2))
+        return
+
+    if args.corpus:
+        source = open(args.corpus, encoding="utf-8")
+    elif args.input:
+        source = open(args.input, encoding="utf-8")
+    else:
+        source = sys.stdin
+    started = time.perf_counter()
+    started_cpu = time.process_time()
+    count = failing = 0
+    out = sys.stdout
+    with source:
+        for n, line in enumerate(source, 1):
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            if args.corpus:
+                record = {"id": record.get("name", n), "document": record.get("document")}
+            answer = answer_record(record, actions, decider)
+            count += 1
+            if any(r["allowed_on_all_keys"] for r in answer.get("actions", {}).values()):
+                failing += 1
+            if not args.summary:
+                out.write(json.dumps(answer) + "\n")
+    seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - started_cpu
+    if args.summary:
+        sys.stderr.write(
+            f"policies={count} failing={failing} seconds={seconds:.3f} cpu_seconds={cpu_seconds:.3f}\n"
+        )
+
+
+if __name__ == "__main__":
+    main()
