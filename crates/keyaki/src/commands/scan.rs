@@ -31,6 +31,9 @@ pub struct ScanArgs {
     pub controls: ControlArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    /// How to reach AWS for a live scan (without `--input`).
+    #[command(flatten, next_help_heading = "Live account (without --input)")]
+    pub aws: super::aws_args::AwsArgs,
 }
 
 /// Where the account comes from.
@@ -126,21 +129,28 @@ impl From<SeverityArg> for Severity {
 
 pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
     let params = parameters(&args.controls)?;
-    let input = obtain_input(global, &args.input)?;
+    let input = obtain_input(global, &args.input, &args.aws)?;
     let mut report = keyaki_controls::evaluate(&input, &params)?;
     post_process(global, &args, &mut report)?;
     write_report(global, &report, &args.output)?;
     Ok(exit_code(&report, args.output.fail_on.map(Severity::from)))
 }
 
-/// Step 1: the account, from a file or (later) the live account.
-fn obtain_input(global: &Global, args: &InputArgs) -> anyhow::Result<AccountInput> {
+/// Step 1: the account, from a file or, without `--input`, the live account.
+fn obtain_input(
+    global: &Global,
+    args: &InputArgs,
+    aws: &super::aws_args::AwsArgs,
+) -> anyhow::Result<AccountInput> {
     match &args.input {
         Some(path) => read_input(global, path),
-        None => bail!(
-            "live scanning needs the AWS collector, which is not available in this build; \
-             evaluate a file with `--input PATH` (a keyaki snapshot or `aws iam get-account-authorization-details` output)"
-        ),
+        None => {
+            let snapshot = super::aws_args::collect_live(global, aws)?;
+            Ok(keyaki_controls::input::from_snapshot(
+                "live account",
+                &snapshot,
+            )?)
+        }
     }
 }
 
