@@ -130,7 +130,11 @@ pub enum Change {
 /// The changes between `prior` and `next` (for a finding observed by a scan).
 pub fn changes(prior: Option<&Prior>, next: &Next) -> Vec<Change> {
     let Some(p) = prior else {
-        return vec![Change::Created];
+        return if next.workflow == WorkflowStatus::Suppressed {
+            vec![Change::Created, Change::Suppressed]
+        } else {
+            vec![Change::Created]
+        };
     };
     let mut out = Vec::new();
     if p.record_state == RecordState::Archived {
