@@ -279,6 +279,19 @@ pub struct Lifecycle {
     pub updated_at: String,
 }
 
+impl Finding {
+    /// Whether the control does not apply to the resource (reason code `NOT_APPLICABLE`,
+    /// or `EXCLUDED_PERMISSIONS_BOUNDARY` for KMS.1): such findings are NOT_AVAILABLE and
+    /// stay out of the default table.
+    pub fn is_not_applicable(&self) -> bool {
+        self.status == Status::NotAvailable
+            && matches!(
+                self.reason.code.as_str(),
+                "NOT_APPLICABLE" | "EXCLUDED_PERMISSIONS_BOUNDARY"
+            )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Remediation {
     pub text: String,

@@ -1,4 +1,14 @@
-use crate::{Policy, QueryError};
+//! The decision procedure: for each concrete blocked action, is every key ARN of the universe
+//! allowed? See the crate docs for the method.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::time::Instant;
+
+use crate::catalog::kms_actions;
+use crate::model::Effect;
+use crate::pattern::{action_matches, compile_resource, Reading, Tok};
+use crate::{Policy, QueryError, Statement};
 
 /// Limits on the work one question may take; past them the verdict is [`Verdict::Unknown`].
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +56,11 @@ pub struct Query {
     options: QueryOptions,
     /// The concrete KMS actions the patterns expand to.
     actions: Vec<String>,
+    universe: Universe,
+    /// Realistic key ARNs of the universe, tried first as witnesses and counterexamples.
+    candidates: Vec<String>,
+    /// Try the realistic candidates before the automaton search (on by default).
+    shortcuts: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -90,11 +105,75 @@ pub struct Analysis {
     pub actions: Vec<ActionResult>,
 }
 
+const EXAMPLE_ACCOUNT: &str = "111122223333";
+const REGIONS: &[&str] = &["us-east-1", "eu-west-1", "ap-southeast-2"];
+const KEY_IDS: &[&str] = &[
+    "1234abcd-12ab-34cd-56ef-1234567890ab",
+    "mrk-1234abcd12ab34cd56ef1234567890ab",
+];
+const OTHER_ACCOUNT: &str = "444455556666";
+
+/// Expands blocked-action patterns against the KMS catalogue (catalogue order, no repeats).
+pub fn expand_actions(patterns: &[String]) -> Result<Vec<String>, QueryError> {
+    if patterns.is_empty() {
+        return Err(QueryError::NoSuchAction(String::new()));
+    }
+    let mut picked = vec![false; kms_actions().len()];
+    for p in patterns {
+        let mut any = false;
+        for (i, a) in kms_actions().iter().enumerate() {
+            if action_matches(p, a) {
+                picked[i] = true;
+                any = true;
+            }
+        }
+        if !any {
+            return Err(QueryError::NoSuchAction(p.clone()));
+        }
+    }
+    Ok(kms_actions()
+        .iter()
+        .zip(picked)
+        .filter(|(_, p)| *p)
+        .map(|(a, _)| a.to_string())
+        .collect())
+}
+
 impl Query {
     pub fn new(options: QueryOptions) -> Result<Query, QueryError> {
+        let p = &options.partition;
+        if p.is_empty()
+            || !p
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(QueryError::BadPartition(p.clone()));
+        }
+        if let Some(a) = &options.account {
+            if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(QueryError::BadAccount(a.clone()));
+            }
+        }
+        let actions = expand_actions(&options.actions)?;
+        let universe = Universe::new(p, options.account.as_deref());
+        let accounts: Vec<&str> = match &options.account {
+            Some(a) => vec![a.as_str()],
+            None => vec![EXAMPLE_ACCOUNT, OTHER_ACCOUNT],
+        };
+        let mut candidates = Vec::new();
+        for k in KEY_IDS {
+            for a in &accounts {
+                for r in REGIONS {
+                    candidates.push(format!("arn:{p}:kms:{r}:{a}:key/{k}"));
+                }
+            }
+        }
         Ok(Query {
-            actions: options.actions.clone(),
+            actions,
             options,
+            universe,
+            candidates,
+            shortcuts: true,
         })
     }
 
@@ -107,22 +186,687 @@ impl Query {
         &self.actions
     }
 
+    /// Turns the realistic-candidate shortcut off (or on), so that every answer comes from the
+    /// automaton search alone. Answers are the same either way; this exists for testing.
+    #[doc(hidden)]
+    pub fn set_shortcuts(&mut self, on: bool) {
+        self.shortcuts = on;
+    }
+
+    /// Is `arn` a key ARN of this query's universe?
+    pub fn in_universe(&self, arn: &str) -> bool {
+        self.universe.accepts(arn)
+    }
+
     pub fn analyze(&self, policy: &Policy) -> Analysis {
-        let _ = policy;
-        Analysis {
-            verdict: Verdict::Unknown,
-            actions: self
-                .actions
-                .iter()
-                .map(|a| ActionResult {
-                    action: a.clone(),
-                    allowed_on_all_keys: None,
-                    statements: vec![],
-                    witness: None,
-                    counterexample: None,
-                    unknown_reason: Some("analysis is not implemented yet".into()),
-                })
-                .collect(),
+        let start = Instant::now();
+        let actions: Vec<ActionResult> = self
+            .actions
+            .iter()
+            .map(|a| self.analyze_action(policy, a, start))
+            .collect();
+        let verdict = if actions.iter().any(|r| r.allowed_on_all_keys == Some(true)) {
+            Verdict::Failed
+        } else if actions.iter().any(|r| r.allowed_on_all_keys.is_none()) {
+            Verdict::Unknown
+        } else {
+            Verdict::Passed
+        };
+        Analysis { verdict, actions }
+    }
+
+    fn analyze_action(&self, policy: &Policy, action: &str, start: Instant) -> ActionResult {
+        let mut result = ActionResult {
+            action: action.to_string(),
+            allowed_on_all_keys: None,
+            statements: Vec::new(),
+            witness: None,
+            counterexample: None,
+            unknown_reason: None,
+        };
+        // The statements about this action; a Deny with a Condition may not apply: ignored.
+        let relevant: Vec<&Statement> = policy
+            .statements
+            .iter()
+            .filter(|s| !(s.effect == Effect::Deny && s.has_condition))
+            .filter(|s| {
+                let any = policy.action_patterns(s).any(|p| action_matches(p, action));
+                any != s.not_action()
+            })
+            .collect();
+        if !relevant.iter().any(|s| s.effect == Effect::Allow) {
+            result.allowed_on_all_keys = Some(false);
+            result.counterexample = self.candidates.first().cloned();
+            return result;
         }
+        let machine = Machine::new(policy, &relevant, &self.universe);
+        let mut work = Work {
+            states: 0,
+            max_states: self.options.budget.max_states,
+            start,
+            max_millis: self.options.budget.max_millis,
+        };
+
+        // Evidence: the Allow statements that grant the action on some key of the universe.
+        let mut undecided_evidence = false;
+        for (i, s) in relevant.iter().enumerate() {
+            if s.effect != Effect::Allow {
+                continue;
+            }
+            let hit = self.shortcuts
+                && self
+                    .candidates
+                    .iter()
+                    .any(|c| machine.run(c).is_some_and(|acc| machine.contains(i, &acc)));
+            let grants = hit
+                || match machine.search(&self.universe, Goal::Contains(i), &mut work) {
+                    Search::Found(_) => true,
+                    Search::Exhausted => false,
+                    Search::OverBudget(_) => {
+                        undecided_evidence = true;
+                        true
+                    }
+                };
+            if grants {
+                result.statements.push(StatementRef {
+                    index: s.index,
+                    sid: s.sid.clone(),
+                });
+            }
+        }
+        let _ = undecided_evidence;
+
+        // A realistic key that is not allowed settles the question at once.
+        if self.shortcuts {
+            for c in &self.candidates {
+                if let Some(acc) = machine.run(c) {
+                    if !machine.allowed(&acc) {
+                        result.allowed_on_all_keys = Some(false);
+                        result.counterexample = Some(c.clone());
+                        return result;
+                    }
+                }
+            }
+        }
+        match machine.search(&self.universe, Goal::NotAllowed, &mut work) {
+            Search::Found(arn) => {
+                result.allowed_on_all_keys = Some(false);
+                // Prefer a realistic counterexample when one is refused.
+                let realistic = self
+                    .candidates
+                    .iter()
+                    .find(|c| machine.run(c).is_some_and(|acc| !machine.allowed(&acc)));
+                result.counterexample = Some(realistic.cloned().unwrap_or(arn));
+            }
+            Search::Exhausted => {
+                result.allowed_on_all_keys = Some(true);
+                result.witness = self.candidates.first().cloned();
+            }
+            Search::OverBudget(reason) => {
+                result.unknown_reason = Some(reason);
+            }
+        }
+        result
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The universe of key ARNs as a DFA.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// `[a-z0-9-]`
+    Region,
+    /// `[0-9]`
+    Digit,
+    /// `[A-Za-z0-9-]`
+    KeyId,
+}
+
+impl Class {
+    fn has(self, c: char) -> bool {
+        match self {
+            Class::Region => c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
+            Class::Digit => c.is_ascii_digit(),
+            Class::KeyId => c.is_ascii_alphanumeric() || c == '-',
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UState {
+    Lit(char),
+    One(Class),
+    /// Loops on the class; leaves on the literal.
+    Loop(Class, char),
+    /// The last state: loops on the class, accepting.
+    Final(Class),
+}
+
+/// `arn:<partition>:kms:<region>:<account>:key/<key-id>` as a DFA: state `i` reads one
+/// character as `states[i]` says.
+#[derive(Debug, Clone)]
+struct Universe {
+    states: Vec<UState>,
+}
+
+impl Universe {
+    fn new(partition: &str, account: Option<&str>) -> Universe {
+        let mut states = Vec::new();
+        let lit = |s: &str, states: &mut Vec<UState>| states.extend(s.chars().map(UState::Lit));
+        lit("arn:", &mut states);
+        lit(partition, &mut states);
+        lit(":kms:", &mut states);
+        states.push(UState::One(Class::Region));
+        states.push(UState::Loop(Class::Region, ':'));
+        match account {
+            Some(a) => lit(a, &mut states),
+            None => states.extend(std::iter::repeat_n(UState::One(Class::Digit), 12)),
+        }
+        lit(":key/", &mut states);
+        states.push(UState::One(Class::KeyId));
+        states.push(UState::Final(Class::KeyId));
+        Universe { states }
+    }
+
+    fn step(&self, s: usize, c: char) -> Option<usize> {
+        match *self.states.get(s)? {
+            UState::Lit(l) => (l == c).then_some(s + 1),
+            UState::One(k) => k.has(c).then_some(s + 1),
+            UState::Loop(k, exit) => {
+                if c == exit {
+                    Some(s + 1)
+                } else if k.has(c) {
+                    Some(s)
+                } else {
+                    None
+                }
+            }
+            UState::Final(k) => k.has(c).then_some(s),
+        }
+    }
+
+    fn accepting(&self, s: usize) -> bool {
+        s + 1 == self.states.len()
+    }
+
+    fn accepts(&self, arn: &str) -> bool {
+        let mut s = 0;
+        for c in arn.chars() {
+            match self.step(s, c) {
+                Some(n) => s = n,
+                None => return false,
+            }
+        }
+        self.accepting(s)
+    }
+
+    /// Characters that are literal somewhere in the universe.
+    fn literals(&self) -> impl Iterator<Item = char> + '_ {
+        self.states.iter().filter_map(|s| match s {
+            UState::Lit(c) | UState::Loop(_, c) => Some(*c),
+            _ => None,
+        })
+    }
+
+    /// A realistic shortest-ish completion from state `s` to acceptance.
+    fn complete(&self, mut s: usize, out: &mut String) {
+        let mut guard = 0;
+        while !self.accepting(s) && guard < 4 * self.states.len() + 8 {
+            guard += 1;
+            match self.states[s] {
+                UState::Lit(c) => {
+                    out.push(c);
+                    s += 1;
+                }
+                UState::One(Class::Region) => {
+                    out.push_str("us-east-1");
+                    s += 1;
+                }
+                UState::One(Class::Digit) => {
+                    out.push('1');
+                    s += 1;
+                }
+                UState::One(Class::KeyId) => {
+                    out.push_str(KEY_IDS[0]);
+                    s += 1;
+                }
+                UState::Loop(_, exit) => {
+                    out.push(exit);
+                    s += 1;
+                }
+                UState::Final(_) => break,
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Budget.
+
+struct Work {
+    states: usize,
+    max_states: usize,
+    start: Instant,
+    max_millis: u64,
+}
+
+impl Work {
+    /// Counts one explored state; `Err` with the reason when the budget is spent.
+    fn tick(&mut self) -> Result<(), String> {
+        self.states += 1;
+        if self.states > self.max_states {
+            return Err(format!(
+                "over budget: explored more than {} automaton states",
+                self.max_states
+            ));
+        }
+        if self.states % 256 == 0 && self.start.elapsed().as_millis() as u64 > self.max_millis {
+            return Err(format!(
+                "over budget: took longer than {} ms",
+                self.max_millis
+            ));
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The statement automata: every resource pattern of the relevant statements compiled to a glob
+// NFA; all NFAs side by side in one bitset (one bit per pattern position, bit-parallel steps).
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Goal {
+    /// A key of the universe that the policy does not allow.
+    NotAllowed,
+    /// A key of the universe in the resource set of relevant statement `i`.
+    Contains(usize),
+}
+
+enum Search {
+    Found(String),
+    Exhausted,
+    OverBudget(String),
+}
+
+struct StmtSets {
+    allow: bool,
+    negated: bool,
+    /// Positions of its patterns.
+    mask: Vec<u64>,
+    /// Accepting positions of its patterns.
+    accept: Vec<u64>,
+}
+
+struct Machine {
+    words: usize,
+    /// Alphabet symbols (one representative character per class).
+    syms: Vec<char>,
+    /// For each symbol: positions whose token reads it and moves on.
+    adv: Vec<u64>,
+    /// For each symbol: star positions that read it and stay.
+    stay: Vec<u64>,
+    /// Star positions (may be skipped).
+    star: Vec<u64>,
+    /// Positions from which every suffix is accepted (only `*` tokens remain).
+    univ: Vec<u64>,
+    init: Vec<u64>,
+    stmts: Vec<StmtSets>,
+    /// Symbol index of an ASCII character, `u8::MAX` when it is not in the key alphabet.
+    sym_of: [u8; 128],
+}
+
+fn bit(v: &mut [u64], i: usize) {
+    v[i / 64] |= 1 << (i % 64);
+}
+
+fn any_and(a: &[u64], b: &[u64]) -> bool {
+    a.iter().zip(b).any(|(x, y)| x & y != 0)
+}
+
+impl Machine {
+    fn new(policy: &Policy, relevant: &[&Statement], universe: &Universe) -> Machine {
+        let variables = policy.uses_variables();
+        let mut toks: Vec<Tok> = Vec::new();
+        // (first position, accept position) per pattern, per statement.
+        let mut spans: Vec<Vec<(usize, usize)>> = Vec::with_capacity(relevant.len());
+        for s in relevant {
+            let reading = match (s.effect, s.not_resource()) {
+                (Effect::Allow, false) | (Effect::Deny, true) => Reading::Broad,
+                (Effect::Allow, true) | (Effect::Deny, false) => Reading::Narrow,
+            };
+            let mut pats = Vec::new();
+            for p in policy.resource_patterns(s) {
+                let first = toks.len();
+                compile_resource(p, variables, reading, &mut toks);
+                let accept = toks.len();
+                // The accept position holds a token that never reads anything.
+                toks.push(Tok::Never);
+                pats.push((first, accept));
+            }
+            spans.push(pats);
+        }
+        let n = toks.len();
+        let words = n.div_ceil(64).max(1);
+
+        // The alphabet: every character of the key alphabet that is literal in the universe or a
+        // pattern gets its own symbol; the rest fall into three classes with a representative.
+        let mut sym_of = [u8::MAX; 128];
+        let mut syms: Vec<char> = Vec::new();
+        let in_alphabet = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == ':' || c == '/';
+        let add = |c: char, syms: &mut Vec<char>, sym_of: &mut [u8; 128]| {
+            if in_alphabet(c) && sym_of[c as usize] == u8::MAX {
+                sym_of[c as usize] = syms.len() as u8;
+                syms.push(c);
+            }
+        };
+        for c in universe.literals().chain(['-', ':', '/']) {
+            add(c, &mut syms, &mut sym_of);
+        }
+        for t in &toks {
+            if let Tok::Lit(c) = t {
+                add(*c, &mut syms, &mut sym_of);
+            }
+        }
+        for group in [
+            "abcdefghijklmnopqrstuvwxyz",
+            "0123456789",
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        ] {
+            let mut rep: Option<u8> = None;
+            for c in group.chars() {
+                if sym_of[c as usize] == u8::MAX {
+                    let r = *rep.get_or_insert_with(|| {
+                        syms.push(c);
+                        (syms.len() - 1) as u8
+                    });
+                    sym_of[c as usize] = r;
+                }
+            }
+        }
+
+        let mut adv = vec![0u64; syms.len() * words];
+        let mut stay = vec![0u64; syms.len() * words];
+        let mut star = vec![0u64; words];
+        let mut univ = vec![0u64; words];
+        for (i, t) in toks.iter().enumerate() {
+            if matches!(t, Tok::Star | Tok::StarNoColon) {
+                bit(&mut star, i);
+            }
+            for (k, &c) in syms.iter().enumerate() {
+                let row = k * words;
+                match *t {
+                    Tok::Lit(l) if l == c => bit(&mut adv[row..row + words], i),
+                    Tok::Any => bit(&mut adv[row..row + words], i),
+                    Tok::AnyNoColon if c != ':' => bit(&mut adv[row..row + words], i),
+                    Tok::Star => bit(&mut stay[row..row + words], i),
+                    Tok::StarNoColon if c != ':' => bit(&mut stay[row..row + words], i),
+                    _ => {}
+                }
+            }
+        }
+        let mut init = vec![0u64; words];
+        let mut stmts = Vec::with_capacity(relevant.len());
+        for (s, pats) in relevant.iter().zip(&spans) {
+            let mut mask = vec![0u64; words];
+            let mut accept = vec![0u64; words];
+            for &(first, acc) in pats {
+                bit(&mut init, first);
+                bit(&mut accept, acc);
+                for i in first..=acc {
+                    bit(&mut mask, i);
+                }
+                // Universal positions: from the end backwards while only `Star` remains.
+                let mut i = acc;
+                while i > first && toks[i - 1] == Tok::Star {
+                    i -= 1;
+                    bit(&mut univ, i);
+                }
+            }
+            stmts.push(StmtSets {
+                allow: s.effect == Effect::Allow,
+                negated: s.not_resource(),
+                mask,
+                accept,
+            });
+        }
+        let mut m = Machine {
+            words,
+            syms,
+            adv,
+            stay,
+            star,
+            univ,
+            init,
+            stmts,
+            sym_of,
+        };
+        let mut init = std::mem::take(&mut m.init);
+        m.close(&mut init);
+        m.init = init;
+        m
+    }
+
+    /// Adds the positions reachable by skipping stars.
+    fn close(&self, v: &mut [u64]) {
+        loop {
+            let mut changed = false;
+            let mut carry = 0u64;
+            for (w, s) in v.iter_mut().zip(&self.star) {
+                let from = *w & s;
+                let add = (from << 1) | carry;
+                carry = from >> 63;
+                if add & !*w != 0 {
+                    *w |= add;
+                    changed = true;
+                }
+            }
+            if !changed {
+                return;
+            }
+        }
+    }
+
+    fn step(&self, cur: &[u64], sym: usize, out: &mut [u64]) {
+        let row = sym * self.words;
+        let adv = &self.adv[row..row + self.words];
+        let stay = &self.stay[row..row + self.words];
+        let mut carry = 0u64;
+        for i in 0..self.words {
+            let a = cur[i] & adv[i];
+            out[i] = (a << 1) | carry | (cur[i] & stay[i]);
+            carry = a >> 63;
+        }
+        self.close(out);
+    }
+
+    /// Runs a concrete string; the final position set, or `None` if a character is outside
+    /// the key alphabet.
+    fn run(&self, s: &str) -> Option<Vec<u64>> {
+        let mut cur = self.init.clone();
+        let mut next = vec![0u64; self.words];
+        for c in s.chars() {
+            let k = *self.sym_of.get(c as usize)?;
+            if k == u8::MAX {
+                return None;
+            }
+            self.step(&cur, k as usize, &mut next);
+            std::mem::swap(&mut cur, &mut next);
+        }
+        Some(cur)
+    }
+
+    fn contains(&self, i: usize, acc: &[u64]) -> bool {
+        let s = &self.stmts[i];
+        any_and(acc, &s.accept) != s.negated
+    }
+
+    fn allowed(&self, acc: &[u64]) -> bool {
+        let mut allow = false;
+        for (i, s) in self.stmts.iter().enumerate() {
+            if self.contains(i, acc) {
+                if !s.allow {
+                    return false;
+                }
+                allow = true;
+            }
+        }
+        allow
+    }
+
+    /// Statement `i` contains every completion of a string in this state.
+    fn always(&self, i: usize, cur: &[u64]) -> bool {
+        let s = &self.stmts[i];
+        if s.negated {
+            !any_and(cur, &s.mask)
+        } else {
+            cur.iter()
+                .zip(&self.univ)
+                .zip(&s.mask)
+                .any(|((c, u), m)| c & u & m != 0)
+        }
+    }
+
+    /// Statement `i` contains no completion of a string in this state.
+    fn never(&self, i: usize, cur: &[u64]) -> bool {
+        let s = &self.stmts[i];
+        if s.negated {
+            cur.iter()
+                .zip(&self.univ)
+                .zip(&s.mask)
+                .any(|((c, u), m)| c & u & m != 0)
+        } else {
+            !any_and(cur, &s.mask)
+        }
+    }
+
+    /// What every completion of this state yields for the goal: `Some(true)` all reach it,
+    /// `Some(false)` none does, `None` not known from here.
+    fn settled(&self, goal: Goal, cur: &[u64]) -> Option<bool> {
+        match goal {
+            Goal::Contains(i) => {
+                if self.always(i, cur) {
+                    Some(true)
+                } else if self.never(i, cur) {
+                    Some(false)
+                } else {
+                    None
+                }
+            }
+            Goal::NotAllowed => {
+                let denied =
+                    (0..self.stmts.len()).any(|i| !self.stmts[i].allow && self.always(i, cur));
+                let no_allow =
+                    (0..self.stmts.len()).all(|i| !self.stmts[i].allow || self.never(i, cur));
+                if denied || no_allow {
+                    return Some(true);
+                }
+                let allowed =
+                    (0..self.stmts.len()).any(|i| self.stmts[i].allow && self.always(i, cur));
+                let no_deny =
+                    (0..self.stmts.len()).all(|i| self.stmts[i].allow || self.never(i, cur));
+                if allowed && no_deny {
+                    Some(false)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    fn reached(&self, goal: Goal, acc: &[u64]) -> bool {
+        match goal {
+            Goal::Contains(i) => self.contains(i, acc),
+            Goal::NotAllowed => !self.allowed(acc),
+        }
+    }
+
+    /// Breadth-first search of the product of the universe DFA and the subset states of the
+    /// pattern NFAs for a key of the universe that reaches the goal.
+    fn search(&self, universe: &Universe, goal: Goal, work: &mut Work) -> Search {
+        type Map = HashMap<(u16, Box<[u64]>), u32, BuildHasherDefault<FxHasher>>;
+        let mut seen: Map = Map::default();
+        // (universe state, parent node, symbol read)
+        let mut nodes: Vec<(u16, u32, char)> = Vec::new();
+        let mut sets: Vec<Box<[u64]>> = Vec::new();
+        let root: Box<[u64]> = self.init.clone().into_boxed_slice();
+        seen.insert((0, root.clone()), 0);
+        nodes.push((0, u32::MAX, '\0'));
+        sets.push(root);
+        let mut next = vec![0u64; self.words];
+        let mut head = 0usize;
+        while head < nodes.len() {
+            if let Err(reason) = work.tick() {
+                return Search::OverBudget(reason);
+            }
+            let id = head;
+            head += 1;
+            let u = nodes[id].0 as usize;
+            let cur = sets[id].clone();
+            match self.settled(goal, &cur) {
+                Some(true) => {
+                    let mut s = self.path(&nodes, id);
+                    universe.complete(u, &mut s);
+                    return Search::Found(s);
+                }
+                Some(false) => continue,
+                None => {}
+            }
+            if universe.accepting(u) && self.reached(goal, &cur) {
+                return Search::Found(self.path(&nodes, id));
+            }
+            for (k, &c) in self.syms.iter().enumerate() {
+                let Some(u2) = universe.step(u, c) else {
+                    continue;
+                };
+                self.step(&cur, k, &mut next);
+                let key = (u2 as u16, next.clone().into_boxed_slice());
+                if seen.contains_key(&key) {
+                    continue;
+                }
+                let nid = nodes.len() as u32;
+                sets.push(key.1.clone());
+                seen.insert(key, nid);
+                nodes.push((u2 as u16, id as u32, c));
+            }
+        }
+        Search::Exhausted
+    }
+
+    fn path(&self, nodes: &[(u16, u32, char)], mut id: usize) -> String {
+        let mut chars = Vec::new();
+        while nodes[id].1 != u32::MAX {
+            chars.push(nodes[id].2);
+            id = nodes[id].1 as usize;
+        }
+        chars.iter().rev().collect()
+    }
+}
+
+/// A small fast hasher for the visited set (the keys are short word vectors).
+#[derive(Default)]
+struct FxHasher {
+    hash: u64,
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.write_u64(i as u64);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.hash
     }
 }

@@ -1,4 +1,12 @@
+//! The parsed policy model and the parser from policy text to it.
+
+use std::borrow::Cow;
+
+use crate::json::{self, Member, Node, Step, Value};
 use crate::ParseError;
+
+/// Largest policy document accepted, in bytes (before and after percent-decoding).
+pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 
 /// Where something stands in the source text (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -13,6 +21,15 @@ pub enum Effect {
     Deny,
 }
 
+/// A list element of a statement (`Action`/`NotAction` or `Resource`/`NotResource`):
+/// whether it is negated and which patterns it holds (a range of [`Policy`]'s pattern table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Element {
+    pub negated: bool,
+    pub first: u32,
+    pub end: u32,
+}
+
 /// One statement of an identity policy.
 #[derive(Debug, Clone)]
 pub struct Statement {
@@ -23,6 +40,22 @@ pub struct Statement {
     pub location: Option<Location>,
     /// The statement as JSON text (for evidence and reports).
     pub source: String,
+    /// Whether the statement has a non-empty `Condition` block.
+    pub has_condition: bool,
+    pub(crate) action: Element,
+    pub(crate) resource: Element,
+}
+
+impl Statement {
+    /// `true` when the statement uses `NotAction` instead of `Action`.
+    pub fn not_action(&self) -> bool {
+        self.action.negated
+    }
+
+    /// `true` when the statement uses `NotResource` instead of `Resource`.
+    pub fn not_resource(&self) -> bool {
+        self.resource.negated
+    }
 }
 
 /// A parsed IAM identity policy document.
@@ -30,18 +63,474 @@ pub struct Statement {
 pub struct Policy {
     pub version: Option<String>,
     pub statements: Vec<Statement>,
+    /// Every `Action`/`Resource` pattern text, concatenated.
+    pub(crate) arena: String,
+    /// Byte spans of the patterns in `arena`.
+    pub(crate) patterns: Vec<(u32, u32)>,
 }
 
 impl Policy {
     /// Parses a policy document: JSON, percent-encoded JSON (as the IAM API returns it),
-    /// or the `{"PolicyVersion": {"Document": ...}}` wrappers the AWS CLI prints.
+    /// or the wrappers the AWS CLI prints: `{"PolicyVersion": {"Document": ...}}` and
+    /// `{"PolicyDocument": ...}` (`get-role-policy`, `get-user-policy`, `get-group-policy`),
+    /// where the document may be an object or a (percent-encoded) JSON string.
+    ///
+    /// Positions in errors and [`Statement::location`] refer to the decoded text of the
+    /// document (for a wrapped string document: to the decoded string).
     pub fn parse(text: &str) -> Result<Policy, ParseError> {
-        let _ = text;
-        Err(ParseError {
-            message: "policy parsing is not implemented yet".into(),
+        parse_text(text, true)
+    }
+
+    /// Parses a document already read as a `serde_json::Value` (positions then refer to its
+    /// compact serialization; duplicate keys are already lost by `serde_json`).
+    pub fn parse_value(value: &serde_json::Value) -> Result<Policy, ParseError> {
+        let text = serde_json::to_string(value).map_err(|e| ParseError {
+            message: format!("cannot serialize the policy document: {e}"),
+            line: None,
+            column: None,
+            path: None,
+        })?;
+        parse_text(&text, true)
+    }
+
+    /// `true` when policy variables (`${...}`) are substituted (`Version` `2012-10-17`).
+    pub fn uses_variables(&self) -> bool {
+        self.version.as_deref() == Some(VERSION_2012)
+    }
+
+    fn element_patterns(&self, e: Element) -> impl Iterator<Item = &str> + '_ {
+        self.patterns[e.first as usize..e.end as usize]
+            .iter()
+            .map(move |&(s, t)| self.arena.get(s as usize..t as usize).unwrap_or(""))
+    }
+
+    /// The patterns of a statement's `Action` (or `NotAction`) element.
+    pub fn action_patterns<'s>(&'s self, s: &Statement) -> impl Iterator<Item = &'s str> + 's {
+        self.element_patterns(s.action)
+    }
+
+    /// The patterns of a statement's `Resource` (or `NotResource`) element.
+    pub fn resource_patterns<'s>(&'s self, s: &Statement) -> impl Iterator<Item = &'s str> + 's {
+        self.element_patterns(s.resource)
+    }
+}
+
+pub(crate) const VERSION_2012: &str = "2012-10-17";
+pub(crate) const VERSION_2008: &str = "2008-10-17";
+
+fn too_big(len: usize) -> ParseError {
+    ParseError {
+        message: format!("policy document is larger than 1 MiB ({len} bytes)"),
+        line: None,
+        column: None,
+        path: None,
+    }
+}
+
+/// Percent-decodes (RFC 3986; `+` stays `+`) unless the text already starts with `{`.
+fn decode(text: &str) -> Result<Cow<'_, str>, ParseError> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') || !text.contains('%') {
+        return Ok(Cow::Borrowed(text));
+    }
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .map_err(|_| ParseError {
+            message: "percent-decoded policy document is not valid UTF-8".into(),
             line: None,
             column: None,
             path: None,
         })
+}
+
+fn parse_text(text: &str, allow_wrapper: bool) -> Result<Policy, ParseError> {
+    if text.len() > MAX_DOCUMENT_BYTES {
+        return Err(too_big(text.len()));
+    }
+    let decoded = decode(text)?;
+    let text: &str = &decoded;
+    let root = json::parse(text).map_err(|e| {
+        let (line, column) = json::line_col(text, e.offset);
+        ParseError {
+            message: e.message,
+            line: Some(line),
+            column: Some(column),
+            path: Some(json::render_path(&e.path)),
+        }
+    })?;
+    let b = Builder {
+        text,
+        lines: LineCursor::default(),
+    };
+    if let Value::Object(members) = &root.value {
+        let has = |k: &str| members.iter().any(|m| m.key == k);
+        if allow_wrapper && !has("Statement") {
+            if let Some(pv) = root.get("PolicyVersion") {
+                let path = vec![Step::Key("PolicyVersion".into())];
+                return match pv.get("Document") {
+                    Some(doc) => {
+                        let mut path = path;
+                        path.push(Step::Key("Document".into()));
+                        b.wrapped(doc, path)
+                    }
+                    None => Err(b.error("missing `Document` in `PolicyVersion`", pv.start, &path)),
+                };
+            }
+            if let Some(doc) = root.get("PolicyDocument") {
+                return b.wrapped(doc, vec![Step::Key("PolicyDocument".into())]);
+            }
+        }
+    }
+    let mut b = b;
+    b.policy(&root, Vec::new())
+}
+
+/// Tracks line numbers while offsets only grow (statements come in order).
+#[derive(Default)]
+struct LineCursor {
+    offset: usize,
+    line: usize,
+    line_start: usize,
+}
+
+struct Builder<'t> {
+    text: &'t str,
+    lines: LineCursor,
+}
+
+fn key(k: &str) -> Step {
+    Step::Key(k.to_string())
+}
+
+impl<'t> Builder<'t> {
+    fn error(&self, message: impl Into<String>, offset: usize, path: &[Step]) -> ParseError {
+        let (line, column) = json::line_col(self.text, offset);
+        ParseError {
+            message: message.into(),
+            line: Some(line),
+            column: Some(column),
+            path: Some(json::render_path(path)),
+        }
+    }
+
+    fn location(&mut self, offset: usize) -> Location {
+        let c = &mut self.lines;
+        if offset < c.offset {
+            *c = LineCursor::default();
+        }
+        let bytes = self.text.as_bytes();
+        let end = offset.min(bytes.len());
+        for (i, &b) in bytes[c.offset.min(end)..end].iter().enumerate() {
+            if b == b'\n' {
+                c.line += 1;
+                c.line_start = c.offset + i + 1;
+            }
+        }
+        c.offset = end;
+        let column = self
+            .text
+            .get(c.line_start..end)
+            .map_or(end - c.line_start, |s| s.chars().count());
+        Location {
+            line: c.line + 1,
+            column: column + 1,
+        }
+    }
+
+    fn wrapped(&self, doc: &Node<'_>, path: Vec<Step>) -> Result<Policy, ParseError> {
+        match &doc.value {
+            Value::Object(_) => {
+                let mut b = Builder {
+                    text: self.text,
+                    lines: LineCursor::default(),
+                };
+                b.policy(doc, path)
+            }
+            Value::Str(s) => parse_text(s, false).map_err(|mut e| {
+                e.message = format!("{} (in the document string at {})", e.message, {
+                    json::render_path(&path)
+                });
+                e
+            }),
+            other => Err(self.error(
+                format!(
+                    "the policy document must be an object, found {}",
+                    other.kind()
+                ),
+                doc.start,
+                &path,
+            )),
+        }
+    }
+
+    fn policy(&mut self, root: &Node<'_>, path: Vec<Step>) -> Result<Policy, ParseError> {
+        let Value::Object(members) = &root.value else {
+            return Err(self.error(
+                format!(
+                    "the policy document must be a JSON object, found {}",
+                    root.value.kind()
+                ),
+                root.start,
+                &path,
+            ));
+        };
+        let mut policy = Policy {
+            version: None,
+            statements: Vec::new(),
+            arena: String::new(),
+            patterns: Vec::new(),
+        };
+        let mut statement_node = None;
+        for m in members {
+            let mut p = path.clone();
+            p.push(key(&m.key));
+            match &*m.key {
+                "Version" => match &m.value.value {
+                    Value::Str(v) if v == VERSION_2012 || v == VERSION_2008 => {
+                        policy.version = Some(v.to_string())
+                    }
+                    Value::Str(v) => {
+                        return Err(self.error(
+                            format!("unsupported policy `Version` `{v}` (expected `2012-10-17` or `2008-10-17`)"),
+                            m.value.start,
+                            &p,
+                        ))
+                    }
+                    other => return Err(self.not_string("Version", other, m.value.start, &p)),
+                },
+                "Id" => {
+                    if !matches!(m.value.value, Value::Str(_)) {
+                        return Err(self.not_string("Id", &m.value.value, m.value.start, &p));
+                    }
+                }
+                "Statement" => statement_node = Some(m),
+                other => {
+                    return Err(self.error(
+                        format!("unknown policy element `{other}`"),
+                        m.key_start,
+                        &p,
+                    ))
+                }
+            }
+        }
+        let Some(st) = statement_node else {
+            return Err(self.error("missing `Statement`", root.start, &path));
+        };
+        let mut p = path.clone();
+        p.push(key("Statement"));
+        match &st.value.value {
+            Value::Object(_) => self.statement(&mut policy, &st.value, 0, p)?,
+            Value::Array(items) => {
+                policy.statements.reserve(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    let mut pi = p.clone();
+                    pi.push(Step::Index(i));
+                    self.statement(&mut policy, item, i, pi)?;
+                }
+            }
+            other => {
+                return Err(self.error(
+                    format!(
+                        "`Statement` must be an object or an array of objects, found {}",
+                        other.kind()
+                    ),
+                    st.value.start,
+                    &p,
+                ))
+            }
+        }
+        Ok(policy)
+    }
+
+    fn not_string(&self, what: &str, v: &Value<'_>, offset: usize, path: &[Step]) -> ParseError {
+        self.error(
+            format!("`{what}` must be a string, found {}", v.kind()),
+            offset,
+            path,
+        )
+    }
+
+    /// Reads a string-or-list-of-strings element into the policy's pattern table.
+    fn element(
+        &self,
+        policy: &mut Policy,
+        m: &Member<'_>,
+        negated: bool,
+        path: &[Step],
+    ) -> Result<Element, ParseError> {
+        let first = policy.patterns.len() as u32;
+        let mut push = |s: &str| {
+            let start = policy.arena.len() as u32;
+            policy.arena.push_str(s);
+            policy.patterns.push((start, policy.arena.len() as u32));
+        };
+        match &m.value.value {
+            Value::Str(s) => push(s),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    match &item.value {
+                        Value::Str(s) => push(s),
+                        other => {
+                            let mut p = path.to_vec();
+                            p.push(Step::Index(i));
+                            return Err(self.error(
+                                format!(
+                                    "`{}` entries must be strings, found {}",
+                                    m.key,
+                                    other.kind()
+                                ),
+                                item.start,
+                                &p,
+                            ));
+                        }
+                    }
+                }
+            }
+            other => {
+                return Err(self.error(
+                    format!(
+                        "`{}` must be a string or an array of strings, found {}",
+                        m.key,
+                        other.kind()
+                    ),
+                    m.value.start,
+                    path,
+                ))
+            }
+        }
+        Ok(Element {
+            negated,
+            first,
+            end: policy.patterns.len() as u32,
+        })
+    }
+
+    fn statement(
+        &mut self,
+        policy: &mut Policy,
+        node: &Node<'_>,
+        index: usize,
+        path: Vec<Step>,
+    ) -> Result<(), ParseError> {
+        let Value::Object(members) = &node.value else {
+            return Err(self.error(
+                format!("a statement must be an object, found {}", node.value.kind()),
+                node.start,
+                &path,
+            ));
+        };
+        let mut sid = None;
+        let mut effect = None;
+        let mut action: Option<(Element, &str)> = None;
+        let mut resource: Option<(Element, &str)> = None;
+        let mut has_condition = false;
+        for m in members {
+            let mut p = path.clone();
+            p.push(key(&m.key));
+            match &*m.key {
+                "Sid" => match &m.value.value {
+                    Value::Str(s) => sid = Some(s.to_string()),
+                    other => return Err(self.not_string("Sid", other, m.value.start, &p)),
+                },
+                "Effect" => match &m.value.value {
+                    Value::Str(s) if s == "Allow" => effect = Some(Effect::Allow),
+                    Value::Str(s) if s == "Deny" => effect = Some(Effect::Deny),
+                    Value::Str(s) => {
+                        return Err(self.error(
+                            format!("unknown `Effect` `{s}` (expected `Allow` or `Deny`)"),
+                            m.value.start,
+                            &p,
+                        ))
+                    }
+                    other => return Err(self.not_string("Effect", other, m.value.start, &p)),
+                },
+                k @ ("Action" | "NotAction") => {
+                    if let Some((_, prev)) = action {
+                        return Err(self.error(
+                            format!("a statement has both `{prev}` and `{k}`"),
+                            m.key_start,
+                            &p,
+                        ));
+                    }
+                    let e = self.element(policy, m, k == "NotAction", &p)?;
+                    action = Some((e, if k == "Action" { "Action" } else { "NotAction" }));
+                }
+                k @ ("Resource" | "NotResource") => {
+                    if let Some((_, prev)) = resource {
+                        return Err(self.error(
+                            format!("a statement has both `{prev}` and `{k}`"),
+                            m.key_start,
+                            &p,
+                        ));
+                    }
+                    let e = self.element(policy, m, k == "NotResource", &p)?;
+                    resource = Some((
+                        e,
+                        if k == "Resource" {
+                            "Resource"
+                        } else {
+                            "NotResource"
+                        },
+                    ));
+                }
+                "Condition" => match &m.value.value {
+                    Value::Object(c) => has_condition = !c.is_empty(),
+                    other => {
+                        return Err(self.error(
+                            format!("`Condition` must be an object, found {}", other.kind()),
+                            m.value.start,
+                            &p,
+                        ))
+                    }
+                },
+                k @ ("Principal" | "NotPrincipal") => {
+                    return Err(self.error(
+                        format!("`{k}` is not allowed in an identity policy"),
+                        m.key_start,
+                        &p,
+                    ))
+                }
+                other => {
+                    return Err(self.error(
+                        format!("unknown statement element `{other}`"),
+                        m.key_start,
+                        &p,
+                    ))
+                }
+            }
+        }
+        let Some(effect) = effect else {
+            return Err(self.error("a statement is missing `Effect`", node.start, &path));
+        };
+        let Some((action, _)) = action else {
+            return Err(self.error(
+                "a statement needs one of `Action` or `NotAction`",
+                node.start,
+                &path,
+            ));
+        };
+        let Some((resource, _)) = resource else {
+            return Err(self.error(
+                "a statement needs one of `Resource` or `NotResource`",
+                node.start,
+                &path,
+            ));
+        };
+        let location = self.location(node.start);
+        policy.statements.push(Statement {
+            index,
+            sid,
+            effect,
+            location: Some(location),
+            source: self
+                .text
+                .get(node.start..node.end)
+                .unwrap_or("")
+                .to_string(),
+            has_condition,
+            action,
+            resource,
+        });
+        Ok(())
     }
 }

@@ -8,8 +8,14 @@ use std::io::Write;
 
 use keyaki_controls::finding::ScanReport;
 
+pub mod asff;
+pub mod csv;
 mod error;
 mod json;
+mod meta;
+pub mod ocsf;
+pub mod sarif;
+mod table;
 
 pub use error::ReportError;
 
@@ -54,6 +60,9 @@ impl Format {
 pub struct Options {
     /// ANSI colours in the table format.
     pub color: bool,
+    /// Show findings with reason code `NOT_APPLICABLE` in the table format (hidden by
+    /// default, with a line saying how many were left out).
+    pub show_not_applicable: bool,
 }
 
 /// Writes `report` in `format` to `out`.
@@ -63,9 +72,13 @@ pub fn write(
     options: &Options,
     out: &mut dyn Write,
 ) -> Result<(), ReportError> {
-    let _ = options;
     match format {
+        Format::Table => table::write(report, options, out),
         Format::Json => json::write(report, out),
-        other => Err(ReportError::Unsupported(other.name())),
+        Format::Csv => csv::write(report, out),
+        Format::Asff => asff::write(report, out),
+        Format::Ocsf => ocsf::write(report, out),
+        Format::Sarif => sarif::write(report, out),
+        Format::Html => Err(ReportError::Unsupported(Format::Html.name())),
     }
 }

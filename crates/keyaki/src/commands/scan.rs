@@ -1,10 +1,285 @@
+//! `keyaki scan`: evaluate the KMS controls over an account.
+//!
+//! The pipeline, one function per step:
+//! 1. [`obtain_input`] — an offline file (`--input`: a keyaki snapshot or
+//!    `aws iam get-account-authorization-details` output) or, without `--input`, the
+//!    live account;
+//! 2. [`parameters`] — control parameters from `--config` and the command line;
+//! 3. evaluation (`keyaki_controls::evaluate`);
+//! 4. [`post_process`] — steps on the evaluated report (recording, suppressions, export);
+//! 5. [`write_report`] — the chosen format to stdout or, atomically, to `--output`;
+//! 6. [`exit_code`] — 0 no FAILED finding, 1 some FAILED (at or above `--fail-on`),
+//!    2 the scan could not run.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use keyaki_controls::finding::{ScanReport, Severity, Status};
+use keyaki_controls::{AccountInput, Parameters};
+use keyaki_report::Format;
+
 use crate::exit::Code;
 
 use super::Global;
 
 #[derive(Debug, clap::Args)]
-pub struct ScanArgs {}
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub controls: ControlArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
 
-pub fn run(_global: &Global, _args: ScanArgs) -> anyhow::Result<Code> {
-    anyhow::bail!("`keyaki scan` is not implemented yet")
+/// Where the account comes from.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Input")]
+pub struct InputArgs {
+    /// Evaluate offline: a keyaki snapshot (`keyaki-snapshot/1`) or the output of
+    /// `aws iam get-account-authorization-details` (IAM controls only), detected from
+    /// the content. Without it, the live account is scanned.
+    #[arg(long, value_name = "PATH")]
+    pub input: Option<PathBuf>,
+}
+
+/// Which controls, with which parameters.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Controls")]
+pub struct ControlArgs {
+    /// Controls to evaluate, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub controls: Option<Vec<String>>,
+    /// TOML file of control parameters (`[controls."KMS.1"] blockedActionsPatterns = [...]`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// `blockedActionsPatterns` of KMS.1 and KMS.2, comma-separated
+    /// (default: kms:Decrypt,kms:ReEncryptFrom).
+    #[arg(long, value_delimiter = ',', value_name = "PATTERNS")]
+    pub blocked_actions: Option<Vec<String>>,
+    /// `excludePermissionBoundaryPolicy` of KMS.1 (default: true).
+    #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub exclude_permission_boundary_policy: Option<bool>,
+}
+
+/// What to write, where, and when to fail.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Output format (default: `table` when stdout is a terminal, `json` otherwise).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit with status 1 only when a FAILED finding has this severity or higher.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<SeverityArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    Table,
+    Json,
+    Csv,
+    Asff,
+    Ocsf,
+    Sarif,
+    Html,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Table => Format::Table,
+            FormatArg::Json => Format::Json,
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Asff => Format::Asff,
+            FormatArg::Ocsf => Format::Ocsf,
+            FormatArg::Sarif => Format::Sarif,
+            FormatArg::Html => Format::Html,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SeverityArg {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl From<SeverityArg> for Severity {
+    fn from(s: SeverityArg) -> Severity {
+        match s {
+            SeverityArg::Informational => Severity::Informational,
+            SeverityArg::Low => Severity::Low,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::High => Severity::High,
+            SeverityArg::Critical => Severity::Critical,
+        }
+    }
+}
+
+pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
+    let params = parameters(&args.controls)?;
+    let input = obtain_input(global, &args.input)?;
+    let mut report = keyaki_controls::evaluate(&input, &params)?;
+    post_process(global, &args, &mut report)?;
+    write_report(global, &report, &args.output)?;
+    Ok(exit_code(&report, args.output.fail_on.map(Severity::from)))
+}
+
+/// Step 1: the account, from a file or (later) the live account.
+fn obtain_input(global: &Global, args: &InputArgs) -> anyhow::Result<AccountInput> {
+    match &args.input {
+        Some(path) => read_input(global, path),
+        None => bail!(
+            "live scanning needs the AWS collector, which is not available in this build; \
+             evaluate a file with `--input PATH` (a keyaki snapshot or `aws iam get-account-authorization-details` output)"
+        ),
+    }
+}
+
+/// Reads and detects an offline input. Problems inside it do not stop the scan; they
+/// are reported in the output (`problems`) and on stderr.
+pub fn read_input(global: &Global, path: &Path) -> anyhow::Result<AccountInput> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read `{name}`"))?;
+    let _ = global;
+    Ok(keyaki_controls::input::read(&name, &text)?)
+}
+
+/// Step 2: defaults, then `--config`, then the command line.
+pub fn parameters(args: &ControlArgs) -> anyhow::Result<Parameters> {
+    let mut params = match &args.config {
+        Some(path) => {
+            let name = path.display();
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read `{name}`"))?;
+            Parameters::from_toml(&text).with_context(|| format!("`{name}`"))?
+        }
+        None => Parameters::default(),
+    };
+    if let Some(ids) = &args.controls {
+        params.select(ids)?;
+    }
+    if let Some(patterns) = &args.blocked_actions {
+        let patterns: Vec<String> = patterns
+            .iter()
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect();
+        if patterns.is_empty() {
+            bail!("`--blocked-actions` is empty");
+        }
+        params.kms1_blocked_actions = patterns.clone();
+        params.kms2_blocked_actions = patterns;
+    }
+    if let Some(exclude) = args.exclude_permission_boundary_policy {
+        params.exclude_permission_boundary_policy = exclude;
+    }
+    Ok(params)
+}
+
+/// Step 4: what happens to an evaluated report before it is written (recording it in
+/// the findings store, applying suppressions, exporting to Security Hub).
+fn post_process(
+    _global: &Global,
+    _args: &ScanArgs,
+    _report: &mut ScanReport,
+) -> anyhow::Result<()> {
+    Ok(())
+}
+
+/// The format when none is given: `table` for a person at a terminal, `json` for
+/// pipes and files.
+fn default_format(output: &OutputArgs) -> Format {
+    if output.output.is_none() && std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    }
+}
+
+/// Step 5: renders the report to stdout or to `--output` (temporary file in the same
+/// directory, then renamed, so that readers never see a half-written report).
+fn write_report(global: &Global, report: &ScanReport, args: &OutputArgs) -> anyhow::Result<()> {
+    let format = args
+        .format
+        .map(Format::from)
+        .unwrap_or_else(|| default_format(args));
+    let mut buffer = Vec::new();
+    let options = keyaki_report::Options {
+        color: args.output.is_none()
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none(),
+    };
+    keyaki_report::write(report, format, &options, &mut buffer)
+        .with_context(|| format!("cannot write the `{}` format", format.name()))?;
+    match &args.output {
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&buffer)
+                .and_then(|()| out.flush())
+                .context("cannot write to stdout")?;
+        }
+        Some(path) => {
+            write_atomically(path, &buffer)?;
+            if !global.quiet {
+                eprintln!(
+                    "keyaki: wrote {} findings to `{}`",
+                    report.findings.len(),
+                    path.display()
+                );
+            }
+        }
+    }
+    if !global.quiet {
+        for p in &report.problems {
+            eprintln!("keyaki: warning: {}: {}", p.location, p.message);
+        }
+        for n in &report.not_evaluated {
+            eprintln!("keyaki: note: {} not evaluated: {}", n.control, n.reason);
+        }
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let name = path.display();
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".keyaki-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file beside `{name}`"))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write `{name}`"))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write `{name}`"))?;
+    Ok(())
+}
+
+/// Step 6: 1 when a FAILED finding has at least the `fail_on` severity (any FAILED
+/// finding without it), else 0.
+pub fn exit_code(report: &ScanReport, fail_on: Option<Severity>) -> Code {
+    let failing = report
+        .findings
+        .iter()
+        .any(|f| f.status == Status::Failed && fail_on.is_none_or(|min| f.severity >= min));
+    if failing {
+        Code::Findings
+    } else {
+        Code::Clean
+    }
 }

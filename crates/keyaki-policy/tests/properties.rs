@@ -1,0 +1,262 @@
+//! Property tests: on randomly generated tricky policies, every witness and counterexample is
+//! confirmed by the concrete evaluator, sampled keys agree with the verdict, and the search
+//! without the realistic-candidate shortcut gives the same answers.
+
+use keyaki_policy::{eval, Budget, Policy, Query, QueryOptions, Verdict};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+fn segment(options: &'static [&'static str]) -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => proptest::sample::select(options).prop_map(str::to_string),
+        1 => "[a-z0-9:*?/-]{0,5}",
+    ]
+}
+
+fn resource() -> impl Strategy<Value = String> {
+    let segs = (
+        segment(&["arn", "*", "a*", "ar?", "arn*"]),
+        segment(&["aws", "*", "aw?", "aws-cn", "a*"]),
+        segment(&["kms", "*", "k*", "km?", "s3"]),
+        segment(&["*", "us-east-1", "us-*", "*-1", "?*", "eu-west-1", "u*t-1"]),
+        segment(&[
+            "*",
+            "111122223333",
+            "1111*",
+            "????????????",
+            "444455556666",
+            "*3",
+        ]),
+        segment(&[
+            "key/*",
+            "key/1234*",
+            "*",
+            "key/?*",
+            "alias/*",
+            "key/${aws:username}",
+            "key/${*}",
+            "*:*",
+            "key/mrk-*",
+            "key/*-*",
+        ]),
+        0usize..=6,
+        any::<bool>(),
+    );
+    prop_oneof![
+        1 => Just("*".to_string()),
+        1 => "[a-z:*?/${}-]{0,10}",
+        8 => segs.prop_map(|(a, b, c, d, e, f, keep, star)| {
+            let all = [a, b, c, d, e, f];
+            let mut s = all[..keep.max(1)].join(":");
+            if keep < 6 && star {
+                s.push('*');
+            }
+            s
+        }),
+    ]
+}
+
+fn action() -> impl Strategy<Value = String> {
+    proptest::sample::select(
+        &[
+            "kms:Decrypt",
+            "kms:*",
+            "*",
+            "kms:De*",
+            "kms:ReEncrypt*",
+            "s3:*",
+            "kms:?ecrypt",
+            "KMS:DECRYPT",
+            "kms:Encrypt",
+            "kms:ReEncryptFrom",
+        ][..],
+    )
+    .prop_map(str::to_string)
+}
+
+fn one_or_many(s: Vec<String>, single: bool) -> Value {
+    if single && s.len() == 1 {
+        json!(s[0])
+    } else {
+        json!(s)
+    }
+}
+
+fn statement() -> impl Strategy<Value = Value> {
+    (
+        prop_oneof![3 => Just("Allow"), 2 => Just("Deny")],
+        any::<bool>(),
+        proptest::collection::vec(action(), 1..3),
+        prop_oneof![4 => Just(false), 1 => Just(true)],
+        proptest::collection::vec(resource(), 1..4),
+        prop_oneof![3 => Just(false), 1 => Just(true)],
+        any::<bool>(),
+    )
+        .prop_map(
+            |(effect, not_action, actions, not_resource, resources, cond, single)| {
+                let mut s = serde_json::Map::new();
+                s.insert("Effect".into(), json!(effect));
+                s.insert(
+                    if not_action { "NotAction" } else { "Action" }.into(),
+                    one_or_many(actions, single),
+                );
+                s.insert(
+                    if not_resource {
+                        "NotResource"
+                    } else {
+                        "Resource"
+                    }
+                    .into(),
+                    one_or_many(resources, single),
+                );
+                if cond {
+                    s.insert(
+                        "Condition".into(),
+                        json!({"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}),
+                    );
+                }
+                Value::Object(s)
+            },
+        )
+}
+
+fn policy() -> impl Strategy<Value = Value> {
+    (
+        proptest::sample::select(&[Some("2012-10-17"), Some("2008-10-17"), None][..]),
+        proptest::collection::vec(statement(), 1..5),
+    )
+        .prop_map(|(v, st)| match v {
+            Some(v) => json!({"Version": v, "Statement": st}),
+            None => json!({"Statement": st}),
+        })
+}
+
+fn key_arn(account: Option<&'static str>) -> impl Strategy<Value = String> {
+    (
+        prop_oneof![
+            Just("us-east-1".to_string()),
+            Just("eu-west-1".to_string()),
+            "[a-z0-9-]{1,6}",
+        ],
+        match account {
+            Some(a) => Just(a.to_string()).boxed(),
+            None => prop_oneof![
+                Just("111122223333".to_string()),
+                Just("444455556666".to_string()),
+                "[0-9]{12}",
+            ]
+            .boxed(),
+        },
+        prop_oneof![
+            Just("1234abcd-12ab-34cd-56ef-1234567890ab".to_string()),
+            "[A-Za-z0-9-]{1,6}",
+        ],
+    )
+        .prop_map(|(r, a, k)| format!("arn:aws:kms:{r}:{a}:key/{k}"))
+}
+
+fn queries(account: Option<&str>) -> [Query; 2] {
+    let opts = QueryOptions {
+        actions: vec!["kms:Decrypt".into(), "kms:ReEncrypt*".into()],
+        account: account.map(str::to_string),
+        partition: "aws".into(),
+        budget: Budget {
+            max_states: 2_000_000,
+            max_millis: 60_000,
+        },
+    };
+    let fast = Query::new(opts.clone()).expect("query");
+    let mut slow = Query::new(opts).expect("query");
+    slow.set_shortcuts(false);
+    [fast, slow]
+}
+
+fn check(doc: &Value, account: Option<&'static str>, samples: &[String]) {
+    let policy = Policy::parse(&doc.to_string()).expect("generated policies parse");
+    let [fast, slow] = queries(account);
+    let a = fast.analyze(&policy);
+    let b = slow.analyze(&policy);
+    assert_ne!(a.verdict, Verdict::Unknown);
+    assert_eq!(
+        a.verdict, b.verdict,
+        "shortcut and search disagree on {doc}"
+    );
+    for (ra, rb) in a.actions.iter().zip(&b.actions) {
+        assert_eq!(ra.allowed_on_all_keys, rb.allowed_on_all_keys, "{doc}");
+        assert_eq!(ra.statements, rb.statements, "{doc}");
+        for (r, q) in [(ra, &fast), (rb, &slow)] {
+            let act = &r.action;
+            match r.allowed_on_all_keys {
+                Some(true) => {
+                    let w = r.witness.as_deref().expect("witness");
+                    assert!(q.in_universe(w), "{w}");
+                    assert!(eval::allows(&policy, act, w), "witness {w} refused: {doc}");
+                    for s in samples {
+                        assert!(
+                            eval::allows(&policy, act, s),
+                            "FAILED but sampled {s} is refused for {act}: {doc}"
+                        );
+                    }
+                }
+                Some(false) => {
+                    let c = r.counterexample.as_deref().expect("counterexample");
+                    assert!(q.in_universe(c), "counterexample {c} not a key ARN");
+                    assert!(
+                        !eval::allows(&policy, act, c),
+                        "counterexample {c} allowed for {act}: {doc}"
+                    );
+                }
+                None => panic!("undecided: {doc}"),
+            }
+            // A sampled key that is allowed is granted by some listed statement.
+            if samples.iter().any(|s| eval::allows(&policy, act, s)) {
+                assert!(!r.statements.is_empty(), "no evidence statements: {doc}");
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn verdicts_agree_with_the_evaluator(
+        doc in policy(),
+        samples in proptest::collection::vec(key_arn(None), 8),
+    ) {
+        check(&doc, None, &samples);
+    }
+
+    #[test]
+    fn verdicts_agree_with_the_evaluator_for_one_account(
+        doc in policy(),
+        samples in proptest::collection::vec(key_arn(Some("111122223333")), 8),
+    ) {
+        check(&doc, Some("111122223333"), &samples);
+    }
+
+    #[test]
+    fn parser_never_panics_on_arbitrary_text(text in "\\PC{0,200}") {
+        let _ = Policy::parse(&text);
+    }
+
+    #[test]
+    fn parser_never_panics_on_json_like_text(
+        parts in proptest::collection::vec(
+            proptest::sample::select(&[
+                "{", "}", "[", "]", ",", ":", "\"Statement\"", "\"Effect\"", "\"Allow\"",
+                "\"Action\"", "\"Resource\"", "\"*\"", "\"Version\"", "\"2012-10-17\"", "1",
+                "-0.5e3", "null", "true", "\"\\u00e9\"", "\"\\ud800\"", " ", "\n", "%7B",
+                "%22", "\"PolicyVersion\"", "\"Document\"", "\"PolicyDocument\"",
+                "\"NotResource\"", "\"Condition\"", "\"Principal\"", "\"kms:*\"", "\"${x}\"",
+            ][..]),
+            0..40,
+        )
+    ) {
+        let text: String = parts.concat();
+        if let Ok(p) = Policy::parse(&text) {
+            let q = Query::new(QueryOptions::default()).expect("query");
+            let _ = q.analyze(&p);
+        }
+    }
+}

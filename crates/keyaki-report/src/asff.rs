@@ -1,0 +1,466 @@
+//! `--format asff`: findings in the AWS Security Finding Format, as Security Hub's own
+//! control findings look, ready for `BatchImportFindings`.
+//!
+//! Mapping (ASFF attribute ← keyaki):
+//! - `SchemaVersion` `2018-10-08`.
+//! - `Id` `arn:<partition>:securityhub:<region>:<account>:security-control/<control>/finding/<uuid>`
+//!   where `<uuid>` is a UUID v5 of `<control>|<resource ARN>` in a fixed namespace: the
+//!   same control and resource always give the same Id, so a re-import updates the
+//!   finding instead of duplicating it.
+//! - `ProductArn` `arn:<partition>:securityhub:<region>:<account>:product/<account>/default`:
+//!   the product ARN Security Hub gives every account for its own findings, which is what
+//!   `BatchImportFindings` accepts from an account importing findings about itself
+//!   (`AwsAccountId` must then be the calling account). Security Hub's own product ARN
+//!   (`…::product/aws/securityhub`) is reserved to Security Hub.
+//! - `<region>`: [`AsffOptions::region`] (the region whose Security Hub receives the
+//!   findings) or, when unset, the resource's region.
+//! - `GeneratorId` `security-control/<control>`; `Types`
+//!   `Software and Configuration Checks/Industry and Regulatory Standards/AWS-Foundational-Security-Best-Practices`.
+//! - `Title` the control title (≤ 256 characters), `Description` the control
+//!   description (≤ 1,024 characters, cut on a character boundary), `Severity.Label`
+//!   the finding's severity (`INFORMATIONAL` when passed).
+//! - `Compliance` {`Status`, `SecurityControlId`, `RelatedRequirements`,
+//!   `AssociatedStandards`, `StatusReasons` [{`ReasonCode`, `Description`}]}.
+//! - `Resources` [{`Type` (`AwsIamPolicy`, `AwsIamUser`, `AwsIamRole`, `AwsIamGroup`,
+//!   `AwsKmsKey`), `Id` (ARN), `Partition`, `Region`}].
+//! - `Remediation.Recommendation` {`Text` (≤ 512), `Url`}.
+//! - `ProductFields`: `keyaki/...` keys with the reason and the evidence in short.
+//! - `CreatedAt`, `UpdatedAt`, `FirstObservedAt`, `LastObservedAt`: the report's
+//!   `generated_at` (or [`AsffOptions::now`]) as RFC 3339 UTC with milliseconds. A
+//!   findings store sets `CreatedAt`/`FirstObservedAt`/`RecordState`/`Workflow` per
+//!   finding on the returned structs (all fields are public).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use keyaki_controls::finding::{Evidence, Finding, ScanReport, Status};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::meta::{self, truncate_chars, FSBP_STANDARD};
+use crate::table::{evidence_lines, one_line};
+use crate::ReportError;
+
+/// `SchemaVersion` of every finding.
+pub const SCHEMA_VERSION: &str = "2018-10-08";
+/// `Types[0]` of every finding, as Security Hub's own FSBP control findings have it.
+pub const FINDING_TYPE: &str =
+    "Software and Configuration Checks/Industry and Regulatory Standards/AWS-Foundational-Security-Best-Practices";
+
+/// Documented limits (AWS Security Hub API reference, `AwsSecurityFinding`).
+pub mod limits {
+    pub const ID: usize = 512;
+    pub const GENERATOR_ID: usize = 512;
+    pub const TITLE: usize = 256;
+    pub const DESCRIPTION: usize = 1024;
+    pub const RECOMMENDATION_TEXT: usize = 512;
+    pub const RESOURCES: usize = 32;
+    pub const RESOURCE_ID: usize = 512;
+    pub const TYPES: usize = 50;
+    pub const RELATED_REQUIREMENTS: usize = 32;
+    pub const STATUS_REASONS: usize = 32;
+    pub const PRODUCT_FIELDS: usize = 50;
+    pub const PRODUCT_FIELD_KEY: usize = 128;
+    pub const PRODUCT_FIELD_VALUE: usize = 2048;
+    /// Bytes of one finding as JSON.
+    pub const FINDING_BYTES: usize = 240 * 1024;
+}
+
+/// The namespace of finding-Id UUIDs (a UUID v5 of the URL
+/// `https://github.com/keyaki-dev/keyaki/asff-finding-id` in the URL namespace).
+fn id_namespace() -> Uuid {
+    Uuid::new_v5(
+        &Uuid::NAMESPACE_URL,
+        b"https://github.com/keyaki-dev/keyaki/asff-finding-id",
+    )
+}
+
+/// Options of the ASFF mapping.
+#[derive(Debug, Clone, Default)]
+pub struct AsffOptions {
+    /// The region whose Security Hub receives the findings (used in `Id` and
+    /// `ProductArn`); `None`: each finding's resource region.
+    pub region: Option<String>,
+    /// The time written in `CreatedAt`/`UpdatedAt`/`FirstObservedAt`/`LastObservedAt`;
+    /// `None`: the report's `generated_at` (or the current time if that is not RFC 3339).
+    pub now: Option<DateTime<Utc>>,
+}
+
+/// One ASFF finding (serialize-only; field names as in `AwsSecurityFinding`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AsffFinding {
+    pub schema_version: String,
+    pub id: String,
+    pub product_arn: String,
+    pub product_name: String,
+    pub company_name: String,
+    pub generator_id: String,
+    pub aws_account_id: String,
+    pub types: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_observed_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_observed_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub severity: AsffSeverity,
+    pub title: String,
+    pub description: String,
+    pub remediation: AsffRemediation,
+    pub product_fields: BTreeMap<String, String>,
+    pub resources: Vec<AsffResource>,
+    pub compliance: AsffCompliance,
+    /// `ACTIVE` or `ARCHIVED`.
+    pub record_state: String,
+    /// `None` leaves the workflow to Security Hub (it cannot be changed by a re-import).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<AsffWorkflow>,
+    pub finding_provider_fields: AsffFindingProviderFields,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AsffSeverity {
+    /// `INFORMATIONAL`, `LOW`, `MEDIUM`, `HIGH` or `CRITICAL`.
+    pub label: String,
+    /// The control's own severity.
+    pub original: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AsffRemediation {
+    pub recommendation: AsffRecommendation,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AsffRecommendation {
+    pub text: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AsffResource {
+    /// `AwsIamPolicy`, `AwsIamUser`, `AwsIamRole`, `AwsIamGroup`, `AwsKmsKey`.
+    #[serde(rename = "Type")]
+    pub kind: String,
+    pub id: String,
+    pub partition: String,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AsffCompliance {
+    /// `PASSED`, `WARNING`, `FAILED` or `NOT_AVAILABLE`.
+    pub status: String,
+    pub security_control_id: String,
+    pub related_requirements: Vec<String>,
+    pub associated_standards: Vec<AsffStandard>,
+    pub status_reasons: Vec<AsffStatusReason>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AsffStandard {
+    pub standards_id: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AsffStatusReason {
+    pub reason_code: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AsffWorkflow {
+    /// `NEW`, `NOTIFIED`, `RESOLVED` or `SUPPRESSED`.
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AsffFindingProviderFields {
+    pub severity: AsffSeverity,
+    pub types: Vec<String>,
+}
+
+/// The ASFF resource type of a CloudFormation resource type (`AWS::IAM::Policy` →
+/// `AwsIamPolicy`); `Other` for a type ASFF does not name.
+pub fn resource_type(cfn_type: &str) -> &'static str {
+    match cfn_type {
+        "AWS::IAM::Policy" => "AwsIamPolicy",
+        "AWS::IAM::User" => "AwsIamUser",
+        "AWS::IAM::Role" => "AwsIamRole",
+        "AWS::IAM::Group" => "AwsIamGroup",
+        "AWS::KMS::Key" => "AwsKmsKey",
+        _ => "Other",
+    }
+}
+
+/// The stable finding Id of `control` on `resource_arn`.
+pub fn finding_id(
+    partition: &str,
+    region: &str,
+    account: &str,
+    control: &str,
+    resource_arn: &str,
+) -> String {
+    let uuid = Uuid::new_v5(
+        &id_namespace(),
+        format!("{control}|{resource_arn}").as_bytes(),
+    );
+    format!(
+        "arn:{partition}:securityhub:{region}:{account}:security-control/{control}/finding/{uuid}"
+    )
+}
+
+/// The product ARN of an account's own findings in `region`.
+pub fn product_arn(partition: &str, region: &str, account: &str) -> String {
+    format!("arn:{partition}:securityhub:{region}:{account}:product/{account}/default")
+}
+
+/// Formats a time as ASFF wants it: RFC 3339, UTC, milliseconds (`2017-03-22T13:22:13.933Z`).
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The time of a report: `options.now`, else its `generated_at`, else now.
+pub(crate) fn report_time(report: &ScanReport, now: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    now.or_else(|| {
+        DateTime::parse_from_rfc3339(&report.generated_at)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    })
+    .unwrap_or_else(Utc::now)
+}
+
+/// The ASFF findings of a report, one per finding, in the report's order.
+pub fn asff_findings(report: &ScanReport, options: &AsffOptions) -> Vec<AsffFinding> {
+    let at = timestamp(report_time(report, options.now));
+    report
+        .findings
+        .iter()
+        .map(|f| asff_finding(report, f, options, &at))
+        .collect()
+}
+
+fn asff_finding(report: &ScanReport, f: &Finding, options: &AsffOptions, at: &str) -> AsffFinding {
+    let info = meta::control(&f.control, &report.findings);
+    let partition = non_empty(&f.resource.partition, &report.partition);
+    let account = non_empty(&f.resource.account, &report.account);
+    let region = options
+        .region
+        .clone()
+        .unwrap_or_else(|| f.resource.region.clone());
+    let severity = AsffSeverity {
+        label: f.severity.as_str().to_string(),
+        original: info.severity.as_str().to_string(),
+    };
+    let types = vec![FINDING_TYPE.to_string()];
+    let mut requirements = info.related_requirements.clone();
+    requirements.truncate(limits::RELATED_REQUIREMENTS);
+    AsffFinding {
+        schema_version: SCHEMA_VERSION.to_string(),
+        id: finding_id(partition, &region, account, &f.control, &f.resource.arn),
+        product_arn: product_arn(partition, &region, account),
+        product_name: "keyaki".to_string(),
+        company_name: "keyaki".to_string(),
+        generator_id: truncate_chars(
+            &format!("security-control/{}", f.control),
+            limits::GENERATOR_ID,
+        ),
+        aws_account_id: account.to_string(),
+        types: types.clone(),
+        first_observed_at: Some(at.to_string()),
+        last_observed_at: Some(at.to_string()),
+        created_at: at.to_string(),
+        updated_at: at.to_string(),
+        severity: severity.clone(),
+        title: truncate_chars(&one_line(&info.title), limits::TITLE),
+        description: truncate_chars(&one_line(&info.description), limits::DESCRIPTION),
+        remediation: AsffRemediation {
+            recommendation: AsffRecommendation {
+                text: truncate_chars(
+                    &recommendation_text(&info.remediation_text),
+                    limits::RECOMMENDATION_TEXT,
+                ),
+                url: non_empty(&f.remediation.url, &info.remediation_url).to_string(),
+            },
+        },
+        product_fields: product_fields(f),
+        resources: vec![AsffResource {
+            kind: resource_type(&f.resource.kind).to_string(),
+            id: f.resource.arn.clone(),
+            partition: partition.to_string(),
+            region: f.resource.region.clone(),
+        }],
+        compliance: AsffCompliance {
+            status: f.status.as_str().to_string(),
+            security_control_id: f.control.clone(),
+            related_requirements: requirements,
+            associated_standards: vec![AsffStandard {
+                standards_id: FSBP_STANDARD.to_string(),
+            }],
+            status_reasons: vec![AsffStatusReason {
+                reason_code: f.reason.code.clone(),
+                description: truncate_chars(&one_line(&f.reason.text), 2048),
+            }],
+        },
+        record_state: "ACTIVE".to_string(),
+        workflow: Some(AsffWorkflow {
+            status: if f.status == Status::Passed {
+                "RESOLVED".to_string()
+            } else {
+                "NEW".to_string()
+            },
+        }),
+        finding_provider_fields: AsffFindingProviderFields { severity, types },
+    }
+}
+
+fn product_fields(f: &Finding) -> BTreeMap<String, String> {
+    let mut fields = BTreeMap::new();
+    let mut put = |k: &str, v: String| {
+        if !v.is_empty() && fields.len() < limits::PRODUCT_FIELDS {
+            fields.insert(
+                truncate_chars(&format!("keyaki/{k}"), limits::PRODUCT_FIELD_KEY),
+                truncate_chars(&v, limits::PRODUCT_FIELD_VALUE),
+            );
+        }
+    };
+    put("ReasonCode", f.reason.code.clone());
+    if let Some(name) = &f.resource.name {
+        put("ResourceName", name.clone());
+    }
+    put("Evidence", evidence_lines(f).join("; "));
+    match &f.evidence {
+        Some(Evidence::Policies { policies }) => {
+            let mut witnesses = Vec::new();
+            for p in policies {
+                for a in &p.actions {
+                    if let Some(w) = &a.witness {
+                        if a.allowed_on_all_keys == Some(true) {
+                            witnesses.push(format!("{}={w}", a.action));
+                        }
+                    }
+                }
+            }
+            put(
+                "Policies",
+                policies
+                    .iter()
+                    .map(|p| format!("{}:{}", p.policy_name, p.verdict))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            put("Witness", witnesses.join(", "));
+        }
+        Some(Evidence::KeyDeletion {
+            key_state,
+            deletion_date,
+            pending_deletion_window_in_days,
+        }) => {
+            put("KeyState", key_state.clone());
+            if let Some(d) = deletion_date {
+                put("DeletionDate", d.clone());
+            }
+            if let Some(d) = pending_deletion_window_in_days {
+                put("PendingWindowInDays", d.to_string());
+            }
+        }
+        Some(Evidence::KeyRotation {
+            rotation_enabled,
+            rotation_period_in_days,
+            key_spec,
+            origin,
+            key_manager,
+        }) => {
+            if let Some(e) = rotation_enabled {
+                put("KeyRotationEnabled", e.to_string());
+            }
+            if let Some(d) = rotation_period_in_days {
+                put("RotationPeriodInDays", d.to_string());
+            }
+            put("KeySpec", key_spec.clone());
+            put("Origin", origin.clone());
+            put("KeyManager", key_manager.clone());
+        }
+        None => {}
+    }
+    fields
+}
+
+/// The remediation text; Security Hub's own sentence when the control has none.
+fn recommendation_text(text: &str) -> String {
+    let text = one_line(text);
+    if text.is_empty() {
+        "For information on how to correct this issue, consult the AWS Security Hub controls documentation.".to_string()
+    } else {
+        text
+    }
+}
+
+fn non_empty<'a>(a: &'a str, b: &'a str) -> &'a str {
+    if a.is_empty() {
+        b
+    } else {
+        a
+    }
+}
+
+/// Writes the findings as one JSON array (the `Findings` of a `BatchImportFindings` call).
+pub fn write(report: &ScanReport, out: &mut dyn Write) -> Result<(), ReportError> {
+    let findings = asff_findings(report, &AsffOptions::default());
+    serde_json::to_writer_pretty(&mut *out, &findings)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_depend_on_control_and_resource_only() {
+        let a = finding_id(
+            "aws",
+            "us-east-1",
+            "111122223333",
+            "KMS.1",
+            "arn:aws:iam::111122223333:policy/p",
+        );
+        let b = finding_id(
+            "aws",
+            "us-east-1",
+            "111122223333",
+            "KMS.1",
+            "arn:aws:iam::111122223333:policy/p",
+        );
+        let c = finding_id(
+            "aws",
+            "us-east-1",
+            "111122223333",
+            "KMS.2",
+            "arn:aws:iam::111122223333:policy/p",
+        );
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert!(a.starts_with(
+            "arn:aws:securityhub:us-east-1:111122223333:security-control/KMS.1/finding/"
+        ));
+    }
+
+    #[test]
+    fn resource_types_use_asff_names() {
+        assert_eq!(resource_type("AWS::KMS::Key"), "AwsKmsKey");
+        assert_eq!(resource_type("AWS::IAM::Group"), "AwsIamGroup");
+        assert_eq!(resource_type("AWS::S3::Bucket"), "Other");
+    }
+}

@@ -1,0 +1,349 @@
+//! A hand-made scan report covering every control and status, and helpers to render
+//! it and to load the schemas under `schemas/`.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use keyaki_controls::finding::{
+    ActionEvidence, Evidence, Finding, InputProblem, PolicyEvidence, Reason, Remediation, Resource,
+    ScanReport, Severity, StatementEvidence, Status, Summary,
+};
+use keyaki_report::{Format, Options};
+
+pub const ACCOUNT: &str = "111122223333";
+
+fn resource(kind: &str, arn: &str, region: &str, name: &str) -> Resource {
+    Resource {
+        kind: kind.into(),
+        arn: arn.into(),
+        region: region.into(),
+        account: ACCOUNT.into(),
+        partition: "aws".into(),
+        name: Some(name.into()),
+    }
+}
+
+fn remediation(control: &str) -> Remediation {
+    Remediation {
+        text: format!("Fix the resource as the {control} remediation says."),
+        url: format!("https://docs.aws.amazon.com/console/securityhub/{control}/remediation"),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finding(
+    control: &str,
+    title: &str,
+    status: Status,
+    severity: Severity,
+    resource: Resource,
+    code: &str,
+    text: &str,
+    evidence: Option<Evidence>,
+) -> Finding {
+    Finding {
+        control: control.into(),
+        title: title.into(),
+        status,
+        severity: if status == Status::Passed {
+            Severity::Informational
+        } else {
+            severity
+        },
+        resource,
+        reason: Reason {
+            code: code.into(),
+            text: text.into(),
+        },
+        evidence,
+        remediation: remediation(control),
+    }
+}
+
+const T1: &str =
+    "IAM customer managed policies should not allow decryption actions on all KMS keys";
+const T2: &str =
+    "IAM principals should not have IAM inline policies that allow decryption actions on all KMS keys";
+const T3: &str = "AWS KMS keys should not be deleted unintentionally";
+const T4: &str = "AWS KMS key rotation should be enabled";
+
+pub const FAILED_POLICY_ARN: &str = "arn:aws:iam::111122223333:policy/DecryptEverything";
+pub const WITNESS: &str =
+    "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+fn decrypt_all() -> PolicyEvidence {
+    let statement = StatementEvidence {
+        index: 1,
+        sid: Some("AllowDecryptAnywhere".into()),
+        source: r#"{"Sid":"AllowDecryptAnywhere","Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:*:*:key/*"}"#.into(),
+        line: Some(9),
+    };
+    PolicyEvidence {
+        policy_name: "DecryptEverything".into(),
+        policy_arn: Some(FAILED_POLICY_ARN.into()),
+        version_id: Some("v3".into()),
+        verdict: "FAILED".into(),
+        error: None,
+        actions: vec![
+            ActionEvidence {
+                action: "kms:Decrypt".into(),
+                allowed_on_all_keys: Some(true),
+                statements: vec![statement],
+                witness: Some(WITNESS.into()),
+                counterexample: None,
+                unknown_reason: None,
+            },
+            ActionEvidence {
+                action: "kms:ReEncryptFrom".into(),
+                allowed_on_all_keys: Some(false),
+                statements: vec![],
+                witness: None,
+                counterexample: Some(
+                    "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-0000-0000-000000000000"
+                        .into(),
+                ),
+                unknown_reason: None,
+            },
+        ],
+    }
+}
+
+fn scoped(name: &str, arn: Option<&str>) -> PolicyEvidence {
+    PolicyEvidence {
+        policy_name: name.into(),
+        policy_arn: arn.map(String::from),
+        version_id: arn.map(|_| "v1".to_string()),
+        verdict: "PASSED".into(),
+        error: None,
+        actions: vec![ActionEvidence {
+            action: "kms:Decrypt".into(),
+            allowed_on_all_keys: Some(false),
+            statements: vec![StatementEvidence {
+                index: 0,
+                sid: None,
+                source: r#"{"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}"#.into(),
+                line: Some(3),
+            }],
+            witness: None,
+            counterexample: Some(
+                "arn:aws:kms:us-west-2:111122223333:key/00000000-0000-0000-0000-000000000000"
+                    .into(),
+            ),
+            unknown_reason: None,
+        }],
+    }
+}
+
+/// The fixture: every control with FAILED, PASSED and NOT_AVAILABLE (READ_ERROR, and
+/// NOT_APPLICABLE for KMS.4) findings, in a deliberately unsorted order.
+pub fn report() -> ScanReport {
+    let key = |id: &str, region: &str| format!("arn:aws:kms:{region}:{ACCOUNT}:key/{id}");
+    let findings = vec![
+        finding(
+            "KMS.1",
+            T1,
+            Status::Passed,
+            Severity::Medium,
+            resource("AWS::IAM::Policy", "arn:aws:iam::111122223333:policy/app/ScopedDecrypt", "us-east-1", "ScopedDecrypt"),
+            "NO_BLOCKED_ACTION_ON_ALL_KEYS",
+            "the default version allows no blocked action on all KMS keys",
+            Some(Evidence::Policies { policies: vec![scoped("ScopedDecrypt", Some("arn:aws:iam::111122223333:policy/app/ScopedDecrypt"))] }),
+        ),
+        finding(
+            "KMS.1",
+            T1,
+            Status::Failed,
+            Severity::Medium,
+            resource("AWS::IAM::Policy", FAILED_POLICY_ARN, "us-east-1", "DecryptEverything"),
+            "ALLOWS_BLOCKED_ACTION_ON_ALL_KEYS",
+            "the default version allows kms:Decrypt on all KMS keys",
+            Some(Evidence::Policies { policies: vec![decrypt_all()] }),
+        ),
+        finding(
+            "KMS.1",
+            T1,
+            Status::NotAvailable,
+            Severity::Medium,
+            resource("AWS::IAM::Policy", "arn:aws:iam::111122223333:policy/=Broken", "us-east-1", "=Broken"),
+            "READ_ERROR",
+            "the default version does not parse: `Effect` is missing in statement 0 (line 3, column 5)",
+            Some(Evidence::Policies { policies: vec![PolicyEvidence {
+                policy_name: "=Broken".into(),
+                policy_arn: Some("arn:aws:iam::111122223333:policy/=Broken".into()),
+                version_id: Some("v2".into()),
+                verdict: "ERROR".into(),
+                error: Some("`Effect` is missing in statement 0 (line 3, column 5)".into()),
+                actions: vec![],
+            }] }),
+        ),
+        finding(
+            "KMS.2",
+            T2,
+            Status::Failed,
+            Severity::Medium,
+            resource("AWS::IAM::Role", "arn:aws:iam::111122223333:role/service-role/BatchJobs", "us-east-1", "BatchJobs"),
+            "ALLOWS_BLOCKED_ACTION_ON_ALL_KEYS",
+            "inline policy `batch-inline` allows kms:Decrypt on all KMS keys",
+            Some(Evidence::Policies { policies: vec![PolicyEvidence { policy_name: "batch-inline".into(), policy_arn: None, version_id: None, ..decrypt_all() }] }),
+        ),
+        finding(
+            "KMS.2",
+            T2,
+            Status::Passed,
+            Severity::Medium,
+            resource("AWS::IAM::User", "arn:aws:iam::111122223333:user/alice", "us-east-1", "alice"),
+            "NO_BLOCKED_ACTION_ON_ALL_KEYS",
+            "no inline policy allows a blocked action on all KMS keys",
+            Some(Evidence::Policies { policies: vec![scoped("alice-kms", None)] }),
+        ),
+        finding(
+            "KMS.2",
+            T2,
+            Status::NotAvailable,
+            Severity::Medium,
+            resource("AWS::IAM::Group", "arn:aws:iam::111122223333:group/Ops", "us-east-1", "Ops"),
+            "READ_ERROR",
+            "inline policy `ops` could not be decided within the work budget",
+            None,
+        ),
+        finding(
+            "KMS.3",
+            T3,
+            Status::Failed,
+            Severity::Critical,
+            resource("AWS::KMS::Key", &key("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "eu-west-1"), "eu-west-1", "alias/old-backups"),
+            "PENDING_DELETION",
+            "the key is scheduled for deletion on 2026-12-14T00:00:00Z",
+            Some(Evidence::KeyDeletion { key_state: "PendingDeletion".into(), deletion_date: Some("2026-12-14T00:00:00Z".into()), pending_deletion_window_in_days: Some(14) }),
+        ),
+        finding(
+            "KMS.3",
+            T3,
+            Status::Passed,
+            Severity::Critical,
+            resource("AWS::KMS::Key", WITNESS, "us-east-1", "alias/app"),
+            "NOT_SCHEDULED_FOR_DELETION",
+            "the key is not scheduled for deletion (state Enabled)",
+            Some(Evidence::KeyDeletion { key_state: "Enabled".into(), deletion_date: None, pending_deletion_window_in_days: None }),
+        ),
+        finding(
+            "KMS.3",
+            T3,
+            Status::NotAvailable,
+            Severity::Critical,
+            resource("AWS::KMS::Key", &key("9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d", "ap-south-1"), "ap-south-1", "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d"),
+            "READ_ERROR",
+            "DescribeKey failed: AccessDeniedException: not authorized to perform kms:DescribeKey",
+            None,
+        ),
+        finding(
+            "KMS.4",
+            T4,
+            Status::Failed,
+            Severity::Medium,
+            resource("AWS::KMS::Key", &key("5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f", "us-east-1"), "us-east-1", "alias/payments"),
+            "ROTATION_DISABLED",
+            "automatic key rotation is disabled",
+            Some(Evidence::KeyRotation { rotation_enabled: Some(false), rotation_period_in_days: None, key_spec: "SYMMETRIC_DEFAULT".into(), origin: "AWS_KMS".into(), key_manager: "CUSTOMER".into() }),
+        ),
+        finding(
+            "KMS.4",
+            T4,
+            Status::Passed,
+            Severity::Medium,
+            resource("AWS::KMS::Key", WITNESS, "us-east-1", "alias/app"),
+            "ROTATION_ENABLED",
+            "automatic key rotation is enabled, every 365 days",
+            Some(Evidence::KeyRotation { rotation_enabled: Some(true), rotation_period_in_days: Some(365), key_spec: "SYMMETRIC_DEFAULT".into(), origin: "AWS_KMS".into(), key_manager: "CUSTOMER".into() }),
+        ),
+        finding(
+            "KMS.4",
+            T4,
+            Status::NotAvailable,
+            Severity::Medium,
+            resource("AWS::KMS::Key", &key("mrk-1a2b3c4d5e6f", "us-east-1"), "us-east-1", "alias/signing"),
+            "NOT_APPLICABLE",
+            "automatic rotation cannot be enabled for an asymmetric key (RSA_2048)",
+            Some(Evidence::KeyRotation { rotation_enabled: None, rotation_period_in_days: None, key_spec: "RSA_2048".into(), origin: "AWS_KMS".into(), key_manager: "CUSTOMER".into() }),
+        ),
+        finding(
+            "KMS.4",
+            T4,
+            Status::NotAvailable,
+            Severity::Medium,
+            resource("AWS::KMS::Key", &key("9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d", "ap-south-1"), "ap-south-1", "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d"),
+            "READ_ERROR",
+            "GetKeyRotationStatus failed: AccessDeniedException",
+            None,
+        ),
+    ];
+    let summary = Summary::of(&findings);
+    ScanReport {
+        account: ACCOUNT.into(),
+        partition: "aws".into(),
+        collected_at: Some("2026-11-30T01:55:00Z".into()),
+        generated_at: "2026-11-30T02:00:00.250Z".into(),
+        controls: vec![
+            "KMS.1".into(),
+            "KMS.2".into(),
+            "KMS.3".into(),
+            "KMS.4".into(),
+        ],
+        not_evaluated: vec![],
+        findings,
+        problems: vec![InputProblem {
+            location: "snapshot.json: $.kms.ap-south-1[0].KeyRotationStatus".into(),
+            message: "GetKeyRotationStatus failed: AccessDeniedException".into(),
+        }],
+        summary,
+    }
+}
+
+/// `report` rendered in `format`.
+pub fn render_with(report: &ScanReport, format: Format, options: &Options) -> String {
+    let mut out = Vec::new();
+    keyaki_report::write(report, format, options, &mut out)
+        .unwrap_or_else(|e| panic!("writing {}: {e}", format.name()));
+    String::from_utf8(out).unwrap_or_else(|e| panic!("{} output is not UTF-8: {e}", format.name()))
+}
+
+pub fn render(format: Format) -> String {
+    render_with(&report(), format, &Options::default())
+}
+
+pub fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("output is not JSON: {e}\n{text}"))
+}
+
+/// The repository's `schemas/` directory.
+pub fn schemas_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas")
+}
+
+pub fn load_schema(relative: &str) -> serde_json::Value {
+    let path = schemas_dir().join(relative);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read schema {}: {e}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("schema {} is not JSON: {e}", path.display()))
+}
+
+/// Validates `instance` against `schema`, failing with every error found.
+pub fn assert_valid(schema: &serde_json::Value, instance: &serde_json::Value, what: &str) {
+    let compiled = jsonschema::JSONSchema::compile(schema)
+        .unwrap_or_else(|e| panic!("the schema for {what} does not compile: {e}"));
+    if let Err(errors) = compiled.validate(instance) {
+        let list: Vec<String> = errors
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect();
+        panic!("{what} does not validate:\n{}", list.join("\n"));
+    };
+}
+
+/// Whether `instance` validates against `schema`.
+pub fn is_valid(schema: &serde_json::Value, instance: &serde_json::Value) -> bool {
+    match jsonschema::JSONSchema::compile(schema) {
+        Ok(compiled) => compiled.is_valid(instance),
+        Err(e) => panic!("the schema does not compile: {e}"),
+    }
+}
