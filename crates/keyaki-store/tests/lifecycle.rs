@@ -812,3 +812,13 @@ fn duplicate_findings_in_one_report_are_recorded_once() {
         note: None,
     };
 }
+
+#[test]
+fn stored_ids_are_the_uuid_of_the_asff_id() {
+    let arn = "arn:aws:kms:eu-west-1:111122223333:key/abc";
+    let asff = keyaki_report::asff::finding_id("aws", "eu-west-1", "111122223333", "KMS.4", arn);
+    assert_eq!(
+        asff.rsplit('/').next(),
+        Some(finding_id("KMS.4", arn).as_str())
+    );
+}

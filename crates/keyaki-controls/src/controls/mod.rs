@@ -146,6 +146,8 @@ pub fn finding(
             text: meta.remediation.to_owned(),
             url: meta.remediation_url.to_owned(),
         },
+        workflow: None,
+        lifecycle: None,
     }
 }
 

@@ -57,6 +57,8 @@ fn finding(
         },
         evidence,
         remediation: remediation(control),
+        workflow: None,
+        lifecycle: None,
     }
 }
 
