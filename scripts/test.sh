@@ -39,6 +39,30 @@ export KEYAKI_MOTO_ENDPOINT=http://127.0.0.1:$port
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
+# --- HTML report browser test: Debian's chromium + playwright-core (no browser download) ---
+# tests/browser/report.test.mjs drives /usr/bin/chromium through playwright-core; the Rust test
+# `keyaki-report::html_browser` runs it and fails (never skips) when KEYAKI_REQUIRE_BROWSER=1.
+if [ ! -x /usr/bin/chromium ]; then
+  log "installing chromium (apt)"
+  if [ "$(id -u)" -eq 0 ]; then apt_get="apt-get"; else apt_get="sudo apt-get"; fi
+  $apt_get update -qq
+  DEBIAN_FRONTEND=noninteractive $apt_get install -y -qq chromium >/dev/null
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  log "installing nodejs and npm (apt)"
+  if [ "$(id -u)" -eq 0 ]; then apt_get="apt-get"; else apt_get="sudo apt-get"; fi
+  $apt_get update -qq
+  DEBIAN_FRONTEND=noninteractive $apt_get install -y -qq nodejs npm >/dev/null
+fi
+want_pw=$(node -p 'require("./tests/browser/package.json").devDependencies["playwright-core"]')
+have_pw=$(node -p 'try { require("./tests/browser/node_modules/playwright-core/package.json").version } catch (e) { "" }')
+if [ "$want_pw" != "$have_pw" ]; then
+  log "installing playwright-core (npm ci, no browser download)"
+  (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi
+export KEYAKI_REQUIRE_BROWSER=1
+# --- end of the HTML report browser test block ---
+
 # --- the tests ----------------------------------------------------------------------
 [ "${1:-}" = "--" ] && shift
 cargo nextest run --workspace --no-fail-fast "$@"

@@ -11,6 +11,7 @@ use keyaki_controls::finding::ScanReport;
 pub mod asff;
 pub mod csv;
 mod error;
+mod html;
 mod json;
 mod meta;
 pub mod ocsf;
@@ -18,6 +19,7 @@ pub mod sarif;
 mod table;
 
 pub use error::ReportError;
+pub use html::RunPoint;
 
 /// The output formats of `keyaki scan --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +65,9 @@ pub struct Options {
     /// Show findings with reason code `NOT_APPLICABLE` in the table format (hidden by
     /// default, with a line saying how many were left out).
     pub show_not_applicable: bool,
+    /// Failed findings of earlier recorded runs, oldest first (from the findings store);
+    /// the HTML report draws them as a chart. Empty: no chart.
+    pub history: Vec<RunPoint>,
 }
 
 /// Writes `report` in `format` to `out`.
@@ -79,6 +84,6 @@ pub fn write(
         Format::Asff => asff::write(report, out),
         Format::Ocsf => ocsf::write(report, out),
         Format::Sarif => sarif::write(report, out),
-        Format::Html => Err(ReportError::Unsupported(Format::Html.name())),
+        Format::Html => html::write(report, options, out),
     }
 }

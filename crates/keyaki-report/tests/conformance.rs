@@ -568,6 +568,7 @@ fn table_shows_not_applicable_and_colours_on_request() {
     let options = Options {
         color: true,
         show_not_applicable: true,
+        ..Options::default()
     };
     let text = common::render_with(&common::report(), Format::Table, &options);
     assert!(text.contains("key/mrk-1a2b3c4d5e6f"));

@@ -19,6 +19,7 @@ fn table_in_colour_with_not_applicable() {
     let options = Options {
         color: true,
         show_not_applicable: true,
+        ..Options::default()
     };
     insta::assert_snapshot!(
         "table_color_all",

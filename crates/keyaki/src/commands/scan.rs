@@ -221,6 +221,7 @@ fn write_report(global: &Global, report: &ScanReport, args: &OutputArgs) -> anyh
         color: args.output.is_none()
             && std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none(),
+        ..keyaki_report::Options::default()
     };
     keyaki_report::write(report, format, &options, &mut buffer)
         .with_context(|| format!("cannot write the `{}` format", format.name()))?;
