@@ -80,7 +80,10 @@ pub fn run(_global: &Global, args: DiffArgs) -> anyhow::Result<Code> {
                         ]
                     })
                     .collect();
-                s.push_str(&columns(&["ID", "CONTROL", "BEFORE", "AFTER", "RESOURCE"], &rows));
+                s.push_str(&columns(
+                    &["ID", "CONTROL", "BEFORE", "AFTER", "RESOURCE"],
+                    &rows,
+                ));
             }
             s
         }

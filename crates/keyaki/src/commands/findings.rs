@@ -78,13 +78,31 @@ pub struct ListArgs {
     #[arg(long, value_delimiter = ',', value_name = "ID")]
     pub control: Vec<String>,
     /// Only these compliance statuses.
-    #[arg(long, value_enum, value_delimiter = ',', ignore_case = true, value_name = "STATUS")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        ignore_case = true,
+        value_name = "STATUS"
+    )]
     pub status: Vec<StatusArg>,
     /// Only these workflow statuses (default: NEW and NOTIFIED, as Security Hub shows).
-    #[arg(long, value_enum, value_delimiter = ',', ignore_case = true, value_name = "WORKFLOW")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        ignore_case = true,
+        value_name = "WORKFLOW"
+    )]
     pub workflow: Vec<WorkflowArg>,
     /// Only these severities.
-    #[arg(long, value_enum, value_delimiter = ',', ignore_case = true, value_name = "SEVERITY")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        ignore_case = true,
+        value_name = "SEVERITY"
+    )]
     pub severity: Vec<SeverityArg>,
     /// Only resources whose ARN matches this pattern (`*` any run of characters, `?` one).
     #[arg(long, value_name = "PATTERN")]
@@ -192,7 +210,10 @@ pub fn run(_global: &Global, args: FindingsArgs) -> anyhow::Result<Code> {
 pub fn parse_since(s: &str, now: DateTime<Utc>) -> anyhow::Result<String> {
     let s = s.trim();
     let ago = |n: &str, unit: chrono::Duration| -> Option<DateTime<Utc>> {
-        n.parse::<i64>().ok().filter(|n| *n >= 0).map(|n| now - unit * n as i32)
+        n.parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(|n| now - unit * n as i32)
     };
     let at = if let Ok(day) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         day.and_hms_opt(0, 0, 0).map(|t| t.and_utc())
@@ -277,8 +298,13 @@ fn run_list(db: &DbArgs, list: &ListArgs) -> anyhow::Result<Code> {
                 _ => keyaki_report::Format::Ocsf,
             };
             let mut buf = Vec::new();
-            keyaki_report::write(&report, format, &keyaki_report::Options::default(), &mut buf)
-                .with_context(|| format!("cannot write the `{}` format", format.name()))?;
+            keyaki_report::write(
+                &report,
+                format,
+                &keyaki_report::Options::default(),
+                &mut buf,
+            )
+            .with_context(|| format!("cannot write the `{}` format", format.name()))?;
             String::from_utf8_lossy(&buf).into_owned()
         }
     };
@@ -383,12 +409,23 @@ fn findings_table(rows: &[StoredFinding], all: bool) -> String {
                 f.severity.as_str().to_owned(),
                 workflow,
                 f.resource_arn.clone(),
-                f.last_observed_at.get(..10).unwrap_or(&f.last_observed_at).to_owned(),
+                f.last_observed_at
+                    .get(..10)
+                    .unwrap_or(&f.last_observed_at)
+                    .to_owned(),
             ]
         })
         .collect();
     let mut out = columns(
-        &["ID", "CONTROL", "STATUS", "SEVERITY", "WORKFLOW", "RESOURCE", "LAST SEEN"],
+        &[
+            "ID",
+            "CONTROL",
+            "STATUS",
+            "SEVERITY",
+            "WORKFLOW",
+            "RESOURCE",
+            "LAST SEEN",
+        ],
         &body,
     );
     let failed = rows.iter().filter(|f| f.status == Status::Failed).count();
@@ -437,9 +474,12 @@ fn run_show(db: &DbArgs, args: ShowArgs) -> anyhow::Result<Code> {
     let store = db.open_existing()?;
     let id = store.resolve_id(&args.id)?;
     let finding = store
-        .load_findings(&Filter::default())?
+        .load_findings(&Filter {
+            ids: vec![id.clone()],
+            ..Filter::default()
+        })?
         .into_iter()
-        .find(|f| f.id() == id)
+        .next()
         .with_context(|| format!("no finding with id `{id}`"))?;
     let history = store.history(&id)?;
     let text = match args.format {
@@ -455,7 +495,10 @@ fn run_show(db: &DbArgs, args: ShowArgs) -> anyhow::Result<Code> {
         ShowFormat::Table => {
             let mut s = String::new();
             s.push_str(&format!("id:        {id}\n"));
-            s.push_str(&format!("control:   {} {}\n", finding.control, finding.title));
+            s.push_str(&format!(
+                "control:   {} {}\n",
+                finding.control, finding.title
+            ));
             s.push_str(&format!("resource:  {}\n", finding.resource.arn));
             s.push_str(&format!(
                 "status:    {} ({}): {}\n",
@@ -498,7 +541,9 @@ fn run_show(db: &DbArgs, args: ShowArgs) -> anyhow::Result<Code> {
                     };
                     vec![
                         h.at.clone(),
-                        h.run_id.map(|r| format!("run {r}")).unwrap_or_else(|| "-".into()),
+                        h.run_id
+                            .map(|r| format!("run {r}"))
+                            .unwrap_or_else(|| "-".into()),
                         h.actor.clone(),
                         change(&h.status_from, &h.status_to),
                         change(&h.workflow_from, &h.workflow_to),
@@ -568,16 +613,21 @@ impl ScanStoreArgs {
 /// What the scan knows about its input, for the run record.
 pub struct ScanScope {
     pub inputs: Vec<String>,
+    /// Regions read without error (their KMS findings can be archived).
     pub regions: Vec<String>,
     pub unreadable: Vec<String>,
-    pub complete: bool,
+    /// IAM could not all be read: IAM findings are not archived.
+    pub global_incomplete: bool,
 }
 
 impl ScanScope {
+    /// The scope of a scan of `input`: a region in error, or with a problem under
+    /// `$.kms.REGION`, is not covered; a problem elsewhere (IAM) leaves IAM uncovered.
     pub fn of(input: &keyaki_controls::AccountInput) -> ScanScope {
         use keyaki_controls::snapshot::RegionStatus;
         let mut regions = Vec::new();
         let mut unreadable = Vec::new();
+        let mut global_incomplete = false;
         for (region, keys) in input.kms.iter().flatten() {
             match &keys.status {
                 Some(RegionStatus::Error { code, message }) => {
@@ -588,17 +638,28 @@ impl ScanScope {
         }
         if let Some(iam) = &input.iam {
             for e in &iam.errors {
+                global_incomplete = true;
                 unreadable.push(format!("iam {}: {}: {}", e.operation, e.code, e.message));
             }
         }
         for p in &input.problems {
+            let path = p.location.find("$.").map_or("", |i| &p.location[i..]);
+            if path.starts_with("$.regions.") {
+                continue; // the region's status says it already
+            }
+            if let Some(rest) = path.strip_prefix("$.kms.") {
+                let region = rest.split(['[', '.']).next().unwrap_or(rest);
+                regions.retain(|r| r != region);
+            } else {
+                global_incomplete = true;
+            }
             unreadable.push(format!("{}: {}", p.location, p.message));
         }
         ScanScope {
             inputs: vec![input.source.clone()],
             regions,
-            complete: unreadable.is_empty(),
             unreadable,
+            global_incomplete,
         }
     }
 }
@@ -638,7 +699,8 @@ pub fn record_scan(
         inputs: scope.inputs,
         regions: scope.regions,
         unreadable: scope.unreadable,
-        complete: scope.complete,
+        complete: true,
+        global_incomplete: scope.global_incomplete,
         disabled_controls: Vec::new(),
         suppressions: outcome,
     };
@@ -653,10 +715,10 @@ pub fn record_scan(
             s.reopened + s.reactivated,
             s.archived,
             s.suppressed,
-            if info.complete {
+            if info.unreadable.is_empty() {
                 ""
             } else {
-                " (incomplete scan: nothing archived)"
+                " (what could not be read was not archived)"
             }
         );
     }
@@ -677,7 +739,9 @@ mod tests {
             Some("2026-11-01T00:00:00.000Z")
         );
         assert_eq!(
-            parse_since("2026-11-01T10:00:00+02:00", now).ok().as_deref(),
+            parse_since("2026-11-01T10:00:00+02:00", now)
+                .ok()
+                .as_deref(),
             Some("2026-11-01T08:00:00.000Z")
         );
         assert_eq!(

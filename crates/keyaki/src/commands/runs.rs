@@ -42,10 +42,18 @@ pub fn run(_global: &Global, args: RunsArgs) -> anyhow::Result<Code> {
                 .map(|r| {
                     vec![
                         r.id.to_string(),
-                        r.recorded_at.get(..19).unwrap_or(&r.recorded_at).replace('T', " "),
+                        r.recorded_at
+                            .get(..19)
+                            .unwrap_or(&r.recorded_at)
+                            .replace('T', " "),
                         r.account.clone(),
                         r.controls.join(","),
-                        if r.complete { "yes" } else { "no" }.to_owned(),
+                        if r.complete && r.unreadable.is_empty() {
+                            "yes"
+                        } else {
+                            "partial"
+                        }
+                        .to_owned(),
                         r.total.to_string(),
                         r.failed.to_string(),
                         r.passed.to_string(),
@@ -60,8 +68,20 @@ pub fn run(_global: &Global, args: RunsArgs) -> anyhow::Result<Code> {
                 .collect();
             let mut s = columns(
                 &[
-                    "RUN", "RECORDED (UTC)", "ACCOUNT", "CONTROLS", "COMPLETE", "TOTAL", "FAILED",
-                    "PASSED", "N/A", "NEW", "RESOLVED", "REOPENED", "ARCHIVED", "SUPPRESSED",
+                    "RUN",
+                    "RECORDED (UTC)",
+                    "ACCOUNT",
+                    "CONTROLS",
+                    "COMPLETE",
+                    "TOTAL",
+                    "FAILED",
+                    "PASSED",
+                    "N/A",
+                    "NEW",
+                    "RESOLVED",
+                    "REOPENED",
+                    "ARCHIVED",
+                    "SUPPRESSED",
                 ],
                 &rows,
             );
