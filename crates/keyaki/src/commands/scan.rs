@@ -34,6 +34,8 @@ pub struct ScanArgs {
     /// How to reach AWS for a live scan (without `--input`).
     #[command(flatten, next_help_heading = "Live account (without --input)")]
     pub aws: super::aws_args::AwsArgs,
+    #[command(flatten)]
+    pub store: super::findings::ScanStoreArgs,
 }
 
 /// Where the account comes from.
@@ -131,7 +133,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
     let params = parameters(&args.controls)?;
     let input = obtain_input(global, &args.input, &args.aws)?;
     let mut report = keyaki_controls::evaluate(&input, &params)?;
-    post_process(global, &args, &mut report)?;
+    post_process(global, &args, &input, &mut report)?;
     write_report(global, &report, &args.output)?;
     Ok(exit_code(&report, args.output.fail_on.map(Severity::from)))
 }
@@ -198,11 +200,13 @@ pub fn parameters(args: &ControlArgs) -> anyhow::Result<Parameters> {
 /// Step 4: what happens to an evaluated report before it is written (recording it in
 /// the findings store, applying suppressions, exporting to Security Hub).
 fn post_process(
-    _global: &Global,
-    _args: &ScanArgs,
-    _report: &mut ScanReport,
+    global: &Global,
+    args: &ScanArgs,
+    input: &AccountInput,
+    report: &mut ScanReport,
 ) -> anyhow::Result<()> {
-    Ok(())
+    let scope = super::findings::ScanScope::of(input);
+    super::findings::record_scan(global, &args.store, scope, report)
 }
 
 /// The format when none is given: `table` for a person at a terminal, `json` for
@@ -282,11 +286,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// Step 6: 1 when a FAILED finding has at least the `fail_on` severity (any FAILED
-/// finding without it), else 0.
+/// finding without it), else 0. Suppressed findings do not fail the scan.
 pub fn exit_code(report: &ScanReport, fail_on: Option<Severity>) -> Code {
     let failing = report
         .findings
         .iter()
+        .filter(|f| !keyaki_store::is_suppressed(f))
         .any(|f| f.status == Status::Failed && fail_on.is_none_or(|min| f.severity >= min));
     if failing {
         Code::Findings
