@@ -2,7 +2,8 @@
 //!
 //! The page carries its own CSS and JavaScript (from `assets/`, embedded at build time) and
 //! loads nothing: a Content-Security-Policy allows only the page's own style and script
-//! (by a per-file nonce) and no network at all. It shows:
+//! (by a nonce derived from the report) and no network at all. The same report always
+//! renders to the same bytes. It shows:
 //! - the account, partition, collection and generation times;
 //! - a score per control, `passed / (passed + failed)` as Security Hub computes its security
 //!   score (NOT_AVAILABLE and WARNING findings are not counted), and the overall score
@@ -13,7 +14,8 @@
 //!   granting `Effect`, `Action` and `Resource` entries highlighted, the witness and
 //!   counterexample keys) and remediation;
 //! - filters by control, status, severity and a text search (plain JavaScript over `data-`
-//!   attributes); NOT_APPLICABLE findings are hidden until asked for.
+//!   attributes); not-applicable findings (`NOT_APPLICABLE`, `EXCLUDED_PERMISSIONS_BOUNDARY`)
+//!   are hidden until asked for.
 //!
 //! Resource names and policy text are attacker-controllable: every piece of report data goes
 //! through [`escape`], and nothing from the report is ever placed inside the `<script>` element.
@@ -46,7 +48,13 @@ pub fn write(
     options: &Options,
     out: &mut dyn Write,
 ) -> Result<(), ReportError> {
-    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    // The CSP nonce is derived from the report's content, so the same report renders to the
+    // same bytes; payloads inside the report cannot know it (it depends on themselves).
+    let mut seed = serde_json::to_vec(report)?;
+    seed.extend(serde_json::to_vec(&options.history)?);
+    let nonce = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, &seed)
+        .simple()
+        .to_string();
     let page = render(report, &options.history, &nonce);
     out.write_all(page.as_bytes())?;
     Ok(())
@@ -68,9 +76,10 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
-/// The `NOT_APPLICABLE` findings (NOT_AVAILABLE with that reason code) are hidden by default.
+/// Findings the control does not apply to ([`Finding::is_not_applicable`]: reason code
+/// `NOT_APPLICABLE`, or a KMS.1 policy excluded as a permissions boundary) are hidden by default.
 fn is_not_applicable(f: &Finding) -> bool {
-    f.status == Status::NotAvailable && f.reason.code == "NOT_APPLICABLE"
+    f.is_not_applicable()
 }
 
 fn status_class(s: Status) -> &'static str {
@@ -1016,6 +1025,22 @@ mod tests {
         );
         assert!(html.contains("data-series=\"&lt;b&gt;x&lt;/b&gt;\""));
         assert!(!html.contains("<b>x</b>"));
+    }
+
+    #[test]
+    fn rendering_is_reproducible() {
+        let report = fixture();
+        assert_eq!(page(&report, Vec::new()), page(&report, Vec::new()));
+        let mut other = report.clone();
+        other.account = "444455556666".into();
+        let nonce = |html: &str| {
+            let i = html.find("nonce=\"").unwrap_or(0);
+            html[i..i + 40].to_string()
+        };
+        assert_ne!(
+            nonce(&page(&report, Vec::new())),
+            nonce(&page(&other, Vec::new()))
+        );
     }
 
     #[test]

@@ -44,8 +44,9 @@ fn missing(root: &Path) -> Option<String> {
     None
 }
 
-#[test]
-fn html_report_works_in_headless_chromium() {
+/// Renders `report` to `<target>/tmp/browser/<name>.html` (and its JSON beside it), then runs
+/// the browser checks on it; the screenshot goes to `<name>.png`.
+fn check_in_browser(name: &str, report: &ScanReport, history: Vec<RunPoint>) {
     let root = repo_root();
     if let Some(what) = missing(&root) {
         assert!(
@@ -55,8 +56,54 @@ fn html_report_works_in_headless_chromium() {
         eprintln!("browser test not run: {what}; scripts/test.sh installs it");
         return;
     }
+    let expect_chart = !history.is_empty();
+    let options = Options {
+        history,
+        ..Options::default()
+    };
+    let mut html = Vec::new();
+    keyaki_report::write(report, Format::Html, &options, &mut html).expect("renders");
 
-    let fixture = root.join("crates/keyaki-report/tests/fixtures/html-report.json");
+    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&out_dir).expect("output directory");
+    let html_path = out_dir.join(format!("{name}.html"));
+    let json_path = out_dir.join(format!("{name}.json"));
+    let png_path = out_dir.join(format!("{name}.png"));
+    std::fs::write(&html_path, &html).expect("write the report");
+    std::fs::write(
+        &json_path,
+        serde_json::to_vec(report).expect("report as JSON"),
+    )
+    .expect("write the JSON report");
+    let _ = std::fs::remove_file(&png_path);
+
+    let mut cmd = Command::new("node");
+    cmd.current_dir(root.join("tests/browser"))
+        .arg("report.test.mjs")
+        .arg(&html_path)
+        .arg(&json_path)
+        .arg(&png_path);
+    if expect_chart {
+        cmd.arg("--expect-chart");
+    }
+    let output = cmd.output().expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(
+        output.status.success(),
+        "browser checks failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    let png = std::fs::read(&png_path).expect("screenshot written");
+    assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
+}
+
+/// A report with hostile names and policy text, and a history of runs.
+#[test]
+fn html_report_works_in_headless_chromium() {
+    let fixture = repo_root().join("crates/keyaki-report/tests/fixtures/html-report.json");
     let text = std::fs::read_to_string(&fixture).expect("fixture readable");
     let report: ScanReport = serde_json::from_str(&text).expect("fixture is a report");
     let history = ["2026-11-27", "2026-11-28", "2026-11-29", "2026-11-30"]
@@ -72,38 +119,18 @@ fn html_report_works_in_headless_chromium() {
             ]),
         })
         .collect();
-    let options = Options {
-        history,
-        ..Options::default()
-    };
-    let mut html = Vec::new();
-    keyaki_report::write(&report, Format::Html, &options, &mut html).expect("renders");
+    check_in_browser("report", &report, history);
+}
 
-    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
-    std::fs::create_dir_all(&out_dir).expect("output directory");
-    let html_path = out_dir.join("report.html");
-    let png_path = out_dir.join("report.png");
-    std::fs::write(&html_path, &html).expect("write the report");
-    let _ = std::fs::remove_file(&png_path);
-
-    let output = Command::new("node")
-        .current_dir(root.join("tests/browser"))
-        .arg("report.test.mjs")
-        .arg(&html_path)
-        .arg(&fixture)
-        .arg(&png_path)
-        .arg("--expect-chart")
-        .output()
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    eprintln!("{stderr}");
-    assert!(
-        output.status.success(),
-        "browser checks failed:\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
-    let png = std::fs::read(&png_path).expect("screenshot written");
-    assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
+/// The report of the bundled demo account (`examples/demo-account.json`), as
+/// `keyaki scan --input examples/demo-account.json --format html` writes it.
+#[test]
+fn demo_account_report_works_in_headless_chromium() {
+    let path = repo_root().join("examples/demo-account.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read `{}`: {e}", path.display()));
+    let input = keyaki_controls::input::read("demo-account.json", &text).expect("demo input");
+    let report = keyaki_controls::evaluate(&input, &keyaki_controls::Parameters::default())
+        .expect("demo evaluates");
+    check_in_browser("demo", &report, Vec::new());
 }
