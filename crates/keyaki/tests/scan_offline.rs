@@ -281,7 +281,14 @@ fn usage_errors_exit_2() {
     assert_eq!(code, 2);
     assert!(stderr.contains("unknown control `KMS.9`"), "{stderr}");
     // without --input the live account is read: an endpoint that does not answer is fatal
-    let (code, _, stderr) = scan(&["--endpoint-url", "http://127.0.0.1:9", "--region", "eu-west-1", "--max-attempts", "1"]);
+    let (code, _, stderr) = scan(&[
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+        "--region",
+        "eu-west-1",
+        "--max-attempts",
+        "1",
+    ]);
     assert_eq!(code, 2);
     assert!(stderr.contains("sts:GetCallerIdentity"), "{stderr}");
     let dir = tempfile::tempdir().expect("tempdir");
