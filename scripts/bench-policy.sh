@@ -8,6 +8,7 @@
 # Prints a Markdown table and writes it to target/bench-policy/results.md.
 #
 #   scripts/bench-policy.sh
+#   KEYAKI_BIN=target/debug/keyaki scripts/bench-policy.sh   # step 3 with another binary
 #
 # Needs: cargo, python3 (a .venv with z3-solver is created if missing), GNU time (installed
 # with apt-get when missing). The release build links the AWS SDK: the first run takes minutes.
@@ -17,6 +18,9 @@ root=$PWD
 log() { printf '==> %s\n' "$*" >&2; }
 
 corpus=$root/../shared/corpus/aws-managed-policies.jsonl
+# a checkout that sits deeper (a worktree) finds it further up
+[ -f "$corpus" ] || [ ! -f "$root/../../shared/corpus/aws-managed-policies.jsonl" ] ||
+  corpus=$root/../../shared/corpus/aws-managed-policies.jsonl
 if [ ! -f "$corpus" ]; then
   echo "the policy corpus is missing: expected $corpus (../shared/corpus beside the repository)" >&2
   exit 2
@@ -57,9 +61,14 @@ z3_cpu=$(sed -n 's/.*cpu_seconds=\([0-9.]*\).*/\1/p' <<<"$z3_line")
 z3_failing=$(sed -n 's/.*failing=\([0-9]*\).*/\1/p' <<<"$z3_line")
 
 # --- 3. synthetic corpus through the release binary -----------------------------------------
-log "release build of keyaki"
-cargo build -q --release -p keyaki
-bin=$root/target/release/keyaki
+if [ -n "${KEYAKI_BIN:-}" ]; then
+  bin=$KEYAKI_BIN   # e.g. a debug build, when a release build of the AWS SDK is out of reach
+  log "using $bin"
+else
+  log "release build of keyaki"
+  cargo build -q --release -p keyaki
+  bin=$root/target/release/keyaki
+fi
 synthetic=$out/synthetic-100000.jsonl
 if [ ! -f "$synthetic" ]; then
   log "generating the synthetic 100,000-policy corpus"
@@ -93,6 +102,8 @@ done
   awk -v ns="$decide_ns" -v n="$policies" 'BEGIN{printf "| keyaki parse + both questions | %.2f ms | %.2f µs |\n", ns/1e6, ns/1e3/n}'
   awk -v s="$z3_cpu" -v w="$z3_wall" -v n="$policies" 'BEGIN{printf "| z3 encoding, both questions | %.2f s CPU (%.2f s wall) | %.0f µs |\n", s, w, s*1e6/n}'
   awk -v s="$z3_cpu" -v ns="$decide_ns" 'BEGIN{printf "\nSpeed ratio z3 / keyaki: %.0fx (goal: at least 100x). z3 finds %s failing policies.\n", s*1e9/ns, "'"$z3_failing"'"}'
+  echo
+  echo "Binary for the synthetic runs: $bin"
   echo
   echo "| synthetic policies | wall (m:ss) | user CPU (s) | per policy (µs CPU) | peak RSS (MiB) | FAILED / UNKNOWN / ERROR |"
   echo "| --- | --- | --- | --- | --- | --- |"

@@ -2,8 +2,11 @@
 # Benchmark of `keyaki scan --input` over a synthetic account: 10,000 customer managed
 # policies, 5,000 principals with inline policies, 5,000 KMS keys in 4 regions.
 #
-#   scripts/bench-scan.sh            # builds keyaki (release), generates, times 5 runs
+#   scripts/bench-scan.sh                    # builds keyaki (release), generates, times 5 runs
 #   RUNS=10 scripts/bench-scan.sh
+#   BENCH_BIN=example scripts/bench-scan.sh  # the same pipeline (read, evaluate, JSON) as the
+#                                            # keyaki-controls example `scan_file`, which
+#                                            # builds without the AWS SDK
 #
 # The scan runs on one core (`taskset -c 0`) with `--format json` to /dev/null.
 set -euo pipefail
@@ -83,21 +86,25 @@ with open(sys.argv[1], "w") as f:
 PY
 echo "synthetic account: $snapshot ($(du -h "$snapshot" | cut -f1))" >&2
 
-cargo build --release -p keyaki >&2
-bin=target/release/keyaki
+if [ "${BENCH_BIN:-keyaki}" = example ]; then
+  cargo build --release -p keyaki-controls --example scan_file >&2
+  cmd=(target/release/examples/scan_file "$snapshot")
+else
+  cargo build --release -p keyaki >&2
+  cmd=(target/release/keyaki scan --input "$snapshot" --format json --quiet)
+fi
 pin=(taskset -c 0)
 command -v taskset >/dev/null || pin=()
-"${pin[@]}" "$bin" scan --input "$snapshot" --format json --quiet >/dev/null || [ $? -eq 1 ]
-"${pin[@]}" "$bin" scan --input "$snapshot" --format json --quiet | python3 -c '
+"${pin[@]}" "${cmd[@]}" | python3 -c '
 import json, sys
 r = json.load(sys.stdin); print("findings:", r["summary"], file=sys.stderr)'
 best=
 for i in $(seq 1 "$runs"); do
   start=$(date +%s.%N)
-  "${pin[@]}" "$bin" scan --input "$snapshot" --format json --quiet >/dev/null || [ $? -eq 1 ]
+  "${pin[@]}" "${cmd[@]}" >/dev/null || [ $? -eq 1 ]
   end=$(date +%s.%N)
   t=$(python3 -c "print(f'{$end - $start:.3f}')")
   echo "run $i: ${t} s" >&2
   best=$(python3 -c "b='$best'; print(min(float(b), $t) if b else $t)")
 done
-echo "best of $runs: ${best} s (keyaki scan --input $snapshot --format json, one core)"
+echo "best of $runs: ${best} s (${cmd[*]}, one core)"

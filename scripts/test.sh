@@ -4,40 +4,86 @@
 #
 #   scripts/test.sh            # everything
 #   scripts/test.sh -- FILTER  # pass arguments on to cargo nextest
+#
+# The moto tests read KEYAKI_MOTO_ENDPOINT and KEYAKI_PYTHON from here and fail (never
+# skip) without them. Nothing talks to a real AWS endpoint: credentials are dummies,
+# the shared AWS config files are replaced by empty ones, instance metadata is off.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
 log() { printf '==> %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
 
 # --- Python tools: moto's server (AWS emulator) and z3 (the SMT oracle) ----------
+command -v python3 >/dev/null || die "python3 is required (Debian: apt-get install python3 python3-venv)"
 venv=$root/.venv
-if [ ! -x "$venv/bin/moto_server" ] || ! "$venv/bin/python" -c 'import z3' 2>/dev/null; then
-  log "installing moto[server] and z3-solver into .venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+req=scripts/requirements-test.txt
+stamp=$venv/.keyaki-requirements
+if [ ! -x "$venv/bin/moto_server" ] || ! "$venv/bin/python" -c 'import z3, moto, boto3' 2>/dev/null \
+   || ! cmp -s "$req" "$stamp"; then
+  log "installing $(tr '\n' ' ' < "$req")into .venv"
+  python3 -m venv "$venv" || die "could not create .venv (Debian: apt-get install python3-venv)"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+  cp "$req" "$stamp"
 fi
 export KEYAKI_PYTHON=$venv/bin/python
 
+# --- isolation from the machine's AWS setup ----------------------------------------
+scratch=$(mktemp -d -t keyaki-test.XXXXXX)
+: > "$scratch/aws-config"
+: > "$scratch/aws-credentials"
+export AWS_CONFIG_FILE=$scratch/aws-config AWS_SHARED_CREDENTIALS_FILE=$scratch/aws-credentials
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
+unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ROLE_ARN \
+  AWS_WEB_IDENTITY_TOKEN_FILE AWS_CONTAINER_CREDENTIALS_RELATIVE_URI \
+  AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_REGION AWS_DEFAULT_REGION
+while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(AWS_ENDPOINT_URL_[A-Z_]*\)=.*/\1/p')
+
 # --- moto server on a free loopback port -----------------------------------------
-port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-moto_log=$(mktemp -t moto.XXXXXX.log)
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
-moto_pid=$!
-cleanup() { kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; }
+moto_pid=
+cleanup() {
+  if [ -n "$moto_pid" ]; then
+    kill "$moto_pid" 2>/dev/null || true
+    wait "$moto_pid" 2>/dev/null || true
+  fi
+  rm -rf "$scratch"
+}
 trap cleanup EXIT
-for _ in $(seq 1 100); do
-  if curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/" 2>/dev/null; then break; fi
-  if ! kill -0 "$moto_pid" 2>/dev/null; then log "moto exited:"; cat "$moto_log" >&2; exit 1; fi
-  sleep 0.2
+trap 'exit 130' INT TERM
+
+answers() {
+  "$venv/bin/python" - "$1" <<'PY'
+import sys, urllib.request
+try:
+    with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/moto-api/", timeout=2) as r:
+        sys.exit(0 if r.status == 200 else 1)
+except Exception:
+    sys.exit(1)
+PY
+}
+
+started=
+for attempt in 1 2 3; do
+  port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  moto_log=$scratch/moto.log
+  "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
+  moto_pid=$!
+  for _ in $(seq 1 150); do
+    if ! kill -0 "$moto_pid" 2>/dev/null; then break; fi
+    if answers "$port"; then started=1; break; fi
+    sleep 0.2
+  done
+  # alive AND answering: a port taken in between makes moto exit while another
+  # server answers
+  if [ -n "$started" ] && kill -0 "$moto_pid" 2>/dev/null; then break; fi
+  started=
+  log "moto did not come up on port $port (attempt $attempt):"; cat "$moto_log" >&2 || true
+  kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; moto_pid=
 done
-if ! kill -0 "$moto_pid" 2>/dev/null; then
-  log "moto is not running (port $port taken by another server?)"; cat "$moto_log" >&2; exit 1
-fi
+[ -n "$started" ] || die "could not start the moto server"
 log "moto server on 127.0.0.1:$port (pid $moto_pid)"
 export KEYAKI_MOTO_ENDPOINT=http://127.0.0.1:$port
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
-unset AWS_PROFILE AWS_SESSION_TOKEN
 
 # --- HTML report browser test: Debian's chromium + playwright-core (no browser download) ---
 # tests/browser/report.test.mjs drives /usr/bin/chromium through playwright-core; the Rust test
@@ -65,4 +111,12 @@ export KEYAKI_REQUIRE_BROWSER=1
 
 # --- the tests ----------------------------------------------------------------------
 [ "${1:-}" = "--" ] && shift
-cargo nextest run --workspace --no-fail-fast "$@"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast "$@"
+else
+  log "cargo-nextest not installed: using cargo test"
+  cargo test --workspace --no-fail-fast "$@"
+fi
+# the server must have survived the whole run (a crash would have failed tests already,
+# this says why)
+kill -0 "$moto_pid" 2>/dev/null || { log "moto died during the tests:"; tail -50 "$moto_log" >&2; exit 1; }

@@ -1,6 +1,6 @@
 //! Evaluating the selected controls over one account.
 
-use keyaki_policy::{Query, QueryError, QueryOptions};
+use keyaki_policy::{Budget, Query, QueryError, QueryOptions};
 use thiserror::Error;
 
 use crate::controls::{Context, DataSource};
@@ -24,12 +24,13 @@ fn query(
     control: &'static str,
     actions: &[String],
     partition: &str,
+    budget: Budget,
 ) -> Result<Query, EvaluateError> {
     Query::new(QueryOptions {
         actions: actions.to_vec(),
         account: None,
         partition: partition.to_owned(),
-        ..QueryOptions::default()
+        budget,
     })
     .map_err(|source| EvaluateError::BlockedActions { control, source })
 }
@@ -41,8 +42,18 @@ pub fn evaluate_at(
     params: &Parameters,
     generated_at: String,
 ) -> Result<ScanReport, EvaluateError> {
-    let kms1_query = query("KMS.1", &params.kms1_blocked_actions, &input.partition)?;
-    let kms2_query = query("KMS.2", &params.kms2_blocked_actions, &input.partition)?;
+    let kms1_query = query(
+        "KMS.1",
+        &params.kms1_blocked_actions,
+        &input.partition,
+        params.budget,
+    )?;
+    let kms2_query = query(
+        "KMS.2",
+        &params.kms2_blocked_actions,
+        &input.partition,
+        params.budget,
+    )?;
     let mut ctx = Context {
         input,
         params,

@@ -177,20 +177,22 @@ impl Finding {
 }
 
 /// The stable id of the finding of `control` for the resource `resource_arn`: a UUID v5
-/// (lowercase, hyphenated) of `"{control}/{resource_arn}"` in the keyaki namespace
+/// (lowercase, hyphenated) of `"{control}|{resource_arn}"` in the keyaki namespace
 /// ([`FINDING_ID_NAMESPACE`]). The same control and resource always give the same id, so
-/// that a later scan, the findings store and a Security Hub re-import all name one finding.
+/// that a later scan, the findings store and a Security Hub re-import all name one
+/// finding: it is the UUID that ends the ASFF `Id`
+/// (`arn:aws:securityhub:REGION:ACCOUNT:security-control/KMS.1/finding/UUID`).
 pub fn finding_id(control: &str, resource_arn: &str) -> String {
-    let name = format!("{control}/{resource_arn}");
+    let name = format!("{control}|{resource_arn}");
     uuid::Uuid::new_v5(&FINDING_ID_NAMESPACE, name.as_bytes())
         .hyphenated()
         .to_string()
 }
 
 /// Namespace of [`finding_id`]: the UUID v5 of the URL
-/// `https://github.com/keyaki-dev/keyaki/finding` in the standard URL namespace.
+/// `https://github.com/keyaki-dev/keyaki/asff-finding-id` in the standard URL namespace.
 pub const FINDING_ID_NAMESPACE: uuid::Uuid =
-    uuid::Uuid::from_u128(0x9005_83cb_5fd6_5547_bc6d_4d54_262e_10c3);
+    uuid::Uuid::from_u128(0x0318_96a2_fc9d_5db0_920e_6e62_9dc6_510a);
 
 /// Workflow status of a finding, as Security Hub names it (`Workflow.Status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -369,7 +371,7 @@ mod tests {
     fn finding_id_namespace_is_the_uuid_v5_of_the_documented_url() {
         let expected = uuid::Uuid::new_v5(
             &uuid::Uuid::NAMESPACE_URL,
-            b"https://github.com/keyaki-dev/keyaki/finding",
+            b"https://github.com/keyaki-dev/keyaki/asff-finding-id",
         );
         assert_eq!(FINDING_ID_NAMESPACE, expected);
     }

@@ -27,7 +27,7 @@ use thiserror::Error;
 pub const DEFAULT_BLOCKED_ACTIONS: [&str; 2] = ["kms:Decrypt", "kms:ReEncryptFrom"];
 
 /// The parameters of one evaluation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Parameters {
     /// KMS.1 `blockedActionsPatterns`.
     pub kms1_blocked_actions: Vec<String>,
@@ -37,6 +37,8 @@ pub struct Parameters {
     pub kms2_blocked_actions: Vec<String>,
     /// Controls to evaluate (ids such as `KMS.1`); `None` for all of them.
     pub selected: Option<BTreeSet<String>>,
+    /// The reasoning core's work budget per policy; past it a policy is UNDECIDED.
+    pub budget: keyaki_policy::Budget,
 }
 
 impl Default for Parameters {
@@ -50,6 +52,7 @@ impl Default for Parameters {
             exclude_permission_boundary_policy: true,
             kms2_blocked_actions: blocked,
             selected: None,
+            budget: keyaki_policy::Budget::default(),
         }
     }
 }

@@ -6,14 +6,27 @@
 //!     cargo bench -p keyaki-policy --bench corpus
 
 use std::hint::black_box;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use keyaki_policy::{Policy, Query, QueryOptions, Verdict};
 
+/// `../shared/corpus/...` relative to the repository root; a checkout that sits deeper (a
+/// worktree) finds it by walking further up.
+fn corpus_path() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rel = "shared/corpus/aws-managed-policies.jsonl";
+    let default = manifest.join("../../..").join(rel);
+    manifest
+        .ancestors()
+        .skip(3)
+        .map(|a| a.join(rel))
+        .find(|p| p.is_file())
+        .unwrap_or(default)
+}
+
 fn corpus() -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/aws-managed-policies.jsonl");
+    let path = corpus_path();
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "cannot read the policy corpus `{}` ({e}): the repository needs `../shared/corpus` beside it",

@@ -143,6 +143,7 @@ impl Query {
     pub fn new(options: QueryOptions) -> Result<Query, QueryError> {
         let p = &options.partition;
         if p.is_empty()
+            || p.len() > 64
             || !p
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
@@ -228,7 +229,7 @@ impl Query {
         let relevant: Vec<&Statement> = policy
             .statements
             .iter()
-            .filter(|s| !(s.effect == Effect::Deny && s.has_condition))
+            .filter(|s| s.may_kms && !(s.effect == Effect::Deny && s.has_condition))
             .filter(|s| {
                 let any = policy.action_patterns(s).any(|p| action_matches(p, action));
                 any != s.not_action()
@@ -452,8 +453,8 @@ impl Universe {
 // ---------------------------------------------------------------------------------------------
 // Budget.
 
-/// Memory bound of one search: the position sets it stores (each twice), in 64-bit words.
-const MAX_STORED_WORDS: usize = 4 << 20;
+/// Memory bound of one search: the position sets it stores, in 64-bit words (64 MiB).
+const MAX_STORED_WORDS: usize = 8 << 20;
 
 struct Work {
     states: usize,
@@ -526,6 +527,8 @@ struct Machine {
     univ: Vec<u64>,
     /// Accepting positions.
     accept: Vec<u64>,
+    /// Positions from which acceptance is still reachable; the others are dropped.
+    live: Vec<u64>,
     init: Vec<u64>,
     stmts: Vec<StmtSets>,
     /// The symbol index of `:`.
@@ -659,10 +662,27 @@ impl Machine {
         let skip: Vec<u64> = star.iter().zip(&star_nc).map(|(a, b)| a | b).collect();
         let mut univ = zero.clone();
         let mut accept = zero.clone();
+        let mut live = zero.clone();
         let mut init = zero;
         for &(first, acc) in &pats {
             bit(&mut init, first);
             bit(&mut accept, acc);
+            // Live positions: no token that reads nothing of the key alphabet lies between
+            // them and acceptance (a variable, or a literal like `_`).
+            let mut i = acc;
+            bit(&mut live, i);
+            while i > first {
+                let dead = match toks[i - 1] {
+                    Tok::Never => true,
+                    Tok::Lit(c) => sym_of.get(c as usize).is_none_or(|&k| k == u8::MAX),
+                    _ => false,
+                };
+                if dead {
+                    break;
+                }
+                i -= 1;
+                bit(&mut live, i);
+            }
             // Universal positions: from the end backwards while only `Star` remains.
             let mut i = acc;
             while i > first && toks[i - 1] == Tok::Star {
@@ -681,6 +701,7 @@ impl Machine {
         let mut order: Vec<usize> = (0..syms.len()).collect();
         order.sort_by_key(|&k| (rank(syms[k]), syms[k]));
         let mut m = Machine {
+            live,
             order,
             words,
             syms,
@@ -699,6 +720,9 @@ impl Machine {
         };
         let mut init = std::mem::take(&mut m.init);
         m.close(&mut init);
+        for (x, l) in init.iter_mut().zip(&m.live) {
+            *x &= l;
+        }
         m.init = init;
         m
     }
@@ -742,6 +766,9 @@ impl Machine {
             carry = a >> 63;
         }
         self.close(out);
+        for (x, l) in out.iter_mut().zip(&self.live) {
+            *x &= l;
+        }
     }
 
     /// Runs a concrete string; the final position set, or `None` if a character is outside
@@ -842,16 +869,29 @@ impl Machine {
     /// Depth-first search of the product of the universe DFA and the subset states of the
     /// pattern NFAs for a key of the universe that reaches the goal.
     fn search(&self, universe: &Universe, goal: Goal, work: &mut Work) -> Search {
-        type Map = HashMap<(u16, Box<[u64]>), u32, BuildHasherDefault<FxHasher>>;
-        let mut seen: Map = Map::default();
+        let w = self.words;
+        // The visited set without an allocation per state: position sets live side by side
+        // in `arena` (`w` words each); `table` maps a hash to the first node with it and
+        // `chain` links nodes whose hashes collide.
+        let mut arena: Vec<u64> = Vec::new();
+        let mut table: HashMap<u64, u32, BuildHasherDefault<FxHasher>> = HashMap::default();
+        let mut chain: Vec<u32> = Vec::new();
         // (universe state, parent node, symbol read)
         let mut nodes: Vec<(u16, u32, char)> = Vec::new();
-        let mut sets: Vec<Box<[u64]>> = Vec::new();
-        let root: Box<[u64]> = self.init.clone().into_boxed_slice();
-        seen.insert((0, root.clone()), 0);
+        let hash = |u: usize, bits: &[u64]| {
+            let mut h = FxHasher::default();
+            h.write_u64(u as u64);
+            for &x in bits {
+                h.write_u64(x);
+            }
+            h.finish()
+        };
+        arena.extend_from_slice(&self.init);
+        table.insert(hash(0, &self.init), 0);
+        chain.push(u32::MAX);
         nodes.push((0, u32::MAX, '\0'));
-        sets.push(root);
-        let mut next = vec![0u64; self.words];
+        let mut cur = vec![0u64; w];
+        let mut next = vec![0u64; w];
         // Depth first: a member is usually found after a few dozen states; a proof that none
         // exists visits every reachable state either way.
         let mut stack: Vec<u32> = vec![0];
@@ -860,14 +900,14 @@ impl Machine {
             if let Err(reason) = work.tick() {
                 return Search::OverBudget(reason);
             }
-            if nodes.len().saturating_mul(self.words) > MAX_STORED_WORDS {
+            if arena.len() > MAX_STORED_WORDS {
                 return Search::OverBudget(format!(
                     "over budget: automaton states need more than {} MiB",
                     (MAX_STORED_WORDS * 8) >> 20
                 ));
             }
             let u = nodes[id].0 as usize;
-            let cur = sets[id].clone();
+            cur.copy_from_slice(&arena[id * w..(id + 1) * w]);
             match self.settled(goal, &cur) {
                 Some(true) => {
                     let mut s = self.path(&nodes, id);
@@ -886,13 +926,23 @@ impl Machine {
                     continue;
                 };
                 self.step(&cur, k, &mut next);
-                let key = (u2 as u16, next.clone().into_boxed_slice());
-                if seen.contains_key(&key) {
+                let h = hash(u2, &next);
+                let mut at = table.get(&h).copied().unwrap_or(u32::MAX);
+                let mut known = false;
+                while at != u32::MAX {
+                    let i = at as usize;
+                    if nodes[i].0 as usize == u2 && arena[i * w..(i + 1) * w] == next[..] {
+                        known = true;
+                        break;
+                    }
+                    at = chain[i];
+                }
+                if known {
                     continue;
                 }
                 let nid = nodes.len() as u32;
-                sets.push(key.1.clone());
-                seen.insert(key, nid);
+                arena.extend_from_slice(&next);
+                chain.push(table.insert(h, nid).unwrap_or(u32::MAX));
                 nodes.push((u2 as u16, id as u32, c));
                 stack.push(nid);
             }

@@ -271,7 +271,8 @@ impl<'a> Parser<'a> {
         self.pos += 1;
         let start = self.pos;
         let b = self.bytes;
-        // Fast path: no escapes.
+        // Fast path: no escapes. Skip eight plain bytes at a time.
+        self.pos = skip_plain(b, self.pos);
         loop {
             match b.get(self.pos) {
                 None => return Err(err("invalid JSON: unterminated string", open)),
@@ -460,6 +461,26 @@ impl<'a> Parser<'a> {
             }
         }
     }
+}
+
+/// The first position at or after `pos` whose 8-byte block holds a `"`, a `\\` or a control
+/// character (or the last block start); all bytes before it are plain string content.
+fn skip_plain(b: &[u8], mut pos: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = b.get(pos..pos + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(w);
+        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+        // Bytes below 0x20 (ASCII only: bytes >= 0x80 have the high bit and are excluded).
+        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        if zero(x ^ (ONES * b'"' as u64)) | zero(x ^ (ONES * b'\\' as u64)) | control != 0 {
+            break;
+        }
+        pos += 8;
+    }
+    pos
 }
 
 /// 1-based line and column (in characters) of a byte offset.

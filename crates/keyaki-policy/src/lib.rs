@@ -38,12 +38,15 @@
 //! bitset and step together bit-parallel (shift-and). The alphabet is partitioned: each
 //! character that is literal in U or in some pattern is a symbol of its own, the other
 //! characters of U's alphabet fall into three classes (lowercase, digits, uppercase) with one
-//! representative each. A breadth-first search over the product of U's DFA and the NFA subset
+//! representative each. A depth-first search over the product of U's DFA and the NFA subset
 //! states looks for a string of U where the statement combination is "not allowed"; it is the
-//! counterexample. If none is reachable, the action is allowed on all keys. The search prunes a
-//! state whose outcome no longer depends on the rest of the string (an Allow pattern at a
-//! position followed only by `*` with no live Deny: everything below is allowed; no live Allow:
-//! nothing below is).
+//! counterexample. If none is reachable, the action is allowed on all keys. Visited states are
+//! kept side by side in one arena (no allocation per state). Pruning: positions that can no
+//! longer reach acceptance (a policy variable or a character outside the key alphabet lies
+//! ahead) are dropped, and a state whose outcome no longer depends on the rest of the string is
+//! not expanded (an Allow pattern at a position followed only by `*` with no live Deny:
+//! everything below is allowed; no live Allow: nothing below is). Statements whose `Action`
+//! cannot match any `kms:` action are set aside when the policy is parsed.
 //!
 //! Fast path: a dozen realistic key ARNs (real region names, example accounts, UUID and
 //! multi-Region key ids) are run through the same automata first; one that is not allowed
@@ -54,8 +57,10 @@
 //! realistic key of U (all of U is allowed); a PASSED action's counterexample is a realistic
 //! refused key where one exists, else the shortest refused key the search found.
 //!
-//! Bounded work: every search counts product states against [`Budget::max_states`] (per action)
-//! and checks the clock against [`Budget::max_millis`] (per policy). Over budget, the action is
+//! Bounded work: every search counts product states against [`Budget::max_states`] (per action),
+//! checks the clock against [`Budget::max_millis`] (per policy) at every state, and stops at
+//! 64 MiB of stored states. Evidence searches run after the decision, on a budget of their own
+//! (same state limit, a quarter of the time); one that runs out names its statement anyway. Over budget, the action is
 //! undecided (`allowed_on_all_keys: None`, `unknown_reason` says what ran out) and the verdict
 //! is UNKNOWN — unless another action is FAILED: that answer is certain, so the verdict is
 //! FAILED. An undecided question never yields PASSED.

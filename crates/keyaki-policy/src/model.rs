@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use crate::json::{self, Member, Node, Step, Value};
+use crate::pattern::may_match_kms;
 use crate::ParseError;
 
 /// Largest policy document accepted, in bytes (before and after percent-decoding).
@@ -44,6 +45,8 @@ pub struct Statement {
     pub has_condition: bool,
     pub(crate) action: Element,
     pub(crate) resource: Element,
+    /// Whether the statement may be about a KMS action at all (always for `NotAction`).
+    pub(crate) may_kms: bool,
 }
 
 impl Statement {
@@ -147,6 +150,8 @@ fn parse_text(text: &str, allow_wrapper: bool) -> Result<Policy, ParseError> {
     if text.len() > MAX_DOCUMENT_BYTES {
         return Err(too_big(text.len()));
     }
+    // A byte order mark, as some editors write, is not part of the document.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let decoded = decode(text)?;
     let text: &str = &decoded;
     let root = json::parse(text).map_err(|e| {
@@ -221,14 +226,15 @@ impl<'t> Builder<'t> {
         }
         let bytes = self.text.as_bytes();
         let end = offset.min(bytes.len());
-        for &b in &bytes[c.offset.min(end)..end] {
-            if b == b'\n' {
-                c.line += 1;
-                c.column = 0;
-            } else if b & 0xC0 != 0x80 {
-                // Count characters, not UTF-8 continuation bytes.
-                c.column += 1;
+        let span = &bytes[c.offset.min(end)..end];
+        // Characters, not UTF-8 continuation bytes; both counts vectorise.
+        let chars = |s: &[u8]| s.iter().filter(|&&b| b & 0xC0 != 0x80).count();
+        match span.iter().rposition(|&b| b == b'\n') {
+            Some(last) => {
+                c.line += span.iter().filter(|&&b| b == b'\n').count();
+                c.column = chars(&span[last + 1..]);
             }
+            None => c.column += chars(span),
         }
         c.offset = end;
         Location {
@@ -277,8 +283,8 @@ impl<'t> Builder<'t> {
         let mut policy = Policy {
             version: None,
             statements: Vec::new(),
-            arena: String::new(),
-            patterns: Vec::new(),
+            arena: String::with_capacity(self.text.len() / 2),
+            patterns: Vec::with_capacity(self.text.len() / 32),
         };
         let mut statement_node = None;
         for m in members {
@@ -540,6 +546,7 @@ impl<'t> Builder<'t> {
                 .unwrap_or("")
                 .to_string(),
             has_condition,
+            may_kms: action.negated || policy.element_patterns(action).any(may_match_kms),
             action,
             resource,
         });

@@ -32,6 +32,25 @@ pub(crate) fn action_matches(pattern: &str, action: &str) -> bool {
     i == p.len()
 }
 
+/// Can the action pattern match some action of the `kms` service (`kms:...`)? A cheap prefix
+/// test used to skip statements that are not about KMS at all.
+pub(crate) fn may_match_kms(pattern: &str) -> bool {
+    let p = pattern.as_bytes();
+    let prefix = b"kms:";
+    let mut i = 0;
+    for &want in prefix {
+        match p.get(i) {
+            Some(b'*') => return true,
+            Some(b'?') => i += 1,
+            Some(c) if c.eq_ignore_ascii_case(&want) => i += 1,
+            _ => return false,
+        }
+    }
+    // "kms:" consumed; the rest must be able to match a non-empty action name, which any
+    // pattern can unless it is empty.
+    i < p.len()
+}
+
 /// How a `*` ending one of the first five ARN segments is read (see the crate docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reading {
@@ -138,6 +157,35 @@ pub(crate) fn compile_resource(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kms_prefix_test_never_misses_a_kms_action() {
+        let patterns = [
+            "kms:Decrypt",
+            "*",
+            "k*",
+            "KMS:*",
+            "?ms:*",
+            "kms?Decrypt",
+            "kms:",
+            "kms",
+            "s3:*",
+            "km",
+            "*:Decrypt",
+            "kms*",
+            "kmsx:*",
+            "",
+            "k?s:D*",
+        ];
+        for p in patterns {
+            let any = crate::kms_actions().iter().any(|a| action_matches(p, a));
+            if any {
+                assert!(may_match_kms(p), "{p}");
+            }
+        }
+        assert!(!may_match_kms("s3:*"));
+        assert!(!may_match_kms("kms:"));
+    }
 
     #[test]
     fn action_globs() {

@@ -25,9 +25,22 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// `../shared/corpus/...` relative to the repository root; a checkout that sits deeper (a
+/// worktree) finds it by walking further up.
+fn corpus_path_candidate() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rel = "shared/corpus/aws-managed-policies.jsonl";
+    let default = manifest.join("../../..").join(rel);
+    manifest
+        .ancestors()
+        .skip(3)
+        .map(|a| a.join(rel))
+        .find(|p| p.is_file())
+        .unwrap_or(default)
+}
+
 fn corpus_path() -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/aws-managed-policies.jsonl");
+    let path = corpus_path_candidate();
     assert!(
         path.is_file(),
         "the policy corpus is missing: expected `{}` (the repository needs `../shared/corpus` beside it)",
@@ -187,7 +200,11 @@ fn random_policy(rng: &mut Rng) -> Value {
         let actions: Vec<String> = (0..1 + rng.below(3))
             .map(|_| rng.pick(ACTIONS).to_string())
             .collect();
-        let key = if rng.chance(20) { "NotAction" } else { "Action" };
+        let key = if rng.chance(20) {
+            "NotAction"
+        } else {
+            "Action"
+        };
         let actions = one_or_list(rng, actions);
         s.insert(key.into(), actions);
         let resources: Vec<String> = (0..1 + rng.below(3))
@@ -269,7 +286,11 @@ fn run_oracle(actions: &[String], account: Option<&str>, input: String) -> Vec<V
     });
     let script = repo_root().join("scripts/oracle/z3_oracle.py");
     let mut cmd = Command::new(&python);
-    cmd.arg(&script).arg("--actions").arg(actions.join(","));
+    cmd.arg(&script)
+        .arg("--actions")
+        .arg(actions.join(","))
+        .arg("--timeout-ms")
+        .arg("5000");
     if let Some(account) = account {
         cmd.arg("--account").arg(account);
     }
@@ -281,7 +302,9 @@ fn run_oracle(actions: &[String], account: Option<&str>, input: String) -> Vec<V
         .unwrap_or_else(|e| panic!("cannot run `{python}` (KEYAKI_PYTHON): {e}"));
     let mut stdin = child.stdin.take().expect("stdin");
     let writer = std::thread::spawn(move || {
-        stdin.write_all(input.as_bytes()).expect("write to the oracle");
+        stdin
+            .write_all(input.as_bytes())
+            .expect("write to the oracle");
     });
     let output = child.wait_with_output().expect("oracle output");
     writer.join().expect("writer thread");
@@ -338,6 +361,13 @@ fn compare(cases: &[Case], account: Option<&str>) -> Tally {
 
     let answers = run_oracle(&actions, account, input);
     assert_eq!(answers.len(), cases.len(), "one oracle answer per policy");
+    let mut slowest: Vec<(f64, &str)> = answers
+        .iter()
+        .zip(cases)
+        .map(|(a, c)| (a["ms"].as_f64().unwrap_or(0.0), c.label.as_str()))
+        .collect();
+    slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
+    eprintln!("slowest for z3: {:?}", &slowest[..slowest.len().min(3)]);
 
     for ((case, analysis), answer) in cases.iter().zip(&analyses).zip(&answers) {
         let Some(analysis) = analysis else { continue };
@@ -377,14 +407,21 @@ fn compare(cases: &[Case], account: Option<&str>) -> Tally {
             for (arn, must_allow) in [(&a.witness, true), (&a.counterexample, false)] {
                 let Some(arn) = arn else { continue };
                 if !in_universe(arn, account) {
-                    problems.push(format!("{}: `{arn}` is not a key ARN of the universe", a.action));
+                    problems.push(format!(
+                        "{}: `{arn}` is not a key ARN of the universe",
+                        a.action
+                    ));
                 }
                 match oracle["checks"][arn.as_str()].as_bool() {
                     Some(allowed) if allowed != must_allow => problems.push(format!(
                         "{}: z3 says the policy {} `{arn}`, given as {}",
                         a.action,
                         if allowed { "allows" } else { "does not allow" },
-                        if must_allow { "witness" } else { "counterexample" }
+                        if must_allow {
+                            "witness"
+                        } else {
+                            "counterexample"
+                        }
                     )),
                     Some(_) => {}
                     None => tally.oracle_unknown += 1,
@@ -446,12 +483,12 @@ fn generated(seed: u64, count: usize) -> Vec<Case> {
 
 #[test]
 fn core_agrees_with_z3_on_generated_tricky_policies() {
-    let cases = generated(0x6b65_7961_6b69, 400);
+    let cases = generated(0x6b65_7961_6b69, 300);
     let tally = compare(&cases, None);
     report("generated", &tally, cases.len());
     // The generator must produce both answers, or the comparison proves little.
     assert!(
-        tally.failed >= 20 && tally.failed + 20 <= cases.len(),
+        tally.failed >= 15 && tally.failed + 15 <= cases.len(),
         "the generator is unbalanced: {} FAILED of {}",
         tally.failed,
         cases.len()
@@ -460,7 +497,7 @@ fn core_agrees_with_z3_on_generated_tricky_policies() {
 
 #[test]
 fn core_agrees_with_z3_on_generated_policies_for_one_account() {
-    let cases = generated(0x0acc_0417, 200);
+    let cases = generated(0x0acc_0417, 150);
     let tally = compare(&cases, Some(ACCOUNT));
     report("generated, --account", &tally, cases.len());
 }
@@ -515,6 +552,9 @@ fn the_generator_covers_the_tricky_shapes() {
         "?11122223333",
         "key/?*",
     ] {
-        assert!(all.contains(needle), "no generated policy contains `{needle}`");
+        assert!(
+            all.contains(needle),
+            "no generated policy contains `{needle}`"
+        );
     }
 }

@@ -332,6 +332,12 @@ fn aws_cli_wrappers() {
 }
 
 #[test]
+fn a_byte_order_mark_is_skipped() {
+    let p = Policy::parse("\u{feff}{\"Statement\": []}").expect("parses");
+    assert!(p.statements.is_empty());
+}
+
+#[test]
 fn statement_location_and_source() {
     let text = "{\n  \"Statement\": [\n    {\"Effect\": \"Allow\", \"Action\": \"*\", \"Resource\": \"*\"},\n    {\"Sid\": \"Two\", \"Effect\": \"Deny\", \"Action\": \"s3:*\", \"Resource\": \"*\"}\n  ]\n}";
     let p = Policy::parse(text).unwrap();

@@ -18,7 +18,16 @@ fn resource() -> impl Strategy<Value = String> {
         segment(&["arn", "*", "a*", "ar?", "arn*"]),
         segment(&["aws", "*", "aw?", "aws-cn", "a*"]),
         segment(&["kms", "*", "k*", "km?", "s3"]),
-        segment(&["*", "us-east-1", "us-*", "*-1", "?*", "eu-west-1", "u*t-1"]),
+        segment(&[
+            "*",
+            "us-east-1",
+            "us-*",
+            "*-1",
+            "?*",
+            "eu-west-1",
+            "u*t-1",
+            "${aws:RequestedRegion}",
+        ]),
         segment(&[
             "*",
             "111122223333",
@@ -38,6 +47,8 @@ fn resource() -> impl Strategy<Value = String> {
             "*:*",
             "key/mrk-*",
             "key/*-*",
+            "key/${aws:username}*",
+            "key/*${?}",
         ]),
         0usize..=6,
         any::<bool>(),
@@ -216,8 +227,16 @@ fn check(doc: &Value, account: Option<&'static str>, samples: &[String]) {
     }
 }
 
+/// 400 cases, or `KEYAKI_PROPTEST_CASES` for a longer run.
+fn cases() -> u32 {
+    std::env::var("KEYAKI_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn verdicts_agree_with_the_evaluator(

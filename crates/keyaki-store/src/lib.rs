@@ -33,4 +33,6 @@ pub use store::{
     Diff, DiffEntry, Filter, HistoryEntry, RunInfo, RunRecord, RunSummary, Store, StoredFinding,
     WorkflowUpdate, SCAN_ACTOR,
 };
-pub use suppress::{RuleOutcome, RuleState, SuppressionReport, Suppressions, DEFAULT_FILE};
+pub use suppress::{
+    is_suppressed, RuleOutcome, RuleState, SuppressionReport, Suppressions, DEFAULT_FILE,
+};

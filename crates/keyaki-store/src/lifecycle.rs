@@ -130,7 +130,11 @@ pub enum Change {
 /// The changes between `prior` and `next` (for a finding observed by a scan).
 pub fn changes(prior: Option<&Prior>, next: &Next) -> Vec<Change> {
     let Some(p) = prior else {
-        return vec![Change::Created];
+        return if next.workflow == WorkflowStatus::Suppressed {
+            vec![Change::Created, Change::Suppressed]
+        } else {
+            vec![Change::Created]
+        };
     };
     let mut out = Vec::new();
     if p.record_state == RecordState::Archived {
@@ -151,4 +155,148 @@ pub fn changes(prior: Option<&Prior>, next: &Next) -> Vec<Change> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use RecordState::{Active, Archived};
+    use Status::{Failed, NotAvailable, Passed, Warning};
+    use WorkflowStatus::{New, Notified, Resolved, Suppressed};
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, d).unwrap_or_default()
+    }
+
+    fn rule(expires: Option<&str>) -> SuppressionRef {
+        SuppressionRef {
+            rule: "s.toml:1".into(),
+            reason: "r".into(),
+            owner: None,
+            expires: expires.map(String::from),
+        }
+    }
+
+    fn prior(workflow: WorkflowStatus, record_state: RecordState) -> Prior {
+        Prior {
+            status: Failed,
+            workflow,
+            record_state,
+            suppression: None,
+        }
+    }
+
+    fn obs(status: Status) -> Observation<'static> {
+        Observation {
+            status,
+            rule: None,
+            rules_applied: false,
+            today: day(15),
+        }
+    }
+
+    #[test]
+    fn workflow_transitions() {
+        // (prior workflow, prior record state, observed status) -> workflow
+        let cases = [
+            (New, Active, Failed, New),
+            (New, Active, Passed, Resolved),
+            (Notified, Active, Warning, Notified),
+            (Notified, Active, Passed, Resolved),
+            (Resolved, Active, Failed, New),
+            (Resolved, Active, Warning, New),
+            (Resolved, Active, NotAvailable, New),
+            (Resolved, Active, Passed, Resolved),
+            (Suppressed, Active, Passed, Suppressed),
+            (Suppressed, Active, Failed, Suppressed),
+            (Notified, Archived, Failed, New),
+            (Resolved, Archived, Passed, Resolved),
+            (Suppressed, Archived, Failed, Suppressed),
+        ];
+        for (w, r, status, want) in cases {
+            let next = observe(Some(&prior(w, r)), obs(status));
+            assert_eq!(next.workflow, want, "{w:?} {r:?} + {status:?}");
+            assert_eq!(next.record_state, Active);
+        }
+    }
+
+    #[test]
+    fn first_observation() {
+        assert_eq!(observe(None, obs(Failed)).workflow, New);
+        assert_eq!(observe(None, obs(NotAvailable)).workflow, New);
+        assert_eq!(observe(None, obs(Passed)).workflow, Resolved);
+        let r = rule(None);
+        let with_rule = Observation {
+            rule: Some(&r),
+            ..obs(Failed)
+        };
+        let next = observe(None, with_rule);
+        assert_eq!(
+            (next.workflow, next.suppression.clone()),
+            (Suppressed, Some(r.clone()))
+        );
+        assert_eq!(changes(None, &next), [Change::Created, Change::Suppressed]);
+    }
+
+    #[test]
+    fn rule_suppression_lifts_on_expiry_or_when_rules_no_longer_match() {
+        let p = Prior {
+            suppression: Some(rule(Some("2026-11-10"))),
+            ..prior(Suppressed, Active)
+        };
+        // not expired on 11-10, no file applied: kept
+        let keep = observe(
+            Some(&p),
+            Observation {
+                today: day(10),
+                ..obs(Failed)
+            },
+        );
+        assert_eq!(keep.workflow, Suppressed);
+        // expired on 11-11
+        let lifted = observe(
+            Some(&p),
+            Observation {
+                today: day(11),
+                ..obs(Failed)
+            },
+        );
+        assert_eq!((lifted.workflow, lifted.suppression.clone()), (New, None));
+        assert_eq!(changes(Some(&p), &lifted), [Change::Unsuppressed]);
+        let lifted = observe(
+            Some(&p),
+            Observation {
+                today: day(11),
+                ..obs(Passed)
+            },
+        );
+        assert_eq!(lifted.workflow, Resolved);
+        assert_eq!(
+            changes(Some(&p), &lifted),
+            [Change::Unsuppressed, Change::Resolved]
+        );
+        // a file applied whose rules no longer match
+        let gone = observe(
+            Some(&p),
+            Observation {
+                today: day(5),
+                rules_applied: true,
+                ..obs(Failed)
+            },
+        );
+        assert_eq!(gone.workflow, New);
+    }
+
+    #[test]
+    fn change_kinds() {
+        let resolved = prior(Resolved, Active);
+        let next = observe(Some(&resolved), obs(Failed));
+        assert_eq!(changes(Some(&resolved), &next), [Change::Reopened]);
+        let archived = prior(New, Archived);
+        let next = observe(Some(&archived), obs(Failed));
+        assert_eq!(changes(Some(&archived), &next), [Change::Reactivated]);
+        let new = prior(New, Active);
+        let next = observe(Some(&new), obs(Failed));
+        assert!(changes(Some(&new), &next).is_empty());
+    }
 }

@@ -35,8 +35,11 @@ pub struct RunInfo {
     /// What could not be read (regions, resources, operations), for the run record.
     pub unreadable: Vec<String>,
     /// Whether the scan saw everything in its scope. Only a complete scan archives the
-    /// findings it no longer sees.
+    /// findings it no longer sees (in the regions it covered).
     pub complete: bool,
+    /// Global (IAM) resources could not all be read: their findings are not archived even
+    /// by a complete scan.
+    pub global_incomplete: bool,
     /// Controls turned off: their findings in this account are archived.
     pub disabled_controls: Vec<String>,
     /// The outcome of the suppressions file applied to the report, if one was.
@@ -138,6 +141,8 @@ pub struct HistoryEntry {
 /// Which stored findings to list. Empty lists mean "any".
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
+    /// Full finding ids.
+    pub ids: Vec<String>,
     pub controls: Vec<String>,
     pub statuses: Vec<Status>,
     pub workflows: Vec<WorkflowStatus>,
@@ -751,7 +756,11 @@ impl Store {
                         let (id, status, region, kind, last_run) = row.map_err(sql)?;
                         let gone = disabled
                             || (last_run != run_id
-                                && (is_global(&kind) || covered.contains(region.as_str())));
+                                && if is_global(&kind) {
+                                    !info.global_incomplete
+                                } else {
+                                    covered.contains(region.as_str())
+                                });
                         if gone {
                             let why = if disabled {
                                 format!("control {control} is disabled")
@@ -815,6 +824,7 @@ impl Store {
     fn where_clause(filter: &Filter) -> (String, Vec<String>) {
         let mut clauses = Vec::new();
         let mut args = Vec::new();
+        push_in(&mut clauses, &mut args, "id", &filter.ids, |c| c.clone());
         push_in(&mut clauses, &mut args, "control", &filter.controls, |c| {
             c.clone()
         });

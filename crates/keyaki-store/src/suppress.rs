@@ -320,3 +320,12 @@ fn parse_date(value: &toml::Value) -> Option<NaiveDate> {
         _ => None,
     }
 }
+
+/// Whether `finding`'s workflow is `SUPPRESSED` (by a rule or by a person): such a finding
+/// keeps its compliance status but does not fail a scan.
+pub fn is_suppressed(finding: &keyaki_controls::finding::Finding) -> bool {
+    finding
+        .workflow
+        .as_ref()
+        .is_some_and(|w| w.status == WorkflowStatus::Suppressed)
+}

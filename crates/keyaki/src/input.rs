@@ -11,10 +11,10 @@ use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-/// The largest policy text read from one file or one line. IAM policies are far smaller
-/// (6,144 characters for a managed policy); the reasoning core itself refuses documents over
-/// 1 MiB after percent-decoding, and an encoded document can be three times its decoded size.
-pub const MAX_DOCUMENT_BYTES: u64 = 3 * 1024 * 1024 + 1024;
+/// The largest text read from one file or one JSON Lines line: the reasoning core refuses
+/// documents over 1 MiB (IAM's own limits are far lower), and a JSON Lines record may wrap its
+/// document with a little more (`name`, `version_id`, ...).
+pub const MAX_DOCUMENT_BYTES: u64 = keyaki_policy::MAX_DOCUMENT_BYTES as u64 + 64 * 1024;
 
 /// Where a document's text starts in its file (1-based), when the text is a verbatim slice of
 /// the file (not the decoded value of a JSON string), so that positions reported inside the
@@ -196,7 +196,7 @@ fn read_limited(reader: impl Read, shown: &str) -> Result<String, InputError> {
         .map_err(|err| InputError::new(format!("cannot read `{shown}`: {}", io_reason(&err))))?;
     if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
         return Err(InputError::new(format!(
-            "`{shown}` is larger than {MAX_DOCUMENT_BYTES} bytes: not a policy document"
+            "`{shown}` is larger than 1 MiB: not a policy document"
         )));
     }
     decode_utf8(bytes, 1)
@@ -251,7 +251,7 @@ fn read_jsonl(file: &str, mut reader: impl BufRead, each: &mut dyn FnMut(Documen
                 name: None,
                 origin: None,
                 text: Err(InputError::at(
-                    format!("line is longer than {MAX_DOCUMENT_BYTES} bytes"),
+                    "line is longer than 1 MiB: not a policy document",
                     line_no,
                     None,
                 )),
@@ -342,9 +342,10 @@ fn jsonl_record(file: &str, source: String, line_no: usize, line: String) -> Doc
             )
         });
     } else {
+        // Columns count characters, as the parser's do.
         doc.origin = Some(Origin {
             line: line_no,
-            column: value.start + 1,
+            column: line[..value.start].chars().count() + 1,
         });
         doc.text = Ok(raw.to_string());
     }

@@ -19,6 +19,20 @@ const NARROW: &str = r#"{"Version": "2012-10-17", "Statement": {
   "Resource": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 }}"#;
 
+/// `../shared/corpus/...` relative to the repository root; a checkout that sits deeper (a
+/// worktree) finds it by walking further up.
+fn corpus_path() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rel = "shared/corpus/aws-managed-policies.jsonl";
+    let default = manifest.join("../../..").join(rel);
+    manifest
+        .ancestors()
+        .skip(3)
+        .map(|a| a.join(rel))
+        .find(|p| p.is_file())
+        .unwrap_or(default)
+}
+
 fn keyaki() -> Command {
     Command::cargo_bin("keyaki").expect("the keyaki binary")
 }
@@ -85,7 +99,9 @@ fn a_broad_policy_fails_with_evidence_in_text() {
     assert!(first.starts_with("FAILED"), "{text}");
     assert!(first.contains(&path.display().to_string()), "{text}");
     assert!(
-        text.contains("kms:Decrypt: allowed on all keys, granted by statement 1 (Sid `UseAllKeys`, line 3)"),
+        text.contains(
+            "kms:Decrypt: allowed on all keys, granted by statement 1 (Sid `UseAllKeys`, line 3)"
+        ),
         "{text}"
     );
     assert!(text.contains("witness key: arn:aws:kms:"), "{text}");
@@ -107,7 +123,9 @@ fn a_narrow_policy_passes_with_a_counterexample() {
     assert_eq!(decrypt["allowed_on_all_keys"], false);
     assert_eq!(decrypt["statements"], json!([{"index": 0, "sid": null}]));
     assert_eq!(decrypt["witness"], Value::Null);
-    let counterexample = decrypt["counterexample"].as_str().expect("a counterexample");
+    let counterexample = decrypt["counterexample"]
+        .as_str()
+        .expect("a counterexample");
     assert!(counterexample.starts_with("arn:aws:kms:"));
     assert_ne!(
         counterexample,
@@ -176,7 +194,9 @@ fn the_json_report_has_the_documented_shape() {
     });
     let compiled = jsonschema::JSONSchema::compile(&schema).expect("schema");
     if let Err(errors) = compiled.validate(&report) {
-        let errors: Vec<String> = errors.map(|e| format!("{e} at {}", e.instance_path)).collect();
+        let errors: Vec<String> = errors
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
         panic!("report does not match the schema: {errors:?}\n{report}");
     }
     assert_eq!(
@@ -197,7 +217,10 @@ fn the_json_report_has_the_documented_shape() {
         decrypt["statements"],
         json!([{"index": 1, "sid": "UseAllKeys"}])
     );
-    assert!(decrypt["witness"].as_str().unwrap().starts_with("arn:aws:kms:"));
+    assert!(decrypt["witness"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:kms:"));
     assert_eq!(decrypt["counterexample"], Value::Null);
 }
 
@@ -244,7 +267,7 @@ fn json_lines_records_keep_their_line_and_name() {
         "{}\n{}\n\n{}\n{}\n",
         json!({"name": "Broad", "version_id": "v1", "document": broad}),
         json!({"name": "Narrow", "document": narrow}),
-        narrow,                                   // a bare document
+        narrow, // a bare document
         r#"{"name": "Broken", "document": {"Statement": [{"Effect": "Allow"}]}}"#
     );
     let path = write(dir.path(), "policies.jsonl", &text);
@@ -292,7 +315,10 @@ fn a_malformed_json_lines_record_is_reported_and_the_rest_analysed() {
         ]
     );
     let error = report["results"][1]["error"].as_str().unwrap();
-    assert!(error.starts_with(&format!("{p}:2:")), "line and column: {error}");
+    assert!(
+        error.starts_with(&format!("{p}:2:")),
+        "line and column: {error}"
+    );
 }
 
 #[test]
@@ -434,9 +460,15 @@ fn account_narrows_the_universe() {
     );
     let p = path.to_str().unwrap();
     let (code, report) = json_run(&[p]);
-    assert_eq!((code, &report["results"][0]["verdict"]), (0, &json!("PASSED")));
+    assert_eq!(
+        (code, &report["results"][0]["verdict"]),
+        (0, &json!("PASSED"))
+    );
     let (code, report) = json_run(&["--account", "111122223333", p]);
-    assert_eq!((code, &report["results"][0]["verdict"]), (1, &json!("FAILED")));
+    assert_eq!(
+        (code, &report["results"][0]["verdict"]),
+        (1, &json!("FAILED"))
+    );
     let witness = action(&report["results"][0], "kms:Decrypt")["witness"]
         .as_str()
         .unwrap()
@@ -456,7 +488,10 @@ fn a_bad_account_is_a_usage_error() {
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "--account {bad}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(&format!("`{bad}` is not a 12-digit AWS account id")), "{err}");
+        assert!(
+            err.contains(&format!("`{bad}` is not a 12-digit AWS account id")),
+            "{err}"
+        );
         assert!(out.stdout.is_empty());
     }
 }
@@ -485,7 +520,10 @@ fn action_patterns_expand_over_the_kms_actions() {
     assert_eq!(names, vec!["kms:ReEncryptFrom", "kms:ReEncryptTo"]);
     let to = action(&report["results"][0], "kms:ReEncryptTo");
     assert_eq!(to["allowed_on_all_keys"], true);
-    assert_eq!(action(&report["results"][0], "kms:ReEncryptFrom")["allowed_on_all_keys"], false);
+    assert_eq!(
+        action(&report["results"][0], "kms:ReEncryptFrom")["allowed_on_all_keys"],
+        false
+    );
     // Case-insensitive patterns, several at once.
     let (code, report) = json_run(&["--actions", "KMS:decrypt,kms:reencryptto", p]);
     assert_eq!(code, 1);
@@ -522,8 +560,7 @@ fn the_partition_selects_the_key_universe() {
 
 #[test]
 fn the_managed_policy_corpus_gives_the_exact_count() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/aws-managed-policies.jsonl");
+    let corpus = corpus_path();
     assert!(
         corpus.is_file(),
         "the policy corpus is missing: expected `{}`",

@@ -22,7 +22,12 @@ fn fixture(name: &str) -> String {
 
 /// Runs a scan with `--format json` and returns (exit code, report, stderr).
 fn scan(args: &[&str]) -> (i32, Value, String) {
-    let out = keyaki().arg("scan").args(args).args(["--format", "json"]).output().expect("runs");
+    let out = keyaki()
+        .arg("scan")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .expect("runs");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let code = out.status.code().expect("exit code");
     let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
@@ -41,13 +46,26 @@ fn counts(report: &Value) -> BTreeMap<String, BTreeMap<String, usize>> {
 }
 
 fn count_of(report: &Value, control: &str, status: &str) -> usize {
-    counts(report).get(control).and_then(|m| m.get(status)).copied().unwrap_or(0)
+    counts(report)
+        .get(control)
+        .and_then(|m| m.get(status))
+        .copied()
+        .unwrap_or(0)
 }
 
 #[test]
-fn the_demo_account_kms3_kms4_counts_and_exit_status() {
+fn the_demo_account_counts_per_control_and_exit_status() {
     let (code, report, _) = scan(&["--input", "examples/demo-account.json"]);
     assert_eq!(code, 1, "FAILED findings give exit status 1");
+    // KMS.1: 11 customer managed policies (the AWS managed one is ignored), one of them a
+    // permissions boundary.
+    assert_eq!(count_of(&report, "KMS.1", "FAILED"), 6);
+    assert_eq!(count_of(&report, "KMS.1", "PASSED"), 4);
+    assert_eq!(count_of(&report, "KMS.1", "NOT_AVAILABLE"), 1);
+    // KMS.2: 3 users, 3 roles, 2 groups.
+    assert_eq!(count_of(&report, "KMS.2", "FAILED"), 3);
+    assert_eq!(count_of(&report, "KMS.2", "PASSED"), 5);
+    assert_eq!(count_of(&report, "KMS.2", "NOT_AVAILABLE"), 0);
     // KMS.3: 11 keys + the region in error.
     assert_eq!(count_of(&report, "KMS.3", "FAILED"), 2);
     assert_eq!(count_of(&report, "KMS.3", "PASSED"), 9);
@@ -67,7 +85,12 @@ fn the_demo_account_kms3_kms4_counts_and_exit_status() {
 
 #[test]
 fn json_shape_is_the_documented_one() {
-    let (_, report, _) = scan(&["--input", "examples/demo-account.json", "--controls", "KMS.3"]);
+    let (_, report, _) = scan(&[
+        "--input",
+        "examples/demo-account.json",
+        "--controls",
+        "KMS.3",
+    ]);
     assert_eq!(report["account"], "111122223333");
     assert_eq!(report["partition"], "aws");
     assert_eq!(report["collected_at"], "2026-11-30T08:00:00Z");
@@ -90,7 +113,10 @@ fn json_shape_is_the_documented_one() {
     assert_eq!(f["resource"]["account"], "111122223333");
     assert_eq!(f["evidence"]["kind"], "key_deletion");
     assert_eq!(f["evidence"]["deletion_date"], "2026-12-24T00:00:00+00:00");
-    assert!(f["remediation"]["url"].as_str().expect("url").starts_with("https://docs.aws.amazon.com/kms/"));
+    assert!(f["remediation"]["url"]
+        .as_str()
+        .expect("url")
+        .starts_with("https://docs.aws.amazon.com/kms/"));
     let s = &report["summary"];
     assert_eq!(s["total"], 12);
     assert_eq!(s["failed"], 2);
@@ -101,12 +127,36 @@ fn json_shape_is_the_documented_one() {
 #[test]
 fn fail_on_raises_the_bar() {
     // KMS.3 failures are CRITICAL, KMS.4 failures MEDIUM.
-    let (code, _, _) = scan(&["--input", "examples/demo-account.json", "--controls", "KMS.4", "--fail-on", "high"]);
+    let (code, _, _) = scan(&[
+        "--input",
+        "examples/demo-account.json",
+        "--controls",
+        "KMS.4",
+        "--fail-on",
+        "high",
+    ]);
     assert_eq!(code, 0, "a MEDIUM failure is below --fail-on high");
-    let (code, _, _) = scan(&["--input", "examples/demo-account.json", "--controls", "KMS.4", "--fail-on", "medium"]);
+    let (code, _, _) = scan(&[
+        "--input",
+        "examples/demo-account.json",
+        "--controls",
+        "KMS.4",
+        "--fail-on",
+        "medium",
+    ]);
     assert_eq!(code, 1);
-    let (code, _, _) = scan(&["--input", "examples/demo-account.json", "--controls", "KMS.3,KMS.4", "--fail-on", "critical"]);
-    assert_eq!(code, 1, "the CRITICAL KMS.3 failure reaches --fail-on critical");
+    let (code, _, _) = scan(&[
+        "--input",
+        "examples/demo-account.json",
+        "--controls",
+        "KMS.3,KMS.4",
+        "--fail-on",
+        "critical",
+    ]);
+    assert_eq!(
+        code, 1,
+        "the CRITICAL KMS.3 failure reaches --fail-on critical"
+    );
 }
 
 #[test]
@@ -126,10 +176,30 @@ fn authorization_details_evaluate_iam_only_and_say_so() {
         .expect("reason")
         .contains("get-account-authorization-details"));
     assert!(stderr.contains("KMS.3 not evaluated"), "{stderr}");
+    assert_eq!(report["problems"], serde_json::json!([]));
     // 11 customer managed policies (the AWS managed one is ignored); 3 users, 3 roles, 2 groups.
-    let c = counts(&report);
-    assert_eq!(c["KMS.1"].values().sum::<usize>(), 11);
-    assert_eq!(c["KMS.2"].values().sum::<usize>(), 8);
+    // The same verdicts as the snapshot of the same account.
+    let (_, demo, _) = scan(&[
+        "--input",
+        "examples/demo-account.json",
+        "--controls",
+        "KMS.1,KMS.2",
+    ]);
+    let verdicts = |r: &Value| -> Vec<(String, String)> {
+        r["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| {
+                (
+                    f["resource"]["arn"].as_str().unwrap_or("").to_owned(),
+                    f["status"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(verdicts(&report), verdicts(&demo));
+    assert_eq!(verdicts(&report).len(), 19);
 }
 
 #[test]
@@ -137,7 +207,10 @@ fn fatal_input_errors_exit_2_naming_file_and_place() {
     for (name, place) in [
         ("truncated.json", "line "),
         ("wrong-top-level.json", ": $: expected a keyaki snapshot"),
-        ("unknown-version.json", ": $.format: unsupported snapshot format `keyaki-snapshot/2`"),
+        (
+            "unknown-version.json",
+            ": $.format: unsupported snapshot format `keyaki-snapshot/2`",
+        ),
     ] {
         let path = fixture(name);
         let (code, report, stderr) = scan(&["--input", &path]);
@@ -148,7 +221,10 @@ fn fatal_input_errors_exit_2_naming_file_and_place() {
     }
     let (code, _, stderr) = scan(&["--input", "does/not/exist.json"]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("cannot read `does/not/exist.json`"), "{stderr}");
+    assert!(
+        stderr.contains("cannot read `does/not/exist.json`"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -156,7 +232,10 @@ fn a_malformed_element_is_a_warning_and_the_rest_is_evaluated() {
     let path = fixture("wrong-types.json");
     let (code, report, stderr) = scan(&["--input", &path, "--controls", "KMS.2,KMS.4"]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains(&format!("{path}: $.iam.UserDetailList[1].UserPolicyList")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{path}: $.iam.UserDetailList[1].UserPolicyList")),
+        "{stderr}"
+    );
     assert_eq!(report["problems"].as_array().expect("problems").len(), 2);
     assert_eq!(count_of(&report, "KMS.2", "PASSED"), 1);
     assert_eq!(count_of(&report, "KMS.2", "NOT_AVAILABLE"), 1);
@@ -169,56 +248,121 @@ fn output_file_is_written_and_stdout_stays_empty() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("report.json");
     let assert = keyaki()
-        .args(["scan", "--input", "examples/demo-account.json", "--controls", "KMS.4", "--output"])
+        .args([
+            "scan",
+            "--input",
+            "examples/demo-account.json",
+            "--controls",
+            "KMS.4",
+            "--output",
+        ])
         .arg(&out)
         .assert()
         .code(1);
     assert!(assert.get_output().stdout.is_empty());
-    let report: Value = serde_json::from_slice(&std::fs::read(&out).expect("written")).expect("json by default in a file");
+    let report: Value = serde_json::from_slice(&std::fs::read(&out).expect("written"))
+        .expect("json by default in a file");
     assert_eq!(report["summary"]["failed"], 1);
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").map(|e| e.expect("entry").file_name()).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
     assert_eq!(leftovers.len(), 1, "no temporary file left: {leftovers:?}");
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    let (code, _, stderr) = scan(&["--input", "examples/demo-account.json", "--controls", "KMS.9"]);
+    let (code, _, stderr) = scan(&[
+        "--input",
+        "examples/demo-account.json",
+        "--controls",
+        "KMS.9",
+    ]);
     assert_eq!(code, 2);
     assert!(stderr.contains("unknown control `KMS.9`"), "{stderr}");
-    let (code, _, stderr) = scan(&[]);
+    // without --input the live account is read: an endpoint that does not answer is fatal
+    let (code, _, stderr) = scan(&[
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+        "--region",
+        "eu-west-1",
+        "--max-attempts",
+        "1",
+    ]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("live scanning needs"), "{stderr}");
+    assert!(stderr.contains("sts:GetCallerIdentity"), "{stderr}");
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("keyaki.toml");
-    std::fs::write(&config, "[controls.\"KMS.3\"]\nexcludePermissionBoundaryPolicy = true\n").expect("write");
-    let (code, _, stderr) = scan(&["--input", "examples/demo-account.json", "--config", config.to_str().expect("utf-8")]);
+    std::fs::write(
+        &config,
+        "[controls.\"KMS.3\"]\nexcludePermissionBoundaryPolicy = true\n",
+    )
+    .expect("write");
+    let (code, _, stderr) = scan(&[
+        "--input",
+        "examples/demo-account.json",
+        "--config",
+        config.to_str().expect("utf-8"),
+    ]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("control `KMS.3` has no parameter `excludePermissionBoundaryPolicy`"), "{stderr}");
+    assert!(
+        stderr.contains("control `KMS.3` has no parameter `excludePermissionBoundaryPolicy`"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn a_config_file_disables_controls() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("keyaki.toml");
-    std::fs::write(&config, "[controls.\"KMS.3\"]\nenabled = false\n[controls.\"KMS.4\"]\nenabled = false\n").expect("write");
-    let (code, report, _) = scan(&["--input", "examples/demo-account.json", "--config", config.to_str().expect("utf-8")]);
+    std::fs::write(
+        &config,
+        "[controls.\"KMS.3\"]\nenabled = false\n[controls.\"KMS.4\"]\nenabled = false\n",
+    )
+    .expect("write");
+    let (code, report, _) = scan(&[
+        "--input",
+        "examples/demo-account.json",
+        "--config",
+        config.to_str().expect("utf-8"),
+    ]);
     assert_eq!(report["controls"], serde_json::json!(["KMS.1", "KMS.2"]));
     assert!(code == 0 || code == 1);
 }
 
 #[test]
 fn controls_lists_the_registry() {
-    let out = keyaki().args(["controls", "--format", "json"]).output().expect("runs");
+    let out = keyaki()
+        .args(["controls", "--format", "json"])
+        .output()
+        .expect("runs");
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
-    let ids: Vec<&str> = v["controls"].as_array().expect("controls").iter().map(|c| c["id"].as_str().expect("id")).collect();
+    let ids: Vec<&str> = v["controls"]
+        .as_array()
+        .expect("controls")
+        .iter()
+        .map(|c| c["id"].as_str().expect("id"))
+        .collect();
     assert_eq!(ids, ["KMS.1", "KMS.2", "KMS.3", "KMS.4"]);
     assert_eq!(v["controls"][2]["severity"], "CRITICAL");
-    assert_eq!(v["controls"][2]["unsupported_regions"], serde_json::json!(["ap-northeast-3", "eu-south-1"]));
-    let md = keyaki().args(["controls", "--format", "markdown"]).output().expect("runs");
+    assert_eq!(
+        v["controls"][2]["unsupported_regions"],
+        serde_json::json!(["ap-northeast-3", "eu-south-1"])
+    );
+    let md = keyaki()
+        .args(["controls", "--format", "markdown"])
+        .output()
+        .expect("runs");
     let committed = std::fs::read(root().join("docs/controls.md")).expect("docs/controls.md");
-    assert_eq!(md.stdout, committed, "docs/controls.md is the output of `keyaki controls --format markdown`");
+    assert_eq!(
+        md.stdout, committed,
+        "docs/controls.md is the output of `keyaki controls --format markdown`"
+    );
     let table = keyaki().args(["controls"]).output().expect("runs");
     let text = String::from_utf8_lossy(&table.stdout);
-    assert!(text.lines().count() == 5 && text.contains("KMS.3  CRITICAL"), "{text}");
+    assert!(
+        text.lines().count() == 5 && text.contains("KMS.3  CRITICAL"),
+        "{text}"
+    );
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod aws_args;
 pub mod collect;
 pub mod controls;
 pub mod diff;

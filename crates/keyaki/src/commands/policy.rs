@@ -2,7 +2,7 @@
 //!
 //! Reads documents ([`crate::input`]), asks the compiled [`Query`] of each one, and writes one
 //! [`PolicyResult`] per document as it goes (text or JSON), so that memory stays flat however
-//! many documents are read. A document that cannot be read or parsed is an `ERROR` result that
+//! many documents are read; SARIF, one document, is written at the end. A document that cannot be read or parsed is an `ERROR` result that
 //! names the file and the place; the other documents are still analysed.
 //!
 //! Exit status: 0 all PASSED; 1 some FAILED or UNKNOWN; 2 some ERROR, or a usage error.
@@ -50,6 +50,9 @@ pub enum PolicyFormat {
     Text,
     /// One JSON object: `{"results": [...], "summary": {...}}`.
     Json,
+    /// SARIF 2.1.0 for code scanning: each FAILED policy on the line of its granting
+    /// statement (rule KMS.1); documents that do not parse as error notifications.
+    Sarif,
 }
 
 fn parse_account(value: &str) -> Result<String, String> {
@@ -131,7 +134,6 @@ pub struct PolicyResult {
     pub name: Option<String>,
     /// Where the document starts in the file, when it is a verbatim part of it (for writers
     /// that point at the document as a whole, such as SARIF).
-    #[allow(dead_code)]
     pub origin: Option<Origin>,
     pub outcome: Outcome,
 }
@@ -214,7 +216,11 @@ fn analyse_text(query: &Query, text: &str, origin: Option<Origin>) -> Outcome {
             decoded_position: None,
             json_path: None,
         }),
-        Ok(Err(err)) => Outcome::Error(parse_error(err, verbatim)),
+        Ok(Err(err)) => {
+            // In a wrapper whose document is a JSON string, positions refer to that string.
+            let inner = err.message.contains("(in the document string at");
+            Outcome::Error(parse_error(err, verbatim.filter(|_| !inner)))
+        }
         Ok(Ok((policy, analysis))) => Outcome::Analysed {
             statements: policy
                 .statements
@@ -313,6 +319,9 @@ pub fn run(_global: &Global, args: PolicyArgs) -> anyhow::Result<Code> {
     let mut writer: Box<dyn ResultWriter> = match args.format {
         PolicyFormat::Text => Box::new(TextWriter),
         PolicyFormat::Json => Box::new(JsonWriter { first: true }),
+        PolicyFormat::Sarif => Box::new(SarifWriter {
+            results: Vec::new(),
+        }),
     };
     let mut summary = Summary::default();
     let mut failure: Option<io::Error> = None;
@@ -529,6 +538,79 @@ impl ResultWriter for JsonWriter {
         write!(out, "\n], \"summary\": ")?;
         serde_json::to_writer(&mut *out, summary).map_err(io::Error::other)?;
         writeln!(out, "}}")
+    }
+}
+
+/// Collects the results and writes one SARIF 2.1.0 log at the end (SARIF is one document).
+struct SarifWriter {
+    results: Vec<keyaki_report::sarif::PolicyFileResult>,
+}
+
+impl SarifWriter {
+    /// The line where a document starts in its file: its verbatim origin, else the line of
+    /// a JSON Lines record (`path:line`), else 1.
+    fn document_line(result: &PolicyResult) -> usize {
+        if let Some(origin) = result.origin {
+            return origin.line;
+        }
+        result
+            .source
+            .strip_prefix(result.file.as_str())
+            .and_then(|rest| rest.strip_prefix(':'))
+            .and_then(|line| line.parse().ok())
+            .unwrap_or(1)
+    }
+}
+
+impl ResultWriter for SarifWriter {
+    fn begin(&mut self, _out: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn result(&mut self, _out: &mut dyn Write, result: &PolicyResult) -> io::Result<()> {
+        use keyaki_report::sarif::{PolicyFileResult, PolicyOutcome};
+        let line = Self::document_line(result);
+        let outcome = match &result.outcome {
+            Outcome::Analysed {
+                analysis,
+                statements,
+            } => PolicyOutcome::Analysed {
+                analysis: analysis.clone(),
+                statement_lines: statements
+                    .iter()
+                    .filter_map(|s| s.position.map(|p| (s.index, p.line)))
+                    .collect(),
+            },
+            Outcome::Error(err) => {
+                let mut message = err.message.clone();
+                if let Some(pos) = err.decoded_position {
+                    message.push_str(&format!(
+                        " (line {}, column {} of the decoded document)",
+                        pos.line, pos.column
+                    ));
+                }
+                if let Some(path) = &err.json_path {
+                    message.push_str(&format!(" at `{path}`"));
+                }
+                PolicyOutcome::Error {
+                    message,
+                    line: err.position.map(|p| p.line),
+                    column: err.position.map(|p| p.column),
+                }
+            }
+        };
+        self.results.push(PolicyFileResult {
+            path: result.file.clone(),
+            name: result.name.clone(),
+            line,
+            outcome,
+        });
+        Ok(())
+    }
+
+    fn end(&mut self, out: &mut dyn Write, _summary: &Summary) -> io::Result<()> {
+        keyaki_report::sarif::write_policy_results(&self.results, out)
+            .map_err(|e| io::Error::other(e.to_string()))
     }
 }
 

@@ -31,6 +31,11 @@ pub struct ScanArgs {
     pub controls: ControlArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    /// How to reach AWS for a live scan (without `--input`).
+    #[command(flatten, next_help_heading = "Live account (without --input)")]
+    pub aws: super::aws_args::AwsArgs,
+    #[command(flatten)]
+    pub store: super::findings::ScanStoreArgs,
     #[command(flatten)]
     pub export: super::export::ScanExportArgs,
 }
@@ -128,9 +133,9 @@ impl From<SeverityArg> for Severity {
 
 pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
     let params = parameters(&args.controls)?;
-    let input = obtain_input(global, &args.input)?;
+    let input = obtain_input(global, &args.input, &args.aws)?;
     let mut report = keyaki_controls::evaluate(&input, &params)?;
-    post_process(global, &args, &mut report)?;
+    post_process(global, &args, &input, &mut report)?;
     write_report(global, &report, &args.output)?;
     if super::export::after_scan(global, &args.export, &report)? == Code::Error {
         return Ok(Code::Error);
@@ -138,14 +143,21 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
     Ok(exit_code(&report, args.output.fail_on.map(Severity::from)))
 }
 
-/// Step 1: the account, from a file or (later) the live account.
-fn obtain_input(global: &Global, args: &InputArgs) -> anyhow::Result<AccountInput> {
+/// Step 1: the account, from a file or, without `--input`, the live account.
+fn obtain_input(
+    global: &Global,
+    args: &InputArgs,
+    aws: &super::aws_args::AwsArgs,
+) -> anyhow::Result<AccountInput> {
     match &args.input {
         Some(path) => read_input(global, path),
-        None => bail!(
-            "live scanning needs the AWS collector, which is not available in this build; \
-             evaluate a file with `--input PATH` (a keyaki snapshot or `aws iam get-account-authorization-details` output)"
-        ),
+        None => {
+            let snapshot = super::aws_args::collect_live(global, aws)?;
+            Ok(keyaki_controls::input::from_snapshot(
+                "live account",
+                &snapshot,
+            )?)
+        }
     }
 }
 
@@ -193,11 +205,13 @@ pub fn parameters(args: &ControlArgs) -> anyhow::Result<Parameters> {
 /// Step 4: what happens to an evaluated report before it is written (recording it in
 /// the findings store, applying suppressions, exporting to Security Hub).
 fn post_process(
-    _global: &Global,
-    _args: &ScanArgs,
-    _report: &mut ScanReport,
+    global: &Global,
+    args: &ScanArgs,
+    input: &AccountInput,
+    report: &mut ScanReport,
 ) -> anyhow::Result<()> {
-    Ok(())
+    let scope = super::findings::ScanScope::of(input);
+    super::findings::record_scan(global, &args.store, scope, report)
 }
 
 /// The format when none is given: `table` for a person at a terminal, `json` for
@@ -277,11 +291,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// Step 6: 1 when a FAILED finding has at least the `fail_on` severity (any FAILED
-/// finding without it), else 0.
+/// finding without it), else 0. Suppressed findings do not fail the scan.
 pub fn exit_code(report: &ScanReport, fail_on: Option<Severity>) -> Code {
     let failing = report
         .findings
         .iter()
+        .filter(|f| !keyaki_store::is_suppressed(f))
         .any(|f| f.status == Status::Failed && fail_on.is_none_or(|min| f.severity >= min));
     if failing {
         Code::Findings

@@ -1,0 +1,245 @@
+//! The findings store benchmark: recording a scan of 20,000 findings into a store that
+//! already holds 1,000,000, and listing the failed findings of one control from it.
+//!
+//! `cargo bench -p keyaki-store --bench record` (release). The store is built first with
+//! the same `record_scan`: 50 accounts × 20,000 findings (4 controls, 10 % FAILED, each
+//! finding with about 700 bytes of evidence, like a KMS.1 finding naming its statement).
+//! Then five scans of account 0 are recorded, alternating between two versions of it that
+//! differ by 1,000 status changes, 500 new and 500 gone resources; then the failed findings
+//! of KMS.1 are listed (about 25,000 rows, all accounts) 20 times. Prints min / median.
+
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use keyaki_controls::finding::{
+    ActionEvidence, Evidence, Finding, PolicyEvidence, Reason, Remediation, Resource, ScanReport,
+    Severity, StatementEvidence, Status, Summary,
+};
+use keyaki_store::{Filter, RunInfo, Store};
+
+const ACCOUNTS: usize = 50;
+const PER_SCAN: usize = 20_000;
+const CONTROLS: [&str; 4] = ["KMS.1", "KMS.2", "KMS.3", "KMS.4"];
+
+fn finding(account: usize, i: usize, failed: bool) -> Finding {
+    let control = CONTROLS[i % 4];
+    let account = format!("{:012}", 100_000_000_000usize + account);
+    let arn = if i % 4 < 2 {
+        format!("arn:aws:iam::{account}:policy/team-{}/policy-{i}", i % 97)
+    } else {
+        format!("arn:aws:kms:us-east-1:{account}:key/{i:08x}-0000-4000-8000-000000000000")
+    };
+    let status = if failed {
+        Status::Failed
+    } else {
+        Status::Passed
+    };
+    let source = format!(
+        "{{\"Sid\":\"S{i}\",\"Effect\":\"Allow\",\"Action\":[\"kms:Decrypt\",\"kms:ReEncrypt*\"],\"Resource\":\"*\",\"Condition\":{{\"StringEquals\":{{\"aws:PrincipalTag/team\":\"team-{}\"}}}}}}",
+        i % 97
+    );
+    Finding {
+        control: control.to_owned(),
+        title: format!("{control} title of the control as Security Hub words it"),
+        status,
+        severity: if failed {
+            Severity::Medium
+        } else {
+            Severity::Informational
+        },
+        resource: Resource {
+            kind: if i % 4 < 2 {
+                "AWS::IAM::Policy"
+            } else {
+                "AWS::KMS::Key"
+            }
+            .to_owned(),
+            arn,
+            region: "us-east-1".to_owned(),
+            account,
+            partition: "aws".to_owned(),
+            name: Some(format!("policy-{i}")),
+        },
+        reason: Reason {
+            code: if failed {
+                "ALLOWS_DECRYPT_ON_ALL_KEYS"
+            } else {
+                "COMPLIANT"
+            }
+            .to_owned(),
+            text: "the default version allows kms:Decrypt on every key (statement S1)".to_owned(),
+        },
+        evidence: Some(Evidence::Policies {
+            policies: vec![PolicyEvidence {
+                policy_name: format!("policy-{i}"),
+                policy_arn: None,
+                version_id: Some("v3".to_owned()),
+                verdict: status.as_str().to_owned(),
+                error: None,
+                actions: vec![ActionEvidence {
+                    action: "kms:Decrypt".to_owned(),
+                    allowed_on_all_keys: Some(failed),
+                    statements: vec![StatementEvidence {
+                        index: 0,
+                        sid: Some(format!("S{i}")),
+                        source,
+                        line: Some(4),
+                    }],
+                    witness: Some("arn:aws:kms:us-east-1:000000000000:key/any".to_owned()),
+                    counterexample: None,
+                    unknown_reason: None,
+                }],
+            }],
+        }),
+        remediation: Remediation {
+            text: "Remove kms:Decrypt on all keys from the policy's default version".to_owned(),
+            url: "https://docs.aws.amazon.com/securityhub/latest/userguide/kms-controls.html"
+                .to_owned(),
+        },
+        workflow: None,
+        lifecycle: None,
+    }
+}
+
+/// One scan of `account`; `variant` 1 flips 1,000 statuses, drops 500 resources and adds 500.
+fn scan(account: usize, variant: usize) -> ScanReport {
+    let mut findings = Vec::with_capacity(PER_SCAN);
+    for i in 0..PER_SCAN {
+        if variant == 1 && i < 500 {
+            continue; // gone
+        }
+        let mut failed = i % 10 == 0;
+        if variant == 1 && (500..1500).contains(&i) {
+            failed = !failed;
+        }
+        findings.push(finding(account, i, failed));
+    }
+    if variant == 1 {
+        for i in PER_SCAN..PER_SCAN + 500 {
+            findings.push(finding(account, i, i % 10 == 0));
+        }
+    }
+    ScanReport {
+        account: format!("{:012}", 100_000_000_000usize + account),
+        partition: "aws".to_owned(),
+        collected_at: None,
+        generated_at: "2026-11-30T00:00:00Z".to_owned(),
+        controls: CONTROLS.map(String::from).to_vec(),
+        not_evaluated: Vec::new(),
+        summary: Summary::of(&findings),
+        findings,
+        problems: Vec::new(),
+    }
+}
+
+fn info() -> RunInfo {
+    RunInfo {
+        inputs: vec!["bench".to_owned()],
+        regions: vec!["us-east-1".to_owned()],
+        complete: true,
+        ..RunInfo::default()
+    }
+}
+
+fn stats(name: &str, mut times: Vec<Duration>, goal: Duration) {
+    times.sort();
+    let min = times[0];
+    let median = times[times.len() / 2];
+    println!(
+        "{name}: min {:.1} ms, median {:.1} ms over {} runs (goal < {} ms)",
+        min.as_secs_f64() * 1e3,
+        median.as_secs_f64() * 1e3,
+        times.len(),
+        goal.as_millis()
+    );
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))?;
+    let path = dir.path().join("bench.db");
+    let mut store = Store::open(&path)?;
+    let t0 = Instant::now();
+    let mut fill = Vec::new();
+    let mut total = 0;
+    for account in 0..ACCOUNTS {
+        let mut r = scan(account, 0);
+        let now = Utc
+            .timestamp_opt(1_790_000_000 + account as i64, 0)
+            .single()
+            .unwrap_or_default();
+        let t = Instant::now();
+        total += store.record_scan(&mut r, &info(), now)?.created;
+        fill.push(t.elapsed());
+    }
+    println!(
+        "built a store of {total} findings ({ACCOUNTS} scans of {PER_SCAN} new findings) in {:.1} s; {:.0} MB",
+        t0.elapsed().as_secs_f64(),
+        std::fs::metadata(&path)?.len() as f64 / 1e6
+    );
+    stats(
+        "recording a scan of 20,000 new findings (while filling)",
+        fill,
+        Duration::from_secs(2),
+    );
+
+    let mut record = Vec::new();
+    for round in 0..6 {
+        let mut r = scan(0, (round + 1) % 2);
+        let now = Utc
+            .timestamp_opt(1_800_000_000 + round as i64 * 3600, 0)
+            .single()
+            .unwrap_or_default();
+        let t = Instant::now();
+        let s = store.record_scan(&mut r, &info(), now)?;
+        record.push(t.elapsed());
+        if round == 0 {
+            println!(
+                "  changes in the first re-scan: {} new, {} resolved, {} reopened, {} archived",
+                s.created,
+                s.resolved,
+                s.reopened + s.reactivated,
+                s.archived
+            );
+        }
+    }
+    stats(
+        "recording a scan of 20,000 findings into the 1,000,000-finding store",
+        record,
+        Duration::from_secs(2),
+    );
+
+    let filter = Filter {
+        controls: vec!["KMS.1".to_owned()],
+        statuses: vec![Status::Failed],
+        ..Filter::actionable()
+    };
+    let mut list = Vec::new();
+    let mut rows = 0;
+    for _ in 0..20 {
+        let t = Instant::now();
+        rows = store.findings(&filter)?.len();
+        list.push(t.elapsed());
+    }
+    stats(
+        &format!("listing the failed findings of KMS.1 ({rows} rows)"),
+        list,
+        Duration::from_millis(100),
+    );
+    let one_account = Filter {
+        account: Some("100000000007".to_owned()),
+        ..filter.clone()
+    };
+    let mut list = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        rows = store.findings(&one_account)?.len();
+        list.push(t.elapsed());
+    }
+    stats(
+        &format!("listing the failed findings of KMS.1 in one account ({rows} rows)"),
+        list,
+        Duration::from_millis(100),
+    );
+    drop(store);
+    Ok(())
+}

@@ -1,0 +1,207 @@
+//! The `keyaki` binary end to end against the moto emulator, as a user runs it:
+//! `keyaki collect` with endpoint, regions and a role to assume; and a scan interrupted
+//! by the emulator dying.
+
+#[path = "../../keyaki-aws/tests/support/mod.rs"]
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+use keyaki_aws::testing::{self, REGION_A, REGION_B};
+use keyaki_controls::snapshot::{RegionStatus, Snapshot};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("runtime: {e}"))
+}
+
+fn keyaki() -> Command {
+    let mut cmd = Command::cargo_bin("keyaki").unwrap_or_else(|e| panic!("keyaki binary: {e}"));
+    cmd.env_remove("AWS_ENDPOINT_URL");
+    cmd
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read_dir: {e}"))
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn collect_writes_a_snapshot_of_the_account() {
+    let endpoint = testing::moto_endpoint();
+    let account = testing::fresh_account_id();
+    let rt = runtime();
+    let f = rt.block_on(async {
+        let cfg = testing::account_config(&endpoint, &account).await;
+        testing::create_standard_fixtures(&cfg, &account).await
+    });
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("snapshot.json");
+    let run = keyaki()
+        .args(["collect", "--endpoint-url", &endpoint])
+        .args(["--region", REGION_A, "--region", REGION_B])
+        .args(["--role-arn", &testing::role_in(&account), "--stats", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap_or_else(|e| panic!("run keyaki: {e}"));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "stderr:\n{stderr}");
+    assert!(stderr.contains("kms:DescribeKey"), "no stats:\n{stderr}");
+    assert!(
+        stderr.contains(&format!("collected account {account}")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("testing"),
+        "a credential leaked:\n{stderr}"
+    );
+    assert_eq!(files_in(dir.path()), vec!["snapshot.json".to_string()]);
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    let s: Snapshot = serde_json::from_str(&text).unwrap_or_else(|e| panic!("snapshot: {e}"));
+    assert_eq!(s.account_id, account);
+    assert_eq!(s.regions.get(REGION_B), Some(&RegionStatus::Ok));
+    let keys: Vec<String> = s
+        .kms
+        .iter()
+        .flat_map(|k| k.values().flatten())
+        .filter_map(|k| Some(k.key_metadata.as_ref()?.get("Arn")?.as_str()?.to_string()))
+        .collect();
+    for arn in f.keys() {
+        assert!(keys.iter().any(|k| k == arn), "{arn} missing from {keys:?}");
+    }
+    assert_eq!(s.iam.map(|i| i.role_detail_list.len()), Some(2));
+}
+
+#[test]
+fn verbose_logs_each_call_without_credentials() {
+    let endpoint = testing::moto_endpoint();
+    let account = testing::fresh_account_id();
+    let rt = runtime();
+    rt.block_on(async {
+        let cfg = testing::account_config(&endpoint, &account).await;
+        testing::create_key(&testing::kms_in(&cfg, REGION_A), "k", None, true).await
+    });
+    let run = keyaki()
+        .args([
+            "-v",
+            "collect",
+            "--endpoint-url",
+            &endpoint,
+            "--region",
+            REGION_A,
+        ])
+        .args(["--role-arn", &testing::role_in(&account)])
+        .output()
+        .unwrap_or_else(|e| panic!("run keyaki: {e}"));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    for op in [
+        "GetCallerIdentity",
+        "ListKeys",
+        "DescribeKey",
+        "GetKeyRotationStatus",
+    ] {
+        assert!(stderr.contains(op), "{op} not logged:\n{stderr}");
+    }
+    assert!(stderr.contains(REGION_A));
+    assert!(
+        !stderr.contains("testing"),
+        "a credential leaked:\n{stderr}"
+    );
+    // the snapshot went to stdout
+    let s: Snapshot = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.kms.map(|k| k[REGION_A].len()), Some(1));
+}
+
+#[test]
+fn moto_killed_mid_scan_is_a_clear_error_and_leaves_no_snapshot() {
+    let mut moto = support::Moto::start();
+    let account = testing::fresh_account_id();
+    let rt = runtime();
+    rt.block_on(async {
+        let cfg = testing::account_config(&moto.endpoint, &account).await;
+        let kms = testing::kms_in(&cfg, REGION_A);
+        for i in 0..30 {
+            testing::create_key(&kms, &format!("k{i}"), None, i % 2 == 0).await;
+        }
+    });
+    // slow answers, so that the scan is surely running when moto dies
+    let proxy = support::Proxy::start(&moto.endpoint, &["--latency", "0.05", "--log"]);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("snapshot.json");
+    let mut child = keyaki()
+        .args([
+            "collect",
+            "--endpoint-url",
+            &proxy.endpoint,
+            "--region",
+            REGION_A,
+        ])
+        .args([
+            "--role-arn",
+            &testing::role_in(&account),
+            "--max-concurrency",
+            "2",
+        ])
+        .arg("-o")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run keyaki: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut describes = 0;
+    while describes < 5 {
+        let line = proxy
+            .requests
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|e| panic!("the scan never got to the keys: {e}"));
+        if line.contains(" DescribeKey ") {
+            describes += 1;
+        }
+    }
+    moto.kill();
+    let run = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait keyaki: {e}"));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "stderr:\n{stderr}");
+    assert!(stderr.contains("keyaki: error:"), "{stderr}");
+    assert!(
+        stderr.contains("lost contact with AWS") || stderr.contains("could not read IAM"),
+        "{stderr}"
+    );
+    assert_eq!(
+        files_in(dir.path()),
+        Vec::<String>::new(),
+        "a file was left behind"
+    );
+}
+
+#[test]
+fn a_dead_endpoint_exits_2_with_a_clear_message() {
+    let port = support::free_port();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let run = keyaki()
+        .current_dir(dir.path())
+        .args(["collect", "--region", REGION_A, "--max-attempts", "2"])
+        .args(["--endpoint-url", &format!("http://127.0.0.1:{port}")])
+        .args(["-o", "snapshot.json"])
+        .output()
+        .unwrap_or_else(|e| panic!("run keyaki: {e}"));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("sts:GetCallerIdentity"), "{stderr}");
+    assert_eq!(files_in(dir.path()), Vec::<String>::new());
+}
