@@ -15,7 +15,8 @@ use crate::{Policy, QueryError, Statement};
 pub struct Budget {
     /// Product-automaton states explored per action.
     pub max_states: usize,
-    /// Wall-clock limit per policy.
+    /// Wall-clock limit per policy: a backstop only. The state limit is what bounds the
+    /// work deterministically, so that a loaded machine does not turn answers into UNKNOWN.
     pub max_millis: u64,
 }
 
@@ -23,7 +24,7 @@ impl Default for Budget {
     fn default() -> Self {
         Budget {
             max_states: 200_000,
-            max_millis: 500,
+            max_millis: 5_000,
         }
     }
 }
