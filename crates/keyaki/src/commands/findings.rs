@@ -77,7 +77,7 @@ pub struct ListArgs {
     /// Only these controls (comma-separated, e.g. `KMS.1,KMS.2`).
     #[arg(long, value_delimiter = ',', value_name = "ID")]
     pub control: Vec<String>,
-    /// Only these compliance statuses.
+    /// Only these compliance statuses (whatever their workflow, unless `--workflow` is given).
     #[arg(
         long,
         value_enum,
@@ -244,6 +244,10 @@ fn filter(list: &ListArgs) -> anyhow::Result<Filter> {
     if !list.status.is_empty() {
         f.statuses = list.status.iter().map(|s| (*s).into()).collect();
         f.hide_not_applicable = false;
+        if list.workflow.is_empty() {
+            // asking for a status shows it whatever the workflow (PASSED ones are RESOLVED)
+            f.workflows.clear();
+        }
     }
     f.controls = list
         .control
