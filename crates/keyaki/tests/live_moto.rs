@@ -140,7 +140,7 @@ fn moto_killed_mid_scan_is_a_clear_error_and_leaves_no_snapshot() {
     let proxy = support::Proxy::start(&moto.endpoint, &["--latency", "0.05", "--log"]);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let out = dir.path().join("snapshot.json");
-    let mut child = keyaki()
+    let child = keyaki()
         .args([
             "collect",
             "--endpoint-url",
