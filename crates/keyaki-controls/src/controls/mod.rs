@@ -357,21 +357,6 @@ pub fn is_aws_managed(arn: &str) -> bool {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn aws_managed_arns() {
-        assert!(is_aws_managed(
-            "arn:aws:iam::aws:policy/AdministratorAccess"
-        ));
-        assert!(is_aws_managed("arn:aws-cn:iam::aws:policy/service-role/X"));
-        assert!(!is_aws_managed("arn:aws:iam::111122223333:policy/aws"));
-        assert!(!is_aws_managed("arn:aws:iam::111122223333:policy/x"));
-    }
-}
-
 /// Calls `each` for every key of the input (region by region), after pushing a
 /// NOT_AVAILABLE finding for every region that could not be read.
 pub fn for_each_key(
@@ -422,4 +407,19 @@ pub fn key_resource(
         Err(_) => arn.rsplit('/').next().map(str::to_owned),
     };
     Some(ctx.resource(KEY, arn, region, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_managed_arns() {
+        assert!(is_aws_managed(
+            "arn:aws:iam::aws:policy/AdministratorAccess"
+        ));
+        assert!(is_aws_managed("arn:aws-cn:iam::aws:policy/service-role/X"));
+        assert!(!is_aws_managed("arn:aws:iam::111122223333:policy/aws"));
+        assert!(!is_aws_managed("arn:aws:iam::111122223333:policy/x"));
+    }
 }

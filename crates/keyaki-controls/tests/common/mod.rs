@@ -56,7 +56,10 @@ pub fn of<'a>(report: &'a ScanReport, control: &str) -> Vec<&'a Finding> {
 pub fn one<'a>(report: &'a ScanReport, control: &str, name: &str) -> &'a Finding {
     let matching: Vec<&Finding> = of(report, control)
         .into_iter()
-        .filter(|f| f.resource.name.as_deref() == Some(name) || f.resource.arn.ends_with(&format!("/{name}")))
+        .filter(|f| {
+            f.resource.name.as_deref() == Some(name)
+                || f.resource.arn.ends_with(&format!("/{name}"))
+        })
         .collect();
     assert_eq!(
         matching.len(),
