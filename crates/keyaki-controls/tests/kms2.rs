@@ -25,7 +25,7 @@ const DECRYPT_ALL: &str =
 const ONE_KEY: &str = r#"[{"Sid": "OneKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:us-east-1:111122223333:key/k"}]"#;
 
 fn st(s: &str) -> Value {
-    serde_json::from_str(s).expect("test JSON parses")
+    serde_json::from_str(s).expect("valid JSON")
 }
 
 #[test]
