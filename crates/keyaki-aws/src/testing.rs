@@ -37,7 +37,9 @@ pub fn fresh_account_id() -> String {
         .unwrap_or(0);
     let mix = nanos
         ^ (u64::from(std::process::id()) << 24)
-        ^ COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9);
+        ^ COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9);
     format!("{:012}", 200_000_000_000 + mix % 700_000_000_000)
 }
 
@@ -52,7 +54,11 @@ pub async fn account_config(endpoint: &str, account: &str) -> SdkConfig {
         .region(Region::new(REGION_A))
         .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            "testing", "testing", None, None, "keyaki-test",
+            "testing",
+            "testing",
+            None,
+            None,
+            "keyaki-test",
         ))
         .load()
         .await;
@@ -141,7 +147,8 @@ impl Fixtures {
 
 const DECRYPT_ALL: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"DecryptEverything","Effect":"Allow","Action":["kms:Decrypt","kms:DescribeKey"],"Resource":"*"}]}"#;
 const HARMLESS: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket/*"}]}"#;
-const KMS_STAR: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
+const KMS_STAR: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
 const REENCRYPT_ALL: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ReEncrypt","Effect":"Allow","Action":"kms:ReEncrypt*","Resource":"*"}]}"#;
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
@@ -352,7 +359,13 @@ pub async fn create_standard_fixtures(cfg: &SdkConfig, account: &str) -> Fixture
     ok(
         "schedule deletion",
         a.schedule_key_deletion()
-            .key_id(&f.key_pending_deletion)
+            // moto looks keys up by id only here
+            .key_id(
+                f.key_pending_deletion
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default(),
+            )
             .pending_window_in_days(7)
             .send()
             .await,

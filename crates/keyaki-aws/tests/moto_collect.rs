@@ -251,7 +251,8 @@ async fn all_regions_reads_every_enabled_region() {
     let endpoint = testing::moto_endpoint();
     let account = testing::fresh_account_id();
     let cfg = testing::account_config(&endpoint, &account).await;
-    let far = testing::create_key(&testing::kms_in(&cfg, "ap-southeast-2"), "far", None, false).await;
+    let far =
+        testing::create_key(&testing::kms_in(&cfg, "ap-southeast-2"), "far", None, false).await;
 
     let (s, stats) = keyaki_aws::collect(&options(&endpoint, &account, RegionSelection::All))
         .await
@@ -288,5 +289,8 @@ async fn a_dead_endpoint_is_fatal() {
         .unwrap_or_else(|| panic!("collecting from a closed port succeeded"));
     let text = err.to_string();
     assert!(text.contains("GetCallerIdentity"), "{text}");
-    assert!(matches!(err, keyaki_aws::CollectError::Identity(_)), "{err:?}");
+    assert!(
+        matches!(err, keyaki_aws::CollectError::Identity(_)),
+        "{err:?}"
+    );
 }

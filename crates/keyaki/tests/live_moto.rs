@@ -58,8 +58,14 @@ fn collect_writes_a_snapshot_of_the_account() {
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(0), "stderr:\n{stderr}");
     assert!(stderr.contains("kms:DescribeKey"), "no stats:\n{stderr}");
-    assert!(stderr.contains(&format!("collected account {account}")), "{stderr}");
-    assert!(!stderr.contains("testing"), "a credential leaked:\n{stderr}");
+    assert!(
+        stderr.contains(&format!("collected account {account}")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("testing"),
+        "a credential leaked:\n{stderr}"
+    );
     assert_eq!(files_in(dir.path()), vec!["snapshot.json".to_string()]);
     let text = std::fs::read_to_string(&out).unwrap_or_default();
     let s: Snapshot = serde_json::from_str(&text).unwrap_or_else(|e| panic!("snapshot: {e}"));
@@ -87,17 +93,32 @@ fn verbose_logs_each_call_without_credentials() {
         testing::create_key(&testing::kms_in(&cfg, REGION_A), "k", None, true).await
     });
     let run = keyaki()
-        .args(["-v", "collect", "--endpoint-url", &endpoint, "--region", REGION_A])
+        .args([
+            "-v",
+            "collect",
+            "--endpoint-url",
+            &endpoint,
+            "--region",
+            REGION_A,
+        ])
         .args(["--role-arn", &testing::role_in(&account)])
         .output()
         .unwrap_or_else(|e| panic!("run keyaki: {e}"));
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(0), "{stderr}");
-    for op in ["GetCallerIdentity", "ListKeys", "DescribeKey", "GetKeyRotationStatus"] {
+    for op in [
+        "GetCallerIdentity",
+        "ListKeys",
+        "DescribeKey",
+        "GetKeyRotationStatus",
+    ] {
         assert!(stderr.contains(op), "{op} not logged:\n{stderr}");
     }
     assert!(stderr.contains(REGION_A));
-    assert!(!stderr.contains("testing"), "a credential leaked:\n{stderr}");
+    assert!(
+        !stderr.contains("testing"),
+        "a credential leaked:\n{stderr}"
+    );
     // the snapshot went to stdout
     let s: Snapshot = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.kms.map(|k| k[REGION_A].len()), Some(1));
@@ -119,9 +140,20 @@ fn moto_killed_mid_scan_is_a_clear_error_and_leaves_no_snapshot() {
     let proxy = support::Proxy::start(&moto.endpoint, &["--latency", "0.05", "--log"]);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let out = dir.path().join("snapshot.json");
-    let mut child = keyaki()
-        .args(["collect", "--endpoint-url", &proxy.endpoint, "--region", REGION_A])
-        .args(["--role-arn", &testing::role_in(&account), "--max-concurrency", "2"])
+    let child = keyaki()
+        .args([
+            "collect",
+            "--endpoint-url",
+            &proxy.endpoint,
+            "--region",
+            REGION_A,
+        ])
+        .args([
+            "--role-arn",
+            &testing::role_in(&account),
+            "--max-concurrency",
+            "2",
+        ])
         .arg("-o")
         .arg(&out)
         .stdout(Stdio::null())
@@ -150,7 +182,11 @@ fn moto_killed_mid_scan_is_a_clear_error_and_leaves_no_snapshot() {
         stderr.contains("lost contact with AWS") || stderr.contains("could not read IAM"),
         "{stderr}"
     );
-    assert_eq!(files_in(dir.path()), Vec::<String>::new(), "a file was left behind");
+    assert_eq!(
+        files_in(dir.path()),
+        Vec::<String>::new(),
+        "a file was left behind"
+    );
 }
 
 #[test]

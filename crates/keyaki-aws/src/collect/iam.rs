@@ -94,7 +94,8 @@ pub fn name_from_arn(arn: &str) -> Option<String> {
 }
 
 fn date(d: Option<&aws_smithy_types::DateTime>) -> Option<Value> {
-    d.and_then(|d| d.fmt(Format::DateTime).ok()).map(Value::String)
+    d.and_then(|d| d.fmt(Format::DateTime).ok())
+        .map(Value::String)
 }
 
 fn inline(p: &iam::PolicyDetail) -> PolicyDetail {

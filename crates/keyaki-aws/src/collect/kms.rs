@@ -80,11 +80,7 @@ pub(crate) async fn collect_region(
             let message = if keys.is_empty() {
                 err.message.clone()
             } else {
-                format!(
-                    "listing stopped after {} keys: {}",
-                    keys.len(),
-                    err.message
-                )
+                format!("listing stopped after {} keys: {}", keys.len(), err.message)
             };
             let status = RegionStatus::Error {
                 code: err.code.clone(),
@@ -133,7 +129,10 @@ fn not_attempted(operation: &str) -> keyaki_controls::snapshot::ApiError {
     }
 }
 
-fn give_up_if_unreachable(err: CallError, stop: &AtomicBool) -> keyaki_controls::snapshot::ApiError {
+fn give_up_if_unreachable(
+    err: CallError,
+    stop: &AtomicBool,
+) -> keyaki_controls::snapshot::ApiError {
     if err.kind == super::error::FailureKind::Unreachable {
         stop.store(true, Ordering::Relaxed);
     }
@@ -181,7 +180,12 @@ async fn collect_key(client: &aws_sdk_kms::Client, key: Listed, stop: &AtomicBoo
         return record;
     }
     if rotation_applies {
-        match client.get_key_rotation_status().key_id(&key.id).send().await {
+        match client
+            .get_key_rotation_status()
+            .key_id(&key.id)
+            .send()
+            .await
+        {
             Ok(out) => {
                 record.key_rotation_status = Some(KeyRotationStatus {
                     key_rotation_enabled: out.key_rotation_enabled(),
@@ -231,7 +235,8 @@ pub(crate) fn rotation_applies_to(meta: &KeyMetadata) -> bool {
 }
 
 fn date(d: Option<&aws_smithy_types::DateTime>) -> Option<Value> {
-    d.and_then(|d| d.fmt(Format::DateTime).ok()).map(Value::String)
+    d.and_then(|d| d.fmt(Format::DateTime).ok())
+        .map(Value::String)
 }
 
 /// `KeyMetadata` with the API's field names; absent fields are left out.
@@ -270,7 +275,12 @@ pub(crate) fn key_metadata(m: &KeyMetadata) -> Value {
     put("KeySpec", s(m.key_spec().map(|v| v.as_str())));
     put(
         "EncryptionAlgorithms",
-        list(m.encryption_algorithms().iter().map(|v| v.as_str()).collect()),
+        list(
+            m.encryption_algorithms()
+                .iter()
+                .map(|v| v.as_str())
+                .collect(),
+        ),
     );
     put(
         "SigningAlgorithms",
@@ -316,6 +326,7 @@ pub(crate) fn key_metadata(m: &KeyMetadata) -> Value {
 }
 
 #[cfg(test)]
+#[allow(deprecated)] // CustomerMasterKeySpec
 mod tests {
     use aws_sdk_kms::types::{CustomerMasterKeySpec, EncryptionAlgorithmSpec, KeyUsageType};
     use aws_smithy_types::DateTime;

@@ -96,7 +96,9 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Snapshot, CollectStats), 
         .map(|r| r.to_string())
         .ok_or(CollectError::NoRegion)?;
     let sts = sts_client(&sdk, &home, &recorder);
-    let identity = caller_identity(&sts).await.map_err(CollectError::Identity)?;
+    let identity = caller_identity(&sts)
+        .await
+        .map_err(CollectError::Identity)?;
     let partition = identity
         .arn
         .as_deref()

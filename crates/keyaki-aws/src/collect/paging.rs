@@ -16,7 +16,10 @@ pub(crate) struct Page<T> {
 /// read, the error (the pages before it are kept: partial data, recorded as such).
 /// A service that sends back a marker it already sent would loop forever: that is
 /// reported as an error instead.
-pub(crate) async fn paginate<T, F, Fut>(operation: &str, mut fetch: F) -> (Vec<T>, Option<CallError>)
+pub(crate) async fn paginate<T, F, Fut>(
+    operation: &str,
+    mut fetch: F,
+) -> (Vec<T>, Option<CallError>)
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<Page<T>, CallError>>,
@@ -75,7 +78,10 @@ mod tests {
 
     /// A scripted service: answers by marker, and records the markers it was asked for.
     struct Scripted {
-        pages: Vec<(Option<&'static str>, Result<(Vec<u32>, Option<&'static str>), &'static str>)>,
+        pages: Vec<(
+            Option<&'static str>,
+            Result<(Vec<u32>, Option<&'static str>), &'static str>,
+        )>,
         asked: RefCell<Vec<Option<String>>>,
     }
 
@@ -86,13 +92,25 @@ mod tests {
                 .pages
                 .iter()
                 .find(|(m, _)| m.map(str::to_string) == marker)
-                .ok_or_else(|| CallError::new("ListKeys", "InvalidMarker", "unknown marker", FailureKind::Service))?;
+                .ok_or_else(|| {
+                    CallError::new(
+                        "ListKeys",
+                        "InvalidMarker",
+                        "unknown marker",
+                        FailureKind::Service,
+                    )
+                })?;
             match answer {
                 Ok((items, next)) => Ok(Page {
                     items: items.clone(),
                     next: next.map(str::to_string),
                 }),
-                Err(code) => Err(CallError::new("ListKeys", code, "scripted failure", FailureKind::Access)),
+                Err(code) => Err(CallError::new(
+                    "ListKeys",
+                    code,
+                    "scripted failure",
+                    FailureKind::Access,
+                )),
             }
         }
     }
@@ -134,7 +152,10 @@ mod tests {
         };
         let (pages, err) = run(&s);
         assert_eq!(pages.concat(), vec![1, 2]);
-        assert_eq!(err.map(|e| e.code), Some("AccessDeniedException".to_string()));
+        assert_eq!(
+            err.map(|e| e.code),
+            Some("AccessDeniedException".to_string())
+        );
     }
 
     #[test]
@@ -166,7 +187,10 @@ mod tests {
     #[test]
     fn truncated_without_marker_is_an_error() {
         assert_eq!(next_marker("ListKeys", false, Some("x")), Ok(None));
-        assert_eq!(next_marker("ListKeys", true, Some("x")), Ok(Some("x".to_string())));
+        assert_eq!(
+            next_marker("ListKeys", true, Some("x")),
+            Ok(Some("x".to_string()))
+        );
         assert!(next_marker("ListKeys", true, None).is_err());
         assert!(next_marker("ListKeys", true, Some("")).is_err());
     }

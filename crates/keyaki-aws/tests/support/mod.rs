@@ -21,8 +21,7 @@ pub fn python() -> PathBuf {
 }
 
 fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../keyaki-aws/tests/support/fault_proxy.py")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../keyaki-aws/tests/support/fault_proxy.py")
 }
 
 /// A running fault proxy; killed on drop.
@@ -120,7 +119,10 @@ impl Moto {
                     panic!("private moto server exited: {status}");
                 }
             }
-            assert!(Instant::now() < deadline, "private moto server did not start");
+            assert!(
+                Instant::now() < deadline,
+                "private moto server did not start"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         moto

@@ -27,7 +27,12 @@ pub struct AwsArgs {
     #[arg(long, value_name = "ID", requires = "role_arn")]
     pub external_id: Option<String>,
     /// Session name for the assumed role.
-    #[arg(long, value_name = "NAME", requires = "role_arn", default_value = "keyaki")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "role_arn",
+        default_value = "keyaki"
+    )]
     pub role_session_name: String,
     /// Concurrent KMS calls per region (regions are read in parallel).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONCURRENCY as u16,
