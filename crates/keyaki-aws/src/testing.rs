@@ -359,7 +359,13 @@ pub async fn create_standard_fixtures(cfg: &SdkConfig, account: &str) -> Fixture
     ok(
         "schedule deletion",
         a.schedule_key_deletion()
-            .key_id(&f.key_pending_deletion)
+            // moto looks keys up by id only here
+            .key_id(
+                f.key_pending_deletion
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default(),
+            )
             .pending_window_in_days(7)
             .send()
             .await,

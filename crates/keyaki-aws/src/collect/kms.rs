@@ -326,8 +326,7 @@ pub(crate) fn key_metadata(m: &KeyMetadata) -> Value {
 }
 
 #[cfg(test)]
-// The tests build key metadata as the API returns it, deprecated fields included.
-#[allow(deprecated)]
+#[allow(deprecated)] // CustomerMasterKeySpec
 mod tests {
     use aws_sdk_kms::types::{CustomerMasterKeySpec, EncryptionAlgorithmSpec, KeyUsageType};
     use aws_smithy_types::DateTime;

@@ -76,15 +76,12 @@ mod tests {
 
     use super::*;
 
-    /// One scripted page: the marker it answers, and the items and next marker (or an error).
-    type ScriptedPage = (
-        Option<&'static str>,
-        Result<(Vec<u32>, Option<&'static str>), &'static str>,
-    );
-
     /// A scripted service: answers by marker, and records the markers it was asked for.
     struct Scripted {
-        pages: Vec<ScriptedPage>,
+        pages: Vec<(
+            Option<&'static str>,
+            Result<(Vec<u32>, Option<&'static str>), &'static str>,
+        )>,
         asked: RefCell<Vec<Option<String>>>,
     }
 
