@@ -77,11 +77,14 @@ mod tests {
     use super::*;
 
     /// A scripted service: answers by marker, and records the markers it was asked for.
+    /// One scripted page: the marker it answers, and the items and next marker (or an error).
+    type ScriptedPage = (
+        Option<&'static str>,
+        Result<(Vec<u32>, Option<&'static str>), &'static str>,
+    );
+
     struct Scripted {
-        pages: Vec<(
-            Option<&'static str>,
-            Result<(Vec<u32>, Option<&'static str>), &'static str>,
-        )>,
+        pages: Vec<ScriptedPage>,
         asked: RefCell<Vec<Option<String>>>,
     }
 
