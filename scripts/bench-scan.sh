@@ -95,7 +95,7 @@ else
 fi
 pin=(taskset -c 0)
 command -v taskset >/dev/null || pin=()
-"${pin[@]}" "${cmd[@]}" | python3 -c '
+{ "${pin[@]}" "${cmd[@]}" || [ $? -eq 1 ]; } | python3 -c '
 import json, sys
 r = json.load(sys.stdin); print("findings:", r["summary"], file=sys.stderr)'
 best=
