@@ -205,3 +205,80 @@ fn a_dead_endpoint_exits_2_with_a_clear_message() {
     assert!(stderr.contains("sts:GetCallerIdentity"), "{stderr}");
     assert_eq!(files_in(dir.path()), Vec::<String>::new());
 }
+
+#[test]
+fn live_scan_gives_the_expected_findings_for_every_control() {
+    let endpoint = testing::moto_endpoint();
+    let account = testing::fresh_account_id();
+    let rt = runtime();
+    let f = rt.block_on(async {
+        let cfg = testing::account_config(&endpoint, &account).await;
+        testing::create_standard_fixtures(&cfg, &account).await
+    });
+    let run = keyaki()
+        .args(["scan", "--endpoint-url", &endpoint])
+        .args(["--region", REGION_A, "--region", REGION_B])
+        .args(["--role-arn", &testing::role_in(&account)])
+        .args(["--format", "json", "--quiet"])
+        .output()
+        .unwrap_or_else(|e| panic!("run keyaki: {e}"));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "FAILED findings exit 1; stderr:\n{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout)
+        .unwrap_or_else(|e| panic!("scan output is JSON: {e}\nstderr:\n{stderr}"));
+    let findings = report["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no findings array: {report}"));
+    let status_of = |control: &str, arn: &str| -> String {
+        let matching: Vec<&serde_json::Value> = findings
+            .iter()
+            .filter(|x| x["control"] == control && x["resource"]["arn"] == arn)
+            .collect();
+        assert_eq!(matching.len(), 1, "one {control} finding for `{arn}`");
+        matching[0]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let expect = [
+        ("KMS.1", &f.policy_decrypt_all, "FAILED"),
+        ("KMS.1", &f.policy_scoped, "PASSED"),
+        ("KMS.1", &f.policy_boundary, "NOT_AVAILABLE"),
+        ("KMS.2", &f.user_decrypt_all, "FAILED"),
+        ("KMS.2", &f.user_harmless, "PASSED"),
+        ("KMS.2", &f.group_reencrypt, "FAILED"),
+        ("KMS.2", &f.role_scoped, "PASSED"),
+        ("KMS.2", &f.role_admin, "FAILED"),
+        ("KMS.3", &f.key_pending_deletion, "FAILED"),
+        ("KMS.3", &f.key_rotating, "PASSED"),
+        ("KMS.3", &f.key_b_not_rotating, "PASSED"),
+        ("KMS.4", &f.key_rotating, "PASSED"),
+        ("KMS.4", &f.key_not_rotating, "FAILED"),
+        ("KMS.4", &f.key_asymmetric, "NOT_AVAILABLE"),
+        ("KMS.4", &f.key_hmac, "NOT_AVAILABLE"),
+        ("KMS.4", &f.key_pending_deletion, "NOT_AVAILABLE"),
+        ("KMS.4", &f.key_b_not_rotating, "FAILED"),
+        ("KMS.4", &f.key_b_rotating, "PASSED"),
+    ];
+    let wrong: Vec<String> = expect
+        .iter()
+        .filter_map(|(control, arn, want)| {
+            let got = status_of(control, arn);
+            (got != *want).then(|| format!("{control} {arn}: {got}, expected {want}"))
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "unexpected findings:\n{}",
+        wrong.join("\n")
+    );
+    assert!(
+        report["problems"].as_array().is_some_and(|p| p.is_empty()),
+        "no input problems: {}",
+        report["problems"]
+    );
+}
