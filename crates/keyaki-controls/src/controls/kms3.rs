@@ -16,7 +16,7 @@
 use crate::control::{ControlMeta, Schedule};
 use crate::finding::{Evidence, Finding, Severity, Status};
 
-use super::{finding, for_each_key, key_resource, reason, Context, Control, DataSource};
+use super::{finding, for_each_key, reason, Context, Control, DataSource};
 
 pub static META: ControlMeta = ControlMeta {
     id: "KMS.3",
@@ -47,24 +47,7 @@ impl Control for Kms3 {
     }
 
     fn evaluate(&self, ctx: &mut Context<'_>, out: &mut Vec<Finding>) {
-        for_each_key(ctx, &META, out, |ctx, region, key, out| {
-            let Some(resource) = key_resource(ctx, region, key) else {
-                return;
-            };
-            let metadata = match &key.metadata {
-                Ok(m) => m,
-                Err(why) => {
-                    out.push(finding(
-                        &META,
-                        Status::NotAvailable,
-                        resource,
-                        reason::READ_ERROR,
-                        why.clone(),
-                        None,
-                    ));
-                    return;
-                }
-            };
+        for_each_key(ctx, &META, out, |key, resource, metadata, out| {
             let Some(state) = metadata.key_state.as_deref() else {
                 out.push(finding(
                     &META,

@@ -18,7 +18,7 @@
 use crate::control::{ControlMeta, Schedule};
 use crate::finding::{Evidence, Finding, Severity, Status};
 
-use super::{finding, for_each_key, key_resource, reason, Context, Control, DataSource};
+use super::{finding, for_each_key, reason, Context, Control, DataSource};
 
 pub static META: ControlMeta = ControlMeta {
     id: "KMS.4",
@@ -56,24 +56,7 @@ impl Control for Kms4 {
     }
 
     fn evaluate(&self, ctx: &mut Context<'_>, out: &mut Vec<Finding>) {
-        for_each_key(ctx, &META, out, |ctx, region, key, out| {
-            let Some(resource) = key_resource(ctx, region, key) else {
-                return;
-            };
-            let m = match &key.metadata {
-                Ok(m) => m,
-                Err(why) => {
-                    out.push(finding(
-                        &META,
-                        Status::NotAvailable,
-                        resource,
-                        reason::READ_ERROR,
-                        why.clone(),
-                        None,
-                    ));
-                    return;
-                }
-            };
+        for_each_key(ctx, &META, out, |key, resource, m, out| {
             let (Some(spec), Some(origin), Some(manager)) =
                 (m.spec(), m.origin.as_deref(), m.key_manager.as_deref())
             else {

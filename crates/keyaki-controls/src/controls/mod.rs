@@ -357,13 +357,19 @@ pub fn is_aws_managed(arn: &str) -> bool {
     )
 }
 
-/// Calls `each` for every key of the input (region by region), after pushing a
-/// NOT_AVAILABLE finding for every region that could not be read.
+/// Calls `each` with the resource and metadata of every key of the input (region by
+/// region), after pushing a NOT_AVAILABLE finding for every region that could not be
+/// read and for every key whose metadata could not be read.
 pub fn for_each_key(
     ctx: &mut Context<'_>,
     meta: &ControlMeta,
     out: &mut Vec<Finding>,
-    mut each: impl FnMut(&mut Context<'_>, &str, &crate::input::KeyInput, &mut Vec<Finding>),
+    mut each: impl FnMut(
+        &crate::input::KeyInput,
+        Resource,
+        &crate::input::KeyMetadata,
+        &mut Vec<Finding>,
+    ),
 ) {
     let input = ctx.input;
     let Some(kms) = input.kms.as_ref() else {
@@ -386,7 +392,20 @@ pub fn for_each_key(
             ));
         }
         for key in &keys.keys {
-            each(ctx, region, key, out);
+            let Some(resource) = key_resource(ctx, region, key) else {
+                continue;
+            };
+            match &key.metadata {
+                Ok(metadata) => each(key, resource, metadata, out),
+                Err(why) => out.push(finding(
+                    meta,
+                    Status::NotAvailable,
+                    resource,
+                    reason::READ_ERROR,
+                    why.clone(),
+                    None,
+                )),
+            }
         }
     }
 }
