@@ -3,7 +3,7 @@
 
 use keyaki_aws::collect::{CollectOptions, RegionSelection};
 use keyaki_aws::testing::{self, Fixtures, REGION_A, REGION_B};
-use keyaki_controls::snapshot::{KeyRecord, RegionStatus, Snapshot};
+use keyaki_controls::snapshot::{Document, KeyRecord, RegionStatus, Snapshot};
 use serde_json::Value;
 
 fn options(endpoint: &str, account: &str, regions: RegionSelection) -> CollectOptions {
@@ -60,7 +60,10 @@ fn check_standard(s: &Snapshot, f: &Fixtures) {
         .and_then(|v| v.document.as_ref())
         .unwrap_or_else(|| panic!("no default version document"));
     // decoded into JSON whatever the emulator's encoding
-    assert_eq!(default["Statement"][0]["Sid"], "DecryptEverything");
+    assert_eq!(
+        default.to_value()["Statement"][0]["Sid"],
+        "DecryptEverything"
+    );
     let scoped = policy(&f.policy_scoped);
     assert_eq!(scoped.policy_name.as_deref(), Some("ScopedDecrypt"));
     assert_eq!(scoped.path.as_deref(), Some("/team/"));
@@ -68,7 +71,7 @@ fn check_standard(s: &Snapshot, f: &Fixtures) {
     assert_eq!(scoped.default_version_id.as_deref(), Some("v2"));
     for v in &scoped.policy_version_list {
         assert!(
-            matches!(v.document, Some(Value::Object(_))),
+            v.document.as_ref().is_some_and(Document::is_object),
             "version {:?} not decoded: {:?}",
             v.version_id,
             v.document
@@ -91,7 +94,7 @@ fn check_standard(s: &Snapshot, f: &Fixtures) {
         alice.user_policy_list[0]
             .policy_document
             .as_ref()
-            .map(|d| d["Statement"][0]["Action"][0].clone()),
+            .map(|d| d.to_value()["Statement"][0]["Action"][0].clone()),
         Some(Value::from("kms:Decrypt"))
     );
     let bob = iam
@@ -121,10 +124,10 @@ fn check_standard(s: &Snapshot, f: &Fixtures) {
             .and_then(|b| b.permissions_boundary_arn.as_deref()),
         Some(f.policy_boundary.as_str())
     );
-    assert!(matches!(
-        app.assume_role_policy_document,
-        Some(Value::Object(_))
-    ));
+    assert!(app
+        .assume_role_policy_document
+        .as_ref()
+        .is_some_and(Document::is_object));
     assert_eq!(app.role_policy_list.len(), 1);
     let admin = iam
         .role_detail_list

@@ -11,6 +11,10 @@ use std::process::ExitCode;
 use keyaki_controls::finding::Status;
 use keyaki_controls::{evaluate, input, Parameters};
 
+// The allocator of the `keyaki` binary, so that the figures match.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let Some(path) = std::env::args().nth(1) else {
         eprintln!("usage: scan_file PATH");

@@ -1,8 +1,9 @@
 //! Reading an account from JSON text: a keyaki snapshot or a bare
 //! `GetAccountAuthorizationDetails` document, detected from the content.
 //!
-//! The text is parsed once as a generic JSON value; then each element (a user, a
-//! policy, a key record, ...) is read into its typed model on its own, so that one
+//! The text is checked and split once (the IAM lists stay raw JSON text); then each
+//! element (a user, a policy, a key record, ...) is read into its typed model on its
+//! own, straight from its text, so that one
 //! malformed element becomes an [`Element::Bad`] (and later a NOT_AVAILABLE finding
 //! plus an input problem) while the rest of the account is still evaluated. Only
 //! errors that leave nothing to evaluate — invalid JSON, a wrong top-level type, an
@@ -12,6 +13,7 @@ use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
@@ -197,15 +199,17 @@ impl Reader<'_> {
     fn element<T: DeserializeOwned>(
         &mut self,
         path: &str,
-        value: &Value,
+        raw: &RawValue,
         arn_field: &str,
         name_field: &str,
     ) -> Element<T> {
-        match typed::<T>(value) {
+        match typed_raw::<T>(raw) {
             Ok(v) => Element::Ok(v),
             Err((inner, message)) => {
                 let place = format!("{path}{inner}");
                 self.problem(&place, message.clone());
+                // The slow path: the element as a generic value, for its ARN and name.
+                let value: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
                 Element::Bad(BadElement {
                     location: self.location(&place),
                     message,
@@ -222,49 +226,65 @@ impl Reader<'_> {
         }
     }
 
+    /// The elements of the array `field` of `obj`, as raw text.
     fn list<'v>(
         &self,
-        obj: &'v Map<String, Value>,
+        obj: &RawObject<'v>,
         field: &str,
         path: &str,
-    ) -> Result<&'v [Value], InputError> {
+    ) -> Result<Vec<&'v RawValue>, InputError> {
         match obj.get(field) {
-            None | Some(Value::Null) => Ok(&[]),
-            Some(Value::Array(items)) => Ok(items),
-            Some(other) => Err(self.fatal(
+            None => Ok(Vec::new()),
+            Some(raw) if raw_kind(raw) == "null" => Ok(Vec::new()),
+            Some(raw) if raw_kind(raw) == "an array" => serde_json::from_str(raw.get())
+                .map_err(|e| self.fatal(format!("{path}.{field}"), e.to_string())),
+            Some(raw) => Err(self.fatal(
                 format!("{path}.{field}"),
-                format!("expected an array, found {}", kind_of(other)),
+                format!("expected an array, found {}", raw_kind(raw)),
             )),
         }
     }
 
-    fn iam(&mut self, value: &Value, path: &str) -> Result<IamData, InputError> {
-        let Value::Object(obj) = value else {
-            return Err(self.fatal(
-                path,
-                format!("expected an object, found {}", kind_of(value)),
-            ));
-        };
+    /// The IAM lists of `raw`: in one pass when they are well formed; otherwise member by
+    /// member, so that the error names the member.
+    fn iam_lists<'v>(&self, raw: &'v RawValue, path: &str) -> Result<RawIam<'v>, InputError> {
+        if let Ok(lists) = serde_json::from_str::<RawIam>(raw.get()) {
+            return Ok(lists);
+        }
+        let obj = raw_object(raw).ok_or_else(|| {
+            self.fatal(path, format!("expected an object, found {}", raw_kind(raw)))
+        })?;
+        Ok(RawIam {
+            users: Some(self.list(&obj, "UserDetailList", path)?),
+            groups: Some(self.list(&obj, "GroupDetailList", path)?),
+            roles: Some(self.list(&obj, "RoleDetailList", path)?),
+            policies: Some(self.list(&obj, "Policies", path)?),
+            errors: Some(self.list(&obj, "Errors", path)?),
+        })
+    }
+
+    fn iam(&mut self, raw: &RawValue, path: &str) -> Result<IamData, InputError> {
+        let lists = self.iam_lists(raw, path)?;
         let mut iam = IamData::default();
-        for (i, v) in self.list(obj, "UserDetailList", path)?.iter().enumerate() {
+        for (i, v) in lists.users.unwrap_or_default().iter().enumerate() {
             let p = format!("{path}.UserDetailList[{i}]");
             iam.users.push(self.element(&p, v, "Arn", "UserName"));
         }
-        for (i, v) in self.list(obj, "GroupDetailList", path)?.iter().enumerate() {
+        for (i, v) in lists.groups.unwrap_or_default().iter().enumerate() {
             let p = format!("{path}.GroupDetailList[{i}]");
             iam.groups.push(self.element(&p, v, "Arn", "GroupName"));
         }
-        for (i, v) in self.list(obj, "RoleDetailList", path)?.iter().enumerate() {
+        for (i, v) in lists.roles.unwrap_or_default().iter().enumerate() {
             let p = format!("{path}.RoleDetailList[{i}]");
             iam.roles.push(self.element(&p, v, "Arn", "RoleName"));
         }
-        for (i, v) in self.list(obj, "Policies", path)?.iter().enumerate() {
+        for (i, v) in lists.policies.unwrap_or_default().iter().enumerate() {
             let p = format!("{path}.Policies[{i}]");
             iam.policies.push(self.element(&p, v, "Arn", "PolicyName"));
         }
-        for (i, v) in self.list(obj, "Errors", path)?.iter().enumerate() {
+        for (i, v) in lists.errors.unwrap_or_default().iter().enumerate() {
             let p = format!("{path}.Errors[{i}]");
-            match typed::<ApiError>(v) {
+            match typed_raw::<ApiError>(v) {
                 Ok(e) => {
                     self.problem(
                         &p,
@@ -385,17 +405,80 @@ impl Reader<'_> {
     }
 }
 
+/// The lists of a `GetAccountAuthorizationDetails` document, elements kept as raw text.
+#[derive(Deserialize)]
+struct RawIam<'a> {
+    #[serde(borrow, default, rename = "UserDetailList")]
+    users: Option<Vec<&'a RawValue>>,
+    #[serde(borrow, default, rename = "GroupDetailList")]
+    groups: Option<Vec<&'a RawValue>>,
+    #[serde(borrow, default, rename = "RoleDetailList")]
+    roles: Option<Vec<&'a RawValue>>,
+    #[serde(borrow, default, rename = "Policies")]
+    policies: Option<Vec<&'a RawValue>>,
+    #[serde(borrow, default, rename = "Errors")]
+    errors: Option<Vec<&'a RawValue>>,
+}
+
+/// An object whose members are kept as raw text.
+type RawObject<'a> = BTreeMap<String, &'a RawValue>;
+
+/// `raw` as an object of raw members, when it is an object.
+fn raw_object(raw: &RawValue) -> Option<RawObject<'_>> {
+    if raw_kind(raw) != "an object" {
+        return None;
+    }
+    serde_json::from_str(raw.get()).ok()
+}
+
+/// The kind of a raw JSON value, from its first character (the text is valid JSON).
+fn raw_kind(raw: &RawValue) -> &'static str {
+    match raw.get().trim_start().as_bytes().first() {
+        Some(b'{') => "an object",
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
+    }
+}
+
+/// A raw value as a generic value (for the small parts of the input).
+fn raw_value(raw: &RawValue) -> Value {
+    serde_json::from_str(raw.get()).unwrap_or(Value::Null)
+}
+
+/// Reads `T` from raw JSON text; on failure, the JSON path inside it and the message.
+fn typed_raw<T: DeserializeOwned>(raw: &RawValue) -> Result<T, (String, String)> {
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
+        let inner = json_path_suffix(e.path());
+        let message = e.into_inner().to_string();
+        // The line and column are those inside the element: the JSON path says more.
+        let message = match message.rfind(" at line ") {
+            Some(i) => message[..i].to_owned(),
+            None => message,
+        };
+        (inner, message)
+    })
+}
+
+/// A serde path as a suffix of a JSON path: `` (the value itself), `.a.b`, `[3].c`.
+fn json_path_suffix(path: &serde_path_to_error::Path) -> String {
+    let inner = path.to_string();
+    if inner == "." {
+        String::new()
+    } else if inner.starts_with('[') {
+        inner
+    } else {
+        format!(".{inner}")
+    }
+}
+
 /// Reads `T` from a value; on failure, the JSON path inside the value and the message.
 fn typed<T: DeserializeOwned>(value: &Value) -> Result<T, (String, String)> {
     serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
-        let inner = e.path().to_string();
-        let inner = if inner == "." {
-            String::new()
-        } else if inner.starts_with('[') {
-            inner
-        } else {
-            format!(".{inner}")
-        };
+        let inner = json_path_suffix(e.path());
         (inner, e.into_inner().to_string())
     })
 }
@@ -411,24 +494,36 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
-/// Parses JSON text, reporting syntax errors with their line and column.
-fn parse_json(file: &str, text: &str) -> Result<Value, InputError> {
-    serde_json::from_str(text).map_err(|e| {
-        let full = e.to_string();
-        let message = match full.rfind(" at line ") {
-            Some(i) => full[..i].to_owned(),
-            None => full,
-        };
-        let message = if e.is_eof() {
-            format!("the JSON document is truncated ({message})")
-        } else {
-            format!("invalid JSON: {message}")
-        };
-        InputError {
-            file: file.to_owned(),
-            place: format!("line {}, column {}", e.line(), e.column()),
-            message,
-        }
+/// Checks JSON text, reporting syntax errors with their line and column; the top-level
+/// members stay raw text. `Ok(Err(kind))` when the text is valid JSON but not an object.
+fn parse_json<'t>(
+    file: &str,
+    text: &'t str,
+) -> Result<Result<RawObject<'t>, &'static str>, InputError> {
+    let e = match serde_json::from_str::<RawObject>(text) {
+        Ok(top) => return Ok(Ok(top)),
+        Err(e) => e,
+    };
+    // A type error at the top: valid JSON of another kind. Otherwise a syntax error.
+    let e = match serde_json::from_str::<&RawValue>(text) {
+        Ok(raw) => return Ok(Err(raw_kind(raw))),
+        Err(syntax) if e.classify() == serde_json::error::Category::Data => syntax,
+        Err(_) => e,
+    };
+    let full = e.to_string();
+    let message = match full.rfind(" at line ") {
+        Some(i) => full[..i].to_owned(),
+        None => full,
+    };
+    let message = if e.is_eof() {
+        format!("the JSON document is truncated ({message})")
+    } else {
+        format!("invalid JSON: {message}")
+    };
+    Err(InputError {
+        file: file.to_owned(),
+        place: format!("line {}, column {}", e.line(), e.column()),
+        message,
     })
 }
 
@@ -441,39 +536,30 @@ const AUTH_DETAILS_FIELDS: [&str; 4] = [
 
 /// Reads an account from the text of `file`, detecting the document kind.
 pub fn read(file: &str, text: &str) -> Result<AccountInput, InputError> {
-    let value = parse_json(file, text)?;
-    from_value(file, &value)
-}
-
-/// Reads an account from a snapshot built in memory (e.g. by the live collector).
-pub fn from_snapshot(label: &str, snapshot: &Snapshot) -> Result<AccountInput, InputError> {
-    let value = serde_json::to_value(snapshot).map_err(|e| InputError {
-        file: label.to_owned(),
-        place: "$".into(),
-        message: format!("the snapshot cannot be represented as JSON: {e}"),
-    })?;
-    from_value(label, &value)
-}
-
-/// Reads an account from a parsed JSON document, detecting its kind.
-pub fn from_value(file: &str, value: &Value) -> Result<AccountInput, InputError> {
+    let top = parse_json(file, text)?;
     let mut reader = Reader {
         file,
         problems: Vec::new(),
     };
-    let Value::Object(obj) = value else {
-        return Err(reader.fatal(
+    let top = match top {
+        Ok(top) => top,
+        Err(kind) => return Err(reader.fatal(
             "$",
             format!(
-                "expected a keyaki snapshot or `aws iam get-account-authorization-details` output (a JSON object), found {}",
-                kind_of(value)
+                "expected a keyaki snapshot or `aws iam get-account-authorization-details` output (a JSON object), found {kind}"
             ),
-        ));
+        )),
     };
-    if obj.contains_key("format") {
-        read_snapshot(&mut reader, obj)
-    } else if AUTH_DETAILS_FIELDS.iter().any(|f| obj.contains_key(*f)) {
-        read_authorization_details(&mut reader, value)
+    if top.contains_key("format") {
+        // The small members as generic values; `iam` stays raw.
+        let obj: Map<String, Value> = top
+            .iter()
+            .filter(|(k, _)| k.as_str() != "iam")
+            .map(|(k, v)| (k.clone(), raw_value(v)))
+            .collect();
+        read_snapshot(&mut reader, &obj, top.get("iam").copied())
+    } else if AUTH_DETAILS_FIELDS.iter().any(|f| top.contains_key(*f)) {
+        read_authorization_details(&mut reader, text)
     } else {
         Err(reader.fatal(
             "$",
@@ -497,9 +583,20 @@ fn required_str<'v>(
     }
 }
 
+/// Reads an account from a snapshot built in memory (e.g. by the live collector).
+pub fn from_snapshot(label: &str, snapshot: &Snapshot) -> Result<AccountInput, InputError> {
+    let text = serde_json::to_string(snapshot).map_err(|e| InputError {
+        file: label.to_owned(),
+        place: "$".into(),
+        message: format!("the snapshot cannot be represented as JSON: {e}"),
+    })?;
+    read(label, &text)
+}
+
 fn read_snapshot(
     reader: &mut Reader,
     obj: &Map<String, Value>,
+    iam: Option<&RawValue>,
 ) -> Result<AccountInput, InputError> {
     let format = required_str(reader, obj, "format")?;
     if format != FORMAT {
@@ -539,8 +636,9 @@ fn read_snapshot(
             None
         }
     };
-    let iam = match obj.get("iam") {
-        None | Some(Value::Null) => None,
+    let iam = match iam {
+        None => None,
+        Some(v) if raw_kind(v) == "null" => None,
         Some(v) => Some(reader.iam(v, "$.iam")?),
     };
     let mut statuses: BTreeMap<String, RegionStatus> = BTreeMap::new();
@@ -650,23 +748,23 @@ fn account_of(arn: &str) -> Option<(&str, &str)> {
         .then_some((partition, account))
 }
 
-fn read_authorization_details(
-    reader: &mut Reader,
-    value: &Value,
-) -> Result<AccountInput, InputError> {
-    let iam = reader.iam(value, "$")?;
+fn read_authorization_details(reader: &mut Reader, text: &str) -> Result<AccountInput, InputError> {
+    let raw: &RawValue =
+        serde_json::from_str(text).map_err(|e| reader.fatal("$", e.to_string()))?;
+    let iam = reader.iam(raw, "$")?;
     // The account and partition: the most frequent in the ARNs of the document.
     let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
-    let arns = [
-        "UserDetailList",
-        "GroupDetailList",
-        "RoleDetailList",
-        "Policies",
-    ]
-    .iter()
-    .filter_map(|f| value.get(*f).and_then(Value::as_array))
-    .flatten()
-    .filter_map(|e| e.get("Arn").and_then(Value::as_str));
+    fn arn_of<T>(e: &Element<T>, arn: impl Fn(&T) -> &str) -> Option<&str> {
+        match e {
+            Element::Ok(v) => Some(arn(v)),
+            Element::Bad(b) => b.arn.as_deref(),
+        }
+    }
+    let arns = (iam.users.iter().map(|e| arn_of(e, |u| &u.arn)))
+        .chain(iam.groups.iter().map(|e| arn_of(e, |g| &g.arn)))
+        .chain(iam.roles.iter().map(|e| arn_of(e, |r| &r.arn)))
+        .chain(iam.policies.iter().map(|e| arn_of(e, |p| &p.arn)))
+        .flatten();
     for arn in arns {
         if let Some((p, a)) = account_of(arn) {
             *seen.entry((p.to_owned(), a.to_owned())).or_default() += 1;

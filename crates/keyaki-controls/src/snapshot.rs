@@ -7,9 +7,11 @@
 //! strings (JSON, or percent-encoded JSON as the raw IAM API returns them).
 //! The JSON Schema is `schemas/keyaki-snapshot-1.schema.json`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// The only snapshot format this version reads and writes.
@@ -53,6 +55,67 @@ pub struct AuthorizationDetails {
 }
 
 /// An inline policy (`PolicyDetail`).
+/// A policy document as the input holds it, kept as its JSON text: an object (as the AWS
+/// CLI prints it) or a string (JSON, or percent-encoded JSON as the raw IAM API returns
+/// it). Kept raw, the document is read once, by the reasoning core, and statement lines
+/// refer to the document as it was written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Document(Box<RawValue>);
+
+impl PartialEq for Document {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Document {
+    /// A document from a JSON value (an object or a string).
+    pub fn from_value(value: &Value) -> Document {
+        Document(
+            serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned()),
+        )
+    }
+
+    /// A document from text an API returned: a JSON object when `text` is one, else the
+    /// text itself as a JSON string.
+    pub fn from_text(text: &str) -> Document {
+        if text.trim_start().starts_with('{') {
+            if let Ok(raw) = RawValue::from_string(text.trim().to_owned()) {
+                return Document(raw);
+            }
+        }
+        Document::from_value(&Value::String(text.to_owned()))
+    }
+
+    /// The JSON text of the document as held (an object, or a quoted string).
+    pub fn raw(&self) -> &str {
+        self.0.get()
+    }
+
+    /// Whether the document is a JSON object (rather than a string).
+    pub fn is_object(&self) -> bool {
+        self.raw().starts_with('{')
+    }
+
+    /// The document as a generic JSON value.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(self.raw()).unwrap_or(Value::Null)
+    }
+
+    /// The text to give the reasoning core: an object's text as written, a string's
+    /// content. `None` when the document is neither.
+    pub fn text(&self) -> Option<Cow<'_, str>> {
+        match self.raw().as_bytes().first() {
+            Some(b'{') => Some(Cow::Borrowed(self.raw())),
+            Some(b'"') => serde_json::from_str::<String>(self.raw())
+                .ok()
+                .map(Cow::Owned),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PolicyDetail {
@@ -60,7 +123,7 @@ pub struct PolicyDetail {
     pub policy_name: Option<String>,
     /// Object or (percent-encoded) string.
     #[serde(default)]
-    pub policy_document: Option<Value>,
+    pub policy_document: Option<Document>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -133,7 +196,7 @@ pub struct RoleDetail {
     #[serde(default)]
     pub create_date: Option<Value>,
     #[serde(default)]
-    pub assume_role_policy_document: Option<Value>,
+    pub assume_role_policy_document: Option<Document>,
     #[serde(default)]
     pub instance_profile_list: Vec<Value>,
     #[serde(default)]
@@ -153,7 +216,7 @@ pub struct RoleDetail {
 pub struct PolicyVersion {
     /// Object or (percent-encoded) string.
     #[serde(default)]
-    pub document: Option<Value>,
+    pub document: Option<Document>,
     #[serde(default)]
     pub version_id: Option<String>,
     #[serde(default)]

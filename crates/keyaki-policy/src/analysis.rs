@@ -58,8 +58,12 @@ pub struct Query {
     /// The concrete KMS actions the patterns expand to.
     actions: Vec<String>,
     universe: Universe,
-    /// Realistic key ARNs of the universe, tried first as witnesses and counterexamples.
+    /// Realistic key ARNs of the universe, tried first as witnesses and counterexamples:
+    /// `arn_prefix`, a region of [`REGIONS`], `:`, an account of `accounts`, `:key/`, a key
+    /// id of [`KEY_IDS`] (key id, then account, then region order).
     candidates: Vec<String>,
+    arn_prefix: String,
+    accounts: Vec<String>,
     /// Try the realistic candidates before the automaton search (on by default).
     shortcuts: bool,
 }
@@ -158,19 +162,22 @@ impl Query {
         }
         let actions = expand_actions(&options.actions)?;
         let universe = Universe::new(p, options.account.as_deref());
-        let accounts: Vec<&str> = match &options.account {
-            Some(a) => vec![a.as_str()],
-            None => vec![EXAMPLE_ACCOUNT, OTHER_ACCOUNT],
+        let accounts: Vec<String> = match &options.account {
+            Some(a) => vec![a.clone()],
+            None => vec![EXAMPLE_ACCOUNT.into(), OTHER_ACCOUNT.into()],
         };
+        let arn_prefix = format!("arn:{p}:kms:");
         let mut candidates = Vec::new();
         for k in KEY_IDS {
             for a in &accounts {
                 for r in REGIONS {
-                    candidates.push(format!("arn:{p}:kms:{r}:{a}:key/{k}"));
+                    candidates.push(format!("{arn_prefix}{r}:{a}:key/{k}"));
                 }
             }
         }
         Ok(Query {
+            arn_prefix,
+            accounts,
             actions,
             options,
             universe,
@@ -202,11 +209,24 @@ impl Query {
 
     pub fn analyze(&self, policy: &Policy) -> Analysis {
         let start = Instant::now();
-        let actions: Vec<ActionResult> = self
-            .actions
-            .iter()
-            .map(|a| self.analyze_action(policy, a, start))
-            .collect();
+        // Actions about which the same statements speak get the same answer: asked once.
+        let mut asked: Vec<(Vec<usize>, usize)> = Vec::new();
+        let mut actions: Vec<ActionResult> = Vec::with_capacity(self.actions.len());
+        for action in &self.actions {
+            let relevant = relevant_statements(policy, action);
+            let key: Vec<usize> = relevant.iter().map(|s| s.index).collect();
+            let result = match asked.iter().find(|(k, _)| *k == key) {
+                Some(&(_, earlier)) => ActionResult {
+                    action: action.clone(),
+                    ..actions[earlier].clone()
+                },
+                None => {
+                    asked.push((key, actions.len()));
+                    self.analyze_action(policy, &relevant, action, start)
+                }
+            };
+            actions.push(result);
+        }
         let verdict = if actions.iter().any(|r| r.allowed_on_all_keys == Some(true)) {
             Verdict::Failed
         } else if actions.iter().any(|r| r.allowed_on_all_keys.is_none()) {
@@ -217,7 +237,13 @@ impl Query {
         Analysis { verdict, actions }
     }
 
-    fn analyze_action(&self, policy: &Policy, action: &str, start: Instant) -> ActionResult {
+    fn analyze_action(
+        &self,
+        policy: &Policy,
+        relevant: &[&Statement],
+        action: &str,
+        start: Instant,
+    ) -> ActionResult {
         let mut result = ActionResult {
             action: action.to_string(),
             allowed_on_all_keys: None,
@@ -226,22 +252,12 @@ impl Query {
             counterexample: None,
             unknown_reason: None,
         };
-        // The statements about this action; a Deny with a Condition may not apply: ignored.
-        let relevant: Vec<&Statement> = policy
-            .statements
-            .iter()
-            .filter(|s| s.may_kms && !(s.effect == Effect::Deny && s.has_condition))
-            .filter(|s| {
-                let any = policy.action_patterns(s).any(|p| action_matches(p, action));
-                any != s.not_action()
-            })
-            .collect();
         if !relevant.iter().any(|s| s.effect == Effect::Allow) {
             result.allowed_on_all_keys = Some(false);
             result.counterexample = self.candidates.first().cloned();
             return result;
         }
-        let machine = Machine::new(policy, &relevant, &self.universe);
+        let machine = Machine::new(policy, relevant, &self.universe);
         let mut work = Work {
             states: 0,
             max_states: self.options.budget.max_states,
@@ -250,10 +266,7 @@ impl Query {
         };
         // The realistic candidates, run once through the automata.
         let runs: Vec<(&String, Vec<u64>)> = if self.shortcuts {
-            self.candidates
-                .iter()
-                .filter_map(|c| machine.run(c).map(|acc| (c, acc)))
-                .collect()
+            self.run_candidates(&machine)
         } else {
             Vec::new()
         };
@@ -262,6 +275,9 @@ impl Query {
         if let Some((c, _)) = runs.iter().find(|(_, acc)| !machine.allowed(acc)) {
             result.allowed_on_all_keys = Some(false);
             result.counterexample = Some((*c).clone());
+        } else if self.shortcuts && self.covered_by_one_pattern(policy, relevant) {
+            result.allowed_on_all_keys = Some(true);
+            result.witness = self.candidates.first().cloned();
         } else {
             self.decide(&machine, &mut result, &mut work);
         }
@@ -279,13 +295,15 @@ impl Query {
             if s.effect != Effect::Allow {
                 continue;
             }
-            let grants = runs.iter().any(|(_, acc)| machine.contains(i, acc)) || {
-                let alone = Machine::new(policy, &[*s], &self.universe);
-                !matches!(
-                    alone.search(&self.universe, Goal::Contains(0), &mut work),
-                    Search::Exhausted
-                )
-            };
+            let grants = runs.iter().any(|(_, acc)| machine.contains(i, acc))
+                || (self.shortcuts && self.names_a_key(policy, s))
+                || {
+                    let alone = Machine::new(policy, &[*s], &self.universe);
+                    !matches!(
+                        alone.search(&self.universe, Goal::Contains(0), &mut work),
+                        Search::Exhausted
+                    )
+                };
             if grants {
                 result.statements.push(StatementRef {
                     index: s.index,
@@ -295,6 +313,98 @@ impl Query {
         }
 
         result
+    }
+
+    /// Does the statement's `Resource` list a key of the universe literally (no wildcard, no
+    /// variable)? Such a statement grants the action on that key without a search.
+    fn names_a_key(&self, policy: &Policy, s: &Statement) -> bool {
+        let variables = policy.uses_variables();
+        !s.not_resource()
+            && policy.resource_patterns(s).any(|p| {
+                let wildcard = p.contains(['*', '?']) || (variables && p.contains("${"));
+                !wildcard && self.in_universe(p)
+            })
+    }
+
+    /// The realistic candidates run through the machine, in candidate order. They share
+    /// their prefixes (`arn:P:kms:`, then the region, then the account), so each prefix is
+    /// read once.
+    fn run_candidates<'q>(&'q self, machine: &Machine) -> Vec<(&'q String, Vec<u64>)> {
+        let mut out: Vec<Option<Vec<u64>>> = vec![None; self.candidates.len()];
+        let (nr, na) = (REGIONS.len(), self.accounts.len());
+        let Some(base) = machine.run_from(&machine.init, &self.arn_prefix) else {
+            return Vec::new();
+        };
+        for (ri, r) in REGIONS.iter().enumerate() {
+            let Some(after_region) = machine
+                .run_from(&base, r)
+                .and_then(|v| machine.run_from(&v, ":"))
+            else {
+                continue;
+            };
+            for (ai, a) in self.accounts.iter().enumerate() {
+                let Some(after_account) = machine
+                    .run_from(&after_region, a)
+                    .and_then(|v| machine.run_from(&v, ":key/"))
+                else {
+                    continue;
+                };
+                for (ki, k) in KEY_IDS.iter().enumerate() {
+                    out[(ki * na + ai) * nr + ri] = machine.run_from(&after_account, k);
+                }
+            }
+        }
+        self.candidates
+            .iter()
+            .zip(out)
+            .filter_map(|(c, acc)| acc.map(|acc| (c, acc)))
+            .collect()
+    }
+
+    /// One wildcard pattern of one Allow statement, with every Deny statement, that allows the
+    /// action on all keys proves it for the whole policy (the other patterns and statements
+    /// only add keys). Such a machine is far smaller than the whole policy's, whose states
+    /// follow every literal key ARN of every statement. Each try has a small budget of its own;
+    /// a try that runs out of it proves nothing.
+    fn covered_by_one_pattern(&self, policy: &Policy, relevant: &[&Statement]) -> bool {
+        let denies: Vec<&Statement> = relevant
+            .iter()
+            .filter(|s| s.effect == Effect::Deny)
+            .copied()
+            .collect();
+        for s in relevant.iter().filter(|s| s.effect == Effect::Allow) {
+            let patterns: Vec<&str> = policy.resource_patterns(s).collect();
+            // A NotResource statement's set is not a union of its patterns: whole or nothing.
+            let tries: Vec<Option<usize>> = if s.not_resource() {
+                if patterns.len() == 1 {
+                    continue; // the whole policy's machine is hardly larger
+                }
+                vec![None]
+            } else {
+                (0..patterns.len())
+                    .filter(|&i| patterns[i].contains(['*', '?']))
+                    .map(Some)
+                    .collect()
+            };
+            for only in tries {
+                let mut parts = Vec::with_capacity(denies.len() + 1);
+                parts.push(*s);
+                parts.extend(denies.iter().copied());
+                let machine =
+                    Machine::with_patterns(policy, &parts, only.map(|p| (0, p)), &self.universe);
+                let mut work = Work {
+                    states: 0,
+                    max_states: SUB_SEARCH_STATES,
+                    start: Instant::now(),
+                    max_millis: u64::MAX,
+                };
+                let r = machine.search(&self.universe, Goal::NotAllowed, &mut work);
+                if matches!(r, Search::Exhausted) {
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// The automaton search for a key that is not allowed.
@@ -318,6 +428,19 @@ impl Query {
             }
         }
     }
+}
+
+/// The statements about `action`; a Deny with a Condition may not apply: ignored.
+fn relevant_statements<'p>(policy: &'p Policy, action: &str) -> Vec<&'p Statement> {
+    policy
+        .statements
+        .iter()
+        .filter(|s| s.may_kms && !(s.effect == Effect::Deny && s.has_condition))
+        .filter(|s| {
+            let any = policy.action_patterns(s).any(|p| action_matches(p, action));
+            any != s.not_action()
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -454,6 +577,9 @@ impl Universe {
 // ---------------------------------------------------------------------------------------------
 // Budget.
 
+/// States of one search in [`Query::covered_by_one_pattern`].
+const SUB_SEARCH_STATES: usize = 2_000;
+
 /// Memory bound of one search: the position sets it stores, in 64-bit words (64 MiB).
 const MAX_STORED_WORDS: usize = 8 << 20;
 
@@ -574,18 +700,32 @@ fn any_in(a: &[u64], b: Option<&[u64]>, lo: usize, hi: usize) -> bool {
 
 impl Machine {
     fn new(policy: &Policy, relevant: &[&Statement], universe: &Universe) -> Machine {
+        Machine::with_patterns(policy, relevant, None, universe)
+    }
+
+    /// The machine of `relevant`; with `only = Some((i, p))`, statement `i` keeps only its
+    /// `p`-th resource pattern.
+    fn with_patterns(
+        policy: &Policy,
+        relevant: &[&Statement],
+        only: Option<(usize, usize)>,
+        universe: &Universe,
+    ) -> Machine {
         let variables = policy.uses_variables();
         let mut toks: Vec<Tok> = Vec::new();
         let mut stmts = Vec::with_capacity(relevant.len());
         // (first position, accept position) per pattern.
         let mut pats: Vec<(usize, usize)> = Vec::new();
-        for s in relevant {
+        for (si, s) in relevant.iter().enumerate() {
             let reading = match (s.effect, s.not_resource()) {
                 (Effect::Allow, false) | (Effect::Deny, true) => Reading::Broad,
                 (Effect::Allow, true) | (Effect::Deny, false) => Reading::Narrow,
             };
             let lo = toks.len();
-            for p in policy.resource_patterns(s) {
+            for (pi, p) in policy.resource_patterns(s).enumerate() {
+                if only.is_some_and(|(oi, op)| oi == si && op != pi) {
+                    continue;
+                }
                 let first = toks.len();
                 compile_resource(p, variables, reading, &mut toks);
                 let accept = toks.len();
@@ -775,7 +915,12 @@ impl Machine {
     /// Runs a concrete string; the final position set, or `None` if a character is outside
     /// the key alphabet.
     fn run(&self, s: &str) -> Option<Vec<u64>> {
-        let mut cur = self.init.clone();
+        self.run_from(&self.init, s)
+    }
+
+    /// Runs a concrete string from the position set `from`.
+    fn run_from(&self, from: &[u64], s: &str) -> Option<Vec<u64>> {
+        let mut cur = from.to_vec();
         let mut next = vec![0u64; self.words];
         for c in s.chars() {
             let k = *self.sym_of.get(c as usize)?;
@@ -927,6 +1072,11 @@ impl Machine {
                     continue;
                 };
                 self.step(&cur, k, &mut next);
+                // A state whose every completion misses the goal is not stored: most children
+                // die on the first character that leaves every pattern.
+                if self.settled(goal, &next) == Some(false) {
+                    continue;
+                }
                 let h = hash(u2, &next);
                 let mut at = table.get(&h).copied().unwrap_or(u32::MAX);
                 let mut known = false;

@@ -1,6 +1,6 @@
 //! The SQLite findings store: opening and migrating it, recording scans, queries.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -98,6 +98,15 @@ pub struct RunRecord {
     pub suppressed: i64,
     pub suppressions: Option<SuppressionReport>,
     pub warnings: Vec<String>,
+}
+
+/// The FAILED findings of one run, per control.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunFailures {
+    pub run_id: i64,
+    pub recorded_at: String,
+    /// Control id (`KMS.1`) → number of FAILED findings; controls without any are absent.
+    pub failed_by_control: BTreeMap<String, usize>,
 }
 
 /// A stored finding without its evidence: what lists and tables show.
@@ -1113,6 +1122,64 @@ impl Store {
             .query_map(params![account, limit], Store::run_from_row)
             .map_err(self.sql())?;
         rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
+    /// FAILED findings per control in each of the last `limit` runs of `account`, oldest
+    /// first (for the chart of the HTML report). Suppressed findings count: they are still
+    /// failing.
+    pub fn failed_by_run(
+        &self,
+        account: &str,
+        limit: usize,
+    ) -> Result<Vec<RunFailures>, StoreError> {
+        let mut runs: Vec<RunFailures> = {
+            let mut stmt = self
+                .conn
+                .prepare(
+                    "SELECT id, recorded_at FROM runs WHERE account = ?1 ORDER BY id DESC LIMIT ?2",
+                )
+                .map_err(self.sql())?;
+            let rows = stmt
+                .query_map(params![account, limit as i64], |r| {
+                    Ok(RunFailures {
+                        run_id: r.get(0)?,
+                        recorded_at: r.get(1)?,
+                        failed_by_control: BTreeMap::new(),
+                    })
+                })
+                .map_err(self.sql())?;
+            rows.collect::<Result<_, _>>().map_err(self.sql())?
+        };
+        runs.reverse();
+        let Some(first) = runs.first().map(|r| r.run_id) else {
+            return Ok(runs);
+        };
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT o.run_id, f.control, count(*) FROM observations o \
+                 JOIN findings f ON f.id = o.finding_id \
+                 JOIN runs r ON r.id = o.run_id \
+                 WHERE r.account = ?1 AND o.run_id >= ?2 AND o.status = 'FAILED' \
+                 GROUP BY o.run_id, f.control",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(params![account, first], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(self.sql())?;
+        for row in rows {
+            let (run, control, n) = row.map_err(self.sql())?;
+            if let Some(r) = runs.iter_mut().find(|r| r.run_id == run) {
+                r.failed_by_control.insert(control, n as usize);
+            }
+        }
+        Ok(runs)
     }
 
     /// One recorded run.

@@ -822,3 +822,71 @@ fn stored_ids_are_the_uuid_of_the_asff_id() {
         Some(finding_id("KMS.4", arn).as_str())
     );
 }
+
+#[test]
+fn failed_by_run_counts_each_run_per_control_for_the_chart() {
+    let (_d, mut store) = open();
+    record(
+        &mut store,
+        report(vec![
+            finding("KMS.1", "a", Status::Failed),
+            finding("KMS.1", "b", Status::Failed),
+            finding("KMS.3", "k", Status::Failed),
+        ]),
+        &complete(),
+        1,
+    );
+    record(
+        &mut store,
+        report(vec![
+            finding("KMS.1", "a", Status::Passed),
+            finding("KMS.1", "b", Status::Failed),
+            finding("KMS.3", "k", Status::Passed),
+        ]),
+        &complete(),
+        2,
+    );
+    // Another account's run is not part of this account's chart.
+    let mut other = report_for(
+        "444455556666",
+        vec![finding_in(
+            "444455556666",
+            "KMS.1",
+            "x",
+            "us-east-1",
+            Status::Failed,
+        )],
+    );
+    store
+        .record_scan(&mut other, &complete(), at(3, 12))
+        .expect("record");
+    record(
+        &mut store,
+        report(vec![finding("KMS.1", "b", Status::Passed)]),
+        &complete(),
+        4,
+    );
+
+    let runs = store.failed_by_run(ACCOUNT, 10).expect("history");
+    let counts: Vec<Vec<(String, usize)>> = runs
+        .iter()
+        .map(|r| r.failed_by_control.clone().into_iter().collect())
+        .collect();
+    assert_eq!(
+        counts,
+        vec![
+            vec![("KMS.1".to_string(), 2), ("KMS.3".to_string(), 1)],
+            vec![("KMS.1".to_string(), 1)],
+            vec![],
+        ]
+    );
+    assert_eq!(runs[0].recorded_at, "2026-11-01T12:00:00.000Z");
+    assert!(
+        runs.windows(2).all(|w| w[0].run_id < w[1].run_id),
+        "oldest first"
+    );
+    // The limit keeps the latest runs.
+    let last = store.failed_by_run(ACCOUNT, 2).expect("history");
+    assert_eq!(last.len(), 2);
+    assert_eq!(last[1].run_id, runs[2].run_id);
+}

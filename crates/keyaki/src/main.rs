@@ -44,6 +44,11 @@ enum Command {
     Export(commands::export::ExportArgs),
 }
 
+// A scan allocates many small, short-lived values (statements, position sets, findings):
+// mimalloc is markedly faster at that than the system allocator (see the README's figures).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let global = commands::Global {

@@ -366,3 +366,33 @@ fn controls_lists_the_registry() {
         "{text}"
     );
 }
+
+#[test]
+fn the_table_hides_not_applicable_findings_unless_asked() {
+    let table = |extra: &[&str]| {
+        let out = keyaki()
+            .args([
+                "scan",
+                "--input",
+                "examples/demo-account.json",
+                "--controls",
+                "KMS.4",
+            ])
+            .args(["--format", "table"])
+            .args(extra)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    let na_rows = |t: &str| t.lines().filter(|l| l.contains("not applicable:")).count();
+    let default = table(&[]);
+    assert_eq!(na_rows(&default), 0, "{default}");
+    assert!(
+        default.contains("7 not-applicable findings not shown"),
+        "{default}"
+    );
+    let all = table(&["--show-not-applicable"]);
+    assert_eq!(na_rows(&all), 7, "{all}");
+    assert!(!all.contains("not shown"), "{all}");
+}

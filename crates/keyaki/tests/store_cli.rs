@@ -591,3 +591,71 @@ fn a_store_from_a_newer_keyaki_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn the_html_report_charts_the_failed_findings_of_the_recorded_runs() {
+    let env = Env::new();
+    let html = |snapshot: &str| {
+        let input = fixture(snapshot);
+        let db = env.db();
+        let report = env.dir.path().join("report.html");
+        let out = env
+            .cmd(&["scan", "--input", input.to_str().unwrap_or_default()])
+            .args([
+                "--db",
+                db.to_str().unwrap_or_default(),
+                "--format",
+                "html",
+                "--output",
+            ])
+            .arg(&report)
+            .output()
+            .expect("run scan");
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        std::fs::read_to_string(&report).expect("report written")
+    };
+    let first = html("scan-1.json");
+    let second = html("scan-2.json");
+    let points = |page: &str| {
+        let start = page
+            .find("<section id=\"history\">")
+            .expect("a chart with a store");
+        let chart = &page[start..];
+        let chart = &chart[..chart.find("</section>").expect("end of the chart")];
+        // one point per run on the `total` series
+        let total = chart.find("data-series=\"total\"").expect("total series");
+        chart[total..]
+            .split("</g>")
+            .next()
+            .unwrap_or_default()
+            .matches("<circle")
+            .count()
+    };
+    assert_eq!(points(&first), 1);
+    assert_eq!(points(&second), 2);
+    let runs = env.json(&["runs"]);
+    let failed_last = runs["runs"]
+        .as_array()
+        .and_then(|r| r.first())
+        .map(|r| r["failed"].clone());
+    let label = format!("total: {} failed at", failed_last.expect("runs listed"));
+    assert!(
+        second.contains(&label),
+        "the last point is the last run's count ({label})"
+    );
+
+    // Without a store there is no chart.
+    let input = fixture("scan-1.json");
+    let out = env
+        .cmd(&[
+            "scan",
+            "--input",
+            input.to_str().unwrap_or_default(),
+            "--format",
+            "html",
+        ])
+        .output()
+        .expect("run scan");
+    let page = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(page.contains("<html") && !page.contains("<section id=\"history\">"));
+}

@@ -9,8 +9,8 @@
 use aws_sdk_iam::types::{self as iam, EntityType};
 use aws_smithy_types::date_time::Format;
 use keyaki_controls::snapshot::{
-    AttachedPolicy, AuthorizationDetails, GroupDetail, ManagedPolicyDetail, PermissionsBoundary,
-    PolicyDetail, PolicyVersion, RoleDetail, UserDetail,
+    AttachedPolicy, AuthorizationDetails, Document, GroupDetail, ManagedPolicyDetail,
+    PermissionsBoundary, PolicyDetail, PolicyVersion, RoleDetail, UserDetail,
 };
 use serde_json::Value;
 
@@ -72,17 +72,11 @@ pub(crate) async fn collect(
 /// a plus: this is URL percent-encoding, not form encoding). Stored as a JSON object
 /// when it parses, as the decoded text otherwise (the evaluation then reports where
 /// it is broken).
-pub fn decode_document(raw: &str) -> Value {
-    let text = if raw.trim_start().starts_with('{') {
-        raw.to_string()
+pub fn decode_document(raw: &str) -> Document {
+    if raw.trim_start().starts_with('{') {
+        Document::from_text(raw)
     } else {
-        percent_encoding::percent_decode_str(raw)
-            .decode_utf8_lossy()
-            .into_owned()
-    };
-    match serde_json::from_str::<Value>(&text) {
-        Ok(value @ Value::Object(_)) => value,
-        _ => Value::String(text),
+        Document::from_text(&percent_encoding::percent_decode_str(raw).decode_utf8_lossy())
     }
 }
 
@@ -238,6 +232,7 @@ mod tests {
     fn percent_encoded_documents_are_decoded_and_plus_is_kept() {
         let raw = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22kms%3ADecrypt%22%2C%22Resource%22%3A%22arn%3Aaws%3Akms%3A*%3A*%3Akey%2Fa+b%22%7D%5D%7D";
         let doc = decode_document(raw);
+        let doc = doc.to_value();
         assert_eq!(doc["Statement"][0]["Action"], "kms:Decrypt");
         assert_eq!(doc["Statement"][0]["Resource"], "arn:aws:kms:*:*:key/a+b");
     }
@@ -246,13 +241,14 @@ mod tests {
     fn raw_json_is_not_decoded_again() {
         // `%41` inside raw JSON must stay as is: the text is not percent-encoded.
         let doc = decode_document(r#" {"Statement":[{"Sid":"a%41b","Effect":"Allow"}]}"#);
-        assert_eq!(doc["Statement"][0]["Sid"], "a%41b");
+        assert!(doc.is_object());
+        assert_eq!(doc.to_value()["Statement"][0]["Sid"], "a%41b");
     }
 
     #[test]
     fn broken_documents_are_kept_as_text() {
         assert_eq!(
-            decode_document("%7B%22Version%22"),
+            decode_document("%7B%22Version%22").to_value(),
             Value::String("{\"Version\"".to_string())
         );
     }
@@ -286,7 +282,10 @@ mod tests {
         let mapped = managed_policy(&p).unwrap_or_else(|| panic!("mapped"));
         assert_eq!(mapped.policy_name.as_deref(), Some("KeyUse"));
         assert_eq!(
-            mapped.policy_version_list[0].document,
+            mapped.policy_version_list[0]
+                .document
+                .as_ref()
+                .map(Document::to_value),
             Some(serde_json::json!({"Version": "2012-10-17"}))
         );
         assert!(mapped.policy_version_list[0].is_default_version);

@@ -2,7 +2,6 @@
 //! evaluation [`Context`], finding construction and policy analysis with evidence.
 
 use keyaki_policy::{Analysis, Policy, Query, Verdict};
-use serde_json::Value;
 
 use crate::control::ControlMeta;
 use crate::finding::{
@@ -11,7 +10,7 @@ use crate::finding::{
 };
 use crate::input::{AccountInput, BadElement};
 use crate::params::Parameters;
-use crate::snapshot::PolicyDetail;
+use crate::snapshot::{Document, PolicyDetail};
 
 pub mod kms1;
 pub mod kms2;
@@ -189,35 +188,25 @@ pub enum PolicyOutcome {
     Error(String),
 }
 
-/// The text of a policy document: objects are printed (pretty, so that statement
-/// lines mean something); strings (JSON or percent-encoded JSON) are kept as they are.
-pub fn document_text(doc: &Value) -> Option<String> {
-    match doc {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(_) => serde_json::to_string_pretty(doc).ok(),
-        _ => None,
-    }
-}
-
 /// Analyses one policy document and returns its outcome with its evidence.
 /// `place` (`file: $.json.path`) locates the document in problems.
 pub fn analyze_document(
     ctx: &mut Context<'_>,
     query: &Query,
-    doc: Option<&Value>,
+    doc: Option<&Document>,
     place: &str,
     evidence: PolicyEvidence,
 ) -> (PolicyOutcome, PolicyEvidence) {
     let mut evidence = evidence;
     let text = match doc {
-        None | Some(Value::Null) => {
+        None => {
             let message = "the policy document is missing".to_owned();
             ctx.problem(place.to_owned(), message.clone());
             evidence.verdict = "ERROR".into();
             evidence.error = Some(message.clone());
             return (PolicyOutcome::Error(message), evidence);
         }
-        Some(d) => document_text(d),
+        Some(d) => d.text(),
     };
     let Some(text) = text else {
         let message = "the policy document is neither a JSON object nor a string".to_owned();
@@ -265,7 +254,7 @@ pub fn analyze_document(
                     StatementEvidence {
                         index: s.index,
                         sid: s.sid.clone(),
-                        source: stmt.map(|st| st.source.clone()).unwrap_or_default(),
+                        source: stmt.map(|st| dedent(&st.source)).unwrap_or_default(),
                         line: stmt.and_then(|st| st.location).map(|l| l.line),
                     }
                 })
@@ -276,6 +265,29 @@ pub fn analyze_document(
         })
         .collect();
     (outcome, evidence)
+}
+
+/// A statement's text as it stands in its document, without the indentation of the
+/// document around it: continuation lines lose the indentation of the closing brace.
+fn dedent(source: &str) -> String {
+    let Some(last) = source.rfind('\n') else {
+        return source.to_owned();
+    };
+    let indent = &source[last + 1..];
+    let indent = &indent[..indent.len() - indent.trim_start().len()];
+    if indent.is_empty() {
+        return source.to_owned();
+    }
+    let mut out = String::with_capacity(source.len());
+    for (i, line) in source.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            out.push_str(line.strip_prefix(indent).unwrap_or(line));
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
 }
 
 fn outcome_of(analysis: &Analysis) -> PolicyOutcome {

@@ -729,6 +729,29 @@ pub fn record_scan(
     Ok(())
 }
 
+/// How many recorded runs the HTML report's chart shows.
+const CHART_RUNS: usize = 30;
+
+/// The failed findings of the account's last recorded runs, for the HTML report's chart;
+/// empty when the scan uses no store.
+pub fn chart_history(
+    args: &ScanStoreArgs,
+    account: &str,
+) -> anyhow::Result<Vec<keyaki_report::RunPoint>> {
+    let Some(path) = args.store_path()? else {
+        return Ok(Vec::new());
+    };
+    let store = Store::open(&path)?;
+    Ok(store
+        .failed_by_run(account, CHART_RUNS)?
+        .into_iter()
+        .map(|r| keyaki_report::RunPoint {
+            time: r.recorded_at,
+            failed_by_control: r.failed_by_control,
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

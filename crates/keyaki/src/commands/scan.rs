@@ -83,6 +83,11 @@ pub struct OutputArgs {
     /// Exit with status 1 only when a FAILED finding has this severity or higher.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<SeverityArg>,
+    /// Also list, in the table, the findings a control does not apply to (status
+    /// NOT_AVAILABLE with reason `NOT_APPLICABLE`, or a KMS.1 policy used as a permissions
+    /// boundary). The other formats always carry them.
+    #[arg(long)]
+    pub show_not_applicable: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -136,7 +141,18 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
     let input = obtain_input(global, &args.input, &args.aws)?;
     let mut report = keyaki_controls::evaluate(&input, &params)?;
     post_process(global, &args, &input, &mut report)?;
-    write_report(global, &report, &args.output)?;
+    let format = args
+        .output
+        .format
+        .map(Format::from)
+        .unwrap_or_else(|| default_format(&args.output));
+    // With a store, the HTML report charts the failed findings of the recorded runs.
+    let history = if format == Format::Html {
+        super::findings::chart_history(&args.store, &report.account)?
+    } else {
+        Vec::new()
+    };
+    write_report(global, &report, format, history, &args.output)?;
     if super::export::after_scan(global, &args.export, &report)? == Code::Error {
         return Ok(Code::Error);
     }
@@ -226,17 +242,20 @@ fn default_format(output: &OutputArgs) -> Format {
 
 /// Step 5: renders the report to stdout or to `--output` (temporary file in the same
 /// directory, then renamed, so that readers never see a half-written report).
-fn write_report(global: &Global, report: &ScanReport, args: &OutputArgs) -> anyhow::Result<()> {
-    let format = args
-        .format
-        .map(Format::from)
-        .unwrap_or_else(|| default_format(args));
+fn write_report(
+    global: &Global,
+    report: &ScanReport,
+    format: Format,
+    history: Vec<keyaki_report::RunPoint>,
+    args: &OutputArgs,
+) -> anyhow::Result<()> {
     let mut buffer = Vec::new();
     let options = keyaki_report::Options {
         color: args.output.is_none()
             && std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none(),
-        ..keyaki_report::Options::default()
+        show_not_applicable: args.show_not_applicable,
+        history,
     };
     keyaki_report::write(report, format, &options, &mut buffer)
         .with_context(|| format!("cannot write the `{}` format", format.name()))?;
