@@ -264,17 +264,20 @@ impl Query {
             start,
             max_millis: self.options.budget.max_millis,
         };
-        // The realistic candidates, run once through the automata.
-        let runs: Vec<(&String, Vec<u64>)> = if self.shortcuts {
-            self.run_candidates(&machine)
+        // The realistic candidates, run through the automata when first needed.
+        let mut runs = CandidateRuns::new(self, &machine);
+        let candidates = if self.shortcuts {
+            self.candidates.len()
         } else {
-            Vec::new()
+            0
         };
 
         // A realistic key that is not allowed settles the question at once.
-        if let Some((c, _)) = runs.iter().find(|(_, acc)| !machine.allowed(acc)) {
+        let refused =
+            (0..candidates).find(|&c| runs.get(c).is_some_and(|acc| !machine.allowed(acc)));
+        if let Some(c) = refused {
             result.allowed_on_all_keys = Some(false);
-            result.counterexample = Some((*c).clone());
+            result.counterexample = Some(self.candidates[c].clone());
         } else if self.shortcuts && self.covered_by_one_pattern(policy, relevant) {
             result.allowed_on_all_keys = Some(true);
             result.witness = self.candidates.first().cloned();
@@ -295,8 +298,8 @@ impl Query {
             if s.effect != Effect::Allow {
                 continue;
             }
-            let grants = runs.iter().any(|(_, acc)| machine.contains(i, acc))
-                || (self.shortcuts && self.names_a_key(policy, s))
+            let grants = (self.shortcuts && self.names_a_key(policy, s))
+                || (0..candidates).any(|c| runs.get(c).is_some_and(|acc| machine.contains(i, acc)))
                 || {
                     let alone = Machine::new(policy, &[*s], &self.universe);
                     !matches!(
@@ -324,41 +327,6 @@ impl Query {
                 let wildcard = p.contains(['*', '?']) || (variables && p.contains("${"));
                 !wildcard && self.in_universe(p)
             })
-    }
-
-    /// The realistic candidates run through the machine, in candidate order. They share
-    /// their prefixes (`arn:P:kms:`, then the region, then the account), so each prefix is
-    /// read once.
-    fn run_candidates<'q>(&'q self, machine: &Machine) -> Vec<(&'q String, Vec<u64>)> {
-        let mut out: Vec<Option<Vec<u64>>> = vec![None; self.candidates.len()];
-        let (nr, na) = (REGIONS.len(), self.accounts.len());
-        let Some(base) = machine.run_from(&machine.init, &self.arn_prefix) else {
-            return Vec::new();
-        };
-        for (ri, r) in REGIONS.iter().enumerate() {
-            let Some(after_region) = machine
-                .run_from(&base, r)
-                .and_then(|v| machine.run_from(&v, ":"))
-            else {
-                continue;
-            };
-            for (ai, a) in self.accounts.iter().enumerate() {
-                let Some(after_account) = machine
-                    .run_from(&after_region, a)
-                    .and_then(|v| machine.run_from(&v, ":key/"))
-                else {
-                    continue;
-                };
-                for (ki, k) in KEY_IDS.iter().enumerate() {
-                    out[(ki * na + ai) * nr + ri] = machine.run_from(&after_account, k);
-                }
-            }
-        }
-        self.candidates
-            .iter()
-            .zip(out)
-            .filter_map(|(c, acc)| acc.map(|acc| (c, acc)))
-            .collect()
     }
 
     /// One wildcard pattern of one Allow statement, with every Deny statement, that allows the
@@ -441,6 +409,54 @@ fn relevant_statements<'p>(policy: &'p Policy, action: &str) -> Vec<&'p Statemen
             any != s.not_action()
         })
         .collect()
+}
+
+/// The realistic candidates of a query run through one machine, each when first asked
+/// for. Candidates share their prefixes (`arn:P:kms:`, the region, the account), and each
+/// prefix is read once: a policy that refuses the first candidate costs one ARN's steps.
+struct CandidateRuns<'q> {
+    query: &'q Query,
+    machine: &'q Machine,
+    /// After `arn:P:kms:`.
+    base: Option<Option<Vec<u64>>>,
+    /// After `arn:P:kms:R:A:key/`, by `region * accounts + account`.
+    prefixes: Vec<Option<Option<Vec<u64>>>>,
+    /// Each whole candidate, by candidate index.
+    done: Vec<Option<Option<Vec<u64>>>>,
+}
+
+impl<'q> CandidateRuns<'q> {
+    fn new(query: &'q Query, machine: &'q Machine) -> CandidateRuns<'q> {
+        CandidateRuns {
+            query,
+            machine,
+            base: None,
+            prefixes: vec![None; REGIONS.len() * query.accounts.len()],
+            done: vec![None; query.candidates.len()],
+        }
+    }
+
+    /// The final position set of candidate `i` (`None` when it leaves the alphabet).
+    fn get(&mut self, i: usize) -> Option<&[u64]> {
+        if self.done[i].is_none() {
+            let (nr, na) = (REGIONS.len(), self.query.accounts.len());
+            let (k, a, r) = (i / (na * nr), (i / nr) % na, i % nr);
+            let m = self.machine;
+            let base = self
+                .base
+                .get_or_insert_with(|| m.run_from(&m.init, &self.query.arn_prefix));
+            let prefix = self.prefixes[r * na + a].get_or_insert_with(|| {
+                let account = &self.query.accounts[a];
+                base.as_ref()
+                    .and_then(|b| m.run_from(b, REGIONS[r]))
+                    .and_then(|v| m.run_from(&v, ":"))
+                    .and_then(|v| m.run_from(&v, account))
+                    .and_then(|v| m.run_from(&v, ":key/"))
+            });
+            self.done[i] = Some(prefix.as_ref().and_then(|p| m.run_from(p, KEY_IDS[k])));
+        }
+        self.done[i].as_ref().and_then(|d| d.as_deref())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

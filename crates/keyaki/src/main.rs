@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod commands;
 mod exit;
 mod input;
+mod output;
 
 #[derive(Debug, Parser)]
 #[command(name = "keyaki", version, about, long_about = None)]

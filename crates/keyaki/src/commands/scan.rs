@@ -20,6 +20,7 @@ use keyaki_controls::{AccountInput, Parameters};
 use keyaki_report::Format;
 
 use crate::exit::Code;
+use crate::output;
 
 use super::Global;
 
@@ -249,7 +250,6 @@ fn write_report(
     history: Vec<keyaki_report::RunPoint>,
     args: &OutputArgs,
 ) -> anyhow::Result<()> {
-    let mut buffer = Vec::new();
     let options = keyaki_report::Options {
         color: args.output.is_none()
             && std::io::stdout().is_terminal()
@@ -257,17 +257,14 @@ fn write_report(
         show_not_applicable: args.show_not_applicable,
         history,
     };
-    keyaki_report::write(report, format, &options, &mut buffer)
-        .with_context(|| format!("cannot write the `{}` format", format.name()))?;
+    let write = |out: &mut dyn Write| -> anyhow::Result<()> {
+        keyaki_report::write(report, format, &options, out)
+            .with_context(|| format!("cannot write the `{}` format", format.name()))
+    };
     match &args.output {
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(&buffer)
-                .and_then(|()| out.flush())
-                .context("cannot write to stdout")?;
-        }
+        None => output::to_stdout("report", write)?,
         Some(path) => {
-            write_atomically(path, &buffer)?;
+            output::to_file_atomically(path, write)?;
             if !global.quiet {
                 eprintln!(
                     "keyaki: wrote {} findings to `{}`",
@@ -285,27 +282,6 @@ fn write_report(
             eprintln!("keyaki: note: {} not evaluated: {}", n.control, n.reason);
         }
     }
-    Ok(())
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let name = path.display();
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".keyaki-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file beside `{name}`"))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write `{name}`"))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot write `{name}`"))?;
     Ok(())
 }
 
