@@ -8,9 +8,12 @@
 //! - v2: suppressions: the rule that suppressed a finding and the last note on it; the
 //!   suppression outcome and warnings of each run; the index that lists findings by
 //!   control and status.
+//! - v3: the findings' JSON bodies move to their own table, so that the findings table
+//!   holds short rows that lists read quickly; the listing index also orders by account
+//!   and resource.
 
 /// The schema version this keyaki writes.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// The schema of version 1, as first released (kept verbatim: migrations build on it).
 pub const V1: &str = r#"
@@ -94,5 +97,17 @@ ALTER TABLE runs ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
 CREATE INDEX findings_list ON findings(control, status, record_state);
 "#;
 
+/// v2 → v3.
+const V3: &str = r#"
+CREATE TABLE finding_bodies (
+    id   TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+);
+INSERT INTO finding_bodies (id, body) SELECT id, body FROM findings;
+ALTER TABLE findings DROP COLUMN body;
+DROP INDEX findings_list;
+CREATE INDEX findings_list ON findings(control, status, record_state, account, resource_arn);
+"#;
+
 /// The migrations, in order: `MIGRATIONS[i]` goes from version `i` to `i + 1`.
-pub const MIGRATIONS: [&str; VERSION as usize] = [V1, V2];
+pub const MIGRATIONS: [&str; VERSION as usize] = [V1, V2, V3];

@@ -485,18 +485,19 @@ impl Store {
         {
             let mut select = tx
                 .prepare_cached(
-                    "SELECT status, workflow, record_state, suppression, body, first_observed_at, note \
-                     FROM findings WHERE id = ?1",
+                    "SELECT f.status, f.workflow, f.record_state, f.suppression, b.body, \
+                     f.first_observed_at, f.note \
+                     FROM findings f LEFT JOIN finding_bodies b ON b.id = f.id WHERE f.id = ?1",
                 )
                 .map_err(sql)?;
             let mut insert = tx
                 .prepare_cached(
                     "INSERT INTO findings (id, control, resource_arn, resource_type, account, \
                      region, status, severity, reason_code, workflow, record_state, \
-                     first_observed_at, last_observed_at, updated_at, first_run, last_run, body, \
+                     first_observed_at, last_observed_at, updated_at, first_run, last_run, \
                      suppression) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'ACTIVE', ?11, ?11, ?11, \
-                     ?12, ?12, ?13, ?14)",
+                     ?12, ?12, ?14)",
                 )
                 .map_err(sql)?;
             let mut touch = tx
@@ -509,8 +510,11 @@ impl Store {
                     "UPDATE findings SET resource_type = ?2, account = ?3, region = ?4, \
                      status = ?5, severity = ?6, reason_code = ?7, workflow = ?8, \
                      record_state = 'ACTIVE', last_observed_at = ?9, updated_at = ?9, \
-                     last_run = ?10, body = ?11, suppression = ?12 WHERE id = ?1",
+                     last_run = ?10, suppression = ?12 WHERE id = ?1",
                 )
+                .map_err(sql)?;
+            let mut put_body = tx
+                .prepare_cached("INSERT OR REPLACE INTO finding_bodies (id, body) VALUES (?1, ?2)")
                 .map_err(sql)?;
             let mut observe = tx
                 .prepare_cached(
@@ -552,7 +556,7 @@ impl Store {
                     String,
                     String,
                     Option<String>,
-                    String,
+                    Option<String>,
                     String,
                     Option<String>,
                 );
@@ -634,6 +638,7 @@ impl Store {
                                 suppression_json,
                             ])
                             .map_err(sql)?;
+                        put_body.execute(params![id, body]).map_err(sql)?;
                         history
                             .execute(params![
                                 id,
@@ -666,7 +671,7 @@ impl Store {
                         let unchanged = !status_changed
                             && !workflow_changed
                             && !record_changed
-                            && row.4 == body
+                            && row.4.as_deref() == Some(body.as_str())
                             && row.3 == suppression_json;
                         if unchanged {
                             touch.execute(params![id, at, run_id]).map_err(sql)?;
@@ -687,6 +692,7 @@ impl Store {
                                     suppression_json,
                                 ])
                                 .map_err(sql)?;
+                            put_body.execute(params![id, body]).map_err(sql)?;
                         }
                         if status_changed || workflow_changed || record_changed {
                             let pick = |changed: bool, from: &'static str, to: &'static str| {
@@ -911,12 +917,14 @@ impl Store {
     pub fn load_findings(&self, filter: &Filter) -> Result<Vec<Finding>, StoreError> {
         let (clause, args) = Store::where_clause(filter);
         let query = format!(
-            "SELECT {FINDING_COLUMNS}, body FROM findings{clause} ORDER BY control, resource_arn"
+            "SELECT {FINDING_COLUMNS}, \
+             (SELECT body FROM finding_bodies b WHERE b.id = findings.id) \
+             FROM findings{clause} ORDER BY control, resource_arn"
         );
         let mut stmt = self.conn.prepare(&query).map_err(self.sql())?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-                Ok((stored_finding(r)?, r.get::<_, String>(16)?))
+                Ok((stored_finding(r)?, r.get::<_, Option<String>>(16)?))
             })
             .map_err(self.sql())?;
         let mut out = Vec::new();
@@ -929,8 +937,8 @@ impl Store {
             {
                 continue;
             }
-            let mut f: Finding =
-                serde_json::from_str(&body).map_err(|source| StoreError::Corrupt {
+            let mut f: Finding = serde_json::from_str(body.as_deref().unwrap_or_default())
+                .map_err(|source| StoreError::Corrupt {
                     path: self.path.clone(),
                     id: s.id.clone(),
                     source,

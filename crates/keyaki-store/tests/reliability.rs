@@ -42,8 +42,8 @@ fn state(path: &Path) -> (i64, i64, i64, i64, String) {
     };
     let digest: String = c
         .query_row(
-            "SELECT coalesce(group_concat(id || status || workflow || record_state || last_observed_at || length(body), ','), '') \
-             FROM (SELECT * FROM findings ORDER BY id)",
+            "SELECT coalesce(group_concat(f.id || status || workflow || record_state || last_observed_at || length(b.body), ','), '') \
+             FROM (SELECT * FROM findings ORDER BY id) f LEFT JOIN finding_bodies b ON b.id = f.id",
             [],
             |r| r.get(0),
         )
@@ -308,6 +308,12 @@ fn a_version_1_store_is_migrated_and_keeps_its_history() {
     );
     let stored = store.findings(&Filter::default()).expect("findings");
     assert_eq!(stored.len(), 1);
+    // the body moved to its own table (v3) and still reads back in full
+    let full = store.load_findings(&Filter::default()).expect("full findings");
+    assert_eq!(
+        (full.len(), full[0].resource.arn.as_str()),
+        (1, "arn:aws:iam::111122223333:policy/p")
+    );
     assert_eq!(
         (stored[0].workflow, stored[0].suppression.clone()),
         (WorkflowStatus::Notified, None)
@@ -341,7 +347,7 @@ fn a_store_from_a_newer_version_is_refused_and_left_alone() {
     let err = Store::open(&path).err().expect("refused");
     let msg = err.to_string();
     assert!(
-        msg.contains("has schema version 7, newer than this keyaki supports (2): upgrade keyaki"),
+        msg.contains("has schema version 7, newer than this keyaki supports (3): upgrade keyaki"),
         "{msg}"
     );
     assert!(msg.contains(&format!("`{}`", path.display())), "{msg}");
@@ -380,6 +386,9 @@ fn open_creates_the_directory() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("a/b/findings.db");
     let store = Store::open(&path).expect("open");
-    assert_eq!(store.schema_version().expect("version"), 2);
+    assert_eq!(
+        store.schema_version().expect("version"),
+        keyaki_store::schema::VERSION
+    );
     assert!(path.exists());
 }
