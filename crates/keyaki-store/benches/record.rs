@@ -18,6 +18,10 @@ use keyaki_controls::finding::{
 };
 use keyaki_store::{Filter, RunInfo, Store};
 
+// The allocator of the `keyaki` binary, so that the figures match.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PER_SCAN: usize = 20_000;
 const CONTROLS: [&str; 4] = ["KMS.1", "KMS.2", "KMS.3", "KMS.4"];
 
@@ -162,7 +166,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(50);
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))?;
-    let path = dir.path().join("bench.db");
+    // KEYAKI_BENCH_KEEP=PATH keeps the store there (for looking into it afterwards).
+    let path = match std::env::var_os("KEYAKI_BENCH_KEEP") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => dir.path().join("bench.db"),
+    };
     let mut store = Store::open(&path)?;
     let t0 = Instant::now();
     let mut fill = Vec::new();

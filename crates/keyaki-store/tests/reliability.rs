@@ -309,7 +309,9 @@ fn a_version_1_store_is_migrated_and_keeps_its_history() {
     let stored = store.findings(&Filter::default()).expect("findings");
     assert_eq!(stored.len(), 1);
     // the body moved to its own table (v3) and still reads back in full
-    let full = store.load_findings(&Filter::default()).expect("full findings");
+    let full = store
+        .load_findings(&Filter::default())
+        .expect("full findings");
     assert_eq!(
         (full.len(), full[0].resource.arn.as_str()),
         (1, "arn:aws:iam::111122223333:policy/p")
