@@ -903,53 +903,18 @@ impl Store {
     /// The stored findings `filter` selects (without their evidence), ordered by control,
     /// account and resource.
     pub fn findings(&self, filter: &Filter) -> Result<Vec<StoredFinding>, StoreError> {
-        let (clause, args) = Store::where_clause(filter);
-        let query = format!(
-            "SELECT {FINDING_COLUMNS} FROM findings{clause} ORDER BY control, account, resource_arn"
-        );
-        let mut stmt = self.conn.prepare(&query).map_err(self.sql())?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(args.iter()), stored_finding)
-            .map_err(self.sql())?;
-        let mut out = Vec::new();
-        for row in rows {
-            let f = row.map_err(self.sql())?;
-            if filter
-                .resource
-                .as_ref()
-                .is_none_or(|g| g.is_match(&f.resource_arn))
-            {
-                out.push(f);
-            }
-        }
-        Ok(out)
+        Ok(self
+            .select(filter, false)?
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect())
     }
 
     /// The stored findings `filter` selects, in full (evidence, remediation), with their
     /// workflow and lifecycle set.
     pub fn load_findings(&self, filter: &Filter) -> Result<Vec<Finding>, StoreError> {
-        let (clause, args) = Store::where_clause(filter);
-        let query = format!(
-            "SELECT {FINDING_COLUMNS}, \
-             (SELECT body FROM finding_bodies b WHERE b.id = findings.id) \
-             FROM findings{clause} ORDER BY control, account, resource_arn"
-        );
-        let mut stmt = self.conn.prepare(&query).map_err(self.sql())?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-                Ok((stored_finding(r)?, r.get::<_, Option<String>>(16)?))
-            })
-            .map_err(self.sql())?;
         let mut out = Vec::new();
-        for row in rows {
-            let (s, body) = row.map_err(self.sql())?;
-            if !filter
-                .resource
-                .as_ref()
-                .is_none_or(|g| g.is_match(&s.resource_arn))
-            {
-                continue;
-            }
+        for (s, body) in self.select(filter, true)? {
             let mut f: Finding = serde_json::from_str(body.as_deref().unwrap_or_default())
                 .map_err(|source| StoreError::Corrupt {
                     path: self.path.clone(),
@@ -968,6 +933,43 @@ impl Store {
                 updated_at: s.updated_at,
             });
             out.push(f);
+        }
+        Ok(out)
+    }
+
+    /// The rows `filter` selects, in list order, with their JSON body when `with_body`.
+    fn select(
+        &self,
+        filter: &Filter,
+        with_body: bool,
+    ) -> Result<Vec<(StoredFinding, Option<String>)>, StoreError> {
+        let (clause, args) = Store::where_clause(filter);
+        let body = if with_body {
+            ", (SELECT body FROM finding_bodies b WHERE b.id = findings.id)"
+        } else {
+            ""
+        };
+        let query = format!(
+            "SELECT {FINDING_COLUMNS}{body} FROM findings{clause} \
+             ORDER BY control, account, resource_arn"
+        );
+        let mut stmt = self.conn.prepare(&query).map_err(self.sql())?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                let body = if with_body { r.get(16)? } else { None };
+                Ok((stored_finding(r)?, body))
+            })
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (f, body) = row.map_err(self.sql())?;
+            if filter
+                .resource
+                .as_ref()
+                .is_none_or(|g| g.is_match(&f.resource_arn))
+            {
+                out.push((f, body));
+            }
         }
         Ok(out)
     }
