@@ -1,10 +1,12 @@
 //! Evaluating the selected controls over one account.
 
+use std::collections::{HashMap, HashSet};
+
 use keyaki_policy::{Budget, Query, QueryError, QueryOptions};
 use thiserror::Error;
 
 use crate::controls::{Context, DataSource};
-use crate::finding::{NotEvaluated, ScanReport, Summary};
+use crate::finding::{Finding, InputProblem, NotEvaluated, ScanReport, Status, Summary};
 use crate::input::{AccountInput, InputKind};
 use crate::params::Parameters;
 use crate::registry::CONTROLS;
@@ -92,6 +94,7 @@ pub fn evaluate_at(
     }
     let mut problems = input.problems.clone();
     problems.append(&mut ctx.problems);
+    merge_duplicates(&mut findings, &mut problems, &input.source);
     let summary = Summary::of(&findings);
     Ok(ScanReport {
         account: input.account_id.clone(),
@@ -104,6 +107,49 @@ pub fn evaluate_at(
         problems,
         summary,
     })
+}
+
+/// One finding per (control, resource): a resource listed twice in the input (two users
+/// with one ARN, a key in two records) would otherwise get two findings with one id, and
+/// whoever kept only one of them could keep a PASSED one beside a FAILED or unreadable one.
+/// The findings are merged into the worst (FAILED, then NOT_AVAILABLE, then WARNING, then
+/// PASSED), at the place of the first, and the duplicate is reported as an input problem.
+fn merge_duplicates(findings: &mut Vec<Finding>, problems: &mut Vec<InputProblem>, source: &str) {
+    let rank = |s: Status| match s {
+        Status::Failed => 3,
+        Status::NotAvailable => 2,
+        Status::Warning => 1,
+        Status::Passed => 0,
+    };
+    let mut first: HashMap<(String, String), usize> = HashMap::with_capacity(findings.len());
+    let mut merged: Vec<Option<Finding>> = Vec::with_capacity(findings.len());
+    let mut reported: HashSet<(String, String)> = HashSet::new();
+    for f in findings.drain(..) {
+        let key = (f.control.clone(), f.resource.arn.clone());
+        match first.get(&key) {
+            None => {
+                first.insert(key, merged.len());
+                merged.push(Some(f));
+            }
+            Some(&i) => {
+                if reported.insert(key) {
+                    problems.push(InputProblem {
+                        location: format!("{source}: $"),
+                        message: format!(
+                            "`{}` appears more than once in the input; its {} findings were merged, keeping the worst status",
+                            f.resource.arn, f.control
+                        ),
+                    });
+                }
+                if let Some(kept) = merged[i].as_mut() {
+                    if rank(f.status) > rank(kept.status) {
+                        *kept = f;
+                    }
+                }
+            }
+        }
+    }
+    findings.extend(merged.into_iter().flatten());
 }
 
 /// [`evaluate_at`], stamped with the current time.

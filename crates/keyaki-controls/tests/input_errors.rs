@@ -117,3 +117,33 @@ fn a_key_without_metadata_is_not_available_and_the_rest_is_evaluated() {
         ["key-without-metadata.json: $.kms.us-east-1[0]"]
     );
 }
+
+#[test]
+fn a_resource_listed_twice_gets_one_finding_with_the_worst_status() {
+    let (file, text) = read_fixture("duplicate-arn.json");
+    let account = input::read(&file, &text).expect("readable");
+    let report = keyaki_controls::evaluate(&account, &Parameters::default()).expect("evaluated");
+    let kms2: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.control == "KMS.2")
+        .map(|f| (f.resource.arn.as_str(), f.status))
+        .collect();
+    assert_eq!(
+        kms2,
+        [
+            ("arn:aws:iam::111122223333:user/twin", Status::NotAvailable),
+            ("arn:aws:iam::111122223333:user/open", Status::Failed),
+        ],
+        "a PASSED twin never hides an unreadable or failing one"
+    );
+    let merged: Vec<&str> = report
+        .problems
+        .iter()
+        .filter(|p| p.message.contains("appears more than once"))
+        .map(|p| p.message.as_str())
+        .collect();
+    assert_eq!(merged.len(), 2, "{merged:?}");
+    assert!(merged[0].starts_with("`arn:aws:iam::111122223333:user/twin` appears more than once"));
+    assert_eq!(report.summary.total, 2);
+}
