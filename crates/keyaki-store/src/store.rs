@@ -346,8 +346,22 @@ impl Store {
                 supported: schema::VERSION,
             });
         }
-        conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
-            .map_err(open_err)?;
+        // Switching a new store to WAL takes an exclusive lock, and SQLite answers BUSY at
+        // once, without its busy handler, to one of two connections doing it together (the
+        // other might deadlock): wait and try again, within the same timeout.
+        let start = std::time::Instant::now();
+        loop {
+            match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+                Ok(_) => break,
+                Err(e)
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                        && start.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => return Err(open_err(e)),
+            }
+        }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
         // Lists of many findings read pages all over the file: mapping it saves a system
