@@ -524,7 +524,7 @@ impl Store {
                      first_observed_at, last_observed_at, updated_at, first_run, last_run, \
                      suppression) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'ACTIVE', ?11, ?11, ?11, \
-                     ?12, ?12, ?14)",
+                     ?12, ?12, ?13)",
                 )
                 .map_err(sql)?;
             let mut touch = tx
@@ -537,7 +537,7 @@ impl Store {
                     "UPDATE findings SET resource_type = ?2, account = ?3, region = ?4, \
                      status = ?5, severity = ?6, reason_code = ?7, workflow = ?8, \
                      record_state = 'ACTIVE', last_observed_at = ?9, updated_at = ?9, \
-                     last_run = ?10, suppression = ?12 WHERE id = ?1",
+                     last_run = ?10, suppression = ?11 WHERE id = ?1",
                 )
                 .map_err(sql)?;
             let mut put_body = tx
@@ -661,7 +661,6 @@ impl Store {
                                 next.workflow.as_str(),
                                 at,
                                 run_id,
-                                body,
                                 suppression_json,
                             ])
                             .map_err(sql)?;
@@ -715,7 +714,6 @@ impl Store {
                                     next.workflow.as_str(),
                                     at,
                                     run_id,
-                                    body,
                                     suppression_json,
                                 ])
                                 .map_err(sql)?;
