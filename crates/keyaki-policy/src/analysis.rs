@@ -282,7 +282,7 @@ impl Query {
             result.allowed_on_all_keys = Some(true);
             result.witness = self.candidates.first().cloned();
         } else {
-            self.decide(&machine, &mut result, &mut work);
+            self.decide(&machine, &mut runs, &mut result, &mut work);
         }
 
         // Evidence: the Allow statements that grant the action on some key of the universe.
@@ -376,16 +376,21 @@ impl Query {
     }
 
     /// The automaton search for a key that is not allowed.
-    fn decide(&self, machine: &Machine, result: &mut ActionResult, work: &mut Work) {
+    fn decide(
+        &self,
+        machine: &Machine,
+        runs: &mut CandidateRuns<'_>,
+        result: &mut ActionResult,
+        work: &mut Work,
+    ) {
         match machine.search(&self.universe, Goal::NotAllowed, work) {
             Search::Found(arn) => {
                 result.allowed_on_all_keys = Some(false);
-                // Prefer a realistic counterexample when one is refused.
-                let realistic = self
-                    .candidates
-                    .iter()
-                    .find(|c| machine.run(c).is_some_and(|acc| !machine.allowed(&acc)));
-                result.counterexample = Some(realistic.cloned().unwrap_or(arn));
+                // Prefer a realistic counterexample when one is refused (runs already made
+                // for the shortcuts are not made again).
+                let realistic = (0..self.candidates.len())
+                    .find(|&c| runs.get(c).is_some_and(|acc| !machine.allowed(acc)));
+                result.counterexample = Some(realistic.map_or(arn, |c| self.candidates[c].clone()));
             }
             Search::Exhausted => {
                 result.allowed_on_all_keys = Some(true);
@@ -928,13 +933,8 @@ impl Machine {
         }
     }
 
-    /// Runs a concrete string; the final position set, or `None` if a character is outside
-    /// the key alphabet.
-    fn run(&self, s: &str) -> Option<Vec<u64>> {
-        self.run_from(&self.init, s)
-    }
-
-    /// Runs a concrete string from the position set `from`.
+    /// Runs a concrete string from the position set `from`; the final position set, or
+    /// `None` if a character is outside the key alphabet.
     fn run_from(&self, from: &[u64], s: &str) -> Option<Vec<u64>> {
         let mut cur = from.to_vec();
         let mut next = vec![0u64; self.words];
