@@ -6,24 +6,13 @@
 //!     cargo bench -p keyaki-policy --bench corpus
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, Criterion, Throughput};
 use keyaki_policy::{Policy, Query, QueryOptions, Verdict};
 
-/// `../shared/corpus/...` relative to the repository root; a checkout that sits deeper (a
-/// worktree) finds it by walking further up.
-fn corpus_path() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let rel = "shared/corpus/aws-managed-policies.jsonl";
-    let default = manifest.join("../../..").join(rel);
-    manifest
-        .ancestors()
-        .skip(3)
-        .map(|a| a.join(rel))
-        .find(|p| p.is_file())
-        .unwrap_or(default)
-}
+#[path = "../tests/support/corpus.rs"]
+mod corpus_support;
+use corpus_support::corpus_path;
 
 fn corpus() -> Vec<String> {
     let path = corpus_path();

@@ -1,22 +1,10 @@
 //! The AWS managed policies corpus: every policy parses, and exactly the known 79 fail.
 
-use std::path::PathBuf;
-
 use keyaki_policy::{eval, Policy, Query, QueryOptions, Verdict};
 
-/// `../shared/corpus/...` relative to the repository root; a checkout that sits deeper (a
-/// worktree) finds it by walking further up.
-fn corpus_path() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let rel = "shared/corpus/aws-managed-policies.jsonl";
-    let default = manifest.join("../../..").join(rel);
-    manifest
-        .ancestors()
-        .skip(3)
-        .map(|a| a.join(rel))
-        .find(|p| p.exists())
-        .unwrap_or(default)
-}
+#[path = "support/corpus.rs"]
+mod corpus_support;
+use corpus_support::corpus_path;
 
 fn corpus() -> Vec<(String, String)> {
     let path = corpus_path();

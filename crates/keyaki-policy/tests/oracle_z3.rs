@@ -19,28 +19,17 @@ use std::process::{Command, Stdio};
 use keyaki_policy::{Policy, Query, QueryOptions, Verdict};
 use serde_json::{json, Value};
 
+#[path = "support/corpus.rs"]
+mod corpus_support;
+
 const ACCOUNT: &str = "111122223333";
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `../shared/corpus/...` relative to the repository root; a checkout that sits deeper (a
-/// worktree) finds it by walking further up.
-fn corpus_path_candidate() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let rel = "shared/corpus/aws-managed-policies.jsonl";
-    let default = manifest.join("../../..").join(rel);
-    manifest
-        .ancestors()
-        .skip(3)
-        .map(|a| a.join(rel))
-        .find(|p| p.is_file())
-        .unwrap_or(default)
-}
-
 fn corpus_path() -> PathBuf {
-    let path = corpus_path_candidate();
+    let path = corpus_support::corpus_path();
     assert!(
         path.is_file(),
         "the policy corpus is missing: expected `{}` (the repository needs `../shared/corpus` beside it)",

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::{json, Value};
 
+#[path = "../../keyaki-policy/tests/support/corpus.rs"]
+mod corpus_support;
+use corpus_support::corpus_path;
+
 const BROAD: &str = r#"{"Version": "2012-10-17", "Statement": [
   {"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
   {"Sid": "UseAllKeys", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:Encrypt"],
@@ -18,20 +22,6 @@ const NARROW: &str = r#"{"Version": "2012-10-17", "Statement": {
   "Effect": "Allow", "Action": "kms:Decrypt",
   "Resource": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 }}"#;
-
-/// `../shared/corpus/...` relative to the repository root; a checkout that sits deeper (a
-/// worktree) finds it by walking further up.
-fn corpus_path() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let rel = "shared/corpus/aws-managed-policies.jsonl";
-    let default = manifest.join("../../..").join(rel);
-    manifest
-        .ancestors()
-        .skip(3)
-        .map(|a| a.join(rel))
-        .find(|p| p.is_file())
-        .unwrap_or(default)
-}
 
 fn keyaki() -> Command {
     Command::cargo_bin("keyaki").expect("the keyaki binary")
