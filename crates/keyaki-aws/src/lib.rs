@@ -12,7 +12,10 @@ pub mod collect;
 pub mod config;
 pub mod failure;
 pub mod securityhub;
-#[cfg(feature = "test-support")]
+/// Fixtures for the tests against the moto emulator (this crate's and the binary's). Always
+/// compiled, so that tests and builds share one feature set of this crate; unused code is
+/// left out of the binary by the linker.
+#[doc(hidden)]
 pub mod testing;
 
 pub use collect::{collect, CollectError, CollectOptions, CollectStats, RegionSelection};

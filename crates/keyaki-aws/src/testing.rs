@@ -1,4 +1,4 @@
-//! Test support (feature `test-support`): an isolated emulated account per test and
+//! Test support: an isolated emulated account per test and
 //! a standard set of fixtures, created through the SDK against moto.
 //!
 //! Every test works in an account of its own: it assumes a role in a fresh 12-digit

@@ -80,6 +80,26 @@ fn section(out: &mut String, m: &ControlMeta) -> std::fmt::Result {
     Ok(())
 }
 
+/// The controls table of the README: id, title, severity, one row per control of the
+/// registry. The README holds it between `<!-- controls:begin -->` and
+/// `<!-- controls:end -->`, and a test checks that it is this.
+pub fn summary_table() -> String {
+    let mut out = String::from("| control | what it checks | severity |\n| --- | --- | --- |\n");
+    for m in registry::metas() {
+        let severity = m.severity.as_str();
+        let mut label = severity[..1].to_string();
+        label.push_str(&severity[1..].to_lowercase());
+        out.push_str(&format!(
+            "| [{}](docs/controls.md#{}) | {} | {} |\n",
+            m.id,
+            anchor(m),
+            m.title,
+            label
+        ));
+    }
+    out
+}
+
 /// The Markdown page listing every control of the registry.
 pub fn markdown() -> String {
     let mut out = String::new();
@@ -88,10 +108,8 @@ pub fn markdown() -> String {
     out.push_str(
         "keyaki evaluates the AWS Security Hub controls for AWS KMS. How each control is\n",
     );
-    out.push_str(
-        "evaluated, and the choices made where Security Hub is silent, are in the README\n",
-    );
-    out.push_str("section `scan`.\n\n");
+    out.push_str("evaluated, and the choices made where Security Hub is silent, are in\n");
+    out.push_str("[scanning.md](scanning.md#the-controls).\n\n");
     out.push_str("| Id | Title | Severity | Resource types |\n|---|---|---|---|\n");
     for m in registry::metas() {
         out.push_str(&format!(

@@ -17,3 +17,28 @@ fn committed_controls_page_is_the_generated_one() {
     }
     assert!(generated.contains("Europe (Milan) `eu-south-1`"));
 }
+
+#[test]
+fn the_readme_lists_the_controls_of_the_registry() {
+    let path = common::repo_root().join("README.md");
+    let readme =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let (begin, end) = ("<!-- controls:begin -->\n", "<!-- controls:end -->");
+    let start = readme
+        .find(begin)
+        .expect("README.md has a controls:begin marker")
+        + begin.len();
+    let stop = readme[start..]
+        .find(end)
+        .map(|i| start + i)
+        .expect("README.md has a controls:end marker");
+    let generated = keyaki_controls::docs::summary_table();
+    assert_eq!(
+        &readme[start..stop],
+        generated,
+        "the README's controls table is not the registry's: paste `keyaki_controls::docs::summary_table()`"
+    );
+    for m in keyaki_controls::registry::metas() {
+        assert!(generated.contains(m.title), "{}", m.id);
+    }
+}
