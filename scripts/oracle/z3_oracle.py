@@ -4,7 +4,9 @@
 The question: does an IAM identity policy allow a KMS action on *every* key ARN of the universe
 
     arn:<partition>:kms:<region>:<account>:key/<key-id>
-    region [a-z0-9-]+, account 12 digits (or --account), key-id [A-Za-z0-9-]+ ?
+    region [a-z]{2,}(-[a-z]+)+-[1-9][0-9]*, account 12 digits (or --account),
+    key-id [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12} or mrk-[0-9a-f]{32}
+    (the key ARNs that can exist) ?
 
 It shares no code with keyaki's Rust core: the universe is a z3 regex, every resource pattern is
 translated to a z3 regex (segment-aware glob, with the broad or narrow reading of a `*` ending one
@@ -65,9 +67,33 @@ def char_class(ranges):
     return z3.Union([z3.Range(a, b) for a, b in ranges]) if len(ranges) > 1 else z3.Range(*ranges[0])
 
 
-REGION = z3.Plus(char_class([("a", "z"), ("0", "9"), ("-", "-")]))
+def text(s):
+    return z3.Re(z3.StringVal(s))
+
+
+LOWER = z3.Range("a", "z")
+HEX = char_class([("0", "9"), ("a", "f")])
+# [a-z]{2,}(-[a-z]+)+-[1-9][0-9]*
+REGION = z3.Concat(
+    z3.Loop(LOWER, 2, 2),
+    z3.Star(LOWER),
+    z3.Plus(z3.Concat(text("-"), z3.Plus(LOWER))),
+    text("-"),
+    z3.Range("1", "9"),
+    z3.Star(z3.Range("0", "9")),
+)
 ACCOUNT = z3.Loop(z3.Range("0", "9"), 12, 12)
-KEY_ID = z3.Plus(char_class([("A", "Z"), ("a", "z"), ("0", "9"), ("-", "-")]))
+# a lowercase UUID, or mrk- and 32 lowercase hex digits
+KEY_ID = z3.Union(
+    z3.Concat(
+        z3.Loop(HEX, 8, 8), text("-"),
+        z3.Loop(HEX, 4, 4), text("-"),
+        z3.Loop(HEX, 4, 4), text("-"),
+        z3.Loop(HEX, 4, 4), text("-"),
+        z3.Loop(HEX, 12, 12),
+    ),
+    z3.Concat(text("mrk-"), z3.Loop(HEX, 32, 32)),
+)
 
 
 def universe(partition, account):
@@ -268,19 +294,23 @@ def allowed_regex(stmts, action, variables):
 
 
 class Decider:
-    """One incremental solver holding `arn in U`; each question is pushed and popped."""
+    """One incremental solver; each question is pushed and popped. The question is asked as one
+    membership, `arn in U & ~allowed`: z3's regex solver decides the intersection directly,
+    where `arn in U` and `arn not in allowed` as two constraints can leave it searching for
+    seconds over the universe's fixed-length key ids."""
 
     def __init__(self, U, timeout_ms):
         self.x = z3.String("arn")
+        self.universe = U
         self.solver = z3.Solver()
         self.solver.set("timeout", timeout_ms)
-        self.solver.add(z3.InRe(self.x, U))
 
     def decide(self, allowed):
         """(allowed_on_all_keys, counterexample) — (None, None) when z3 gives up."""
         self.solver.push()
         try:
-            self.solver.add(z3.Not(z3.InRe(self.x, allowed)))
+            refused = z3.Intersect(self.universe, z3.Complement(allowed))
+            self.solver.add(z3.InRe(self.x, refused))
             answer = self.solver.check()
             if answer == z3.unsat:
                 return True, None

@@ -4,7 +4,8 @@
 //! against the ARN by a recursive matcher that splits the pattern into ARN segments itself. The
 //! tests use it as the oracle that confirms every witness and counterexample.
 //!
-//! The semantics are those of the crate docs: Allow wins when some Allow statement matches and
+//! It answers for any ARN; the tests ask it about keys of the universe (the key ARNs that can
+//! exist, see the crate docs). The semantics are those of the crate docs: Allow wins when some Allow statement matches and
 //! no applicable Deny does; a Deny with a `Condition` is not applicable; `Resource` under Allow
 //! and `NotResource` under Deny take the broad reading of a `*` ending one of the first five
 //! ARN segments, the other two combinations the narrow one.
@@ -196,7 +197,7 @@ fn matches_from(p: &[Item], s: &[char], i: usize, j: usize, failed: &mut [bool])
 mod tests {
     use super::*;
 
-    const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd";
+    const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
     #[test]
     fn narrow_and_broad_readings() {
@@ -215,7 +216,12 @@ mod tests {
             ("arn:aws:kms:*:111122223333:key/*", false, true),
             ("arn:aws:kms:*:111122223334:key/*", false, false),
             ("arn:aws:kms:*:*:alias/*", false, false),
-            ("arn:aws:kms:*:*:key/1234abc?", false, true),
+            (
+                "arn:aws:kms:*:*:key/1234abcd-12ab-34cd-56ef-1234567890a?",
+                false,
+                true,
+            ),
+            ("arn:aws:kms:*:*:key/1234abc?", false, false),
             ("arn:aws:kms:*:*:*", false, true),
             ("arn:aws:kms:*:*", false, true),
             ("arn:aws:kms:*:?*", false, true),

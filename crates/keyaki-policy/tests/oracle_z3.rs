@@ -21,6 +21,8 @@ use serde_json::{json, Value};
 
 #[path = "support/corpus.rs"]
 mod corpus_support;
+#[path = "support/universe.rs"]
+mod universe;
 
 const ACCOUNT: &str = "111122223333";
 
@@ -116,6 +118,9 @@ fn resource_pattern(rng: &mut Rng) -> String {
         "eu-west-?",
         "*?",
         "*east*",
+        "*-*",
+        "*-?",
+        "??-*-?*",
     ]);
     let account = rng.pick(&[
         "*",
@@ -143,6 +148,11 @@ fn resource_pattern(rng: &mut Rng) -> String {
         "*/*",
         "key/${?}*",
         "key/*${aws:PrincipalTag/team}",
+        "key/????????-*",
+        "key/*-????????????",
+        "key/??*",
+        "key/*a",
+        "key/1234abcd-12ab-34cd-56ef-1234567890ab",
     ]);
     let segments = [
         "arn".to_string(),
@@ -230,25 +240,6 @@ fn random_policy(rng: &mut Rng) -> Value {
         doc.insert("Statement".into(), Value::Array(statements));
     }
     Value::Object(doc)
-}
-
-/// A key ARN of the universe (the witness/counterexample must be one).
-fn in_universe(arn: &str, account: Option<&str>) -> bool {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let [arn_, partition, service, region, acct, resource] = parts[..] else {
-        return false;
-    };
-    let region_ok = !region.is_empty()
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    let account_ok = acct.len() == 12
-        && acct.bytes().all(|b| b.is_ascii_digit())
-        && account.is_none_or(|a| a == acct);
-    let key_ok = resource.strip_prefix("key/").is_some_and(|id| {
-        !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    });
-    arn_ == "arn" && partition == "aws" && service == "kms" && region_ok && account_ok && key_ok
 }
 
 struct Case {
@@ -395,7 +386,7 @@ fn compare(cases: &[Case], account: Option<&str>) -> Tally {
             }
             for (arn, must_allow) in [(&a.witness, true), (&a.counterexample, false)] {
                 let Some(arn) = arn else { continue };
-                if !in_universe(arn, account) {
+                if !universe::is_key_that_can_exist(arn, "aws", account) {
                     problems.push(format!(
                         "{}: `{arn}` is not a key ARN of the universe",
                         a.action
