@@ -23,11 +23,15 @@ Semantics (as keyaki documents them):
   cross a colon, except that a `*` ending the last segment of a pattern with fewer than six
   segments runs to the end. After the fifth colon `*` matches anything, `?` any one character.
   Broad reading (Allow+Resource, Deny+NotResource): a `*` ending any of the first five segments
-  may cross colons too. Narrow reading (Deny+Resource, Allow+NotResource): it may not.
+  may cross colons too, and a pattern of fewer than six segments also matches as if padded with
+  `:*` segments. Narrow reading (Deny+Resource, Allow+NotResource): that `*` stays in its
+  segment, and a wildcard in the resource type (the resource part up to its first `/` or `:`,
+  when it has one) is the literal character.
 - Version 2012-10-17: `${name}` is an unknown literal value that equals no character of a key
   ARN (so the pattern matches no key); `${*}`, `${?}`, `${$}` are the literal characters.
   Other versions keep `${...}` as text (its `*` and `?` stay wildcards).
-- Conditions: an Allow with a Condition counts; a Deny with a non-empty Condition never applies.
+- Conditions: an Allow with a Condition counts; a Deny with a non-empty Condition never applies,
+  nor does a Deny whose NotResource holds a pattern of fewer than six segments or `${`.
 
 Input: JSON Lines on stdin or --input, one record a line:
     {"id": ..., "document": <policy object or string>, "check": {"kms:Decrypt": [ARN, ...]}}
@@ -146,13 +150,38 @@ def lex(pattern, variables):
     return items
 
 
+def segments(items):
+    return sum(1 for it in items if it == (LIT, ":")) + 1
+
+
 def resource_regex(pattern, variables, broad):
     """The set of strings a resource pattern matches, as a z3 regex."""
     items = lex(pattern, variables)
+    if broad and segments(items) < 6:
+        padded = pattern + ":*" * (6 - segments(items))
+        return z3.Union(pattern_regex(items, broad), pattern_regex(lex(padded, variables), broad))
+    return pattern_regex(items, broad)
+
+
+def pattern_regex(items, broad):
     if any(it[0] == VAR for it in items):
         # An unknown value that equals no key-ARN character: the pattern matches no key.
         return NOTHING
     colons = sum(1 for it in items if it == (LIT, ":"))
+    # The resource type: from after the fifth colon to the first `/` or `:` after it, if any.
+    type_start = type_end = None
+    seen = 0
+    for i, it in enumerate(items):
+        if it == (LIT, ":"):
+            seen += 1
+            if seen == 5:
+                type_start = i + 1
+                break
+    if type_start is not None:
+        for j in range(type_start, len(items)):
+            if items[j] in ((LIT, "/"), (LIT, ":")):
+                type_end = j
+                break
     parts = []
     literal = []
     segment = 0
@@ -168,6 +197,9 @@ def resource_regex(pattern, variables, broad):
             literal.append(it[1])
             if it[1] == ":":
                 segment += 1
+            continue
+        if not broad and type_end is not None and type_start <= i < type_end:
+            literal.append("*" if it[0] == STAR else "?")
             continue
         flush()
         if it[0] == QUEST:
@@ -246,14 +278,20 @@ def statements(doc):
             raise DocumentError("a statement needs exactly one of `Action` and `NotAction`")
         if ("Resource" in s) == ("NotResource" in s):
             raise DocumentError("a statement needs exactly one of `Resource` and `NotResource`")
+        resources = as_list(s.get("Resource", s.get("NotResource")), "Resource")
+        variables_version = doc.get("Version") == "2012-10-17"
+        unsure_not_resource = "NotResource" in s and any(
+            "${" in p or segments(lex(p, variables_version)) < 6 for p in resources
+        )
         out.append(
             {
                 "effect": effect,
                 "not_action": "NotAction" in s,
                 "actions": as_list(s.get("Action", s.get("NotAction")), "Action"),
                 "not_resource": "NotResource" in s,
-                "resources": as_list(s.get("Resource", s.get("NotResource")), "Resource"),
-                "conditional": bool(s.get("Condition")),
+                "resources": resources,
+                # a Deny that may not apply: a condition, or a NotResource not read for sure
+                "conditional": bool(s.get("Condition")) or unsure_not_resource,
             }
         )
     return out

@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use crate::catalog::kms_actions;
 use crate::model::Effect;
-use crate::pattern::{action_matches, compile_resource, Reading, Tok};
+use crate::pattern::{
+    action_matches, compile_resource, padded, sure_in_not_resource, Reading, Tok,
+};
 use crate::universe::{known_regions, Universe, EXAMPLE_ACCOUNT, KEY_IDS, OTHER_ACCOUNT};
 use crate::{Policy, QueryError, Statement};
 
@@ -347,8 +349,11 @@ impl Query {
                 }
                 vec![None]
             } else {
+                let variables = policy.uses_variables();
                 (0..patterns.len())
-                    .filter(|&i| patterns[i].contains(['*', '?']))
+                    .filter(|&i| {
+                        patterns[i].contains(['*', '?']) || padded(patterns[i], variables).is_some()
+                    })
                     .map(Some)
                     .collect()
             };
@@ -430,8 +435,11 @@ impl Query {
     }
 }
 
-/// The statements about `action`; a Deny with a Condition may not apply: ignored.
+/// The statements about `action`. A Deny that may not apply is ignored: one with a Condition,
+/// and one whose `NotResource` holds a pattern that cannot be read for sure (a short pattern, a
+/// policy variable).
 fn relevant_statements<'p>(policy: &'p Policy, action: &str) -> Vec<&'p Statement> {
+    let variables = policy.uses_variables();
     policy
         .statements
         .iter()
@@ -439,6 +447,13 @@ fn relevant_statements<'p>(policy: &'p Policy, action: &str) -> Vec<&'p Statemen
         .filter(|s| {
             let any = policy.action_patterns(s).any(|p| action_matches(p, action));
             any != s.not_action()
+        })
+        .filter(|s| {
+            !(s.effect == Effect::Deny
+                && s.not_resource()
+                && policy
+                    .resource_patterns(s)
+                    .any(|p| !sure_in_not_resource(p, variables)))
         })
         .collect()
 }
@@ -643,12 +658,19 @@ impl Machine {
                 if only.is_some_and(|(oi, op)| oi == si && op != pi) {
                     continue;
                 }
-                let first = toks.len();
-                compile_resource(p, variables, reading, &mut toks);
-                let accept = toks.len();
-                // The accept position holds a token that never reads anything.
-                toks.push(Tok::Never);
-                pats.push((first, accept));
+                // The broad reading of a short pattern is also its padded form (`arn:aws:kms`
+                // as `arn:aws:kms:*:*:*`): one more pattern of the statement.
+                let padded = (reading == Reading::Broad)
+                    .then(|| padded(p, variables))
+                    .flatten();
+                for text in std::iter::once(p).chain(padded.as_deref()) {
+                    let first = toks.len();
+                    compile_resource(text, variables, reading, &mut toks);
+                    let accept = toks.len();
+                    // The accept position holds a token that never reads anything.
+                    toks.push(Tok::Never);
+                    pats.push((first, accept));
+                }
             }
             stmts.push(StmtSets {
                 allow: s.effect == Effect::Allow,

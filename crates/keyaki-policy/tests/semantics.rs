@@ -106,7 +106,6 @@ fn resource_segments() {
         ("arn:aws:kms:*:*", true),
         ("arn:aws:kms:*:*:key", false),
         ("arn:aws:s3:::*", false),
-        ("arn:aws:kms", false),
         ("arn:aws:kms:", false),
     ];
     for (resource, want) in cases {
@@ -194,6 +193,58 @@ fn counterexamples_are_keys_that_can_exist() {
             }
         }
     }
+}
+
+#[test]
+fn short_patterns_and_resource_types_are_read_the_widest_way() {
+    // An Allow's short pattern may be read padded with `*` segments (`arn:aws:kms` as
+    // `arn:aws:kms:*:*:*`), as some implementations read identity policies.
+    for (resource, want) in [
+        ("arn", true),
+        ("arn:aws", true),
+        ("arn:aws:kms", true),
+        ("arn:a?s:k*s", true),
+        ("arn:aws:s3", false),
+        ("arn:aws:kms:us-east-1", false),
+        ("arn:aws:kms:*:111122223333", false),
+    ] {
+        assert_eq!(
+            decrypt_on_all_keys(&allow(json!("kms:Decrypt"), json!(resource)), None, "aws"),
+            want,
+            "{resource}"
+        );
+    }
+    let with_deny = |deny: Value| json!({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}, deny]});
+    // A Deny's short pattern is read as written: `arn:aws:kms` denies no key.
+    let deny = json!({"Effect": "Deny", "Action": "kms:*", "Resource": "arn:aws:kms"});
+    assert!(decrypt_on_all_keys(&with_deny(deny), None, "aws"));
+    // A Deny whose NotResource cannot be read for sure (a short pattern, a variable) may not
+    // apply: ignored, like a Deny with a Condition.
+    for not_resource in [
+        json!("arn:aws:kms:*:111122223333"),
+        json!(["arn:aws:kms:*:*:key/*", "arn:aws:s3"]),
+        json!("arn:aws:kms:*:*:key/${aws:username}"),
+    ] {
+        let deny = json!({"Effect": "Deny", "Action": "kms:*", "NotResource": not_resource});
+        assert!(
+            decrypt_on_all_keys(&with_deny(deny), None, "aws"),
+            "{not_resource}"
+        );
+    }
+    let deny = json!({"Effect": "Deny", "Action": "kms:*", "NotResource": "arn:aws:kms:*:111122223333:key/*"});
+    assert!(!decrypt_on_all_keys(&with_deny(deny), None, "aws"));
+    // A wildcard in the resource type (`*/` in `*/*`): a wildcard for an Allow, the literal
+    // character for a Deny (some implementations never expand it).
+    assert!(decrypt_on_all_keys(
+        &allow(json!("kms:Decrypt"), json!("arn:aws:kms:*:*:*/*")),
+        None,
+        "aws"
+    ));
+    let deny = json!({"Effect": "Deny", "Action": "kms:*", "Resource": "arn:aws:kms:*:*:*/*"});
+    assert!(decrypt_on_all_keys(&with_deny(deny), None, "aws"));
+    // Without `/` or `:` in the resource part there is no resource type: `k*` is a wildcard.
+    let deny = json!({"Effect": "Deny", "Action": "kms:*", "Resource": "arn:aws:kms:*:*:k*"});
+    assert!(!decrypt_on_all_keys(&with_deny(deny), None, "aws"));
 }
 
 #[test]
