@@ -13,7 +13,8 @@
 //! - `model`: [`Policy::parse`] — decoding (percent-encoding, CLI wrappers), validation with
 //!   line/column and JSON path in every error, and the compact policy model (all pattern text
 //!   of a policy in one arena).
-//! - `pattern`: action globs and the compilation of resource patterns to glob tokens.
+//! - `pattern`: action globs, the compilation of resource patterns to glob tokens under a
+//!   reading, short patterns padded.
 //! - `universe`: the key ARNs that can exist, as a DFA with realistic completions.
 //! - `analysis`: [`Query`] — the decision procedure.
 //! - [`eval`]: the plain concrete evaluator used as the oracle in tests.
@@ -76,16 +77,25 @@
 //! FAILED. An undecided question never yields PASSED.
 //!
 //! # Readings chosen where AWS is ambiguous
+//! Where implementations read a resource pattern differently, Allow with `Resource` and Deny
+//! with `NotResource` take the broad reading (the larger set), Deny with `Resource` and Allow
+//! with `NotResource` the narrow one, so the allowed set is the largest of the readings and an
+//! ambiguity can never turn a possible FAILED into PASSED:
 //! - A `*` ending one of the first five ARN segments: AWS documents that it "can expand to match
-//!   beyond the colon boundaries", other implementations keep it inside its segment. Allow with
-//!   `Resource` and Deny with `NotResource` use the broad reading (larger allowed set), Deny with
-//!   `Resource` and Allow with `NotResource` the narrow one. Either way the allowed set is the
-//!   largest of the readings, so the ambiguity can never turn a possible FAILED into PASSED.
+//!   beyond the colon boundaries", other implementations keep it inside its segment. Broad: it
+//!   may cross colons; narrow: it stays in its segment.
+//! - A pattern of fewer than six segments: some implementations read it in an identity policy as
+//!   padded with `*` segments (`arn:aws:kms` as `arn:aws:kms:*:*:*`). Broad: it matches as
+//!   written or padded; narrow: as written.
+//! - A wildcard in the resource type (the resource part up to its first `/` or `:`): AWS does
+//!   not allow one, and some implementations compare the resource type literally. Broad: a
+//!   wildcard; narrow: the literal character, which no key ARN contains.
+//! - A Deny whose `NotResource` holds a short pattern or `${` is not applicable (it may not
+//!   apply to a key: a variable's value could name any key), like a Deny with a `Condition`.
 //! - Policy variables (`Version` `2012-10-17`): `${aws:username}` and the like are unknown literal
 //!   values, never wildcards. Each is one symbol that equals no character of a key ARN, so a
 //!   pattern containing one matches no key. This is the exact answer for a principal whose
-//!   variable values contain a character that cannot occur in a key ARN (a `.`, `@`, `_`, ...)
-//!   and it cannot widen a Deny; `${*}`, `${?}`, `${$}` are the literal `*`, `?`, `$`. Version
+//!   variable values are no key id, and it cannot widen a Deny (see `NotResource` above); `${*}`, `${?}`, `${$}` are the literal `*`, `?`, `$`. Version
 //!   `2008-10-17` (or none) keeps `${...}` as text, where `*` and `?` are wildcards as usual.
 //! - A Deny with a non-empty `Condition` is ignored; an empty `Condition` object is no condition.
 //! - Unknown policy or statement elements are errors rather than ignored: AWS rejects them, and
