@@ -42,7 +42,7 @@ mod cases;
 mod corpus_support;
 #[path = "support/universe.rs"]
 mod universe;
-use cases::{corpus_cases, generated, Case};
+use cases::{assert_no_disagreements, corpus_cases, generated, Case};
 
 fn simulator_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/iam-simulate")
@@ -335,14 +335,7 @@ fn report(what: &str, tally: &Tally) {
         tally.service_prefix,
         tally.disagreements.len()
     );
-    for d in &tally.disagreements {
-        eprintln!("DISAGREEMENT {d}\n");
-    }
-    assert!(
-        tally.disagreements.is_empty(),
-        "{what}: {} disagreements between the core and iam-simulate (printed above)",
-        tally.disagreements.len()
-    );
+    assert_no_disagreements(what, "iam-simulate", &tally.disagreements);
     // The documented differences must stay the exception, or the comparison says little (the
     // generator puts `*:*` in about a quarter of its policies).
     assert!(

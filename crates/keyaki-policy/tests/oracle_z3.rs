@@ -25,7 +25,7 @@ mod cases;
 mod corpus_support;
 #[path = "support/universe.rs"]
 mod universe;
-use cases::{corpus_cases, generated, Case};
+use cases::{assert_no_disagreements, corpus_cases, generated, Case};
 
 const ACCOUNT: &str = "111122223333";
 
@@ -215,14 +215,7 @@ fn report(what: &str, tally: &Tally, cases: usize) {
         tally.oracle_unknown,
         tally.disagreements.len()
     );
-    for d in &tally.disagreements {
-        eprintln!("DISAGREEMENT {d}\n");
-    }
-    assert!(
-        tally.disagreements.is_empty(),
-        "{what}: {} disagreements between the core and the z3 oracle (printed above)",
-        tally.disagreements.len()
-    );
+    assert_no_disagreements(what, "the z3 oracle", &tally.disagreements);
     // Undecided answers are allowed (never PASSED), but they must stay rare or the test says
     // little.
     assert!(

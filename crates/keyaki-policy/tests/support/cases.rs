@@ -13,6 +13,18 @@ pub struct Case {
     pub document: String,
 }
 
+/// Prints every disagreement with the other side (`oracle`), then fails if there is one.
+pub fn assert_no_disagreements(what: &str, oracle: &str, disagreements: &[String]) {
+    for d in disagreements {
+        eprintln!("DISAGREEMENT {d}\n");
+    }
+    assert!(
+        disagreements.is_empty(),
+        "{what}: {} disagreements between the core and {oracle} (printed above)",
+        disagreements.len()
+    );
+}
+
 /// `count` generated policies from `seed`.
 pub fn generated(seed: u64, count: usize) -> Vec<Case> {
     let mut rng = Rng(seed);
