@@ -698,9 +698,7 @@ impl Machine {
             }
         }
         let mut rep_of_class = [u8::MAX; 128];
-        let preferred = "0123456789abcdefghijklmnopqrstuvwxyz".chars();
-        for c in preferred.chain((0..128u8).map(char::from)) {
-            let Some(k) = universe.class(c) else { continue };
+        for &(c, k) in universe.alphabet() {
             if sym_of[c as usize] != u8::MAX {
                 continue;
             }

@@ -116,6 +116,9 @@ fn lex(pattern: &str, variables: bool, out: &mut Vec<Lex>) {
 
 /// The colons of a pattern outside policy variables: fewer than five make a short pattern.
 fn colons(pattern: &str, variables: bool) -> usize {
+    if !(variables && pattern.contains("${")) {
+        return pattern.bytes().filter(|&b| b == b':').count();
+    }
     let mut lexed = Vec::with_capacity(pattern.len());
     lex(pattern, variables, &mut lexed);
     lexed.iter().filter(|l| **l == Lex::Lit(':')).count()
@@ -150,12 +153,16 @@ pub(crate) fn compile_resource(
     let n = lexed.len();
     // The resource type: the resource part (after the fifth colon) up to its first `/` or `:`,
     // when it has one.
-    let resource_part = lexed
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| **l == Lex::Lit(':'))
-        .nth(4)
-        .map(|(i, _)| i + 1);
+    let resource_part = (reading == Reading::Narrow && colons >= 5)
+        .then(|| {
+            lexed
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| **l == Lex::Lit(':'))
+                .nth(4)
+                .map(|(i, _)| i + 1)
+        })
+        .flatten();
     let type_end = resource_part.and_then(|start| {
         lexed[start..]
             .iter()
@@ -167,7 +174,7 @@ pub(crate) fn compile_resource(
     let mut seg = 0usize;
     for (i, l) in lexed.iter().enumerate() {
         let head = seg < 5;
-        if reading == Reading::Narrow && in_type(i) {
+        if in_type(i) {
             match *l {
                 Lex::Star => {
                     out.push(Tok::Lit('*'));

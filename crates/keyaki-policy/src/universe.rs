@@ -73,6 +73,9 @@ pub(crate) struct Universe {
     /// `class[c]`: characters with one class are read alike in every state (the DFA cannot tell
     /// them apart); `u8::MAX` for a character no key ARN contains.
     class: [u8; 128],
+    /// The characters key ARNs contain, with their class: digits, then lowercase letters, then
+    /// the others (the order in which a class's representative is picked).
+    alphabet: Vec<(char, u8)>,
 }
 
 /// Builds the DFA segment by segment. Every state gets the rest of its segment (`rest`) and the
@@ -244,11 +247,20 @@ impl Universe {
             };
             class[c] = k as u8;
         }
+        let preferred = "0123456789abcdefghijklmnopqrstuvwxyz".chars();
+        let mut alphabet: Vec<(char, u8)> = Vec::new();
+        for c in preferred.chain((0..128u8).map(char::from)) {
+            let k = class[c as usize];
+            if k != u8::MAX && !alphabet.iter().any(|&(a, _)| a == c) {
+                alphabet.push((c, k));
+            }
+        }
         Universe {
             next: b.next,
             accept,
             completion,
             class,
+            alphabet,
         }
     }
 
@@ -275,6 +287,11 @@ impl Universe {
     /// Appends a realistic completion from state `s` to acceptance.
     pub(crate) fn complete(&self, s: usize, out: &mut String) {
         out.push_str(&self.completion[s]);
+    }
+
+    /// The characters key ARNs contain, with their class, digits and lowercase letters first.
+    pub(crate) fn alphabet(&self) -> &[(char, u8)] {
+        &self.alphabet
     }
 
     /// The class of an ASCII character (see [`Universe::class`]); `None` when no key ARN
