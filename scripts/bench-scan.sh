@@ -17,7 +17,7 @@ mkdir -p "$work"
 snapshot=$work/synthetic-account.json
 
 python3 - "$snapshot" <<'PY'
-import json, random, sys
+import json, random, sys, uuid
 random.seed(42)
 A = "111122223333"
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"]
@@ -29,7 +29,7 @@ def kms_resource(i):
     if r < 0.12: return "arn:aws:kms:*:*:key/*"
     if r < 0.30: return f"arn:aws:kms:*:{A}:key/*"
     region = REGIONS[i % 4]
-    return f"arn:aws:kms:{region}:{A}:key/{random.getrandbits(128):032x}"
+    return f"arn:aws:kms:{region}:{A}:key/{uuid.UUID(int=random.getrandbits(128))}"
 def statement(i, j):
     kind = random.random()
     s = {"Sid": f"S{i}x{j}", "Effect": "Allow"}
@@ -67,7 +67,7 @@ groups = [{"GroupName": f"group-{i}", "Arn": f"arn:aws:iam::{A}:group/group-{i}"
 kms = {r: [] for r in REGIONS}
 for i in range(5000):
     region = REGIONS[i % 4]
-    kid = f"{random.getrandbits(128):032x}"
+    kid = str(uuid.UUID(int=random.getrandbits(128)))
     r = random.random()
     spec = "SYMMETRIC_DEFAULT" if r < 0.8 else ("RSA_2048" if r < 0.9 else "HMAC_256")
     state = "PendingDeletion" if random.random() < 0.03 else "Enabled"

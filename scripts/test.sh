@@ -109,6 +109,18 @@ fi
 export KEYAKI_REQUIRE_BROWSER=1
 # --- end of the HTML report browser test block ---
 
+# --- the independent IAM simulator of the policy differential -------------------------------
+# crates/keyaki-policy/tests/iam_simulate.rs asks @cloud-copilot/iam-simulate (version pinned by
+# tests/iam-simulate/package-lock.json) about every witness and counterexample; it fails (never
+# skips) when KEYAKI_REQUIRE_IAM_SIMULATE=1 and the package is missing.
+want_sim=$(node -p 'require("./tests/iam-simulate/package.json").devDependencies["@cloud-copilot/iam-simulate"]')
+have_sim=$(node -p 'try { require("./tests/iam-simulate/node_modules/@cloud-copilot/iam-simulate/package.json").version } catch (e) { "" }')
+if [ "$want_sim" != "$have_sim" ]; then
+  log "installing @cloud-copilot/iam-simulate (npm ci)"
+  (cd tests/iam-simulate && npm ci --no-audit --no-fund --loglevel=error)
+fi
+export KEYAKI_REQUIRE_IAM_SIMULATE=1
+
 # --- the tests ----------------------------------------------------------------------
 [ "${1:-}" = "--" ] && shift
 if cargo nextest --version >/dev/null 2>&1; then

@@ -4,7 +4,9 @@
 The question: does an IAM identity policy allow a KMS action on *every* key ARN of the universe
 
     arn:<partition>:kms:<region>:<account>:key/<key-id>
-    region [a-z0-9-]+, account 12 digits (or --account), key-id [A-Za-z0-9-]+ ?
+    region [a-z]{2,}(-[a-z]+)+-[1-9][0-9]*, account 12 digits (or --account),
+    key-id [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12} or mrk-[0-9a-f]{32}
+    (the key ARNs that can exist) ?
 
 It shares no code with keyaki's Rust core: the universe is a z3 regex, every resource pattern is
 translated to a z3 regex (segment-aware glob, with the broad or narrow reading of a `*` ending one
@@ -21,11 +23,15 @@ Semantics (as keyaki documents them):
   cross a colon, except that a `*` ending the last segment of a pattern with fewer than six
   segments runs to the end. After the fifth colon `*` matches anything, `?` any one character.
   Broad reading (Allow+Resource, Deny+NotResource): a `*` ending any of the first five segments
-  may cross colons too. Narrow reading (Deny+Resource, Allow+NotResource): it may not.
+  may cross colons too, and a pattern of fewer than six segments also matches as if padded with
+  `:*` segments. Narrow reading (Deny+Resource, Allow+NotResource): that `*` stays in its
+  segment, and a wildcard in the resource type (the resource part up to its first `/` or `:`,
+  when it has one) is the literal character.
 - Version 2012-10-17: `${name}` is an unknown literal value that equals no character of a key
   ARN (so the pattern matches no key); `${*}`, `${?}`, `${$}` are the literal characters.
   Other versions keep `${...}` as text (its `*` and `?` stay wildcards).
-- Conditions: an Allow with a Condition counts; a Deny with a non-empty Condition never applies.
+- Conditions: an Allow with a Condition counts; a Deny with a non-empty Condition never applies,
+  nor does a Deny whose NotResource holds a pattern of fewer than six segments or `${`.
 
 Input: JSON Lines on stdin or --input, one record a line:
     {"id": ..., "document": <policy object or string>, "check": {"kms:Decrypt": [ARN, ...]}}
@@ -65,9 +71,33 @@ def char_class(ranges):
     return z3.Union([z3.Range(a, b) for a, b in ranges]) if len(ranges) > 1 else z3.Range(*ranges[0])
 
 
-REGION = z3.Plus(char_class([("a", "z"), ("0", "9"), ("-", "-")]))
+def text(s):
+    return z3.Re(z3.StringVal(s))
+
+
+LOWER = z3.Range("a", "z")
+HEX = char_class([("0", "9"), ("a", "f")])
+# [a-z]{2,}(-[a-z]+)+-[1-9][0-9]*
+REGION = z3.Concat(
+    z3.Loop(LOWER, 2, 2),
+    z3.Star(LOWER),
+    z3.Plus(z3.Concat(text("-"), z3.Plus(LOWER))),
+    text("-"),
+    z3.Range("1", "9"),
+    z3.Star(z3.Range("0", "9")),
+)
 ACCOUNT = z3.Loop(z3.Range("0", "9"), 12, 12)
-KEY_ID = z3.Plus(char_class([("A", "Z"), ("a", "z"), ("0", "9"), ("-", "-")]))
+# a lowercase UUID, or mrk- and 32 lowercase hex digits
+KEY_ID = z3.Union(
+    z3.Concat(
+        z3.Loop(HEX, 8, 8), text("-"),
+        z3.Loop(HEX, 4, 4), text("-"),
+        z3.Loop(HEX, 4, 4), text("-"),
+        z3.Loop(HEX, 4, 4), text("-"),
+        z3.Loop(HEX, 12, 12),
+    ),
+    z3.Concat(text("mrk-"), z3.Loop(HEX, 32, 32)),
+)
 
 
 def universe(partition, account):
@@ -120,13 +150,38 @@ def lex(pattern, variables):
     return items
 
 
+def segments(items):
+    return sum(1 for it in items if it == (LIT, ":")) + 1
+
+
 def resource_regex(pattern, variables, broad):
     """The set of strings a resource pattern matches, as a z3 regex."""
     items = lex(pattern, variables)
+    if broad and segments(items) < 6:
+        padded = pattern + ":*" * (6 - segments(items))
+        return z3.Union(pattern_regex(items, broad), pattern_regex(lex(padded, variables), broad))
+    return pattern_regex(items, broad)
+
+
+def pattern_regex(items, broad):
     if any(it[0] == VAR for it in items):
         # An unknown value that equals no key-ARN character: the pattern matches no key.
         return NOTHING
     colons = sum(1 for it in items if it == (LIT, ":"))
+    # The resource type: from after the fifth colon to the first `/` or `:` after it, if any.
+    type_start = type_end = None
+    seen = 0
+    for i, it in enumerate(items):
+        if it == (LIT, ":"):
+            seen += 1
+            if seen == 5:
+                type_start = i + 1
+                break
+    if type_start is not None:
+        for j in range(type_start, len(items)):
+            if items[j] in ((LIT, "/"), (LIT, ":")):
+                type_end = j
+                break
     parts = []
     literal = []
     segment = 0
@@ -142,6 +197,9 @@ def resource_regex(pattern, variables, broad):
             literal.append(it[1])
             if it[1] == ":":
                 segment += 1
+            continue
+        if not broad and type_end is not None and type_start <= i < type_end:
+            literal.append("*" if it[0] == STAR else "?")
             continue
         flush()
         if it[0] == QUEST:
@@ -220,14 +278,20 @@ def statements(doc):
             raise DocumentError("a statement needs exactly one of `Action` and `NotAction`")
         if ("Resource" in s) == ("NotResource" in s):
             raise DocumentError("a statement needs exactly one of `Resource` and `NotResource`")
+        resources = as_list(s.get("Resource", s.get("NotResource")), "Resource")
+        variables_version = doc.get("Version") == "2012-10-17"
+        unsure_not_resource = "NotResource" in s and any(
+            "${" in p or segments(lex(p, variables_version)) < 6 for p in resources
+        )
         out.append(
             {
                 "effect": effect,
                 "not_action": "NotAction" in s,
                 "actions": as_list(s.get("Action", s.get("NotAction")), "Action"),
                 "not_resource": "NotResource" in s,
-                "resources": as_list(s.get("Resource", s.get("NotResource")), "Resource"),
-                "conditional": bool(s.get("Condition")),
+                "resources": resources,
+                # a Deny that may not apply: a condition, or a NotResource not read for sure
+                "conditional": bool(s.get("Condition")) or unsure_not_resource,
             }
         )
     return out
@@ -268,19 +332,23 @@ def allowed_regex(stmts, action, variables):
 
 
 class Decider:
-    """One incremental solver holding `arn in U`; each question is pushed and popped."""
+    """One incremental solver; each question is pushed and popped. The question is asked as one
+    membership, `arn in U & ~allowed`: z3's regex solver decides the intersection directly,
+    where `arn in U` and `arn not in allowed` as two constraints can leave it searching for
+    seconds over the universe's fixed-length key ids."""
 
     def __init__(self, U, timeout_ms):
         self.x = z3.String("arn")
+        self.universe = U
         self.solver = z3.Solver()
         self.solver.set("timeout", timeout_ms)
-        self.solver.add(z3.InRe(self.x, U))
 
     def decide(self, allowed):
         """(allowed_on_all_keys, counterexample) — (None, None) when z3 gives up."""
         self.solver.push()
         try:
-            self.solver.add(z3.Not(z3.InRe(self.x, allowed)))
+            refused = z3.Intersect(self.universe, z3.Complement(allowed))
+            self.solver.add(z3.InRe(self.x, refused))
             answer = self.solver.check()
             if answer == z3.unsat:
                 return True, None

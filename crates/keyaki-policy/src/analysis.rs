@@ -7,7 +7,10 @@ use std::time::Instant;
 
 use crate::catalog::kms_actions;
 use crate::model::Effect;
-use crate::pattern::{action_matches, compile_resource, Reading, Tok};
+use crate::pattern::{
+    action_matches, compile_resource, padded, sure_in_not_resource, Reading, Tok,
+};
+use crate::universe::{known_regions, Universe, EXAMPLE_ACCOUNT, KEY_IDS, OTHER_ACCOUNT};
 use crate::{Policy, QueryError, Statement};
 
 /// Limits on the work one question may take; past them the verdict is [`Verdict::Unknown`].
@@ -33,7 +36,7 @@ impl Default for Budget {
 pub struct QueryOptions {
     /// Blocked action patterns, e.g. `kms:Decrypt`, `kms:ReEncrypt*`.
     pub actions: Vec<String>,
-    /// Narrow the key universe to one account (all regions).
+    /// Narrow the key universe to one account's keys (all regions).
     pub account: Option<String>,
     /// The partition of the key ARNs (`aws`, `aws-cn`, `aws-us-gov`, ...).
     pub partition: String,
@@ -59,10 +62,13 @@ pub struct Query {
     actions: Vec<String>,
     universe: Universe,
     /// Realistic key ARNs of the universe, tried first as witnesses and counterexamples:
-    /// `arn_prefix`, a region of [`REGIONS`], `:`, an account of `accounts`, `:key/`, a key
+    /// `arn_prefix`, a region of `regions`, `:`, an account of `accounts`, `:key/`, a key
     /// id of [`KEY_IDS`] (key id, then account, then region order).
     candidates: Vec<String>,
     arn_prefix: String,
+    /// Real regions of the partition, the first preferred.
+    regions: &'static [&'static str],
+    /// The chosen account, or two example accounts.
     accounts: Vec<String>,
     /// Try the realistic candidates before the automaton search (on by default).
     shortcuts: bool,
@@ -109,14 +115,6 @@ pub struct Analysis {
     pub verdict: Verdict,
     pub actions: Vec<ActionResult>,
 }
-
-const EXAMPLE_ACCOUNT: &str = "111122223333";
-const REGIONS: &[&str] = &["us-east-1", "eu-west-1", "ap-southeast-2"];
-const KEY_IDS: &[&str] = &[
-    "1234abcd-12ab-34cd-56ef-1234567890ab",
-    "mrk-1234abcd12ab34cd56ef1234567890ab",
-];
-const OTHER_ACCOUNT: &str = "444455556666";
 
 /// Expands blocked-action patterns against the KMS catalogue (catalogue order, no repeats).
 pub fn expand_actions(patterns: &[String]) -> Result<Vec<String>, QueryError> {
@@ -167,16 +165,18 @@ impl Query {
             None => vec![EXAMPLE_ACCOUNT.into(), OTHER_ACCOUNT.into()],
         };
         let arn_prefix = format!("arn:{p}:kms:");
+        let regions = known_regions(p);
         let mut candidates = Vec::new();
         for k in KEY_IDS {
             for a in &accounts {
-                for r in REGIONS {
+                for r in regions {
                     candidates.push(format!("{arn_prefix}{r}:{a}:key/{k}"));
                 }
             }
         }
         Ok(Query {
             arn_prefix,
+            regions,
             accounts,
             actions,
             options,
@@ -349,8 +349,11 @@ impl Query {
                 }
                 vec![None]
             } else {
+                let variables = policy.uses_variables();
                 (0..patterns.len())
-                    .filter(|&i| patterns[i].contains(['*', '?']))
+                    .filter(|&i| {
+                        patterns[i].contains(['*', '?']) || padded(patterns[i], variables).is_some()
+                    })
                     .map(Some)
                     .collect()
             };
@@ -375,6 +378,32 @@ impl Query {
         false
     }
 
+    /// The refused key `found` with a known region and a preferred account in place of its own
+    /// where the key stays refused (its key id is kept): the first of the known regions and
+    /// then its own, with the first preferred account, then the next.
+    fn prefer_known(&self, machine: &Machine, found: String) -> String {
+        let parts: Vec<&str> = found.splitn(6, ':').collect();
+        let [_, _, _, region, account, resource] = parts[..] else {
+            return found;
+        };
+        let accounts = self.accounts.iter().map(String::as_str).chain([account]);
+        for a in accounts {
+            for r in self.regions.iter().copied().chain([region]) {
+                if (r, a) == (region, account) {
+                    return found.clone();
+                }
+                let arn = format!("{}{r}:{a}:{resource}", self.arn_prefix);
+                let refused = machine
+                    .run_from(&machine.init, &arn)
+                    .is_some_and(|acc| !machine.allowed(&acc));
+                if refused {
+                    return arn;
+                }
+            }
+        }
+        found
+    }
+
     /// The automaton search for a key that is not allowed.
     fn decide(
         &self,
@@ -390,7 +419,10 @@ impl Query {
                 // for the shortcuts are not made again).
                 let realistic = (0..self.candidates.len())
                     .find(|&c| runs.get(c).is_some_and(|acc| !machine.allowed(acc)));
-                result.counterexample = Some(realistic.map_or(arn, |c| self.candidates[c].clone()));
+                result.counterexample = Some(match realistic {
+                    Some(c) => self.candidates[c].clone(),
+                    None => self.prefer_known(machine, arn),
+                });
             }
             Search::Exhausted => {
                 result.allowed_on_all_keys = Some(true);
@@ -403,8 +435,11 @@ impl Query {
     }
 }
 
-/// The statements about `action`; a Deny with a Condition may not apply: ignored.
+/// The statements about `action`. A Deny that may not apply is ignored: one with a Condition,
+/// and one whose `NotResource` holds a pattern that cannot be read for sure (a short pattern, a
+/// policy variable).
 fn relevant_statements<'p>(policy: &'p Policy, action: &str) -> Vec<&'p Statement> {
+    let variables = policy.uses_variables();
     policy
         .statements
         .iter()
@@ -412,6 +447,13 @@ fn relevant_statements<'p>(policy: &'p Policy, action: &str) -> Vec<&'p Statemen
         .filter(|s| {
             let any = policy.action_patterns(s).any(|p| action_matches(p, action));
             any != s.not_action()
+        })
+        .filter(|s| {
+            !(s.effect == Effect::Deny
+                && s.not_resource()
+                && policy
+                    .resource_patterns(s)
+                    .any(|p| !sure_in_not_resource(p, variables)))
         })
         .collect()
 }
@@ -436,7 +478,7 @@ impl<'q> CandidateRuns<'q> {
             query,
             machine,
             base: None,
-            prefixes: vec![None; REGIONS.len() * query.accounts.len()],
+            prefixes: vec![None; query.regions.len() * query.accounts.len()],
             done: vec![None; query.candidates.len()],
         }
     }
@@ -444,7 +486,7 @@ impl<'q> CandidateRuns<'q> {
     /// The final position set of candidate `i` (`None` when it leaves the alphabet).
     fn get(&mut self, i: usize) -> Option<&[u64]> {
         if self.done[i].is_none() {
-            let (nr, na) = (REGIONS.len(), self.query.accounts.len());
+            let (nr, na) = (self.query.regions.len(), self.query.accounts.len());
             let (k, a, r) = (i / (na * nr), (i / nr) % na, i % nr);
             let m = self.machine;
             let base = self
@@ -453,7 +495,7 @@ impl<'q> CandidateRuns<'q> {
             let prefix = self.prefixes[r * na + a].get_or_insert_with(|| {
                 let account = &self.query.accounts[a];
                 base.as_ref()
-                    .and_then(|b| m.run_from(b, REGIONS[r]))
+                    .and_then(|b| m.run_from(b, self.query.regions[r]))
                     .and_then(|v| m.run_from(&v, ":"))
                     .and_then(|v| m.run_from(&v, account))
                     .and_then(|v| m.run_from(&v, ":key/"))
@@ -461,137 +503,6 @@ impl<'q> CandidateRuns<'q> {
             self.done[i] = Some(prefix.as_ref().and_then(|p| m.run_from(p, KEY_IDS[k])));
         }
         self.done[i].as_ref().and_then(|d| d.as_deref())
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The universe of key ARNs as a DFA.
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Class {
-    /// `[a-z0-9-]`
-    Region,
-    /// `[0-9]`
-    Digit,
-    /// `[A-Za-z0-9-]`
-    KeyId,
-}
-
-impl Class {
-    fn has(self, c: char) -> bool {
-        match self {
-            Class::Region => c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
-            Class::Digit => c.is_ascii_digit(),
-            Class::KeyId => c.is_ascii_alphanumeric() || c == '-',
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum UState {
-    Lit(char),
-    One(Class),
-    /// Loops on the class; leaves on the literal.
-    Loop(Class, char),
-    /// The last state: loops on the class, accepting.
-    Final(Class),
-}
-
-/// `arn:<partition>:kms:<region>:<account>:key/<key-id>` as a DFA: state `i` reads one
-/// character as `states[i]` says.
-#[derive(Debug, Clone)]
-struct Universe {
-    states: Vec<UState>,
-}
-
-impl Universe {
-    fn new(partition: &str, account: Option<&str>) -> Universe {
-        let mut states = Vec::new();
-        let lit = |s: &str, states: &mut Vec<UState>| states.extend(s.chars().map(UState::Lit));
-        lit("arn:", &mut states);
-        lit(partition, &mut states);
-        lit(":kms:", &mut states);
-        states.push(UState::One(Class::Region));
-        states.push(UState::Loop(Class::Region, ':'));
-        match account {
-            Some(a) => lit(a, &mut states),
-            None => states.extend(std::iter::repeat_n(UState::One(Class::Digit), 12)),
-        }
-        lit(":key/", &mut states);
-        states.push(UState::One(Class::KeyId));
-        states.push(UState::Final(Class::KeyId));
-        Universe { states }
-    }
-
-    fn step(&self, s: usize, c: char) -> Option<usize> {
-        match *self.states.get(s)? {
-            UState::Lit(l) => (l == c).then_some(s + 1),
-            UState::One(k) => k.has(c).then_some(s + 1),
-            UState::Loop(k, exit) => {
-                if c == exit {
-                    Some(s + 1)
-                } else if k.has(c) {
-                    Some(s)
-                } else {
-                    None
-                }
-            }
-            UState::Final(k) => k.has(c).then_some(s),
-        }
-    }
-
-    fn accepting(&self, s: usize) -> bool {
-        s + 1 == self.states.len()
-    }
-
-    fn accepts(&self, arn: &str) -> bool {
-        let mut s = 0;
-        for c in arn.chars() {
-            match self.step(s, c) {
-                Some(n) => s = n,
-                None => return false,
-            }
-        }
-        self.accepting(s)
-    }
-
-    /// Characters that are literal somewhere in the universe.
-    fn literals(&self) -> impl Iterator<Item = char> + '_ {
-        self.states.iter().filter_map(|s| match s {
-            UState::Lit(c) | UState::Loop(_, c) => Some(*c),
-            _ => None,
-        })
-    }
-
-    /// A realistic shortest-ish completion from state `s` to acceptance.
-    fn complete(&self, mut s: usize, out: &mut String) {
-        let mut guard = 0;
-        while !self.accepting(s) && guard < 4 * self.states.len() + 8 {
-            guard += 1;
-            match self.states[s] {
-                UState::Lit(c) => {
-                    out.push(c);
-                    s += 1;
-                }
-                UState::One(Class::Region) => {
-                    out.push_str("us-east-1");
-                    s += 1;
-                }
-                UState::One(Class::Digit) => {
-                    out.push('1');
-                    s += 1;
-                }
-                UState::One(Class::KeyId) => {
-                    out.push_str(KEY_IDS[0]);
-                    s += 1;
-                }
-                UState::Loop(_, exit) => {
-                    out.push(exit);
-                    s += 1;
-                }
-                UState::Final(_) => break,
-            }
-        }
     }
 }
 
@@ -681,8 +592,8 @@ struct Machine {
     stmts: Vec<StmtSets>,
     /// The symbol index of `:`.
     colon: usize,
-    /// Symbols in the order the search tries them (lowercase, digits, uppercase, `-`, `/`, `:`),
-    /// so that found keys look like `arn:aws:kms:a:000000000000:key/a`.
+    /// Symbols in the order the search tries them (digits, lowercase, `-`, `/`, `:`), so that
+    /// found keys look like `arn:aws:kms:aa-a-1:000000000000:key/00000000-0000-...`.
     order: Vec<usize>,
     /// Symbol index of an ASCII character, `u8::MAX` when it is not in the key alphabet.
     sym_of: [u8; 128],
@@ -747,12 +658,19 @@ impl Machine {
                 if only.is_some_and(|(oi, op)| oi == si && op != pi) {
                     continue;
                 }
-                let first = toks.len();
-                compile_resource(p, variables, reading, &mut toks);
-                let accept = toks.len();
-                // The accept position holds a token that never reads anything.
-                toks.push(Tok::Never);
-                pats.push((first, accept));
+                // The broad reading of a short pattern is also its padded form (`arn:aws:kms`
+                // as `arn:aws:kms:*:*:*`): one more pattern of the statement.
+                let padded = (reading == Reading::Broad)
+                    .then(|| padded(p, variables))
+                    .flatten();
+                for text in std::iter::once(p).chain(padded.as_deref()) {
+                    let first = toks.len();
+                    compile_resource(text, variables, reading, &mut toks);
+                    let accept = toks.len();
+                    // The accept position holds a token that never reads anything.
+                    toks.push(Tok::Never);
+                    pats.push((first, accept));
+                }
             }
             stmts.push(StmtSets {
                 allow: s.effect == Effect::Allow,
@@ -764,40 +682,31 @@ impl Machine {
         let n = toks.len();
         let words = n.div_ceil(64).max(1);
 
-        // The alphabet: every character of the key alphabet that is literal in the universe or a
-        // pattern gets its own symbol; the rest fall into three classes with a representative.
+        // The alphabet: `:` (symbol 0), then every character literal in a pattern gets a symbol of
+        // its own; the other characters of key ARNs get one symbol per class of the universe
+        // (characters the universe reads alike), with a representative each.
         let mut sym_of = [u8::MAX; 128];
         let mut syms: Vec<char> = Vec::new();
-        let in_alphabet = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == ':' || c == '/';
-        let add = |c: char, syms: &mut Vec<char>, sym_of: &mut [u8; 128]| {
-            if in_alphabet(c) && sym_of[c as usize] == u8::MAX {
+        let literals = toks.iter().filter_map(|t| match t {
+            Tok::Lit(c) => Some(*c),
+            _ => None,
+        });
+        for c in std::iter::once(':').chain(literals) {
+            if universe.class(c).is_some() && sym_of[c as usize] == u8::MAX {
                 sym_of[c as usize] = syms.len() as u8;
                 syms.push(c);
             }
-        };
-        for c in [':', '-', '/'].into_iter().chain(universe.literals()) {
-            add(c, &mut syms, &mut sym_of);
         }
-        for t in &toks {
-            if let Tok::Lit(c) = t {
-                add(*c, &mut syms, &mut sym_of);
+        let mut rep_of_class = [u8::MAX; 128];
+        for &(c, k) in universe.alphabet() {
+            if sym_of[c as usize] != u8::MAX {
+                continue;
             }
-        }
-        for group in [
-            "abcdefghijklmnopqrstuvwxyz",
-            "0123456789",
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-        ] {
-            let mut rep: Option<u8> = None;
-            for c in group.chars() {
-                if sym_of[c as usize] == u8::MAX {
-                    let r = *rep.get_or_insert_with(|| {
-                        syms.push(c);
-                        (syms.len() - 1) as u8
-                    });
-                    sym_of[c as usize] = r;
-                }
+            if rep_of_class[k as usize] == u8::MAX {
+                rep_of_class[k as usize] = syms.len() as u8;
+                syms.push(c);
             }
+            sym_of[c as usize] = rep_of_class[k as usize];
         }
 
         let zero = vec![0u64; words];
@@ -853,12 +762,11 @@ impl Machine {
             }
         }
         let rank = |c: char| match c {
-            'a'..='z' => 0,
-            '0'..='9' => 1,
-            'A'..='Z' => 2,
-            '-' => 3,
-            '/' => 4,
-            _ => 5,
+            '0'..='9' => 0,
+            'a'..='z' => 1,
+            '-' => 2,
+            '/' => 3,
+            _ => 4,
         };
         let mut order: Vec<usize> = (0..syms.len()).collect();
         order.sort_by_key(|&k| (rank(syms[k]), syms[k]));
@@ -1082,7 +990,10 @@ impl Machine {
             if universe.accepting(u) && self.reached(goal, &cur) {
                 return Search::Found(self.path(&nodes, id));
             }
-            for &k in self.order.iter().rev() {
+            // Children are stored in the order of preference (a child reached again keeps its
+            // first, preferred path) and pushed so that the most preferred is explored first.
+            let first_child = stack.len();
+            for &k in &self.order {
                 let c = self.syms[k];
                 let Some(u2) = universe.step(u, c) else {
                     continue;
@@ -1113,6 +1024,7 @@ impl Machine {
                 nodes.push((u2 as u16, id as u32, c));
                 stack.push(nid);
             }
+            stack[first_child..].reverse();
         }
         Search::Exhausted
     }

@@ -4,7 +4,8 @@
 //! against the ARN by a recursive matcher that splits the pattern into ARN segments itself. The
 //! tests use it as the oracle that confirms every witness and counterexample.
 //!
-//! The semantics are those of the crate docs: Allow wins when some Allow statement matches and
+//! It answers for any ARN; the tests ask it about keys of the universe (the key ARNs that can
+//! exist, see the crate docs). The semantics are those of the crate docs: Allow wins when some Allow statement matches and
 //! no applicable Deny does; a Deny with a `Condition` is not applicable; `Resource` under Allow
 //! and `NotResource` under Deny take the broad reading of a `*` ending one of the first five
 //! ARN segments, the other two combinations the narrow one.
@@ -12,12 +13,39 @@
 use crate::model::Effect;
 use crate::Policy;
 
+/// Which reading the resource patterns take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// keyaki's: broad for `Allow`+`Resource` and `Deny`+`NotResource`, narrow otherwise, so
+    /// that the allowed set is the largest.
+    Widest,
+    /// Narrow everywhere (a segment-ending `*` stays in its segment, a wildcard in the resource
+    /// type is literal, a short pattern is read as written), as other implementations read
+    /// every pattern; the differential tests use it to tell such documented differences from
+    /// disagreements.
+    Narrow,
+}
+
 /// Is `action` on `arn` allowed by `policy`?
 pub fn allows(policy: &Policy, action: &str, arn: &str) -> bool {
+    allows_reading(policy, action, arn, Reading::Widest)
+}
+
+/// [`allows`] with a chosen reading of the resource patterns.
+pub fn allows_reading(policy: &Policy, action: &str, arn: &str, reading: Reading) -> bool {
     let variables = policy.uses_variables();
     let mut allowed = false;
     for s in &policy.statements {
         if s.effect == Effect::Deny && s.has_condition {
+            continue;
+        }
+        // A Deny whose NotResource cannot be read for sure may not apply.
+        if s.effect == Effect::Deny
+            && s.not_resource()
+            && policy
+                .resource_patterns(s)
+                .any(|p| p.contains("${") || segments(p, variables) < 6)
+        {
             continue;
         }
         let action_hit = policy.action_patterns(s).any(|p| {
@@ -29,10 +57,11 @@ pub fn allows(policy: &Policy, action: &str, arn: &str) -> bool {
         if action_hit == s.not_action() {
             continue;
         }
-        let broad = matches!(
-            (s.effect, s.not_resource()),
-            (Effect::Allow, false) | (Effect::Deny, true)
-        );
+        let broad = reading == Reading::Widest
+            && matches!(
+                (s.effect, s.not_resource()),
+                (Effect::Allow, false) | (Effect::Deny, true)
+            );
         let resource_hit = policy
             .resource_patterns(s)
             .any(|p| resource_matches(p, arn, variables, broad));
@@ -88,16 +117,16 @@ enum Item {
     Variable,
 }
 
-/// Splits a pattern into items, deciding for each wildcard whether it may match a colon.
-fn items(pattern: &str, variables: bool, broad: bool) -> Vec<Item> {
-    // First the raw pieces, each with the index of the colon-separated segment it stands in.
-    #[derive(Clone, Copy, PartialEq)]
-    enum Raw {
-        C(char),
-        Star,
-        Q,
-        V,
-    }
+#[derive(Clone, Copy, PartialEq)]
+enum Raw {
+    C(char),
+    Star,
+    Q,
+    V,
+}
+
+/// The pattern as raw pieces: characters, wildcards and (with `variables`) policy variables.
+fn raw(pattern: &str, variables: bool) -> Vec<Raw> {
     let chars: Vec<char> = pattern.chars().collect();
     let mut raw: Vec<Raw> = Vec::new();
     let mut i = 0;
@@ -122,11 +151,50 @@ fn items(pattern: &str, variables: bool, broad: bool) -> Vec<Item> {
         });
         i += 1;
     }
+    raw
+}
+
+/// How many colon-separated segments the pattern has (colons in policy variables do not count).
+fn segments(pattern: &str, variables: bool) -> usize {
+    raw(pattern, variables)
+        .iter()
+        .filter(|r| **r == Raw::C(':'))
+        .count()
+        + 1
+}
+
+/// Splits a pattern into items, deciding for each wildcard whether it may match a colon (and,
+/// when narrow, reading wildcards in the resource type as the characters they are).
+fn items(pattern: &str, variables: bool, broad: bool) -> Vec<Item> {
+    let raw = raw(pattern, variables);
     let segments = raw.iter().filter(|r| **r == Raw::C(':')).count() + 1;
     let mut out = Vec::with_capacity(raw.len());
     let mut segment = 0;
+    // In the resource part: before its first `/` or `:` (the resource type), when it has one.
+    let mut in_type = false;
     for (k, r) in raw.iter().enumerate() {
         let in_resource_part = segment >= 5;
+        if in_resource_part && k > 0 && raw[k - 1] == Raw::C(':') && segment == 5 {
+            in_type = raw[k..]
+                .iter()
+                .any(|r| matches!(r, Raw::C('/') | Raw::C(':')));
+        }
+        if in_type && matches!(r, Raw::C('/') | Raw::C(':')) {
+            in_type = false;
+        }
+        if in_type && !broad {
+            match r {
+                Raw::Star => {
+                    out.push(Item::Char('*'));
+                    continue;
+                }
+                Raw::Q => {
+                    out.push(Item::Char('?'));
+                    continue;
+                }
+                _ => {}
+            }
+        }
         match r {
             Raw::C(c) => {
                 if *c == ':' {
@@ -151,12 +219,18 @@ fn items(pattern: &str, variables: bool, broad: bool) -> Vec<Item> {
     out
 }
 
-/// Segment-aware resource match (see the crate docs for the two readings).
+/// Segment-aware resource match (see the crate docs for the two readings). The broad reading
+/// of a pattern with fewer than six segments is also its form padded with `:*` segments.
 pub(crate) fn resource_matches(pattern: &str, arn: &str, variables: bool, broad: bool) -> bool {
-    let p = items(pattern, variables, broad);
-    let s: Vec<char> = arn.chars().collect();
-    let mut failed = vec![false; (p.len() + 1) * (s.len() + 1)];
-    matches_from(&p, &s, 0, 0, &mut failed)
+    let matches = |pattern: &str| {
+        let p = items(pattern, variables, broad);
+        let s: Vec<char> = arn.chars().collect();
+        let mut failed = vec![false; (p.len() + 1) * (s.len() + 1)];
+        matches_from(&p, &s, 0, 0, &mut failed)
+    };
+    let missing = 6usize.saturating_sub(segments(pattern, variables));
+    matches(pattern)
+        || (broad && missing > 0 && matches(&format!("{pattern}{}", ":*".repeat(missing))))
 }
 
 /// Backtracking matcher, memoising the (pattern, text) positions already known to fail.
@@ -196,7 +270,7 @@ fn matches_from(p: &[Item], s: &[char], i: usize, j: usize, failed: &mut [bool])
 mod tests {
     use super::*;
 
-    const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd";
+    const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
     #[test]
     fn narrow_and_broad_readings() {
@@ -215,7 +289,12 @@ mod tests {
             ("arn:aws:kms:*:111122223333:key/*", false, true),
             ("arn:aws:kms:*:111122223334:key/*", false, false),
             ("arn:aws:kms:*:*:alias/*", false, false),
-            ("arn:aws:kms:*:*:key/1234abc?", false, true),
+            (
+                "arn:aws:kms:*:*:key/1234abcd-12ab-34cd-56ef-1234567890a?",
+                false,
+                true,
+            ),
+            ("arn:aws:kms:*:*:key/1234abc?", false, false),
             ("arn:aws:kms:*:*:*", false, true),
             ("arn:aws:kms:*:*", false, true),
             ("arn:aws:kms:*:?*", false, true),

@@ -51,12 +51,15 @@ pub(crate) fn may_match_kms(pattern: &str) -> bool {
     i < p.len()
 }
 
-/// How a `*` ending one of the first five ARN segments is read (see the crate docs).
+/// How the ambiguous parts of a resource pattern are read (see the crate docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reading {
-    /// The `*` may run across colons.
+    /// A `*` ending one of the first five segments may run across colons; a wildcard in the
+    /// resource type is a wildcard (and a short pattern may also be read padded, see
+    /// [`padded`]).
     Broad,
-    /// The `*` stays inside its segment.
+    /// The `*` stays inside its segment; a wildcard in the resource type (the resource part up
+    /// to its first `/` or `:`) is a literal character, which no key ARN contains.
     Narrow,
 }
 
@@ -111,6 +114,31 @@ fn lex(pattern: &str, variables: bool, out: &mut Vec<Lex>) {
     }
 }
 
+/// The colons of a pattern outside policy variables: fewer than five make a short pattern.
+fn colons(pattern: &str, variables: bool) -> usize {
+    if !(variables && pattern.contains("${")) {
+        return pattern.bytes().filter(|&b| b == b':').count();
+    }
+    let mut lexed = Vec::with_capacity(pattern.len());
+    lex(pattern, variables, &mut lexed);
+    lexed.iter().filter(|l| **l == Lex::Lit(':')).count()
+}
+
+/// A short pattern (fewer than six segments) with its missing segments as `*`
+/// (`arn:aws:kms` → `arn:aws:kms:*:*:*`), as some implementations read it in identity policies;
+/// `None` for a pattern with six segments or more.
+pub(crate) fn padded(pattern: &str, variables: bool) -> Option<String> {
+    let n = colons(pattern, variables);
+    (n < 5).then(|| format!("{pattern}{}", ":*".repeat(5 - n)))
+}
+
+/// Can a `NotResource` pattern be read for sure? Not when it is short (read padded or not) or holds
+/// `${` (a policy variable, or its text in an old `Version`): a `Deny` with such a `NotResource`
+/// may not apply to a key, and is set aside like a `Deny` with a `Condition`.
+pub(crate) fn sure_in_not_resource(pattern: &str, variables: bool) -> bool {
+    padded(pattern, variables).is_none() && !pattern.contains("${")
+}
+
 /// Compiles a resource pattern to tokens under a reading. `variables`: `${...}` is a policy
 /// variable (`Version` `2012-10-17`).
 pub(crate) fn compile_resource(
@@ -123,9 +151,42 @@ pub(crate) fn compile_resource(
     lex(pattern, variables, &mut lexed);
     let colons = lexed.iter().filter(|l| **l == Lex::Lit(':')).count();
     let n = lexed.len();
+    // The resource type: the resource part (after the fifth colon) up to its first `/` or `:`,
+    // when it has one.
+    let resource_part = (reading == Reading::Narrow && colons >= 5)
+        .then(|| {
+            lexed
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| **l == Lex::Lit(':'))
+                .nth(4)
+                .map(|(i, _)| i + 1)
+        })
+        .flatten();
+    let type_end = resource_part.and_then(|start| {
+        lexed[start..]
+            .iter()
+            .position(|l| matches!(l, Lex::Lit('/') | Lex::Lit(':')))
+            .map(|j| start + j)
+    });
+    let in_type =
+        |i: usize| resource_part.is_some_and(|s| i >= s) && type_end.is_some_and(|e| i < e);
     let mut seg = 0usize;
     for (i, l) in lexed.iter().enumerate() {
         let head = seg < 5;
+        if in_type(i) {
+            match *l {
+                Lex::Star => {
+                    out.push(Tok::Lit('*'));
+                    continue;
+                }
+                Lex::Quest => {
+                    out.push(Tok::Lit('?'));
+                    continue;
+                }
+                _ => {}
+            }
+        }
         out.push(match *l {
             Lex::Lit(c) => {
                 if c == ':' {
@@ -245,5 +306,39 @@ mod tests {
         assert_eq!(toks("${*}", true, Reading::Narrow), vec![Lit('*')]);
         assert_eq!(toks("${*}", false, Reading::Narrow).len(), 4);
         assert_eq!(toks("${x", true, Reading::Narrow).len(), 3);
+        // Wildcards in the resource type: literal when narrow, wildcards when broad.
+        let p = "a:b:c:d:e:*/x*";
+        assert_eq!(toks(p, true, Reading::Narrow)[10], Lit('*'));
+        assert_eq!(toks(p, true, Reading::Narrow)[13], Star);
+        assert_eq!(toks(p, true, Reading::Broad)[10], Star);
+        assert_eq!(toks("a:b:c:d:e:k*", true, Reading::Narrow)[11], Star);
+        assert_eq!(toks("a:b:c:d:e:?:k", true, Reading::Narrow)[10], Lit('?'));
+    }
+
+    #[test]
+    fn short_patterns() {
+        assert_eq!(padded("arn", true).as_deref(), Some("arn:*:*:*:*:*"));
+        assert_eq!(
+            padded("arn:aws:kms:*", true).as_deref(),
+            Some("arn:aws:kms:*:*:*")
+        );
+        assert_eq!(padded("arn:aws:kms:*:*:key", true), None);
+        assert_eq!(padded("arn:aws:kms:*:*:key/a:b", true), None);
+        // A colon inside a policy variable is no segment boundary.
+        assert_eq!(
+            padded("arn:aws:kms:${aws:userid}:key/*", true).as_deref(),
+            Some("arn:aws:kms:${aws:userid}:key/*:*")
+        );
+        assert_eq!(padded("arn:aws:kms:${aws:userid}:key/*", false), None);
+        assert!(sure_in_not_resource("arn:aws:kms:*:*:key/*", true));
+        assert!(!sure_in_not_resource("arn:aws:kms:*", true));
+        assert!(!sure_in_not_resource(
+            "arn:aws:kms:*:*:key/${aws:username}",
+            true
+        ));
+        assert!(!sure_in_not_resource(
+            "arn:aws:kms:*:*:key/${aws:username}",
+            false
+        ));
     }
 }

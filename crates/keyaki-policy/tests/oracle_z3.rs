@@ -19,241 +19,18 @@ use std::process::{Command, Stdio};
 use keyaki_policy::{Policy, Query, QueryOptions, Verdict};
 use serde_json::{json, Value};
 
+#[path = "support/cases.rs"]
+mod cases;
 #[path = "support/corpus.rs"]
 mod corpus_support;
+#[path = "support/universe.rs"]
+mod universe;
+use cases::{assert_no_disagreements, corpus_cases, generated, Case};
 
 const ACCOUNT: &str = "111122223333";
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn corpus_path() -> PathBuf {
-    let path = corpus_support::corpus_path();
-    assert!(
-        path.is_file(),
-        "the policy corpus is missing: expected `{}` (the repository needs `../shared/corpus` beside it)",
-        path.display()
-    );
-    path
-}
-
-/// A small deterministic generator (SplitMix64), so that the test needs no extra crate and
-/// every run sees the same policies.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
-
-const ACTIONS: &[&str] = &[
-    "kms:Decrypt",
-    "kms:decrypt",
-    "KMS:DECRYPT",
-    "kms:*",
-    "*",
-    "kms:De*",
-    "kms:*crypt*",
-    "kms:ReEncrypt*",
-    "kms:ReEncryptFrom",
-    "kms:Re?ncrypt*",
-    "kms:Decrypt?",
-    "kms:Encrypt",
-    "kms:GenerateDataKey*",
-    "s3:GetObject",
-    "s3:*",
-    "*:*",
-    "kms:?ecrypt",
-];
-
-fn resource_pattern(rng: &mut Rng) -> String {
-    const WHOLE: &[&str] = &[
-        "*",
-        "arn:aws:kms:*",
-        "arn:aws:kms:*:*:key/*",
-        "arn:aws:kms:*:*:*",
-        "arn:aws:kms:*:key/*",
-        "arn:aws:kms:*:*:key/${aws:username}",
-        "arn:aws:kms:*:*:key/${*}",
-        "arn:*:kms:*:*:key/*",
-        "arn:aws:*",
-        "arn:aws:kms:*:*",
-        "arn:aws:kms:*:111122223333:key/*",
-        "arn:aws:s3:::*",
-        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-    ];
-    if rng.chance(35) {
-        return rng.pick(WHOLE).to_string();
-    }
-    let partition = rng.pick(&["aws", "aws", "*", "a?s", "aw*", "aws-cn", "*s"]);
-    let service = rng.pick(&["kms", "kms", "kms", "*", "k?s", "km*", "*s", "s3"]);
-    let region = rng.pick(&[
-        "*",
-        "*",
-        "us-east-1",
-        "us-*",
-        "*-1",
-        "",
-        "?s-east-1",
-        "eu-west-?",
-        "*?",
-        "*east*",
-    ]);
-    let account = rng.pick(&[
-        "*",
-        "*",
-        "111122223333",
-        "1111*",
-        "?11122223333",
-        "*3",
-        "",
-        "*${aws:userid}",
-        "????????????",
-    ]);
-    let resource = rng.pick(&[
-        "key/*",
-        "key/*",
-        "*",
-        "key/?*",
-        "key/${aws:username}",
-        "key/1234abcd-*",
-        "alias/*",
-        "key/*-*",
-        "key/*:*",
-        "k*",
-        "key/mrk-*",
-        "*/*",
-        "key/${?}*",
-        "key/*${aws:PrincipalTag/team}",
-    ]);
-    let segments = [
-        "arn".to_string(),
-        partition.to_string(),
-        service.to_string(),
-        region.to_string(),
-        account.to_string(),
-        resource.to_string(),
-    ];
-    // Sometimes truncate (fewer than six segments), sometimes drop the account segment
-    // (`arn:aws:kms:*:key/*`), and sometimes end a truncated pattern with a star.
-    match rng.below(6) {
-        0 => {
-            let n = 1 + rng.below(5);
-            let mut s = segments[..n].join(":");
-            if rng.chance(70) {
-                s.push('*');
-            }
-            s
-        }
-        1 => format!("arn:{partition}:{service}:{region}:{resource}"),
-        _ => segments.join(":"),
-    }
-}
-
-fn one_or_list(rng: &mut Rng, items: Vec<String>) -> Value {
-    if items.len() == 1 && rng.chance(50) {
-        Value::String(items[0].clone())
-    } else {
-        Value::Array(items.into_iter().map(Value::String).collect())
-    }
-}
-
-fn random_policy(rng: &mut Rng) -> Value {
-    let mut statements = Vec::new();
-    let count = 1 + rng.below(4);
-    for i in 0..count {
-        let mut s = serde_json::Map::new();
-        if rng.chance(40) {
-            s.insert("Sid".into(), json!(format!("S{i}")));
-        }
-        let allow = rng.chance(65);
-        s.insert("Effect".into(), json!(if allow { "Allow" } else { "Deny" }));
-        let actions: Vec<String> = (0..1 + rng.below(3))
-            .map(|_| rng.pick(ACTIONS).to_string())
-            .collect();
-        let key = if rng.chance(20) {
-            "NotAction"
-        } else {
-            "Action"
-        };
-        let actions = one_or_list(rng, actions);
-        s.insert(key.into(), actions);
-        let resources: Vec<String> = (0..1 + rng.below(3))
-            .map(|_| resource_pattern(rng))
-            .collect();
-        let key = if rng.chance(20) {
-            "NotResource"
-        } else {
-            "Resource"
-        };
-        let resources = one_or_list(rng, resources);
-        s.insert(key.into(), resources);
-        if rng.chance(30) {
-            s.insert(
-                "Condition".into(),
-                json!({"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}),
-            );
-        }
-        statements.push(Value::Object(s));
-    }
-    let mut doc = serde_json::Map::new();
-    match rng.below(3) {
-        0 => {}
-        1 => {
-            doc.insert("Version".into(), json!("2008-10-17"));
-        }
-        _ => {
-            doc.insert("Version".into(), json!("2012-10-17"));
-        }
-    }
-    if statements.len() == 1 && rng.chance(30) {
-        doc.insert("Statement".into(), statements.remove(0));
-    } else {
-        doc.insert("Statement".into(), Value::Array(statements));
-    }
-    Value::Object(doc)
-}
-
-/// A key ARN of the universe (the witness/counterexample must be one).
-fn in_universe(arn: &str, account: Option<&str>) -> bool {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let [arn_, partition, service, region, acct, resource] = parts[..] else {
-        return false;
-    };
-    let region_ok = !region.is_empty()
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    let account_ok = acct.len() == 12
-        && acct.bytes().all(|b| b.is_ascii_digit())
-        && account.is_none_or(|a| a == acct);
-    let key_ok = resource.strip_prefix("key/").is_some_and(|id| {
-        !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    });
-    arn_ == "arn" && partition == "aws" && service == "kms" && region_ok && account_ok && key_ok
-}
-
-struct Case {
-    label: String,
-    document: String,
 }
 
 #[derive(Default)]
@@ -395,7 +172,7 @@ fn compare(cases: &[Case], account: Option<&str>) -> Tally {
             }
             for (arn, must_allow) in [(&a.witness, true), (&a.counterexample, false)] {
                 let Some(arn) = arn else { continue };
-                if !in_universe(arn, account) {
+                if !universe::is_key_that_can_exist(arn, "aws", account) {
                     problems.push(format!(
                         "{}: `{arn}` is not a key ARN of the universe",
                         a.action
@@ -438,14 +215,7 @@ fn report(what: &str, tally: &Tally, cases: usize) {
         tally.oracle_unknown,
         tally.disagreements.len()
     );
-    for d in &tally.disagreements {
-        eprintln!("DISAGREEMENT {d}\n");
-    }
-    assert!(
-        tally.disagreements.is_empty(),
-        "{what}: {} disagreements between the core and the z3 oracle (printed above)",
-        tally.disagreements.len()
-    );
+    assert_no_disagreements(what, "the z3 oracle", &tally.disagreements);
     // Undecided answers are allowed (never PASSED), but they must stay rare or the test says
     // little.
     assert!(
@@ -458,16 +228,6 @@ fn report(what: &str, tally: &Tally, cases: usize) {
         "{what}: z3 gave up on {} questions",
         tally.oracle_unknown
     );
-}
-
-fn generated(seed: u64, count: usize) -> Vec<Case> {
-    let mut rng = Rng(seed);
-    (0..count)
-        .map(|i| Case {
-            label: format!("generated #{i} (seed {seed})"),
-            document: random_policy(&mut rng).to_string(),
-        })
-        .collect()
 }
 
 #[test]
@@ -493,23 +253,7 @@ fn core_agrees_with_z3_on_generated_policies_for_one_account() {
 
 #[test]
 fn core_agrees_with_z3_on_the_managed_policy_corpus() {
-    let text = std::fs::read_to_string(corpus_path()).expect("read the corpus");
-    let cases: Vec<Case> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(n, line)| {
-            let record: Value = serde_json::from_str(line).expect("corpus line is JSON");
-            Case {
-                label: format!(
-                    "corpus line {} ({})",
-                    n + 1,
-                    record["name"].as_str().unwrap_or("?")
-                ),
-                document: record["document"].to_string(),
-            }
-        })
-        .collect();
+    let cases = corpus_cases();
     assert!(cases.len() > 1000, "the corpus looks truncated");
     let tally = compare(&cases, None);
     report("corpus", &tally, cases.len());

@@ -1,10 +1,15 @@
 //! Property tests: on randomly generated tricky policies, every witness and counterexample is
-//! confirmed by the concrete evaluator, sampled keys agree with the verdict, and the search
-//! without the realistic-candidate shortcut gives the same answers.
+//! a key that can exist and is confirmed by the concrete evaluator, keys sampled from the
+//! universe agree with the verdict, and the search without the fast paths (realistic
+//! candidates, literal keys, one covering pattern) gives the same answers.
 
 use keyaki_policy::{eval, Budget, Policy, Query, QueryOptions, Verdict};
 use proptest::prelude::*;
 use serde_json::{json, Value};
+
+#[path = "support/universe.rs"]
+mod universe;
+use universe::is_key_that_can_exist;
 
 fn segment(options: &'static [&'static str]) -> impl Strategy<Value = String> {
     prop_oneof![
@@ -27,6 +32,10 @@ fn resource() -> impl Strategy<Value = String> {
             "eu-west-1",
             "u*t-1",
             "${aws:RequestedRegion}",
+            "*-*",
+            "*-?",
+            "??-*-?*",
+            "*-gov-*",
         ]),
         segment(&[
             "*",
@@ -49,6 +58,12 @@ fn resource() -> impl Strategy<Value = String> {
             "key/*-*",
             "key/${aws:username}*",
             "key/*${?}",
+            "key/????????-*",
+            "key/*-????????????",
+            "key/??*",
+            "key/*a",
+            "key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "key/mrk-1234abcd12ab34cd56ef1234567890ab",
         ]),
         0usize..=6,
         any::<bool>(),
@@ -142,12 +157,13 @@ fn policy() -> impl Strategy<Value = Value> {
         })
 }
 
+/// A key ARN of the universe: realistic ones and any other member.
 fn key_arn(account: Option<&'static str>) -> impl Strategy<Value = String> {
     (
         prop_oneof![
             Just("us-east-1".to_string()),
             Just("eu-west-1".to_string()),
-            "[a-z0-9-]{1,6}",
+            "[a-z]{2,4}(-[a-z]{1,5}){1,2}-[1-9][0-9]{0,1}",
         ],
         match account {
             Some(a) => Just(a.to_string()).boxed(),
@@ -160,7 +176,9 @@ fn key_arn(account: Option<&'static str>) -> impl Strategy<Value = String> {
         },
         prop_oneof![
             Just("1234abcd-12ab-34cd-56ef-1234567890ab".to_string()),
-            "[A-Za-z0-9-]{1,6}",
+            "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            "mrk-[0-9a-f]{32}",
+            "[0-9a]{8}-[0-9a]{4}-[0-9a]{4}-[0-9a]{4}-[0-9a]{12}",
         ],
     )
         .prop_map(|(r, a, k)| format!("arn:aws:kms:{r}:{a}:key/{k}"))
@@ -183,6 +201,9 @@ fn queries(account: Option<&str>) -> [Query; 2] {
 }
 
 fn check(doc: &Value, account: Option<&'static str>, samples: &[String]) {
+    for s in samples {
+        assert!(is_key_that_can_exist(s, "aws", account), "sample {s}");
+    }
     let policy = Policy::parse(&doc.to_string()).expect("generated policies parse");
     let [fast, slow] = queries(account);
     let a = fast.analyze(&policy);
@@ -201,6 +222,7 @@ fn check(doc: &Value, account: Option<&'static str>, samples: &[String]) {
                 Some(true) => {
                     let w = r.witness.as_deref().expect("witness");
                     assert!(q.in_universe(w), "{w}");
+                    assert!(is_key_that_can_exist(w, "aws", account), "witness {w}");
                     assert!(eval::allows(&policy, act, w), "witness {w} refused: {doc}");
                     for s in samples {
                         assert!(
@@ -212,6 +234,10 @@ fn check(doc: &Value, account: Option<&'static str>, samples: &[String]) {
                 Some(false) => {
                     let c = r.counterexample.as_deref().expect("counterexample");
                     assert!(q.in_universe(c), "counterexample {c} not a key ARN");
+                    assert!(
+                        is_key_that_can_exist(c, "aws", account),
+                        "counterexample {c}"
+                    );
                     assert!(
                         !eval::allows(&policy, act, c),
                         "counterexample {c} allowed for {act}: {doc}"
@@ -254,6 +280,28 @@ proptest! {
         check(&doc, Some("111122223333"), &samples);
     }
 
+    /// The core's universe automaton and the hand-written check agree on members and on
+    /// near-members (one character changed, added or removed).
+    #[test]
+    fn the_universe_automaton_is_the_keys_that_can_exist(
+        key in key_arn(None),
+        at in any::<prop::sample::Index>(),
+        c in proptest::char::range(' ', '~'),
+        edit in 0..3u8,
+    ) {
+        let q = Query::new(QueryOptions::default()).expect("query");
+        prop_assert!(q.in_universe(&key) && is_key_that_can_exist(&key, "aws", None), "{}", key);
+        let mut near: Vec<char> = key.chars().collect();
+        let i = at.index(near.len());
+        match edit {
+            0 => near[i] = c,
+            1 => near.insert(i, c),
+            _ => { near.remove(i); }
+        }
+        let near: String = near.into_iter().collect();
+        prop_assert_eq!(q.in_universe(&near), is_key_that_can_exist(&near, "aws", None), "{}", near);
+    }
+
     #[test]
     fn parser_never_panics_on_arbitrary_text(text in "\\PC{0,200}") {
         let _ = Policy::parse(&text);
@@ -278,4 +326,59 @@ proptest! {
             let _ = q.analyze(&p);
         }
     }
+}
+
+#[test]
+fn the_hand_written_universe_check() {
+    let uuid = "1234abcd-12ab-34cd-56ef-1234567890ab";
+    for (arn, want) in [
+        (
+            format!("arn:aws:kms:us-east-1:111122223333:key/{uuid}"),
+            true,
+        ),
+        (
+            format!("arn:aws:kms:us-isob-east-1:111122223333:key/{uuid}"),
+            true,
+        ),
+        (
+            format!("arn:aws:kms:ap-southeast-10:111122223333:key/{uuid}"),
+            true,
+        ),
+        (
+            "arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab".into(),
+            true,
+        ),
+        (
+            format!("arn:aws:kms:us-east-01:111122223333:key/{uuid}"),
+            false,
+        ),
+        (
+            format!("arn:aws:kms:useast-1:111122223333:key/{uuid}"),
+            false,
+        ),
+        (
+            format!("arn:aws:kms:u-east-1:111122223333:key/{uuid}"),
+            false,
+        ),
+        (
+            format!("arn:aws:kms:us-east-1:11112222333:key/{uuid}"),
+            false,
+        ),
+        (
+            format!("arn:aws:kms:us-east-1:111122223333:alias/{uuid}"),
+            false,
+        ),
+        (
+            "arn:aws:kms:us-east-1:111122223333:key/1234ABCD-12ab-34cd-56ef-1234567890ab".into(),
+            false,
+        ),
+        ("arn:aws:kms:-:000000000000:key/A".into(), false),
+    ] {
+        assert_eq!(is_key_that_can_exist(&arn, "aws", None), want, "{arn}");
+        let q = Query::new(QueryOptions::default()).expect("query");
+        assert_eq!(q.in_universe(&arn), want, "{arn}");
+    }
+    let arn = format!("arn:aws:kms:us-east-1:111122223333:key/{uuid}");
+    assert!(!is_key_that_can_exist(&arn, "aws", Some("444455556666")));
+    assert!(!is_key_that_can_exist(&arn, "aws-cn", None));
 }

@@ -95,7 +95,7 @@ fn resource_segments() {
         ("arn:aws:kms:*:*:key/*", true),
         ("arn:*:kms:*:*:key/*", true),
         ("arn:aws:kms:*:*:key/?*", true),
-        ("arn:aws:kms:*:*:key/??*", false),
+        ("arn:aws:kms:*:*:key/*:*", false),
         ("arn:aws:kms:*:*:alias/*", false),
         ("arn:aws:kms:us-east-1:*:key/*", false),
         ("arn:aws:kms:*:111122223333:key/*", false),
@@ -106,8 +106,6 @@ fn resource_segments() {
         ("arn:aws:kms:*:*", true),
         ("arn:aws:kms:*:*:key", false),
         ("arn:aws:s3:::*", false),
-        ("arn:aws:kms:*:*:key/*:*", false),
-        ("arn:aws:kms", false),
         ("arn:aws:kms:", false),
     ];
     for (resource, want) in cases {
@@ -117,6 +115,136 @@ fn resource_segments() {
             "{resource}"
         );
     }
+}
+
+#[test]
+fn the_universe_is_the_keys_that_can_exist() {
+    // Regions have the shape `us-east-1`; key ids are lowercase UUIDs (36 characters) or
+    // `mrk-` and 32 lowercase hex digits.
+    let q36 = "?".repeat(36);
+    let cases = [
+        // Every key id contains `-`, every region too.
+        ("arn:aws:kms:*:*:key/*-*".to_string(), true),
+        ("arn:aws:kms:*-*:*:key/*".to_string(), true),
+        ("arn:aws:kms:??*-?*-*:*:key/*".to_string(), true),
+        // A region's number may have two digits (`ap-southeast-10` has the shape).
+        ("arn:aws:kms:*-?:*:key/*".to_string(), false),
+        // Every key id has 36 characters.
+        ("arn:aws:kms:*:*:key/??*".to_string(), true),
+        (format!("arn:aws:kms:*:*:key/{q36}"), true),
+        (format!("arn:aws:kms:*:*:key/?{q36}*"), false),
+        (
+            "arn:aws:kms:*:*:key/*?????????????????????????????????????".to_string(),
+            false,
+        ),
+        // Lowercase hex only.
+        ("arn:aws:kms:*:*:key/*a*".to_string(), false),
+        ("arn:aws:kms:*:*:key/mrk-*".to_string(), false),
+        ("arn:aws:kms:*:*:key/*A*".to_string(), false),
+        // The 13th character of a UUID is `-`; of a multi-Region id, a hex digit.
+        ("arn:aws:kms:*:*:key/????????-*".to_string(), false),
+        ("arn:aws:kms:*:*:key/????????????-*".to_string(), false),
+    ];
+    for (resource, want) in cases {
+        assert_eq!(
+            decrypt_on_all_keys(&allow(json!("kms:Decrypt"), json!(resource)), None, "aws"),
+            want,
+            "{resource}"
+        );
+    }
+    // A Deny of what no key can be hides nothing.
+    let doc = json!({"Statement": [
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"},
+        {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": ["arn:aws:kms:*:*:key/*_*", "arn:aws:kms:-:*", "arn:aws:kms:*:*:key/A*"]}
+    ]});
+    assert!(decrypt_on_all_keys(&doc, None, "aws"));
+}
+
+#[test]
+fn counterexamples_are_keys_that_can_exist() {
+    // When every realistic candidate is allowed, the counterexample the search finds is a member
+    // of the universe too, with a known region and the example account where they are refused.
+    let cases = [
+        (
+            json!({"Statement": [
+                {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": ["arn:aws:kms:*:*:key/1*", "arn:aws:kms:*:*:key/m*"]}
+            ]}),
+            "arn:aws:kms:us-east-1:111122223333:key/00000000-0000-0000-0000-000000000000",
+        ),
+        (
+            json!({"Statement": [
+                {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": ["arn:aws:kms:us-*", "arn:aws:kms:eu-*", "arn:aws:kms:ap-*"]}
+            ]}),
+            "arn:aws:kms:aa-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        ),
+    ];
+    for (doc, want) in cases {
+        let policy = Policy::parse(&doc.to_string()).expect("parses");
+        for shortcuts in [true, false] {
+            let mut q = Query::new(QueryOptions::default()).expect("query");
+            q.set_shortcuts(shortcuts);
+            let r = &q.analyze(&policy).actions[0];
+            assert_eq!(r.allowed_on_all_keys, Some(false), "{doc}");
+            let c = r.counterexample.as_deref().expect("counterexample");
+            assert!(q.in_universe(c), "{c}");
+            assert!(!eval::allows(&policy, "kms:Decrypt", c), "{c}");
+            if shortcuts {
+                assert_eq!(c, want, "{doc}");
+            }
+        }
+    }
+}
+
+#[test]
+fn short_patterns_and_resource_types_are_read_the_widest_way() {
+    // An Allow's short pattern may be read padded with `*` segments (`arn:aws:kms` as
+    // `arn:aws:kms:*:*:*`), as some implementations read identity policies.
+    for (resource, want) in [
+        ("arn", true),
+        ("arn:aws", true),
+        ("arn:aws:kms", true),
+        ("arn:a?s:k*s", true),
+        ("arn:aws:s3", false),
+        ("arn:aws:kms:us-east-1", false),
+        ("arn:aws:kms:*:111122223333", false),
+    ] {
+        assert_eq!(
+            decrypt_on_all_keys(&allow(json!("kms:Decrypt"), json!(resource)), None, "aws"),
+            want,
+            "{resource}"
+        );
+    }
+    let with_deny = |deny: Value| json!({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}, deny]});
+    // A Deny's short pattern is read as written: `arn:aws:kms` denies no key.
+    let deny = json!({"Effect": "Deny", "Action": "kms:*", "Resource": "arn:aws:kms"});
+    assert!(decrypt_on_all_keys(&with_deny(deny), None, "aws"));
+    // A Deny whose NotResource cannot be read for sure (a short pattern, a variable) may not
+    // apply: ignored, like a Deny with a Condition.
+    for not_resource in [
+        json!("arn:aws:kms:*:111122223333"),
+        json!(["arn:aws:kms:*:*:key/*", "arn:aws:s3"]),
+        json!("arn:aws:kms:*:*:key/${aws:username}"),
+    ] {
+        let deny = json!({"Effect": "Deny", "Action": "kms:*", "NotResource": not_resource});
+        assert!(
+            decrypt_on_all_keys(&with_deny(deny), None, "aws"),
+            "{not_resource}"
+        );
+    }
+    let deny = json!({"Effect": "Deny", "Action": "kms:*", "NotResource": "arn:aws:kms:*:111122223333:key/*"});
+    assert!(!decrypt_on_all_keys(&with_deny(deny), None, "aws"));
+    // A wildcard in the resource type (`*/` in `*/*`): a wildcard for an Allow, the literal
+    // character for a Deny (some implementations never expand it).
+    assert!(decrypt_on_all_keys(
+        &allow(json!("kms:Decrypt"), json!("arn:aws:kms:*:*:*/*")),
+        None,
+        "aws"
+    ));
+    let deny = json!({"Effect": "Deny", "Action": "kms:*", "Resource": "arn:aws:kms:*:*:*/*"});
+    assert!(decrypt_on_all_keys(&with_deny(deny), None, "aws"));
+    // Without `/` or `:` in the resource part there is no resource type: `k*` is a wildcard.
+    let deny = json!({"Effect": "Deny", "Action": "kms:*", "Resource": "arn:aws:kms:*:*:k*"});
+    assert!(!decrypt_on_all_keys(&with_deny(deny), None, "aws"));
 }
 
 #[test]
@@ -189,6 +317,14 @@ fn not_resource() {
         "aws"
     ));
     assert!(!decrypt_on_all_keys(
+        &doc(json!(
+            "arn:aws:kms:*:*:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        )),
+        None,
+        "aws"
+    ));
+    // `key/abc` is no key that can exist: leaving it out leaves every key allowed.
+    assert!(decrypt_on_all_keys(
         &doc(json!("arn:aws:kms:*:*:key/abc")),
         None,
         "aws"
@@ -202,14 +338,19 @@ fn not_resource() {
 
 #[test]
 fn allows_combine_to_cover_the_universe() {
-    // No single statement covers every key; together they do.
+    // No single statement covers every key; together they do: the multi-Region ids, and the
+    // UUIDs, whose 9th character is `-`.
     let doc = json!({"Statement": [
-        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:*:*:key/?"},
-        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:*:*:key/??*"}
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:*:*:key/mrk-*"},
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:*:*:key/????????-*"}
     ]});
     assert!(decrypt_on_all_keys(&doc, None, "aws"));
     let doc = json!({"Statement": [
-        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": ["arn:aws:kms:*:*:key/??", "arn:aws:kms:*:*:key/???*"]}
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": ["arn:aws:kms:*:*:key/mrk-*", "arn:aws:kms:*:*:key/*-????????????"]}
+    ]});
+    assert!(decrypt_on_all_keys(&doc, None, "aws"));
+    let doc = json!({"Statement": [
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": ["arn:aws:kms:*:*:key/mrk-*", "arn:aws:kms:*:*:key/*-???????????"]}
     ]});
     assert!(!decrypt_on_all_keys(&doc, None, "aws"));
 }
@@ -365,7 +506,7 @@ fn blocked_action_patterns_expand_against_the_catalogue() {
 fn failed_when_one_blocked_action_is_open() {
     let doc = json!({"Statement": [
         {"Effect": "Allow", "Action": "kms:ReEncryptFrom", "Resource": "*"},
-        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:us-east-1:111122223333:key/abc"}
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}
     ]});
     let p = Policy::parse(&doc.to_string()).unwrap();
     let a = Query::new(QueryOptions::default()).unwrap().analyze(&p);
