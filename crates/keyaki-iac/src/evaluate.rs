@@ -30,6 +30,7 @@ pub fn evaluate_stack(
     let (input, index) = account_input(stack);
     let mut report = keyaki_controls::evaluate_at(&input, params, generated_at.to_owned())?;
     annotate(&mut report, stack, &index);
+    report.summary = Summary::of(&report.findings);
     Ok(report)
 }
 
@@ -243,6 +244,12 @@ fn annotate(report: &mut ScanReport, stack: &Stack, index: &Index) {
                     }
                     if let Some(Known::Unknown(n)) = &k.rotation {
                         push_unique(&mut unresolved, n);
+                        if let Some(Evidence::KeyRotation {
+                            rotation_enabled, ..
+                        }) = &mut f.evidence
+                        {
+                            *rotation_enabled = None;
+                        }
                     }
                 }
                 apply_rules(f, stack, k.problem.as_ref(), &unresolved);
@@ -266,6 +273,7 @@ fn set_origin(f: &mut Finding, stack: &Stack, origin: &Origin) {
                 .or_else(|| origin.arn.clone().filter(|_| f.control == "KMS.1"));
             if f.control == "KMS.1" {
                 p.version_id = None;
+                f.reason.text = f.reason.text.replacen("the default version `v1` ", "the policy ", 1);
                 p.policy_name = origin.name.clone().unwrap_or_else(|| origin.id.clone());
             }
         }
@@ -340,13 +348,13 @@ fn apply_rules(f: &mut Finding, stack: &Stack, problem: Option<&Problem>, unreso
     if unresolved.is_empty() {
         return;
     }
-    let names: Vec<String> = unresolved.iter().map(|u| format!("`{u}`")).collect();
+    let names: Vec<&str> = unresolved.iter().map(String::as_str).collect();
     f.status = Status::NotAvailable;
     f.severity = severity_of(f);
     f.reason.code = UNRESOLVED_VALUE.to_owned();
     f.reason.text = format!(
-        "depends on {} unknown before deploy; even with the values that allow the least it does not fail, so it may pass or fail once deployed",
-        names.join(", ")
+        "depends on values unknown before deploy: {}; with the values that allow the least it does not fail, so it may pass or fail once deployed",
+        names.join("; ")
     );
 }
 
