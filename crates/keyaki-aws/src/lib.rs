@@ -10,6 +10,7 @@
 
 pub mod collect;
 pub mod config;
+pub mod failure;
 pub mod securityhub;
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -26,7 +26,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_securityhub::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_securityhub::error::SdkError;
+
+use crate::failure::{Cause, Failure};
 use aws_sdk_securityhub::operation::batch_import_findings::BatchImportFindingsError;
 use aws_sdk_securityhub::types::{
     AssociatedStandard, AwsSecurityFinding, Compliance, ComplianceStatus, FindingProviderFields,
@@ -113,27 +115,6 @@ pub fn client(config: &aws_types::SdkConfig) -> Client {
         .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
         .build();
     Client::from_conf(conf)
-}
-
-/// The AWS configuration the way every AWS tool takes it (environment, shared files, SSO,
-/// web identity, instance metadata), with a command line's `--region`, `--endpoint-url`
-/// (`AWS_ENDPOINT_URL` also works) and `--profile`.
-pub async fn load_config(
-    region: Option<&str>,
-    endpoint_url: Option<&str>,
-    profile: Option<&str>,
-) -> aws_types::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(p) = profile {
-        loader = loader.profile_name(p);
-    }
-    if let Some(r) = region {
-        loader = loader.region(aws_types::region::Region::new(r.to_string()));
-    }
-    if let Some(e) = endpoint_url {
-        loader = loader.endpoint_url(e);
-    }
-    loader.load().await
 }
 
 /// Sets `RecordState` to `ARCHIVED`: Security Hub then treats the finding as closed (its
@@ -810,37 +791,38 @@ const THROTTLING_CODES: &[&str] = &[
     "SlowDown",
 ];
 
-/// The error's code and message, and whether to retry it.
+/// The error's code and message (one line; the SDK's whole account goes to the debug log),
+/// and whether to retry it.
 fn classify(err: &SdkError<BatchImportFindingsError, HttpResponse>) -> (String, String, bool) {
     let retryable_status = |s: u16| s == 429 || (500..600).contains(&s);
+    let failure = Failure::of(err);
+    tracing::debug!(detail = %failure.detail, "BatchImportFindings failed");
     match err {
         SdkError::ServiceError(se) => {
-            let e = se.err();
-            let code = e.code().unwrap_or("Unknown").to_string();
-            let message = e
-                .message()
-                .map(str::to_string)
-                .unwrap_or_else(|| DisplayErrorContext(e).to_string());
-            let retryable = THROTTLING_CODES.contains(&code.as_str())
+            let retryable = THROTTLING_CODES.contains(&failure.code.as_str())
                 || retryable_status(se.raw().status().as_u16());
-            (code, message, retryable)
+            (failure.code, failure.message, retryable)
         }
         SdkError::TimeoutError(_) => ("Timeout".into(), "the call timed out".into(), true),
-        SdkError::DispatchFailure(d) => (
-            "DispatchFailure".into(),
-            format!("could not reach Security Hub: {}", DisplayErrorContext(err)),
-            d.is_timeout() || d.is_io(),
-        ),
+        SdkError::DispatchFailure(d) => {
+            let message = match failure.cause {
+                Cause::Unreachable | Cause::TimedOut => {
+                    format!("could not reach Security Hub: {}", failure.message)
+                }
+                _ => failure.message,
+            };
+            (
+                "DispatchFailure".into(),
+                message,
+                d.is_timeout() || d.is_io(),
+            )
+        }
         SdkError::ResponseError(r) => (
             "ResponseError".into(),
-            format!("unreadable response: {}", DisplayErrorContext(err)),
+            format!("unreadable response: {}", failure.message),
             retryable_status(r.raw().status().as_u16()),
         ),
-        other => (
-            "Error".into(),
-            DisplayErrorContext(other).to_string(),
-            false,
-        ),
+        _ => ("Error".into(), failure.message, false),
     }
 }
 

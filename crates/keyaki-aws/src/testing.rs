@@ -51,6 +51,7 @@ pub fn role_in(account: &str) -> String {
 /// An SDK configuration acting in `account` (through the emulator's STS).
 pub async fn account_config(endpoint: &str, account: &str) -> SdkConfig {
     let base = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(crate::config::http_client())
         .region(Region::new(REGION_A))
         .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_sts::config::Credentials::new(

@@ -27,6 +27,7 @@ fn moto_endpoint() -> String {
 
 async fn base_config(endpoint: &str) -> aws_types::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(keyaki_aws::config::http_client())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
@@ -48,6 +49,7 @@ async fn client_in(account: &str) -> aws_sdk_securityhub::Client {
         .expect("assume role on moto");
     let c = assumed.credentials().expect("credentials");
     let config = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(keyaki_aws::config::http_client())
         .region(Region::new("us-east-1"))
         .endpoint_url(&endpoint)
         .credentials_provider(Credentials::new(

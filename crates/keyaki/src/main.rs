@@ -15,7 +15,7 @@ mod output;
 #[derive(Debug, Parser)]
 #[command(name = "keyaki", version, about, long_about = None)]
 struct Cli {
-    /// More logging on stderr (-v: each AWS API call; -vv: debug).
+    /// More detail on stderr; repeat for more (-vv: debug logging).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
     /// No progress bars or informational messages on stderr.
@@ -31,6 +31,7 @@ enum Command {
     Policy(commands::policy::PolicyArgs),
     /// Evaluate the KMS controls over an account (live through AWS, or offline with --input).
     Scan(commands::scan::ScanArgs),
+    #[cfg(feature = "aws")]
     /// Collect an account snapshot from AWS for offline evaluation.
     Collect(commands::collect::CollectArgs),
     /// List the controls and their metadata.
@@ -41,6 +42,7 @@ enum Command {
     Runs(commands::runs::RunsArgs),
     /// Show what changed between two recorded scans.
     Diff(commands::diff::DiffArgs),
+    #[cfg(feature = "aws")]
     /// Export findings to other systems (Security Hub).
     Export(commands::export::ExportArgs),
 }
@@ -60,17 +62,26 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Policy(args) => commands::policy::run(&global, args),
         Command::Scan(args) => commands::scan::run(&global, args),
+        #[cfg(feature = "aws")]
         Command::Collect(args) => commands::collect::run(&global, args),
         Command::Controls(args) => commands::controls::run(&global, args),
         Command::Findings(args) => commands::findings::run(&global, args),
         Command::Runs(args) => commands::runs::run(&global, args),
         Command::Diff(args) => commands::diff::run(&global, args),
+        #[cfg(feature = "aws")]
         Command::Export(args) => commands::export::run(&global, args),
     };
     match result {
         Ok(code) => code.into(),
+        // a reader that stopped reading (`keyaki … | head`) is not an error
+        Err(err) if exit::is_broken_pipe(&err) => exit::Code::Clean.into(),
         Err(err) => {
             eprintln!("keyaki: error: {err:#}");
+            if global.verbose > 0 {
+                if let Some(detail) = exit::detail(&err) {
+                    eprintln!("keyaki: detail: {detail}");
+                }
+            }
             exit::Code::Error.into()
         }
     }

@@ -213,3 +213,60 @@ fn a_file_that_is_not_a_report_is_refused_with_its_place() {
         "{stderr}"
     );
 }
+
+#[test]
+fn scan_with_security_hub_follows_the_endpoint_and_region_options() {
+    let endpoint = moto_endpoint();
+    let region = "eu-north-1";
+    // nothing from the environment: the options alone say where Security Hub is
+    let out = keyaki(&endpoint, region)
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_REGION")
+        .args(["scan", "--input"])
+        .arg(demo())
+        .args(["--format", "json", "--security-hub"])
+        .args(["--endpoint-url", &endpoint, "--region", region])
+        .assert()
+        .code(1);
+    let report: Value = serde_json::from_slice(&out.get_output().stdout).expect("json report");
+    let n = report["findings"].as_array().map_or(0, Vec::len);
+    assert!(n > 0);
+    assert_eq!(findings(&endpoint, region).len(), n);
+}
+
+#[test]
+fn an_unreachable_security_hub_is_one_line_per_cause() {
+    let endpoint = moto_endpoint();
+    let dead = format!(
+        "http://127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port")
+    );
+    let out = keyaki(&endpoint, "eu-west-3")
+        .env_remove("AWS_ENDPOINT_URL")
+        .args(["scan", "--input"])
+        .arg(demo())
+        .args([
+            "--format",
+            "json",
+            "--security-hub",
+            "--endpoint-url",
+            &dead,
+        ])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("keyaki: error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains("finding(s) not imported"), "{stderr}");
+    assert!(
+        errors[0].contains("could not reach Security Hub"),
+        "{stderr}"
+    );
+    assert!(errors[0].contains("more (all with -v)"), "{stderr}");
+}

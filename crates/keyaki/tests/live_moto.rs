@@ -282,3 +282,113 @@ fn live_scan_gives_the_expected_findings_for_every_control() {
         report["problems"]
     );
 }
+
+/// A loopback server that accepts connections and never answers; it holds them until the
+/// test ends.
+fn silent_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap_or_else(|e| panic!("bind a loopback port: {e}"));
+    let port = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("local addr: {e}"))
+        .port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            held.push(conn);
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+#[test]
+fn an_endpoint_that_never_answers_ends_the_scan_within_its_bounded_waits() {
+    let endpoint = silent_endpoint();
+    let started = Instant::now();
+    let run = keyaki()
+        .args(["scan", "--region", REGION_A, "--endpoint-url", &endpoint])
+        .args(["--timeout", "1", "--max-attempts", "2"])
+        .output()
+        .unwrap_or_else(|e| panic!("run keyaki: {e}"));
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("AWS did not answer in time"), "{stderr}");
+    assert!(
+        stderr.contains("--timeout"),
+        "the message says what to do: {stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one sentence: {stderr}");
+    // two attempts of one second and one backoff; without bounded waits this never ends
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+}
+
+/// The environment of a machine with no AWS setup at all: no credentials, no region, no
+/// shared files, and an instance metadata endpoint on loopback that refuses connections
+/// (so that the SDK's own attempt to use it shows in its logs).
+fn bare_machine(cmd: &mut Command, home: &Path) {
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("AWS_CONFIG_FILE", home.join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("credentials"))
+        .env(
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            format!("http://127.0.0.1:{}", support::free_port()),
+        );
+}
+
+#[test]
+fn no_credentials_is_one_sentence_that_says_what_to_do() {
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut cmd = keyaki();
+    bare_machine(&mut cmd, home.path());
+    let run = cmd
+        .args(["scan", "--region", REGION_A, "--max-attempts", "1"])
+        .output()
+        .unwrap_or_else(|e| panic!("run keyaki: {e}"));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        "keyaki: error: could not establish who is calling (sts:GetCallerIdentity): no AWS \
+         credentials were found: set `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, choose a \
+         profile with `--profile` or `AWS_PROFILE`, or sign in with `aws sso login`"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no colour codes when not a terminal"
+    );
+
+    // -v adds the SDK's account of it (and its warnings), still without colour codes
+    let mut cmd = keyaki();
+    bare_machine(&mut cmd, home.path());
+    let run = cmd
+        .args(["-v", "scan", "--region", REGION_A, "--max-attempts", "1"])
+        .output()
+        .unwrap_or_else(|e| panic!("run keyaki: {e}"));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("keyaki: detail: "), "{stderr}");
+    assert!(stderr.contains("no credentials found in chain"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr}");
+}
+
+#[test]
+fn no_region_is_one_sentence_that_says_what_to_do() {
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut cmd = keyaki();
+    bare_machine(&mut cmd, home.path());
+    let run = cmd
+        .args(["scan", "--max-attempts", "1"])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .unwrap_or_else(|e| panic!("run keyaki: {e}"));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        "keyaki: error: no AWS region configured: pass `--region`, set `AWS_REGION`, or set a \
+         region in the profile"
+    );
+}

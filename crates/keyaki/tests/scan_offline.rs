@@ -396,3 +396,43 @@ fn the_table_hides_not_applicable_findings_unless_asked() {
     assert_eq!(na_rows(&all), 7, "{all}");
     assert!(!all.contains("not shown"), "{all}");
 }
+
+#[test]
+fn a_reader_that_stops_reading_ends_the_scan_quietly() {
+    use assert_cmd::cargo::CommandCargoExt;
+    use std::io::Read;
+    use std::process::Stdio;
+
+    for format in ["json", "table", "csv", "html"] {
+        let mut child = std::process::Command::cargo_bin("keyaki")
+            .expect("the keyaki binary")
+            .current_dir(root())
+            .args([
+                "scan",
+                "--input",
+                "examples/demo-account.json",
+                "--format",
+                format,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("runs");
+        // the reader goes away before keyaki writes its report (`keyaki … | head -0`)
+        drop(child.stdout.take());
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut stderr)
+            .expect("stderr");
+        let status = child.wait().expect("exit");
+        let stderr: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !l.contains("ap-south-1")) // the demo's unreadable region, on purpose
+            .collect();
+        assert_eq!(status.code(), Some(0), "{format}: {stderr:?}");
+        assert!(stderr.is_empty(), "{format}: {stderr:?}");
+    }
+}

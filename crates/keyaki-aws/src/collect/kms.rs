@@ -91,12 +91,9 @@ pub(crate) async fn collect_region(
         }
     };
     failures.extend(keys.iter().flat_map(|k| {
-        k.errors.iter().map(|e| CallError {
-            operation: e.operation.clone(),
-            code: e.code.clone(),
-            message: e.message.clone(),
-            kind: kind_of(&e.code),
-        })
+        k.errors
+            .iter()
+            .map(|e| CallError::new(&e.operation, &e.code, e.message.clone(), kind_of(&e.code)))
     }));
     RegionKeys {
         keys,

@@ -55,10 +55,7 @@ pub struct CollectOptions {
 impl Default for CollectOptions {
     fn default() -> Self {
         CollectOptions {
-            aws: AwsOptions {
-                max_attempts: config::DEFAULT_MAX_ATTEMPTS,
-                ..AwsOptions::default()
-            },
+            aws: AwsOptions::default(),
             regions: RegionSelection::Default,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             sequential: false,
@@ -118,12 +115,7 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Snapshot, CollectStats), 
             list
         }
         RegionSelection::All => {
-            let ec2 = aws_sdk_ec2::Client::from_conf(
-                aws_sdk_ec2::config::Builder::from(&sdk)
-                    .interceptor(call_log(&home, &recorder))
-                    .build(),
-            );
-            regions::enabled_regions(&ec2).await?
+            regions::enabled_regions(&sdk, &home, call_log(&home, &recorder)).await?
         }
     };
     phases.push(("regions".into(), phase.elapsed()));

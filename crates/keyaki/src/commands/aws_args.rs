@@ -1,7 +1,9 @@
 //! How to reach AWS: the options `collect` and live `scan` share.
 
 use keyaki_aws::collect::{RegionSelection, DEFAULT_MAX_CONCURRENCY};
-use keyaki_aws::config::{AwsOptions, DEFAULT_MAX_ATTEMPTS};
+use std::time::Duration;
+
+use keyaki_aws::config::{AwsOptions, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT};
 use keyaki_aws::CollectOptions;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -42,6 +44,11 @@ pub struct AwsArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_ATTEMPTS,
           value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
+    /// Seconds one attempt of an AWS call may take, connecting included (at most 10 s of
+    /// them to connect); a slower attempt fails as a timeout and is retried.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
     /// Read one region after another and IAM before KMS (with `--max-concurrency 1`: one
     /// call at a time, the baseline of the live benchmark).
     #[arg(long)]
@@ -52,17 +59,24 @@ pub struct AwsArgs {
 }
 
 impl AwsArgs {
+    /// How to reach AWS. `region` is the region of the global calls (`None`: the configured
+    /// one); the KMS regions are chosen apart, by [`AwsArgs::collect_options`].
+    pub fn aws_options(&self, region: Option<String>) -> AwsOptions {
+        AwsOptions {
+            profile: self.profile.clone(),
+            region,
+            endpoint_url: self.endpoint_url.clone(),
+            role_arn: self.role_arn.clone(),
+            external_id: self.external_id.clone(),
+            role_session_name: Some(self.role_session_name.clone()),
+            max_attempts: self.max_attempts,
+            timeout: Duration::from_secs(self.timeout),
+        }
+    }
+
     pub fn collect_options(&self, progress: bool) -> CollectOptions {
         CollectOptions {
-            aws: AwsOptions {
-                profile: self.profile.clone(),
-                region: None,
-                endpoint_url: self.endpoint_url.clone(),
-                role_arn: self.role_arn.clone(),
-                external_id: self.external_id.clone(),
-                role_session_name: Some(self.role_session_name.clone()),
-                max_attempts: self.max_attempts,
-            },
+            aws: self.aws_options(None),
             regions: if self.all_regions {
                 RegionSelection::All
             } else if self.regions.is_empty() {

@@ -5,17 +5,21 @@
 //! with its lifecycle (`FirstObservedAt`, `LastObservedAt`, `UpdatedAt`, `RecordState`) and
 //! workflow. Exit status 0 when every finding was imported, 2 otherwise.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
-use keyaki_aws::securityhub::{self, ExportOptions, ExportReport};
+use keyaki_aws::config::AwsOptions;
+use keyaki_aws::securityhub::{self, ExportOptions, ExportReport, FailedFinding};
 use keyaki_controls::finding::{Finding, RecordState, ScanReport, Summary};
 use keyaki_report::asff::{self, AsffOptions};
 use serde_json::Value;
 
 use crate::exit::Code;
 
+use super::aws_args::AwsArgs;
 use super::Global;
 
 #[derive(Debug, clap::Args)]
@@ -49,6 +53,10 @@ pub struct SecurityHubArgs {
     /// The named profile of the AWS configuration files.
     #[arg(long)]
     profile: Option<String>,
+    /// Seconds one attempt of a Security Hub call may take, connecting included.
+    #[arg(long, value_name = "SECONDS", default_value_t = keyaki_aws::config::DEFAULT_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: u64,
     /// Write what would be sent (ASFF, one JSON array) to stdout instead of calling Security Hub.
     #[arg(long)]
     dry_run: bool,
@@ -58,9 +66,10 @@ pub struct SecurityHubArgs {
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Security Hub")]
 pub struct ScanExportArgs {
-    /// After the scan, send its findings to AWS Security Hub (region, endpoint and profile
-    /// from the AWS configuration: `AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_PROFILE`); exit
-    /// status 2 if some could not be imported.
+    /// After the scan, send its findings to AWS Security Hub, through the same AWS options
+    /// as the scan (`--profile`, `--endpoint-url`, `--role-arn`, `--timeout`; the region is
+    /// the first `--region`, else the configured one); exit status 2 if some could not be
+    /// imported.
     #[arg(long)]
     pub security_hub: bool,
 }
@@ -70,15 +79,18 @@ pub struct ScanExportArgs {
 pub fn after_scan(
     global: &Global,
     args: &ScanExportArgs,
+    aws: &AwsArgs,
     report: &ScanReport,
 ) -> anyhow::Result<Code> {
     if !args.security_hub {
         return Ok(Code::Clean);
     }
     let runtime = runtime()?;
-    let config = runtime.block_on(securityhub::load_config(None, None, None));
+    let config = runtime.block_on(keyaki_aws::config::load(
+        &aws.aws_options(aws.regions.first().cloned()),
+    ));
     let Some(region) = config.region().map(|r| r.to_string()) else {
-        bail!("no AWS region for `--security-hub`: set `AWS_REGION`");
+        bail!("no AWS region for `--security-hub`: pass `--region` or set `AWS_REGION`");
     };
     let findings = asff_values(report, &region)?;
     let client = securityhub::client(&config);
@@ -106,11 +118,13 @@ pub fn run(global: &Global, args: ExportArgs) -> anyhow::Result<Code> {
 
 fn security_hub(global: &Global, args: SecurityHubArgs) -> anyhow::Result<Code> {
     let runtime = runtime()?;
-    let config = runtime.block_on(securityhub::load_config(
-        args.region.as_deref(),
-        args.endpoint_url.as_deref(),
-        args.profile.as_deref(),
-    ));
+    let config = runtime.block_on(keyaki_aws::config::load(&AwsOptions {
+        profile: args.profile.clone(),
+        region: args.region.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+        timeout: Duration::from_secs(args.timeout),
+        ..AwsOptions::default()
+    }));
     let Some(region) = config.region().map(|r| r.to_string()) else {
         bail!("no AWS region: pass `--region` or set `AWS_REGION`");
     };
@@ -129,9 +143,11 @@ fn security_hub(global: &Global, args: SecurityHubArgs) -> anyhow::Result<Code> 
     };
 
     if args.dry_run {
-        let mut out = std::io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, &findings)?;
-        println!();
+        crate::output::to_stdout("findings", |out| {
+            serde_json::to_writer_pretty(&mut *out, &findings)?;
+            writeln!(out)?;
+            Ok(())
+        })?;
         return Ok(Code::Clean);
     }
 
@@ -186,12 +202,46 @@ pub fn print_report(global: &Global, report: &ExportReport, region: &str) {
             );
         }
     }
-    for f in &report.failed {
-        eprintln!(
-            "keyaki: error: finding `{}` not imported: {}: {}",
-            f.id, f.code, f.message
-        );
+    for line in failure_summary(&report.failed, global.verbose > 0) {
+        eprintln!("keyaki: error: {line}");
     }
+}
+
+/// How many findings of a report to name in the summary line of one cause.
+const NAMED_PER_CAUSE: usize = 3;
+
+/// The findings that were not imported, one line per cause (code and message) with the
+/// count and the first ids — every id with `verbose`.
+fn failure_summary(failed: &[FailedFinding], verbose: bool) -> Vec<String> {
+    let mut causes: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    for f in failed {
+        causes
+            .entry((f.code.as_str(), f.message.as_str()))
+            .or_default()
+            .push(f.id.as_str());
+    }
+    causes
+        .into_iter()
+        .map(|((code, message), ids)| {
+            let shown = if verbose {
+                ids.len()
+            } else {
+                ids.len().min(NAMED_PER_CAUSE)
+            };
+            let mut named = ids[..shown]
+                .iter()
+                .map(|id| format!("`{id}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if shown < ids.len() {
+                named.push_str(&format!(" and {} more (all with -v)", ids.len() - shown));
+            }
+            format!(
+                "{} finding(s) not imported: {code}: {message} ({named})",
+                ids.len()
+            )
+        })
+        .collect()
 }
 
 /// Reads a `keyaki scan --format json` report.
@@ -310,6 +360,42 @@ fn apply_lifecycle(finding: &Finding, value: &mut Value) {
         map.insert(
             "Workflow".to_string(),
             serde_json::json!({"Status": w.status.as_str()}),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(id: &str, code: &str, message: &str) -> FailedFinding {
+        FailedFinding {
+            id: id.to_string(),
+            code: code.to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    #[test]
+    fn one_line_per_cause_of_failure() {
+        let list: Vec<FailedFinding> = (0..31)
+            .map(|i| failed(&format!("f{i}"), "DispatchFailure", "connection refused"))
+            .chain([failed("g", "InvalidInputException", "bad")])
+            .collect();
+        let lines = failure_summary(&list, false);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(
+            lines[0],
+            "31 finding(s) not imported: DispatchFailure: connection refused (`f0`, `f1`, `f2` and 28 more (all with -v))"
+        );
+        assert_eq!(
+            lines[1],
+            "1 finding(s) not imported: InvalidInputException: bad (`g`)"
+        );
+        let all = failure_summary(&list, true);
+        assert!(
+            all[0].contains("`f30`") && !all[0].contains("more"),
+            "{all:?}"
         );
     }
 }

@@ -1,9 +1,12 @@
 //! One module per subcommand.
 
+#[cfg(feature = "aws")]
 pub mod aws_args;
+#[cfg(feature = "aws")]
 pub mod collect;
 pub mod controls;
 pub mod diff;
+#[cfg(feature = "aws")]
 pub mod export;
 pub mod findings;
 pub mod policy;
@@ -18,10 +21,16 @@ pub struct Global {
 }
 
 impl Global {
+    /// Logging on stderr. By default only keyaki's own warnings; `-v` adds keyaki's
+    /// progress (each AWS API call of live commands) and the AWS SDK's warnings; `-vv`
+    /// everything at debug level. `KEYAKI_LOG` (an `EnvFilter` directive) overrides.
+    /// Colours only when stderr is a terminal.
     pub fn init_logging(&self) {
+        use std::io::IsTerminal;
+
         let level = match self.verbose {
-            0 => "warn",
-            1 => "keyaki=info,keyaki_aws=info",
+            0 => "off,keyaki=warn,keyaki_aws=warn,keyaki_store=warn",
+            1 => "warn,keyaki=info,keyaki_aws=info,keyaki_store=info",
             _ => "debug",
         };
         let filter = tracing_subscriber::EnvFilter::try_from_env("KEYAKI_LOG")
@@ -29,6 +38,7 @@ impl Global {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
             .with_target(false)
             .try_init();
     }

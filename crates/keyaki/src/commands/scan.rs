@@ -33,10 +33,12 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     /// How to reach AWS for a live scan (without `--input`).
+    #[cfg(feature = "aws")]
     #[command(flatten, next_help_heading = "Live account (without --input)")]
     pub aws: super::aws_args::AwsArgs,
     #[command(flatten)]
     pub store: super::findings::ScanStoreArgs,
+    #[cfg(feature = "aws")]
     #[command(flatten)]
     pub export: super::export::ScanExportArgs,
 }
@@ -47,8 +49,9 @@ pub struct ScanArgs {
 pub struct InputArgs {
     /// Evaluate offline: a keyaki snapshot (`keyaki-snapshot/1`) or the output of
     /// `aws iam get-account-authorization-details` (IAM controls only), detected from
-    /// the content. Without it, the live account is scanned.
-    #[arg(long, value_name = "PATH")]
+    /// the content.
+    #[cfg_attr(feature = "aws", doc = "Without it, the live account is scanned.")]
+    #[arg(long, value_name = "PATH", required = cfg!(not(feature = "aws")))]
     pub input: Option<PathBuf>,
 }
 
@@ -139,7 +142,10 @@ impl From<SeverityArg> for Severity {
 
 pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
     let params = parameters(&args.controls)?;
+    #[cfg(feature = "aws")]
     let input = obtain_input(global, &args.input, &args.aws)?;
+    #[cfg(not(feature = "aws"))]
+    let input = obtain_input(global, &args.input)?;
     let mut report = keyaki_controls::evaluate(&input, &params)?;
     post_process(global, &args, &input, &mut report)?;
     let format = args
@@ -154,13 +160,15 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
         Vec::new()
     };
     write_report(global, &report, format, history, &args.output)?;
-    if super::export::after_scan(global, &args.export, &report)? == Code::Error {
+    #[cfg(feature = "aws")]
+    if super::export::after_scan(global, &args.export, &args.aws, &report)? == Code::Error {
         return Ok(Code::Error);
     }
     Ok(exit_code(&report, args.output.fail_on.map(Severity::from)))
 }
 
 /// Step 1: the account, from a file or, without `--input`, the live account.
+#[cfg(feature = "aws")]
 fn obtain_input(
     global: &Global,
     args: &InputArgs,
@@ -174,6 +182,17 @@ fn obtain_input(
                 "live account",
                 &snapshot,
             )?)
+        }
+    }
+}
+
+/// Step 1 of the offline build: the account from a file.
+#[cfg(not(feature = "aws"))]
+fn obtain_input(global: &Global, args: &InputArgs) -> anyhow::Result<AccountInput> {
+    match &args.input {
+        Some(path) => read_input(global, path),
+        None => {
+            bail!("this keyaki was built without AWS access (the `aws` feature): pass `--input`")
         }
     }
 }
