@@ -152,7 +152,8 @@ pub fn merge(reports: Vec<ScanReport>, generated_at: &str) -> ScanReport {
         .map(|c| c.meta().id.to_owned())
         .filter(|id| evaluated.contains(id))
         .collect();
-    // A control evaluated on some sources is evaluated; the note stays for the others.
+    // A control evaluated on some source is not said to be not evaluated.
+    not_evaluated.retain(|n| !out.controls.contains(&n.control));
     out.not_evaluated = not_evaluated;
     out.summary = Summary::of(&out.findings);
     out
@@ -173,6 +174,15 @@ fn annotate(report: &mut ScanReport, stack: &Stack, index: &Index) {
     let own = format!("{}: $", stack.file);
     report.problems.retain(|p| !p.location.starts_with(&own));
     report.problems.extend(stack.problems.iter().cloned());
+    // A replaced key: KMS.3 judges the old key, KMS.4 the new one.
+    report.findings.retain(|f| match index.get(&f.resource.arn) {
+        Some(Target::Replacement(_)) => f.control != "KMS.3",
+        Some(Target::Key(i)) => {
+            f.control != "KMS.4"
+                || !stack.keys[*i].deletion.as_ref().is_some_and(|d| d.replaced)
+        }
+        _ => true,
+    });
     for f in &mut report.findings {
         let Some(target) = index.get(&f.resource.arn).copied() else {
             continue;
@@ -212,7 +222,7 @@ fn annotate(report: &mut ScanReport, stack: &Stack, index: &Index) {
                     .or_else(|| pr.inline.iter().find_map(|p| p.document.as_ref().err()));
                 apply_rules(f, stack, problem, &unresolved);
             }
-            Target::Key(i) => {
+            Target::Key(i) | Target::Replacement(i) => {
                 let k = &stack.keys[i];
                 set_origin(f, stack, &k.origin);
                 let mut unresolved = Vec::new();

@@ -93,6 +93,8 @@ pub enum Boundary {
 pub struct PlannedDeletion {
     /// Whether the change deletes (or replaces) the key, so schedules its deletion.
     pub deleted: bool,
+    /// Whether a new key takes its place (a replacement): KMS.4 then judges the new key.
+    pub replaced: bool,
     /// The waiting period, when known.
     pub window_days: Option<i64>,
     /// What the change does, for the reason (`the plan deletes the key (actions ["delete"])`).
@@ -152,6 +154,8 @@ pub enum Target {
     Policy(usize),
     Principal(usize),
     Key(usize),
+    /// The new key that replaces key `i` (judged by KMS.4 only).
+    Replacement(usize),
 }
 
 /// Element ARN of the controls' model → planned resource.
@@ -288,7 +292,15 @@ pub fn account_input(stack: &Stack) -> (AccountInput, Index) {
             stack.partition, stack.region, stack.account
         );
         index.insert(arn.clone(), Target::Key(i));
-        keys.push(key_input(stack, k, arn));
+        keys.push(key_input(stack, k, arn, false));
+        if k.deletion.as_ref().is_some_and(|d| d.replaced) {
+            let arn = format!(
+                "arn:{}:kms:{}:{}:key/keyaki-iac-{i}-replacement",
+                stack.partition, stack.region, stack.account
+            );
+            index.insert(arn.clone(), Target::Replacement(i));
+            keys.push(key_input(stack, k, arn, true));
+        }
     }
     let mut kms = BTreeMap::new();
     kms.insert(
@@ -315,7 +327,7 @@ pub fn account_input(stack: &Stack) -> (AccountInput, Index) {
 /// A key in the controls' model. Unknown settings take the value under which the key is
 /// least likely to fail (rotation on, a key spec and origin that cannot rotate): the
 /// findings are then FAILED only when they fail whatever the values are.
-fn key_input(stack: &Stack, k: &PlannedKey, arn: String) -> KeyInput {
+fn key_input(stack: &Stack, k: &PlannedKey, arn: String, replacement: bool) -> KeyInput {
     let location = format!("{}:{}", stack.file, k.origin.at);
     if let Some(problem) = &k.problem {
         return KeyInput {
@@ -338,7 +350,7 @@ fn key_input(stack: &Stack, k: &PlannedKey, arn: String) -> KeyInput {
         Known::Yes(false) => None,
         Known::Yes(true) | Known::Unknown(_) => Some("custom key store".into()),
     };
-    let deleted = k.deletion.as_ref().is_some_and(|d| d.deleted);
+    let deleted = !replacement && k.deletion.as_ref().is_some_and(|d| d.deleted);
     let metadata = KeyMetadata {
         key_id: arn.rsplit('/').next().unwrap_or_default().to_owned(),
         arn: Some(arn.clone()),

@@ -230,7 +230,17 @@ pub fn read(file: &str, text: &str, settings: &Settings) -> Result<Stack, IacErr
         }
     }
     let refs = References::new(plan.configuration.as_ref());
-    Ok(build(file, settings, &instances, &refs))
+    // The provider's region, when the configuration writes it as a constant.
+    let mut settings = settings.clone();
+    if settings.region.is_none() {
+        settings.region = plan
+            .configuration
+            .as_ref()
+            .and_then(|c| c.pointer("/provider_config/aws/expressions/region/constant_value"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+    }
+    Ok(build(file, &settings, &instances, &refs))
 }
 
 fn walk_planned(module: Option<&Value>, _path: &str, at: Pos, out: &mut Vec<Instance>) {
@@ -589,6 +599,7 @@ fn deletion(i: &Instance) -> PlannedDeletion {
         .or(Some(DEFAULT_DELETION_WINDOW));
     PlannedDeletion {
         deleted,
+        replaced: deleted && actions.len() == 2,
         window_days: if deleted { window } else { None },
         what,
         at: i.at,

@@ -129,6 +129,7 @@ pub fn read(file: &str, root: &Node, settings: &Settings) -> Result<Stack, IacEr
             rotation_at: None,
             deletion: Some(PlannedDeletion {
                 deleted,
+                replaced: false,
                 window_days: deleted.then_some(window),
                 what,
                 at: rc.at,
