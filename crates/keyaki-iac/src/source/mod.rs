@@ -165,10 +165,14 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
     }
 }
 
-/// Byte offset → place, for one text (line starts found once).
+/// Byte offset → place, for one text (line starts found once). Columns count characters
+/// from the line start; asked in increasing order on one long line (a plan written on one
+/// line), the count goes on from the last answer instead of starting over.
 pub(crate) struct Lines<'a> {
     text: &'a str,
     starts: Vec<usize>,
+    /// (line start, offset, characters between them) of the last answer.
+    last: std::cell::Cell<(usize, usize, usize)>,
 }
 
 impl<'a> Lines<'a> {
@@ -180,17 +184,29 @@ impl<'a> Lines<'a> {
                 .filter(|(_, b)| *b == b'\n')
                 .map(|(i, _)| i + 1),
         );
-        Lines { text, starts }
+        Lines {
+            text,
+            starts,
+            last: std::cell::Cell::new((usize::MAX, 0, 0)),
+        }
     }
 
     pub fn pos(&self, offset: usize) -> Pos {
         let line = self.starts.partition_point(|&s| s <= offset);
         let start = self.starts[line.saturating_sub(1)];
         let end = offset.min(self.text.len());
-        let column = self
-            .text
-            .get(start..end)
-            .map_or(end.saturating_sub(start), |s| s.chars().count());
+        let (last_start, last_offset, last_chars) = self.last.get();
+        let (from, base) = if last_start == start && last_offset <= end {
+            (last_offset, last_chars)
+        } else {
+            (start, 0)
+        };
+        let column = base
+            + self
+                .text
+                .get(from..end)
+                .map_or(end.saturating_sub(from), |s| s.chars().count());
+        self.last.set((start, end, column));
         Pos::new(line, column + 1)
     }
 }
