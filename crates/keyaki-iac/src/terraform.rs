@@ -434,8 +434,9 @@ fn build(file: &str, settings: &Settings, instances: &[Instance], refs: &Referen
     ] {
         for i in by_kind(kind) {
             let document = i.document("policy", i.values.get("policy"), i.unknown("policy"));
+            // The inline policy's name, and the resource that writes it.
             let name = match i.string("name") {
-                Some(Known::Yes(n)) if !n.is_empty() => n,
+                Some(Known::Yes(n)) if !n.is_empty() => format!("{n} ({})", i.address),
                 _ => i.address.clone(),
             };
             // The principal: by name, else by the configuration's reference.

@@ -266,8 +266,13 @@ fn attach(
     r: &Resource<'_>,
     fields: &[(&str, PrincipalKind)],
 ) {
+    // The inline policy's name, and the resource that writes it when the name does not say.
     let name = match r.prop(scope, "PolicyName") {
-        Some(Ok(n)) => n.text().and_then(Text::known).unwrap_or_else(|| r.id.to_owned()),
+        Some(Ok(n)) => match n.text().and_then(Text::known) {
+            Some(n) if n == r.id => n,
+            Some(n) => format!("{n} ({})", r.id),
+            None => r.id.to_owned(),
+        },
         _ => r.id.to_owned(),
     };
     let document = match r.prop(scope, "PolicyDocument") {
