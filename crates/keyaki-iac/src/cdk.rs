@@ -34,7 +34,11 @@ pub struct CdkStack {
 pub fn read_manifest(file: &str, text: &str, base: &Settings) -> Result<Vec<Artifact>, IacError> {
     let root = source::json::parse(text).map_err(|e| IacError::at(file, e.at, e.message))?;
     let Some(artifacts) = root.get("artifacts").and_then(Node::map) else {
-        return Err(IacError::at(file, root.at, "a cloud assembly manifest has an `artifacts` mapping"));
+        return Err(IacError::at(
+            file,
+            root.at,
+            "a cloud assembly manifest has an `artifacts` mapping",
+        ));
     };
     let mut out = Vec::new();
     for (k, a) in &artifacts.entries {
@@ -42,13 +46,28 @@ pub fn read_manifest(file: &str, text: &str, base: &Settings) -> Result<Vec<Arti
         let props = a.get("properties");
         match kind {
             "aws:cloudformation:stack" => {
-                let Some(template) = props.and_then(|p| p.get("templateFile")).and_then(Node::as_str) else {
-                    return Err(IacError::at(file, a.at, format!("stack artifact `{}` has no `properties.templateFile`", k.text)));
+                let Some(template) = props
+                    .and_then(|p| p.get("templateFile"))
+                    .and_then(Node::as_str)
+                else {
+                    return Err(IacError::at(
+                        file,
+                        a.at,
+                        format!(
+                            "stack artifact `{}` has no `properties.templateFile`",
+                            k.text
+                        ),
+                    ));
                 };
                 let mut settings = base.clone();
                 if let Some(env) = a.get("environment").and_then(Node::as_str) {
-                    if let Some((account, region)) = env.strip_prefix("aws://").and_then(|e| e.split_once('/')) {
-                        if settings.account.is_none() && account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+                    if let Some((account, region)) =
+                        env.strip_prefix("aws://").and_then(|e| e.split_once('/'))
+                    {
+                        if settings.account.is_none()
+                            && account.len() == 12
+                            && account.bytes().all(|b| b.is_ascii_digit())
+                        {
                             settings.account = Some(account.to_owned());
                         }
                         if settings.region.is_none() && !region.starts_with("unknown-") {
@@ -56,10 +75,15 @@ pub fn read_manifest(file: &str, text: &str, base: &Settings) -> Result<Vec<Arti
                         }
                     }
                 }
-                if let Some(Value::Map(params)) = props.and_then(|p| p.get("parameters")).map(|p| &p.value) {
+                if let Some(Value::Map(params)) =
+                    props.and_then(|p| p.get("parameters")).map(|p| &p.value)
+                {
                     for (pk, pv) in &params.entries {
                         if let Some(v) = pv.as_str() {
-                            settings.parameters.entry(pk.text.clone()).or_insert_with(|| v.to_owned());
+                            settings
+                                .parameters
+                                .entry(pk.text.clone())
+                                .or_insert_with(|| v.to_owned());
                         }
                     }
                 }
@@ -75,9 +99,13 @@ pub fn read_manifest(file: &str, text: &str, base: &Settings) -> Result<Vec<Arti
                     for (path, entries) in &meta.entries {
                         if let Value::Seq(items) = &entries.value {
                             for e in items {
-                                if e.get("type").and_then(Node::as_str) == Some("aws:cdk:logicalId") {
+                                if e.get("type").and_then(Node::as_str) == Some("aws:cdk:logicalId")
+                                {
                                     if let Some(id) = e.get("data").and_then(Node::as_str) {
-                                        paths.insert(id.to_owned(), path.text.trim_start_matches('/').to_owned());
+                                        paths.insert(
+                                            id.to_owned(),
+                                            path.text.trim_start_matches('/').to_owned(),
+                                        );
                                     }
                                 }
                             }
@@ -92,7 +120,10 @@ pub fn read_manifest(file: &str, text: &str, base: &Settings) -> Result<Vec<Arti
                 }));
             }
             "cdk:cloud-assembly" => {
-                if let Some(dir) = props.and_then(|p| p.get("directoryName")).and_then(Node::as_str) {
+                if let Some(dir) = props
+                    .and_then(|p| p.get("directoryName"))
+                    .and_then(Node::as_str)
+                {
                     out.push(Artifact::Assembly(dir.to_owned()));
                 }
             }
@@ -113,7 +144,10 @@ pub fn name_resources(stack: &mut Stack, paths: &BTreeMap<String, String>) {
         }
     };
     stack.policies.iter_mut().for_each(|p| name(&mut p.origin));
-    stack.principals.iter_mut().for_each(|p| name(&mut p.origin));
+    stack
+        .principals
+        .iter_mut()
+        .for_each(|p| name(&mut p.origin));
     stack.keys.iter_mut().for_each(|k| name(&mut k.origin));
 }
 
@@ -138,15 +172,26 @@ mod tests {
     "assembly-Prod": {"type": "cdk:cloud-assembly", "properties": {"directoryName": "assembly-Prod"}}
   }
 }"#;
-        let a = read_manifest("cdk.out/manifest.json", manifest, &Settings::default()).expect("reads");
+        let a =
+            read_manifest("cdk.out/manifest.json", manifest, &Settings::default()).expect("reads");
         assert_eq!(a.len(), 3);
-        let Artifact::Stack(app) = &a[0] else { panic!("a stack") };
+        let Artifact::Stack(app) = &a[0] else {
+            panic!("a stack")
+        };
         assert_eq!(app.template, "App.template.json");
         assert_eq!(app.settings.account.as_deref(), Some("111122223333"));
         assert_eq!(app.settings.region.as_deref(), Some("eu-west-1"));
-        assert_eq!(app.settings.parameters.get("Env").map(String::as_str), Some("prod"));
-        assert_eq!(app.paths.get("Role1ABCC5F0").map(String::as_str), Some("App/Role/Resource"));
-        let Artifact::Stack(agnostic) = &a[1] else { panic!("a stack") };
+        assert_eq!(
+            app.settings.parameters.get("Env").map(String::as_str),
+            Some("prod")
+        );
+        assert_eq!(
+            app.paths.get("Role1ABCC5F0").map(String::as_str),
+            Some("App/Role/Resource")
+        );
+        let Artifact::Stack(agnostic) = &a[1] else {
+            panic!("a stack")
+        };
         assert_eq!(agnostic.settings.account, None);
         assert_eq!(a[2], Artifact::Assembly("assembly-Prod".into()));
     }

@@ -88,12 +88,30 @@ mod tests {
     #[test]
     fn kinds_are_told_apart_by_content() {
         let k = |t: &str| detect(t).expect("parses");
-        assert_eq!(k("Resources:\n  K:\n    Type: AWS::KMS::Key\n"), Kind::Template);
-        assert_eq!(k("AWSTemplateFormatVersion: '2010-09-09'\nResources: {}\n"), Kind::Template);
-        assert_eq!(k(r#"{"Resources": {"K": {"Type": "AWS::KMS::Key"}}}"#), Kind::Template);
-        assert_eq!(k(r#"{"format_version": "1.2", "resource_changes": []}"#), Kind::TerraformPlan);
-        assert_eq!(k(r#"{"ChangeSetId": "arn:x", "Changes": []}"#), Kind::ChangeSet);
-        assert_eq!(k(r#"{"version": "36.0.0", "artifacts": {}}"#), Kind::CdkManifest);
+        assert_eq!(
+            k("Resources:\n  K:\n    Type: AWS::KMS::Key\n"),
+            Kind::Template
+        );
+        assert_eq!(
+            k("AWSTemplateFormatVersion: '2010-09-09'\nResources: {}\n"),
+            Kind::Template
+        );
+        assert_eq!(
+            k(r#"{"Resources": {"K": {"Type": "AWS::KMS::Key"}}}"#),
+            Kind::Template
+        );
+        assert_eq!(
+            k(r#"{"format_version": "1.2", "resource_changes": []}"#),
+            Kind::TerraformPlan
+        );
+        assert_eq!(
+            k(r#"{"ChangeSetId": "arn:x", "Changes": []}"#),
+            Kind::ChangeSet
+        );
+        assert_eq!(
+            k(r#"{"version": "36.0.0", "artifacts": {}}"#),
+            Kind::CdkManifest
+        );
         assert_eq!(k(r#"{"format": "keyaki-snapshot/1"}"#), Kind::Other);
         assert_eq!(k("name: ci\non: push\n"), Kind::Other);
         assert!(detect("a: [1\n").is_err());

@@ -175,14 +175,16 @@ fn annotate(report: &mut ScanReport, stack: &Stack, index: &Index) {
     report.problems.retain(|p| !p.location.starts_with(&own));
     report.problems.extend(stack.problems.iter().cloned());
     // A replaced key: KMS.3 judges the old key, KMS.4 the new one.
-    report.findings.retain(|f| match index.get(&f.resource.arn) {
-        Some(Target::Replacement(_)) => f.control != "KMS.3",
-        Some(Target::Key(i)) => {
-            f.control != "KMS.4"
-                || !stack.keys[*i].deletion.as_ref().is_some_and(|d| d.replaced)
-        }
-        _ => true,
-    });
+    report
+        .findings
+        .retain(|f| match index.get(&f.resource.arn) {
+            Some(Target::Replacement(_)) => f.control != "KMS.3",
+            Some(Target::Key(i)) => {
+                f.control != "KMS.4"
+                    || !stack.keys[*i].deletion.as_ref().is_some_and(|d| d.replaced)
+            }
+            _ => true,
+        });
     for f in &mut report.findings {
         let Some(target) = index.get(&f.resource.arn).copied() else {
             continue;
@@ -283,7 +285,10 @@ fn set_origin(f: &mut Finding, stack: &Stack, origin: &Origin) {
                 .or_else(|| origin.arn.clone().filter(|_| f.control == "KMS.1"));
             if f.control == "KMS.1" {
                 p.version_id = None;
-                f.reason.text = f.reason.text.replacen("the default version `v1` ", "the policy ", 1);
+                f.reason.text =
+                    f.reason
+                        .text
+                        .replacen("the default version `v1` ", "the policy ", 1);
                 p.policy_name = origin.name.clone().unwrap_or_else(|| origin.id.clone());
             }
         }

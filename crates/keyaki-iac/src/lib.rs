@@ -54,7 +54,8 @@ pub const DEFAULT_ACCOUNT: &str = "123456789012";
 
 /// Namespace of the fixed key ids given to the keys of a template (UUID v5 of
 /// `file#LogicalId`): the v5 UUID of the URL `https://github.com/keyaki-dev/keyaki/iac-key-id`.
-pub const KEY_ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0xa458_cf9a_45ad_5081_a060_6bfe_9bd9_24d4);
+pub const KEY_ID_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0xa458_cf9a_45ad_5081_a060_6bfe_9bd9_24d4);
 
 /// Values that are unknown before deploy, as the user gives them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -74,11 +75,15 @@ pub struct Settings {
 
 impl Settings {
     pub fn account(&self) -> String {
-        self.account.clone().unwrap_or_else(|| DEFAULT_ACCOUNT.to_owned())
+        self.account
+            .clone()
+            .unwrap_or_else(|| DEFAULT_ACCOUNT.to_owned())
     }
 
     pub fn region(&self) -> String {
-        self.region.clone().unwrap_or_else(|| DEFAULT_REGION.to_owned())
+        self.region
+            .clone()
+            .unwrap_or_else(|| DEFAULT_REGION.to_owned())
     }
 
     pub fn partition(&self) -> String {
@@ -120,11 +125,9 @@ impl Settings {
                         (Some(k), Some(v)) => {
                             out.insert(k.to_owned(), v);
                         }
-                        _ => {
-                            return Err(format!(
-                                "entry {i} is not `{{\"ParameterKey\": ..., \"ParameterValue\": ...}}`"
-                            ))
-                        }
+                        _ => return Err(format!(
+                            "entry {i} is not `{{\"ParameterKey\": ..., \"ParameterValue\": ...}}`"
+                        )),
                     }
                 }
             }

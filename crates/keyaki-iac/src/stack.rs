@@ -10,8 +10,8 @@ use keyaki_controls::input::{
     AccountInput, BadElement, Element, IamData, InputKind, KeyInput, KeyMetadata, RegionKeys,
 };
 use keyaki_controls::snapshot::{
-    self, KeyRotationStatus, ManagedPolicyDetail, PermissionsBoundary, PolicyDetail,
-    PolicyVersion, RegionStatus,
+    self, KeyRotationStatus, ManagedPolicyDetail, PermissionsBoundary, PolicyDetail, PolicyVersion,
+    RegionStatus,
 };
 
 use crate::source::Pos;
@@ -227,7 +227,11 @@ pub fn account_input(stack: &Stack) -> (AccountInput, Index) {
             stack.partition, stack.account
         );
         index.insert(arn.clone(), Target::Principal(i));
-        let name = pr.origin.name.clone().unwrap_or_else(|| pr.origin.id.clone());
+        let name = pr
+            .origin
+            .name
+            .clone()
+            .unwrap_or_else(|| pr.origin.id.clone());
         let inline: Vec<PolicyDetail> = pr
             .inline
             .iter()
@@ -354,7 +358,14 @@ fn key_input(stack: &Stack, k: &PlannedKey, arn: String, replacement: bool) -> K
     let metadata = KeyMetadata {
         key_id: arn.rsplit('/').next().unwrap_or_default().to_owned(),
         arn: Some(arn.clone()),
-        key_state: Some(if deleted { "PendingDeletion" } else { "Enabled" }.into()),
+        key_state: Some(
+            if deleted {
+                "PendingDeletion"
+            } else {
+                "Enabled"
+            }
+            .into(),
+        ),
         key_manager: Some("CUSTOMER".into()),
         key_spec: Some(spec),
         customer_master_key_spec: None,

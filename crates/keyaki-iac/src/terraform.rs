@@ -144,15 +144,26 @@ impl Instance {
     }
 
     /// A policy document attribute (a JSON string).
-    fn document(&self, attr: &str, value: Option<&Value>, unknown: bool) -> Result<crate::value::Document, Problem> {
+    fn document(
+        &self,
+        attr: &str,
+        value: Option<&Value>,
+        unknown: bool,
+    ) -> Result<crate::value::Document, Problem> {
         if unknown {
-            return checked_document(&RNode::new(RValue::Unknown(self.after_apply(attr)), self.at));
+            return checked_document(&RNode::new(
+                RValue::Unknown(self.after_apply(attr)),
+                self.at,
+            ));
         }
         match value {
             Some(Value::String(s)) => {
                 let json: Value = serde_json::from_str(s).map_err(|e| Problem {
                     code: "POLICY_PARSE_ERROR",
-                    message: format!("`{}.{attr}` is not a JSON policy document: {e}", self.address),
+                    message: format!(
+                        "`{}.{attr}` is not a JSON policy document: {e}",
+                        self.address
+                    ),
                     at: self.at,
                 })?;
                 checked_document(&from_json(&json, self.at, &[]))
@@ -175,9 +186,14 @@ fn fatal(file: &str, at: Pos, message: impl Into<String>) -> IacError {
 pub fn read(file: &str, text: &str, settings: &Settings) -> Result<Stack, IacError> {
     let lines = Lines::new(text);
     let body = text.trim_start_matches('\u{feff}');
-    let offset_of = |raw: &RawValue| (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+    let offset_of =
+        |raw: &RawValue| (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
     let plan: Plan<'_> = serde_json::from_str(body).map_err(|e| {
-        fatal(file, Pos::new(e.line(), e.column()), format!("not a Terraform plan: {e}"))
+        fatal(
+            file,
+            Pos::new(e.line(), e.column()),
+            format!("not a Terraform plan: {e}"),
+        )
     })?;
     let version: Value = serde_json::from_str(plan.format_version.get()).unwrap_or(Value::Null);
     let version_at = lines.pos(offset_of(plan.format_version));
@@ -198,11 +214,17 @@ pub fn read(file: &str, text: &str, settings: &Settings) -> Result<Stack, IacErr
                 let at = lines.pos(offset_of(raw));
                 let header: Header = serde_json::from_str(raw.get())
                     .map_err(|e| fatal(file, at, format!("unreadable resource change: {e}")))?;
-                if header.mode.as_deref() == Some("data") || !TYPES.contains(&header.kind.as_str()) {
+                if header.mode.as_deref() == Some("data") || !TYPES.contains(&header.kind.as_str())
+                {
                     continue;
                 }
-                let rc: ResourceChange = serde_json::from_str(raw.get())
-                    .map_err(|e| fatal(file, at, format!("unreadable resource change `{}`: {e}", header.address)))?;
+                let rc: ResourceChange = serde_json::from_str(raw.get()).map_err(|e| {
+                    fatal(
+                        file,
+                        at,
+                        format!("unreadable resource change `{}`: {e}", header.address),
+                    )
+                })?;
                 let deleted_only = rc.change.after.as_ref().is_none_or(Value::is_null);
                 let values = if deleted_only {
                     rc.change.before.clone().unwrap_or(Value::Null)
@@ -245,7 +267,12 @@ pub fn read(file: &str, text: &str, settings: &Settings) -> Result<Stack, IacErr
 
 fn walk_planned(module: Option<&Value>, _path: &str, at: Pos, out: &mut Vec<Instance>) {
     let Some(module) = module else { return };
-    for r in module.get("resources").and_then(Value::as_array).into_iter().flatten() {
+    for r in module
+        .get("resources")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let kind = r.get("type").and_then(Value::as_str).unwrap_or_default();
         if r.get("mode").and_then(Value::as_str) == Some("data") || !TYPES.contains(&kind) {
             continue;
@@ -266,7 +293,12 @@ fn walk_planned(module: Option<&Value>, _path: &str, at: Pos, out: &mut Vec<Inst
             unknown: Value::Null,
         });
     }
-    for child in module.get("child_modules").and_then(Value::as_array).into_iter().flatten() {
+    for child in module
+        .get("child_modules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         walk_planned(Some(child), "", at, out);
     }
 }
@@ -282,10 +314,23 @@ struct References {
 impl References {
     fn new(configuration: Option<&Value>) -> References {
         let mut refs = HashMap::new();
-        fn walk(module: &Value, path: &str, refs: &mut HashMap<(String, String, String), Vec<String>>) {
-            for r in module.get("resources").and_then(Value::as_array).into_iter().flatten() {
-                let Some(address) = r.get("address").and_then(Value::as_str) else { continue };
-                let Some(exprs) = r.get("expressions").and_then(Value::as_object) else { continue };
+        fn walk(
+            module: &Value,
+            path: &str,
+            refs: &mut HashMap<(String, String, String), Vec<String>>,
+        ) {
+            for r in module
+                .get("resources")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(address) = r.get("address").and_then(Value::as_str) else {
+                    continue;
+                };
+                let Some(exprs) = r.get("expressions").and_then(Value::as_object) else {
+                    continue;
+                };
                 for (attr, e) in exprs {
                     let targets: Vec<String> = e
                         .get("references")
@@ -301,9 +346,18 @@ impl References {
                     }
                 }
             }
-            for (name, call) in module.get("module_calls").and_then(Value::as_object).into_iter().flatten() {
+            for (name, call) in module
+                .get("module_calls")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(m) = call.get("module") {
-                    let p = if path.is_empty() { format!("module.{name}") } else { format!("{path}.module.{name}") };
+                    let p = if path.is_empty() {
+                        format!("module.{name}")
+                    } else {
+                        format!("{path}.module.{name}")
+                    };
                     walk(m, &p, refs);
                 }
             }
@@ -327,7 +381,13 @@ impl References {
             .map(|targets| {
                 targets
                     .iter()
-                    .map(|t| if instance.module.is_empty() { t.clone() } else { format!("{}.{t}", instance.module) })
+                    .map(|t| {
+                        if instance.module.is_empty() {
+                            t.clone()
+                        } else {
+                            format!("{}.{t}", instance.module)
+                        }
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -387,7 +447,14 @@ fn build(file: &str, settings: &Settings, instances: &[Instance], refs: &Referen
                     });
                 }
                 let unknown_blocks = i.unknown.get("inline_policy").and_then(Value::as_array);
-                for (n, block) in i.values.get("inline_policy").and_then(Value::as_array).into_iter().flatten().enumerate() {
+                for (n, block) in i
+                    .values
+                    .get("inline_policy")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
                     let name = block
                         .get("name")
                         .and_then(Value::as_str)
@@ -403,14 +470,22 @@ fn build(file: &str, settings: &Settings, instances: &[Instance], refs: &Referen
                     }
                     p.inline.push(PlannedInline {
                         name,
-                        document: i.document(&format!("inline_policy[{n}].policy"), block.get("policy"), unknown),
+                        document: i.document(
+                            &format!("inline_policy[{n}].policy"),
+                            block.get("policy"),
+                            unknown,
+                        ),
                     });
                 }
             }
             if let Some(Known::Yes(b)) = i.string("permissions_boundary") {
                 if !b.is_empty() {
                     p.boundary = Some(
-                        match stack.policies.iter().position(|q| q.origin.arn.as_deref() == Some(b.as_str())) {
+                        match stack
+                            .policies
+                            .iter()
+                            .position(|q| q.origin.arn.as_deref() == Some(b.as_str()))
+                        {
                             Some(j) => Boundary::Planned(j),
                             None => Boundary::Arn(b),
                         },
@@ -467,9 +542,10 @@ fn build(file: &str, settings: &Settings, instances: &[Instance], refs: &Referen
                             id: n.clone(),
                             kind: cfn.into(),
                             name: Some(n.clone()),
-                            arn: settings.account.as_ref().map(|a| {
-                                format!("arn:{}:iam::{a}:{noun}/{n}", stack.partition)
-                            }),
+                            arn: settings
+                                .account
+                                .as_ref()
+                                .map(|a| format!("arn:{}:iam::{a}:{noun}/{n}", stack.partition)),
                             at: i.at,
                         },
                         None => i.origin(None),
@@ -510,15 +586,28 @@ fn build(file: &str, settings: &Settings, instances: &[Instance], refs: &Referen
         let mut k = PlannedKey {
             origin: i.origin(None),
             spec: Known::Yes("SYMMETRIC_DEFAULT".into()),
-            key_origin: Known::Yes(if i.kind == "aws_kms_external_key" { "EXTERNAL" } else { "AWS_KMS" }.into()),
+            key_origin: Known::Yes(
+                if i.kind == "aws_kms_external_key" {
+                    "EXTERNAL"
+                } else {
+                    "AWS_KMS"
+                }
+                .into(),
+            ),
             custom_key_store: Known::Yes(false),
             rotation: Some(Known::Yes(false)),
-            rotation_period: i.values.get("rotation_period_in_days").and_then(Value::as_i64),
+            rotation_period: i
+                .values
+                .get("rotation_period_in_days")
+                .and_then(Value::as_i64),
             rotation_at: None,
             deletion: Some(deletion(i)),
             problem: None,
         };
-        if let Some(spec) = i.string("customer_master_key_spec").or_else(|| i.string("key_spec")) {
+        if let Some(spec) = i
+            .string("customer_master_key_spec")
+            .or_else(|| i.string("key_spec"))
+        {
             k.spec = spec;
         }
         for attr in ["custom_key_store_id", "xks_key_id"] {
@@ -579,7 +668,11 @@ fn deletion(i: &Instance) -> PlannedDeletion {
     let actions: Vec<&str> = i.actions.iter().map(String::as_str).collect();
     let shown = format!(
         "[{}]",
-        actions.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(", ")
+        actions
+            .iter()
+            .map(|a| format!("\"{a}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let (deleted, what) = match actions.as_slice() {
         ["delete"] => (true, format!("the plan deletes the key (actions {shown})")),
@@ -588,9 +681,15 @@ fn deletion(i: &Instance) -> PlannedDeletion {
         }
         ["create"] => (false, "the plan creates the key".to_owned()),
         ["update"] => (false, "the plan updates the key in place".to_owned()),
-        ["forget"] => (false, "the plan removes the key from the state without deleting it".to_owned()),
+        ["forget"] => (
+            false,
+            "the plan removes the key from the state without deleting it".to_owned(),
+        ),
         ["no-op"] | ["read"] => (false, "the plan leaves the key as it is".to_owned()),
-        _ => (false, format!("the plan does not delete the key (actions {shown})")),
+        _ => (
+            false,
+            format!("the plan does not delete the key (actions {shown})"),
+        ),
     };
     let window = i
         .before
@@ -613,7 +712,10 @@ mod tests {
 
     #[test]
     fn instance_keys_are_stripped_from_module_paths() {
-        assert_eq!(strip_keys("module.a[\"x\"].module.b[0]"), "module.a.module.b");
+        assert_eq!(
+            strip_keys("module.a[\"x\"].module.b[0]"),
+            "module.a.module.b"
+        );
         assert_eq!(strip_keys("aws_iam_role.r[1]"), "aws_iam_role.r");
     }
 }

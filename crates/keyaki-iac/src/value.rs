@@ -158,7 +158,9 @@ impl RNode {
         match &self.value {
             RValue::Null => Json::Null,
             RValue::Bool(b) => Json::Bool(*b),
-            RValue::Number(n) => serde_json::from_str(n).unwrap_or_else(|_| Json::String(n.clone())),
+            RValue::Number(n) => {
+                serde_json::from_str(n).unwrap_or_else(|_| Json::String(n.clone()))
+            }
             RValue::Text(t) => match t.known() {
                 Some(s) => Json::String(s),
                 None => {
@@ -208,7 +210,9 @@ pub fn from_json(value: &Json, at: Pos, markers: &[String]) -> RNode {
         Json::Bool(b) => RValue::Bool(*b),
         Json::Number(n) => RValue::Number(n.to_string()),
         Json::String(s) => RValue::Text(unmark(s, markers)),
-        Json::Array(items) => RValue::List(items.iter().map(|i| from_json(i, at, markers)).collect()),
+        Json::Array(items) => {
+            RValue::List(items.iter().map(|i| from_json(i, at, markers)).collect())
+        }
         Json::Object(members) => RValue::Map(
             members
                 .iter()
@@ -431,9 +435,7 @@ fn statement(s: &RNode, unresolved: &mut Vec<String>) -> Json {
                 .to_owned(),
             ),
             ("Action" | "Resource", Some(e)) => patterns(v, e == Effect::Deny, unresolved),
-            ("NotAction" | "NotResource", Some(e)) => {
-                patterns(v, e == Effect::Allow, unresolved)
-            }
+            ("NotAction" | "NotResource", Some(e)) => patterns(v, e == Effect::Allow, unresolved),
             ("Condition", Some(Effect::Deny)) if matches!(v.value, RValue::Unknown(_)) => {
                 // Unknown as a whole: it may be empty, and the Deny then applies.
                 plain(v, unresolved);
@@ -538,9 +540,15 @@ mod tests {
         };
         let r = |j: Json| j["Statement"][0].clone();
         assert_eq!(r(doc("Allow", "Resource", unknown()))["Resource"], NOTHING);
-        assert_eq!(r(doc("Allow", "NotResource", unknown()))["NotResource"], "*");
+        assert_eq!(
+            r(doc("Allow", "NotResource", unknown()))["NotResource"],
+            "*"
+        );
         assert_eq!(r(doc("Deny", "Resource", unknown()))["Resource"], "*");
-        assert_eq!(r(doc("Deny", "NotResource", unknown()))["NotResource"], NOTHING);
+        assert_eq!(
+            r(doc("Deny", "NotResource", unknown()))["NotResource"],
+            NOTHING
+        );
     }
 
     #[test]

@@ -89,14 +89,28 @@ fn a_problem_inside_one_resource_makes_only_it_not_available() {
     let r = template(text);
     assert_eq!(status(&r, "KMS.1", "Good").0, Status::Failed);
     for (id, code, line, words) in [
-        ("UnknownFunction", "READ_ERROR", 19, "unknown intrinsic function `Fn::Bogus`"),
+        (
+            "UnknownFunction",
+            "READ_ERROR",
+            19,
+            "unknown intrinsic function `Fn::Bogus`",
+        ),
         ("MissingTarget", "READ_ERROR", 28, "no resource `Nowhere`"),
         ("BadDocument", "POLICY_PARSE_ERROR", 35, "Effect"),
     ] {
         let f = finding(&r, "KMS.1", id);
-        assert_eq!((f.status, f.reason.code.as_str()), (Status::NotAvailable, code), "{id}: {}", f.reason.text);
+        assert_eq!(
+            (f.status, f.reason.code.as_str()),
+            (Status::NotAvailable, code),
+            "{id}: {}",
+            f.reason.text
+        );
         assert!(f.reason.text.contains(words), "{id}: {}", f.reason.text);
-        assert!(f.reason.text.contains(&format!("template.yaml:{line}:")), "{id}: the place: {}", f.reason.text);
+        assert!(
+            f.reason.text.contains(&format!("template.yaml:{line}:")),
+            "{id}: the place: {}",
+            f.reason.text
+        );
     }
     let f = finding(&r, "KMS.4", "BadRotation");
     assert_eq!(f.status, Status::NotAvailable, "{}", f.reason.text);
@@ -107,7 +121,9 @@ fn a_billion_laughs_is_refused() {
     let mut text = String::from("Metadata:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..9u8 {
         let (p, c) = ((b'a' + i - 1) as char, (b'a' + i) as char);
-        text.push_str(&format!("  {c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"));
+        text.push_str(&format!(
+            "  {c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        ));
     }
     text.push_str("Resources: {}\n");
     let err = fatal(&text);

@@ -27,7 +27,10 @@ fn statement() -> impl Strategy<Value = Value> {
         Just(json!("arn:aws:kms:*:*:key/*")),
         Just(json!("arn:aws:kms:us-east-1:*:key/*")),
         Just(json!("arn:aws:kms:*:111122223333:alias/*")),
-        Just(json!(["arn:aws:kms:*:*:key/1234abcd-12ab-34cd-56ef-1234567890ab", "arn:aws:s3:::b/*"])),
+        Just(json!([
+            "arn:aws:kms:*:*:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:s3:::b/*"
+        ])),
     ];
     (effect, any::<bool>(), action, any::<bool>(), resource).prop_map(|(e, not_a, a, not_r, r)| {
         let mut s = serde_json::Map::new();
@@ -55,11 +58,22 @@ fn account() -> impl Strategy<Value = Account> {
         prop::collection::vec(document(), 0..3),
         prop::collection::vec(prop::collection::vec(document(), 0..3), 0..3),
         prop::collection::vec(
-            (any::<bool>(), prop_oneof![Just("SYMMETRIC_DEFAULT"), Just("RSA_2048"), Just("HMAC_256")]),
+            (
+                any::<bool>(),
+                prop_oneof![
+                    Just("SYMMETRIC_DEFAULT"),
+                    Just("RSA_2048"),
+                    Just("HMAC_256")
+                ],
+            ),
             0..3,
         ),
     )
-        .prop_map(|(policies, roles, keys)| Account { policies, roles, keys })
+        .prop_map(|(policies, roles, keys)| Account {
+            policies,
+            roles,
+            keys,
+        })
 }
 
 fn as_template(a: &Account) -> String {
@@ -134,12 +148,20 @@ fn as_snapshot(a: &Account) -> String {
 }
 
 /// (control, resource name) → (status, reason code).
-fn verdicts(report: &ScanReport, name_of: impl Fn(&keyaki_controls::finding::Finding) -> String) -> BTreeMap<(String, String), (String, String)> {
+fn verdicts(
+    report: &ScanReport,
+    name_of: impl Fn(&keyaki_controls::finding::Finding) -> String,
+) -> BTreeMap<(String, String), (String, String)> {
     report
         .findings
         .iter()
         .filter(|f| f.control != "KMS.3")
-        .map(|f| ((f.control.clone(), name_of(f)), (f.status.as_str().to_owned(), f.reason.code.clone())))
+        .map(|f| {
+            (
+                (f.control.clone(), name_of(f)),
+                (f.status.as_str().to_owned(), f.reason.code.clone()),
+            )
+        })
         .collect()
 }
 

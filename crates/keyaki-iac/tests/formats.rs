@@ -66,7 +66,9 @@ fn assert_valid(schema: &Value, instance: &Value, what: &str) {
     let compiled = jsonschema::JSONSchema::compile(schema).expect("the schema compiles");
     let list: Vec<String> = match compiled.validate(instance) {
         Ok(()) => return,
-        Err(errors) => errors.map(|e| format!("{e} at {}", e.instance_path)).collect(),
+        Err(errors) => errors
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect(),
     };
     panic!("{what} does not validate:\n{}", list.join("\n"));
 }
@@ -81,11 +83,18 @@ fn snapshots_of_every_format() {
 #[test]
 fn json_follows_the_findings_schema_with_id_and_location() {
     let json: Value = serde_json::from_str(&render(Format::Json)).expect("JSON");
-    assert_valid(&schema("keyaki-findings.schema.json"), &json, "--format json");
+    assert_valid(
+        &schema("keyaki-findings.schema.json"),
+        &json,
+        "--format json",
+    );
     for f in json["findings"].as_array().expect("findings") {
         assert!(f["resource"]["id"].is_string(), "{f}");
         let at = &f["resource"]["location"];
-        assert!(at["file"].as_str().is_some_and(|p| p.starts_with(ROOT)), "{f}");
+        assert!(
+            at["file"].as_str().is_some_and(|p| p.starts_with(ROOT)),
+            "{f}"
+        );
         assert!(at["line"].as_u64().is_some_and(|l| l >= 1), "{f}");
     }
 }
@@ -93,14 +102,28 @@ fn json_follows_the_findings_schema_with_id_and_location() {
 #[test]
 fn sarif_follows_its_schema_and_annotates_lines() {
     let sarif: Value = serde_json::from_str(&render(Format::Sarif)).expect("JSON");
-    assert_valid(&schema("vendor/sarif-2.1.0-rtm.5.json"), &sarif, "--format sarif");
+    assert_valid(
+        &schema("vendor/sarif-2.1.0-rtm.5.json"),
+        &sarif,
+        "--format sarif",
+    );
     let results = sarif["runs"][0]["results"].as_array().expect("results");
     assert!(!results.is_empty());
     for r in results {
         let physical = &r["locations"][0]["physicalLocation"];
-        let uri = physical["artifactLocation"]["uri"].as_str().expect("a file");
-        assert!(uri.starts_with(ROOT), "relative to the working directory: {uri}");
-        assert!(physical["region"]["startLine"].as_u64().is_some_and(|l| l >= 1), "{r}");
+        let uri = physical["artifactLocation"]["uri"]
+            .as_str()
+            .expect("a file");
+        assert!(
+            uri.starts_with(ROOT),
+            "relative to the working directory: {uri}"
+        );
+        assert!(
+            physical["region"]["startLine"]
+                .as_u64()
+                .is_some_and(|l| l >= 1),
+            "{r}"
+        );
     }
     // The failing CDK policy is annotated on the statement that grants.
     let batch = results
@@ -115,7 +138,12 @@ fn sarif_follows_its_schema_and_annotates_lines() {
     // The statement object opens on that line; its first member is the granting action.
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[line - 1].trim(), "{", "line {line}");
-    assert!(lines[line].contains("\"Action\": [\"kms:Decrypt\", \"kms:DescribeKey\"]"), "line {}: {}", line + 1, lines[line]);
+    assert!(
+        lines[line].contains("\"Action\": [\"kms:Decrypt\", \"kms:DescribeKey\"]"),
+        "line {}: {}",
+        line + 1,
+        lines[line]
+    );
 }
 
 #[test]
@@ -131,11 +159,17 @@ fn ocsf_follows_its_schema() {
 fn csv_has_the_source_columns_last() {
     let csv = render(Format::Csv);
     let header = csv.lines().next().expect("a header");
-    assert!(header.ends_with(",resource_id,file,line,column"), "{header}");
+    assert!(
+        header.ends_with(",resource_id,file,line,column"),
+        "{header}"
+    );
 }
 
 #[test]
 fn table_shows_file_and_line() {
     let table = render(Format::Table);
-    assert!(table.contains("examples/iac/cloudformation/changeset.json:5 LegacyKey"), "{table}");
+    assert!(
+        table.contains("examples/iac/cloudformation/changeset.json:5 LegacyKey"),
+        "{table}"
+    );
 }

@@ -16,7 +16,10 @@ fn example(path: &str) -> String {
 #[test]
 fn the_terraform_example_with_child_modules_and_unknown_values() {
     let r = plan(&example("terraform/plan.json"));
-    assert_eq!(status(&r, "KMS.1", "aws_iam_policy.admin_decrypt").0, Failed);
+    assert_eq!(
+        status(&r, "KMS.1", "aws_iam_policy.admin_decrypt").0,
+        Failed
+    );
     assert_eq!(status(&r, "KMS.1", "aws_iam_policy.scoped").0, Passed);
     // The role policy's document is known only after apply, and the configuration says which
     // role it belongs to.
@@ -25,23 +28,49 @@ fn the_terraform_example_with_child_modules_and_unknown_values() {
         (NotAvailable, "UNRESOLVED_VALUE".into())
     );
     let reader = finding(&r, "KMS.2", "module.data.aws_iam_role.reader");
-    assert!(reader.reason.text.contains("reader_decrypt.policy"), "{}", reader.reason.text);
+    assert!(
+        reader.reason.text.contains("reader_decrypt.policy"),
+        "{}",
+        reader.reason.text
+    );
     // A user policy in a nested module instance, for a user outside the plan.
     let oncall = finding(&r, "KMS.2", "oncall");
-    assert_eq!((oncall.status, oncall.resource.kind.as_str()), (Failed, "aws_iam_user"));
-    assert_eq!(status(&r, "KMS.4", "module.data.aws_kms_key.this").0, Failed);
+    assert_eq!(
+        (oncall.status, oncall.resource.kind.as_str()),
+        (Failed, "aws_iam_user")
+    );
+    assert_eq!(
+        status(&r, "KMS.4", "module.data.aws_kms_key.this").0,
+        Failed
+    );
     // Deleted: KMS.3 FAILED with the window; replaced: KMS.4 judges the new (RSA) key.
     let retired = finding(&r, "KMS.3", "aws_kms_key.retired");
     assert_eq!(retired.status, Failed);
-    assert!(retired.reason.text.contains("7 days"), "{}", retired.reason.text);
+    assert!(
+        retired.reason.text.contains("7 days"),
+        "{}",
+        retired.reason.text
+    );
     assert_eq!(status(&r, "KMS.3", "aws_kms_key.legacy").0, Failed);
-    assert_eq!(status(&r, "KMS.4", "aws_kms_key.legacy"), (NotAvailable, "NOT_APPLICABLE".into()));
-    assert_eq!(status(&r, "KMS.3", "module.data.aws_kms_key.this").0, Passed);
+    assert_eq!(
+        status(&r, "KMS.4", "aws_kms_key.legacy"),
+        (NotAvailable, "NOT_APPLICABLE".into())
+    );
+    assert_eq!(
+        status(&r, "KMS.3", "module.data.aws_kms_key.this").0,
+        Passed
+    );
     // Places are the entries of the plan file.
     let at = retired.resource.location.as_ref().expect("a place");
     assert_eq!(at.file, "plan.json");
     assert!(at.line > 1);
-    assert_eq!(r.findings.iter().find(|f| f.resource.id.as_deref() == Some("aws_kms_key.retired")).map(|f| f.resource.region.as_str()), Some("eu-west-1"));
+    assert_eq!(
+        r.findings
+            .iter()
+            .find(|f| f.resource.id.as_deref() == Some("aws_kms_key.retired"))
+            .map(|f| f.resource.region.as_str()),
+        Some("eu-west-1")
+    );
 }
 
 fn one_key_plan(actions: &str, after: &str) -> String {
@@ -76,7 +105,10 @@ fn deletion_actions_one_by_one() {
 fn an_unknown_rotation_is_never_passed() {
     let text = r#"{"format_version": "1.1", "resource_changes": [{"address": "aws_kms_key.k", "mode": "managed", "type": "aws_kms_key", "name": "k",
       "change": {"actions": ["create"], "before": null, "after": {}, "after_unknown": {"enable_key_rotation": true}}}]}"#;
-    assert_eq!(status(&plan(text), "KMS.4", "aws_kms_key.k"), (NotAvailable, "UNRESOLVED_VALUE".into()));
+    assert_eq!(
+        status(&plan(text), "KMS.4", "aws_kms_key.k"),
+        (NotAvailable, "UNRESOLVED_VALUE".into())
+    );
 }
 
 #[test]
@@ -92,7 +124,10 @@ fn planned_values_alone_are_read_with_child_modules() {
     let text = r#"{"format_version": "1.0", "planned_values": {"root_module": {"resources": [],
       "child_modules": [{"address": "module.m", "resources": [{"address": "module.m.aws_iam_policy.p", "mode": "managed", "type": "aws_iam_policy", "name": "p",
         "values": {"name": "p", "policy": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"kms:*\",\"Resource\":\"*\"}]}"}}]}]}}}"#;
-    assert_eq!(status(&plan(text), "KMS.1", "module.m.aws_iam_policy.p").0, Failed);
+    assert_eq!(
+        status(&plan(text), "KMS.1", "module.m.aws_iam_policy.p").0,
+        Failed
+    );
 }
 
 #[test]
@@ -114,5 +149,8 @@ fn the_change_set_example() {
 #[test]
 fn a_removal_without_policy_action_is_not_decided() {
     let text = r#"{"ChangeSetId": "x", "Changes": [{"Type": "Resource", "ResourceChange": {"Action": "Remove", "LogicalResourceId": "K", "ResourceType": "AWS::KMS::Key"}}]}"#;
-    assert_eq!(status(&change_set(text), "KMS.3", "K"), (NotAvailable, "UNRESOLVED_VALUE".into()));
+    assert_eq!(
+        status(&change_set(text), "KMS.3", "K"),
+        (NotAvailable, "UNRESOLVED_VALUE".into())
+    );
 }

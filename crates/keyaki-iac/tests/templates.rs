@@ -10,13 +10,13 @@ use support::*;
 /// A template with one resource `Subject` of `kind` whose properties are `props` (YAML,
 /// indented by 6), plus `extra` resources and a `Parameters`/`Conditions` preamble.
 fn template_of(preamble: &str, kind: &str, props: &str, extra: &str) -> String {
-    format!("{preamble}\nResources:\n  Subject:\n    Type: {kind}\n    Properties:\n{props}\n{extra}\n")
+    format!(
+        "{preamble}\nResources:\n  Subject:\n    Type: {kind}\n    Properties:\n{props}\n{extra}\n"
+    )
 }
 
 fn policy_doc(statement: &str) -> String {
-    format!(
-        "      PolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n{statement}"
-    )
+    format!("      PolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n{statement}")
 }
 
 fn check(rows: &[(&str, String, &str, &str, Status, &str)]) {
@@ -32,7 +32,8 @@ fn check(rows: &[(&str, String, &str, &str, Status, &str)]) {
     }
 }
 
-const DECRYPT_ALL: &str = "          - Effect: Allow\n            Action: kms:Decrypt\n            Resource: '*'\n";
+const DECRYPT_ALL: &str =
+    "          - Effect: Allow\n            Action: kms:Decrypt\n            Resource: '*'\n";
 const DECRYPT_ONE: &str = "          - Effect: Allow\n            Action: kms:Decrypt\n            Resource: arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab\n";
 const FAILS: &str = "ALLOWS_BLOCKED_ACTIONS_ON_ALL_KEYS";
 const PASSES: &str = "NO_BLOCKED_ACTIONS_ON_ALL_KEYS";
@@ -40,7 +41,9 @@ const PASSES: &str = "NO_BLOCKED_ACTIONS_ON_ALL_KEYS";
 #[test]
 fn every_resource_type_the_controls_judge() {
     let role_trust = "      AssumeRolePolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - Effect: Allow\n            Principal: {Service: lambda.amazonaws.com}\n            Action: sts:AssumeRole\n";
-    let inline = |stmt: &str| format!("      Policies:\n        - PolicyName: p\n          PolicyDocument:\n            Version: '2012-10-17'\n            Statement:\n{}", stmt.replace("\n          ", "\n              ").replacen("          -", "              -", 1));
+    let inline = |stmt: &str| {
+        format!("      Policies:\n        - PolicyName: p\n          PolicyDocument:\n            Version: '2012-10-17'\n            Statement:\n{}", stmt.replace("\n          ", "\n              ").replacen("          -", "              -", 1))
+    };
     let rows = vec![
         ("managed policy, all keys", template_of("", "AWS::IAM::ManagedPolicy", &policy_doc(DECRYPT_ALL), ""), "KMS.1", "Subject", Failed, FAILS),
         ("managed policy, one key", template_of("", "AWS::IAM::ManagedPolicy", &policy_doc(DECRYPT_ONE), ""), "KMS.1", "Subject", Passed, PASSES),
@@ -87,31 +90,151 @@ fn every_resource_type_the_controls_judge() {
 
 #[test]
 fn every_intrinsic_function() {
-    let stmt = |resource: &str| format!("          - Effect: Allow\n            Action: kms:Decrypt\n            Resource: {resource}\n");
-    let policy = |preamble: &str, resource: &str| template_of(preamble, "AWS::IAM::ManagedPolicy", &policy_doc(&stmt(resource)), "  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      EnableKeyRotation: true");
+    let stmt = |resource: &str| {
+        format!("          - Effect: Allow\n            Action: kms:Decrypt\n            Resource: {resource}\n")
+    };
+    let policy = |preamble: &str, resource: &str| {
+        template_of(
+            preamble,
+            "AWS::IAM::ManagedPolicy",
+            &policy_doc(&stmt(resource)),
+            "  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      EnableKeyRotation: true",
+        )
+    };
     let p = "Parameters:\n  Pattern:\n    Type: String\n    Default: '*'\n  Nothing:\n    Type: String\n  Region:\n    Type: String\n    Default: us-east-1\n  Keys:\n    Type: CommaDelimitedList\n    Default: 'arn:aws:kms:*:*:key/*,x'\nMappings:\n  Env:\n    prod: {Resource: '*'}\n    dev: {Resource: 'arn:aws:kms:*:*:alias/dev'}\nConditions:\n  Always: !Equals [a, a]\n  Never: !Not [!Condition Always]\n  Both: !And [!Condition Always, !Condition Never]\n  Either: !Or [!Condition Always, !Condition Never]\n";
     let rows = vec![
-        ("!Ref parameter default", policy(p, "!Ref Pattern"), Failed, FAILS),
-        ("!Ref parameter without value", policy(p, "!Ref Nothing"), NotAvailable, "UNRESOLVED_VALUE"),
-        ("!Sub with pseudo parameters", policy(p, "!Sub 'arn:${AWS::Partition}:kms:*:*:key/*'"), Failed, FAILS),
-        ("!Sub with a parameter", policy(p, "!Sub 'arn:aws:kms:${Region}:*:key/*'"), Passed, PASSES),
-        ("!Sub with variables", policy(p, "!Sub ['arn:aws:kms:${R}:*:key/*', {R: '*'}]"), Failed, FAILS),
-        ("!Sub with a literal ${!...}", policy(p, "!Sub 'arn:aws:kms:*:*:key/${!Literal}'"), Passed, PASSES),
-        ("!Join", policy(p, "!Join ['', [arn, ':', !Ref 'AWS::Partition', ':kms:*:*:key/*']]"), Failed, FAILS),
-        ("Fn::Join long form", policy(p, "{'Fn::Join': [':', [arn, aws, kms, '*', '*', 'key/*']]}"), Failed, FAILS),
-        ("!Select of !Split", policy(p, "!Select [1, !Split [',', 'x,*,y']]"), Failed, FAILS),
-        ("!Select of a list parameter", policy(p, "!Select [0, !Ref Keys]"), Failed, FAILS),
-        ("!FindInMap", policy(p, "!FindInMap [Env, prod, Resource]"), Failed, FAILS),
-        ("!FindInMap to a narrow value", policy(p, "!FindInMap [Env, dev, Resource]"), Passed, PASSES),
-        ("!If true branch", policy(p, "!If [Always, '*', !GetAtt Key.Arn]"), Failed, FAILS),
-        ("!If false branch", policy(p, "!If [Never, '*', !GetAtt Key.Arn]"), Passed, PASSES),
-        ("!If on !And", policy(p, "!If [Both, '*', !GetAtt Key.Arn]"), Passed, PASSES),
-        ("!If on !Or", policy(p, "!If [Either, '*', !GetAtt Key.Arn]"), Failed, FAILS),
-        ("!GetAtt of a key is one key", policy(p, "!GetAtt Key.Arn"), Passed, PASSES),
-        ("!Ref of a key id is one key", policy(p, "!Sub 'arn:aws:kms:*:*:key/${Key}'"), Passed, PASSES),
-        ("!ImportValue could be anything", policy(p, "!ImportValue shared-key"), NotAvailable, "UNRESOLVED_VALUE"),
-        ("AWS::NoValue leaves the list", policy(p, "['*', !Ref 'AWS::NoValue']"), Failed, FAILS),
-        ("!GetAZs and !Select", policy(p, "!Sub ['arn:aws:kms:${Z}:*:key/*', {Z: !Select [0, !GetAZs '']}]"), Passed, PASSES),
+        (
+            "!Ref parameter default",
+            policy(p, "!Ref Pattern"),
+            Failed,
+            FAILS,
+        ),
+        (
+            "!Ref parameter without value",
+            policy(p, "!Ref Nothing"),
+            NotAvailable,
+            "UNRESOLVED_VALUE",
+        ),
+        (
+            "!Sub with pseudo parameters",
+            policy(p, "!Sub 'arn:${AWS::Partition}:kms:*:*:key/*'"),
+            Failed,
+            FAILS,
+        ),
+        (
+            "!Sub with a parameter",
+            policy(p, "!Sub 'arn:aws:kms:${Region}:*:key/*'"),
+            Passed,
+            PASSES,
+        ),
+        (
+            "!Sub with variables",
+            policy(p, "!Sub ['arn:aws:kms:${R}:*:key/*', {R: '*'}]"),
+            Failed,
+            FAILS,
+        ),
+        (
+            "!Sub with a literal ${!...}",
+            policy(p, "!Sub 'arn:aws:kms:*:*:key/${!Literal}'"),
+            Passed,
+            PASSES,
+        ),
+        (
+            "!Join",
+            policy(
+                p,
+                "!Join ['', [arn, ':', !Ref 'AWS::Partition', ':kms:*:*:key/*']]",
+            ),
+            Failed,
+            FAILS,
+        ),
+        (
+            "Fn::Join long form",
+            policy(p, "{'Fn::Join': [':', [arn, aws, kms, '*', '*', 'key/*']]}"),
+            Failed,
+            FAILS,
+        ),
+        (
+            "!Select of !Split",
+            policy(p, "!Select [1, !Split [',', 'x,*,y']]"),
+            Failed,
+            FAILS,
+        ),
+        (
+            "!Select of a list parameter",
+            policy(p, "!Select [0, !Ref Keys]"),
+            Failed,
+            FAILS,
+        ),
+        (
+            "!FindInMap",
+            policy(p, "!FindInMap [Env, prod, Resource]"),
+            Failed,
+            FAILS,
+        ),
+        (
+            "!FindInMap to a narrow value",
+            policy(p, "!FindInMap [Env, dev, Resource]"),
+            Passed,
+            PASSES,
+        ),
+        (
+            "!If true branch",
+            policy(p, "!If [Always, '*', !GetAtt Key.Arn]"),
+            Failed,
+            FAILS,
+        ),
+        (
+            "!If false branch",
+            policy(p, "!If [Never, '*', !GetAtt Key.Arn]"),
+            Passed,
+            PASSES,
+        ),
+        (
+            "!If on !And",
+            policy(p, "!If [Both, '*', !GetAtt Key.Arn]"),
+            Passed,
+            PASSES,
+        ),
+        (
+            "!If on !Or",
+            policy(p, "!If [Either, '*', !GetAtt Key.Arn]"),
+            Failed,
+            FAILS,
+        ),
+        (
+            "!GetAtt of a key is one key",
+            policy(p, "!GetAtt Key.Arn"),
+            Passed,
+            PASSES,
+        ),
+        (
+            "!Ref of a key id is one key",
+            policy(p, "!Sub 'arn:aws:kms:*:*:key/${Key}'"),
+            Passed,
+            PASSES,
+        ),
+        (
+            "!ImportValue could be anything",
+            policy(p, "!ImportValue shared-key"),
+            NotAvailable,
+            "UNRESOLVED_VALUE",
+        ),
+        (
+            "AWS::NoValue leaves the list",
+            policy(p, "['*', !Ref 'AWS::NoValue']"),
+            Failed,
+            FAILS,
+        ),
+        (
+            "!GetAZs and !Select",
+            policy(
+                p,
+                "!Sub ['arn:aws:kms:${Z}:*:key/*', {Z: !Select [0, !GetAZs '']}]",
+            ),
+            Passed,
+            PASSES,
+        ),
     ];
     let rows: Vec<_> = rows
         .into_iter()
@@ -131,7 +254,10 @@ fn an_allow_of_everything_fails_whatever_the_unknown_deny_is() {
         &policy_doc("          - Effect: Allow\n            Action: [kms:Decrypt, kms:ReEncryptFrom]\n            Resource: '*'\n          - Effect: Deny\n            Action: kms:*\n            Resource: !Ref Spared\n"),
         "",
     );
-    assert_eq!(status(&template(&deny_unknown), "KMS.1", "Subject"), (NotAvailable, "UNRESOLVED_VALUE".into()));
+    assert_eq!(
+        status(&template(&deny_unknown), "KMS.1", "Subject"),
+        (NotAvailable, "UNRESOLVED_VALUE".into())
+    );
     // Unknown only in a statement that cannot narrow: FAILED whatever the value.
     let allow_unknown = template_of(
         "Parameters:\n  Extra:\n    Type: String\n",
@@ -139,7 +265,10 @@ fn an_allow_of_everything_fails_whatever_the_unknown_deny_is() {
         &policy_doc("          - Effect: Allow\n            Action: kms:Decrypt\n            Resource: '*'\n          - Effect: Allow\n            Action: s3:GetObject\n            Resource: !Ref Extra\n"),
         "",
     );
-    assert_eq!(status(&template(&allow_unknown), "KMS.1", "Subject"), (Failed, FAILS.into()));
+    assert_eq!(
+        status(&template(&allow_unknown), "KMS.1", "Subject"),
+        (Failed, FAILS.into())
+    );
 }
 
 #[test]
@@ -152,7 +281,10 @@ fn a_deny_of_a_template_key_is_a_specific_key() {
         &policy_doc("          - Effect: Allow\n            Action: kms:Decrypt\n            Resource: '*'\n          - Effect: Deny\n            Action: kms:Decrypt\n            Resource: !GetAtt Key.Arn\n"),
         "  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      EnableKeyRotation: true",
     );
-    assert_eq!(status(&template(&text), "KMS.1", "Subject"), (Passed, PASSES.into()));
+    assert_eq!(
+        status(&template(&text), "KMS.1", "Subject"),
+        (Passed, PASSES.into())
+    );
 }
 
 #[test]
@@ -166,10 +298,20 @@ fn undecidable_conditions_take_the_worst_branch() {
     let report = template(&text);
     let f = finding(&report, "KMS.1", "Subject");
     assert_eq!(f.status, Failed, "{}", f.reason.text);
-    assert!(f.reason.text.contains("is false"), "the scenario is named: {}", f.reason.text);
+    assert!(
+        f.reason.text.contains("is false"),
+        "the scenario is named: {}",
+        f.reason.text
+    );
     // AllowedValues are tried one by one: every value gives a PASSED answer here.
-    let text = text.replace("    Type: String\nConditions", "    Type: String\n    AllowedValues: [prod]\nConditions");
-    assert_eq!(status(&template(&text), "KMS.1", "Subject"), (Passed, PASSES.into()));
+    let text = text.replace(
+        "    Type: String\nConditions",
+        "    Type: String\n    AllowedValues: [prod]\nConditions",
+    );
+    assert_eq!(
+        status(&template(&text), "KMS.1", "Subject"),
+        (Passed, PASSES.into())
+    );
 }
 
 #[test]
@@ -180,9 +322,16 @@ fn resources_whose_condition_is_false_are_not_created() {
         &policy_doc(DECRYPT_ALL),
         "",
     )
-    .replace("    Type: AWS::IAM::ManagedPolicy\n", "    Type: AWS::IAM::ManagedPolicy\n    Condition: Never\n");
+    .replace(
+        "    Type: AWS::IAM::ManagedPolicy\n",
+        "    Type: AWS::IAM::ManagedPolicy\n    Condition: Never\n",
+    );
     let report = template(&text);
-    assert!(report.findings.iter().all(|f| f.control != "KMS.1"), "{:?}", report.findings);
+    assert!(
+        report.findings.iter().all(|f| f.control != "KMS.1"),
+        "{:?}",
+        report.findings
+    );
 }
 
 #[test]
@@ -198,7 +347,10 @@ fn parameters_given_win_over_defaults() {
         parameters: [("R".to_string(), "*".to_string())].into_iter().collect(),
         ..Settings::default()
     };
-    assert_eq!(status(&template_with(&text, &settings), "KMS.1", "Subject").0, Failed);
+    assert_eq!(
+        status(&template_with(&text, &settings), "KMS.1", "Subject").0,
+        Failed
+    );
 }
 
 #[test]
@@ -209,7 +361,10 @@ fn a_policy_document_may_be_a_json_string() {
         "      PolicyDocument: !Sub '{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"kms:Decrypt\", \"Resource\": \"arn:${AWS::Partition}:kms:*:*:key/*\"}]}'",
         "",
     );
-    assert_eq!(status(&template(&text), "KMS.1", "Subject"), (Failed, FAILS.into()));
+    assert_eq!(
+        status(&template(&text), "KMS.1", "Subject"),
+        (Failed, FAILS.into())
+    );
 }
 
 #[test]
@@ -220,7 +375,10 @@ fn findings_point_at_the_granting_statement_and_the_rotation_setting() {
     let at = p.resource.location.as_ref().expect("a place");
     assert_eq!((at.file.as_str(), at.line), ("template.yaml", 11));
     assert_eq!(p.resource.kind, "AWS::IAM::ManagedPolicy");
-    assert!(p.resource.arn.is_empty(), "the ARN is not known before deploy");
+    assert!(
+        p.resource.arn.is_empty(),
+        "the ARN is not known before deploy"
+    );
     let k = finding(&report, "KMS.4", "K");
     assert_eq!(k.resource.location.as_ref().map(|l| l.line), Some(17));
 }
@@ -233,9 +391,16 @@ fn arns_are_known_when_the_name_and_account_are() {
         ..Settings::default()
     };
     let report = template_with(text, &settings);
-    assert_eq!(finding(&report, "KMS.1", "P").resource.arn, "arn:aws:iam::111122223333:policy/team/readers");
+    assert_eq!(
+        finding(&report, "KMS.1", "P").resource.arn,
+        "arn:aws:iam::111122223333:policy/team/readers"
+    );
     let report = template(text);
-    assert_eq!(finding(&report, "KMS.1", "P").resource.arn, "", "the account is not known");
+    assert_eq!(
+        finding(&report, "KMS.1", "P").resource.arn,
+        "",
+        "the account is not known"
+    );
 }
 
 #[test]

@@ -193,7 +193,10 @@ pub fn resource_type(cfn_type: &str) -> &'static str {
         "AWS::IAM::User" | "aws_iam_user" => "AwsIamUser",
         "AWS::IAM::Role" | "aws_iam_role" => "AwsIamRole",
         "AWS::IAM::Group" | "aws_iam_group" => "AwsIamGroup",
-        "AWS::KMS::Key" | "AWS::KMS::ReplicaKey" | "aws_kms_key" | "aws_kms_replica_key"
+        "AWS::KMS::Key"
+        | "AWS::KMS::ReplicaKey"
+        | "aws_kms_key"
+        | "aws_kms_replica_key"
         | "aws_kms_external_key" => "AwsKmsKey",
         _ => "Other",
     }

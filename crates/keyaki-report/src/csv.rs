@@ -63,7 +63,12 @@ fn row(f: &Finding) -> Vec<String> {
         guard(&f.title),
         guard(&f.remediation.url),
         guard(f.resource.id.as_deref().unwrap_or("")),
-        guard(f.resource.location.as_ref().map_or("", |at| at.file.as_str())),
+        guard(
+            f.resource
+                .location
+                .as_ref()
+                .map_or("", |at| at.file.as_str()),
+        ),
         f.resource
             .location
             .as_ref()

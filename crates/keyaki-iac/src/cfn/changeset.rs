@@ -21,14 +21,23 @@ const NOT_FROM_CHANGE_SETS: &str = "a change set lists changes, not the resource
 /// Reads a change set already parsed.
 pub fn read(file: &str, root: &Node, settings: &Settings) -> Result<Stack, IacError> {
     let Some(Value::Seq(changes)) = root.get("Changes").map(|c| &c.value) else {
-        return Err(IacError::at(file, root.at, "a change set has a `Changes` list"));
+        return Err(IacError::at(
+            file,
+            root.at,
+            "a change set has a `Changes` list",
+        ));
     };
     // The stack's ARN gives the partition, region and account when not set.
-    let stack_arn = root.get("StackId").and_then(Node::as_str).unwrap_or_default();
+    let stack_arn = root
+        .get("StackId")
+        .and_then(Node::as_str)
+        .unwrap_or_default();
     let parts: Vec<&str> = stack_arn.split(':').collect();
     let mut settings = settings.clone();
     if parts.len() > 5 && parts[0] == "arn" {
-        settings.partition.get_or_insert_with(|| parts[1].to_owned());
+        settings
+            .partition
+            .get_or_insert_with(|| parts[1].to_owned());
         settings.region.get_or_insert_with(|| parts[3].to_owned());
         settings.account.get_or_insert_with(|| parts[4].to_owned());
     }

@@ -18,8 +18,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::source::{Key, Map, Node, Pos, Value};
-use crate::value::{push_unique, RNode, RValue, Text};
 use crate::value::Part;
+use crate::value::{push_unique, RNode, RValue, Text};
 
 /// An error at a place.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,10 +139,8 @@ impl Scope<'_> {
     }
 
     fn must(&self, node: &Node) -> Result<RNode> {
-        self.resolve(node)?.map_or_else(
-            || err(node.at, "`AWS::NoValue` cannot be used here"),
-            Ok,
-        )
+        self.resolve(node)?
+            .map_or_else(|| err(node.at, "`AWS::NoValue` cannot be used here"), Ok)
     }
 
     fn function(&self, k: &Key, arg: &Node, at: Pos) -> Result<Option<RNode>> {
@@ -160,10 +158,17 @@ impl Scope<'_> {
             }
             "Fn::GetAtt" => {
                 let (id, attr) = match &arg.value {
-                    Value::String(s) => match s.split_once('.') {
-                        Some((a, b)) => (a.to_owned(), Text::lit(b)),
-                        None => return err(arg.at, format!("`Fn::GetAtt` `{s}` names no attribute (`Resource.Attribute`)")),
-                    },
+                    Value::String(s) => {
+                        match s.split_once('.') {
+                            Some((a, b)) => (a.to_owned(), Text::lit(b)),
+                            None => return err(
+                                arg.at,
+                                format!(
+                                    "`Fn::GetAtt` `{s}` names no attribute (`Resource.Attribute`)"
+                                ),
+                            ),
+                        }
+                    }
                     Value::Seq(items) if items.len() == 2 => {
                         let Some(id) = items[0].as_str() else {
                             return err(items[0].at, "`Fn::GetAtt` takes a resource name first");
@@ -171,10 +176,17 @@ impl Scope<'_> {
                         let attr = self.text(&items[1])?;
                         (id.to_owned(), attr)
                     }
-                    _ => return err(arg.at, "`Fn::GetAtt` takes `[Resource, Attribute]` or `Resource.Attribute`"),
+                    _ => {
+                        return err(
+                            arg.at,
+                            "`Fn::GetAtt` takes `[Resource, Attribute]` or `Resource.Attribute`",
+                        )
+                    }
                 };
                 let Some(attr) = attr.literal() else {
-                    return node(RValue::Unknown(format!("Fn::GetAtt {id}.(an unknown attribute)")));
+                    return node(RValue::Unknown(format!(
+                        "Fn::GetAtt {id}.(an unknown attribute)"
+                    )));
                 };
                 node(self.reference(&id, Some(&attr), arg.at)?)
             }
@@ -186,9 +198,11 @@ impl Scope<'_> {
                 let [delim, list] = items.as_slice() else {
                     return err(arg.at, "`Fn::Join` takes `[delimiter, [values]]`");
                 };
-                let Some(delim) = delim.as_str().map(str::to_owned).or_else(|| {
-                    matches!(delim.value, Value::Null).then(String::new)
-                }) else {
+                let Some(delim) = delim
+                    .as_str()
+                    .map(str::to_owned)
+                    .or_else(|| matches!(delim.value, Value::Null).then(String::new))
+                else {
                     return err(delim.at, "the delimiter of `Fn::Join` must be a string");
                 };
                 let list = self.must(list)?;
@@ -228,7 +242,13 @@ impl Scope<'_> {
                 match list.value {
                     RValue::List(mut values) => {
                         if i >= values.len() {
-                            return err(at, format!("`Fn::Select` index {i} is out of the list of {}", values.len()));
+                            return err(
+                                at,
+                                format!(
+                                    "`Fn::Select` index {i} is out of the list of {}",
+                                    values.len()
+                                ),
+                            );
                         }
                         Ok(Some(values.swap_remove(i)))
                     }
@@ -264,16 +284,27 @@ impl Scope<'_> {
             "Fn::FindInMap" => self.find_in_map(arg, at),
             "Fn::If" => {
                 let Value::Seq(items) = &arg.value else {
-                    return err(arg.at, "`Fn::If` takes `[condition, value if true, value if false]`");
+                    return err(
+                        arg.at,
+                        "`Fn::If` takes `[condition, value if true, value if false]`",
+                    );
                 };
                 let [cond, yes, no] = items.as_slice() else {
-                    return err(arg.at, "`Fn::If` takes `[condition, value if true, value if false]`");
+                    return err(
+                        arg.at,
+                        "`Fn::If` takes `[condition, value if true, value if false]`",
+                    );
                 };
                 let Some(cond) = cond.as_str() else {
                     return err(cond.at, "`Fn::If` names a condition");
                 };
                 match self.conditions.get(cond) {
-                    None => err(items[0].at, format!("`Fn::If` names condition `{cond}`, which `Conditions` does not define")),
+                    None => err(
+                        items[0].at,
+                        format!(
+                            "`Fn::If` names condition `{cond}`, which `Conditions` does not define"
+                        ),
+                    ),
                     Some(Tri::True) => self.resolve(yes),
                     Some(Tri::False) => self.resolve(no),
                     Some(Tri::Unknown) => node(RValue::Unknown(format!("condition `{cond}`"))),
@@ -318,7 +349,9 @@ impl Scope<'_> {
             }
             "Fn::Equals" | "Fn::Not" | "Fn::And" | "Fn::Or" => err(
                 k.at,
-                format!("`{name}` can be used only in `Conditions` (and `Fn::If` names a condition)"),
+                format!(
+                    "`{name}` can be used only in `Conditions` (and `Fn::If` names a condition)"
+                ),
             ),
             "Fn::Transform" | "Fn::ForEach" => err(
                 k.at,
@@ -384,7 +417,12 @@ impl Scope<'_> {
                 };
                 (s, Some(vars))
             }
-            _ => return err(arg.at, "`Fn::Sub` takes a string or `[string, {variables}]`"),
+            _ => {
+                return err(
+                    arg.at,
+                    "`Fn::Sub` takes a string or `[string, {variables}]`",
+                )
+            }
         };
         let mut text = Text::default();
         let mut rest = template;
@@ -406,7 +444,9 @@ impl Scope<'_> {
                 continue;
             }
             let value = match name.split_once('.') {
-                Some((id, attr)) if !self.pseudo.contains_key(name) && !self.params.contains_key(name) => {
+                Some((id, attr))
+                    if !self.pseudo.contains_key(name) && !self.params.contains_key(name) =>
+                {
                     self.reference(id, Some(attr), arg.at)?
                 }
                 _ => self.reference(name, None, arg.at)?,
@@ -419,10 +459,16 @@ impl Scope<'_> {
 
     fn find_in_map(&self, arg: &Node, at: Pos) -> Result<Option<RNode>> {
         let Value::Seq(items) = &arg.value else {
-            return err(arg.at, "`Fn::FindInMap` takes `[map, top-level key, second-level key]`");
+            return err(
+                arg.at,
+                "`Fn::FindInMap` takes `[map, top-level key, second-level key]`",
+            );
         };
         if items.len() < 3 || items.len() > 4 {
-            return err(arg.at, "`Fn::FindInMap` takes `[map, top-level key, second-level key]`");
+            return err(
+                arg.at,
+                "`Fn::FindInMap` takes `[map, top-level key, second-level key]`",
+            );
         }
         let mut keys = Vec::new();
         for k in &items[..3] {
@@ -446,11 +492,17 @@ impl Scope<'_> {
             (Some(v), _) => self.resolve(v),
             (None, Some(default)) => match default.get("DefaultValue") {
                 Some(d) => self.resolve(d),
-                None => err(default.at, "the fourth argument of `Fn::FindInMap` is `{DefaultValue: ...}`"),
+                None => err(
+                    default.at,
+                    "the fourth argument of `Fn::FindInMap` is `{DefaultValue: ...}`",
+                ),
             },
             (None, None) => err(
                 at,
-                format!("`Fn::FindInMap`: `Mappings` has no `{}` → `{}` → `{}`", keys[0], keys[1], keys[2]),
+                format!(
+                    "`Fn::FindInMap`: `Mappings` has no `{}` → `{}` → `{}`",
+                    keys[0], keys[1], keys[2]
+                ),
             ),
         }
     }
@@ -468,7 +520,10 @@ impl Scope<'_> {
             return match node.value {
                 Value::Bool(true) => Ok(Tri::True),
                 Value::Bool(false) => Ok(Tri::False),
-                _ => err(node.at, format!("a condition is a condition function, not {}", node.kind())),
+                _ => err(
+                    node.at,
+                    format!("a condition is a condition function, not {}", node.kind()),
+                ),
             };
         };
         let [(k, arg)] = map.entries.as_slice() else {
@@ -477,7 +532,18 @@ impl Scope<'_> {
         let list = |n: usize| -> Result<&Vec<Node>> {
             match &arg.value {
                 Value::Seq(items) if n == 0 || items.len() == n => Ok(items),
-                _ => err(arg.at, format!("`{}` takes a list{}", k.text, if n > 0 { format!(" of {n}") } else { String::new() })),
+                _ => err(
+                    arg.at,
+                    format!(
+                        "`{}` takes a list{}",
+                        k.text,
+                        if n > 0 {
+                            format!(" of {n}")
+                        } else {
+                            String::new()
+                        }
+                    ),
+                ),
             }
         };
         match k.text.as_str() {
@@ -595,7 +661,11 @@ fn write_json(v: &RNode, t: &mut Text) {
             for p in &s.0 {
                 match p {
                     Part::Lit(x) => t.push(Part::Lit(escape(x))),
-                    Part::Fixed { text, target, attribute } => t.push(Part::Fixed {
+                    Part::Fixed {
+                        text,
+                        target,
+                        attribute,
+                    } => t.push(Part::Fixed {
                         text: escape(text),
                         target: target.clone(),
                         attribute: attribute.clone(),
@@ -621,7 +691,10 @@ fn write_json(v: &RNode, t: &mut Text) {
                 if i > 0 {
                     t.push(Part::Lit(",".into()));
                 }
-                t.push(Part::Lit(format!("{}:", serde_json::Value::String(k.text.clone()))));
+                t.push(Part::Lit(format!(
+                    "{}:",
+                    serde_json::Value::String(k.text.clone())
+                )));
                 write_json(item, t);
             }
             t.push(Part::Lit("}".into()));

@@ -59,34 +59,72 @@ fn fatal(file: &str, at: Pos, message: impl Into<String>) -> IacError {
     IacError::at(file, at, message)
 }
 
+/// What a scenario assumes, for people (`parameter `Env` is `prod``).
+type Labels = Vec<String>;
+/// Parameter values by name.
+type Params = BTreeMap<String, ParamValue>;
+
 /// Reads a template already parsed. `file` is what findings point at.
 pub fn read(file: &str, root: &Node, settings: &Settings) -> Result<Vec<Stack>, IacError> {
     let Some(top) = root.map() else {
-        return Err(fatal(file, root.at, format!("a template is a mapping, not {}", root.kind())));
+        return Err(fatal(
+            file,
+            root.at,
+            format!("a template is a mapping, not {}", root.kind()),
+        ));
     };
     if let Some(k) = &top.duplicate {
-        return Err(fatal(file, k.at, format!("section `{}` is written twice", k.text)));
+        return Err(fatal(
+            file,
+            k.at,
+            format!("section `{}` is written twice", k.text),
+        ));
     }
     let mut notes = Vec::new();
     for (k, _) in &top.entries {
         if !SECTIONS.contains(&k.text.as_str()) {
-            return Err(fatal(file, k.at, format!("unknown template section `{}`", k.text)));
+            return Err(fatal(
+                file,
+                k.at,
+                format!("unknown template section `{}`", k.text),
+            ));
         }
     }
     let resources = match top.get("Resources") {
-        Some(Node { value: Value::Map(m), .. }) => m,
+        Some(Node {
+            value: Value::Map(m),
+            ..
+        }) => m,
         Some(other) => {
-            return Err(fatal(file, other.at, format!("`Resources` is a mapping, not {}", other.kind())))
+            return Err(fatal(
+                file,
+                other.at,
+                format!("`Resources` is a mapping, not {}", other.kind()),
+            ))
         }
-        None => return Err(fatal(file, root.at, "the template has no `Resources` section")),
+        None => {
+            return Err(fatal(
+                file,
+                root.at,
+                "the template has no `Resources` section",
+            ))
+        }
     };
     if let Some(k) = &resources.duplicate {
-        return Err(fatal(file, k.at, format!("resource `{}` is defined twice", k.text)));
+        return Err(fatal(
+            file,
+            k.at,
+            format!("resource `{}` is defined twice", k.text),
+        ));
     }
     let mut kinds: BTreeMap<String, (String, Pos)> = BTreeMap::new();
     for (k, v) in &resources.entries {
         let Some(kind) = v.get("Type").and_then(Node::as_str) else {
-            return Err(fatal(file, v.at, format!("resource `{}` has no `Type`", k.text)));
+            return Err(fatal(
+                file,
+                v.at,
+                format!("resource `{}` has no `Type`", k.text),
+            ));
         };
         kinds.insert(k.text.clone(), (kind.to_owned(), k.at));
     }
@@ -103,15 +141,17 @@ pub fn read(file: &str, root: &Node, settings: &Settings) -> Result<Vec<Stack>, 
     let conditions = top.get("Conditions").and_then(Node::map);
 
     // Scenarios: parameter choices first, then undecided comparisons.
-    let mut scenarios: Vec<(Vec<String>, BTreeMap<String, ParamValue>, HashMap<String, bool>)> =
-        Vec::new();
-    let mut base: Vec<(Vec<String>, BTreeMap<String, ParamValue>)> = vec![(Vec::new(), params)];
+    let mut scenarios: Vec<(Labels, Params, HashMap<String, bool>)> = Vec::new();
+    let mut base: Vec<(Labels, Params)> = vec![(Vec::new(), params)];
     for (name, values) in &choices {
         let mut next = Vec::new();
         for (labels, p) in &base {
             for v in values {
                 let mut p = p.clone();
-                p.insert(name.clone(), ParamValue::Known(RValue::Text(Text::lit(v.clone()))));
+                p.insert(
+                    name.clone(),
+                    ParamValue::Known(RValue::Text(Text::lit(v.clone()))),
+                );
                 let mut labels = labels.clone();
                 labels.push(format!("parameter `{name}` is `{v}`"));
                 next.push((labels, p));
@@ -187,7 +227,11 @@ fn parameters(
         return Ok((out, choices));
     };
     if let Some(k) = &map.duplicate {
-        return Err(fatal(file, k.at, format!("parameter `{}` is declared twice", k.text)));
+        return Err(fatal(
+            file,
+            k.at,
+            format!("parameter `{}` is declared twice", k.text),
+        ));
     }
     for (k, decl) in &map.entries {
         let name = &k.text;
@@ -207,9 +251,9 @@ fn parameters(
         });
         let value = given.or(default);
         let v = match value {
-            Some(v) if kind.starts_with("AWS::SSM::Parameter::Value<") => ParamValue::Unknown(format!(
-                "parameter `{name}` (the value of SSM parameter `{v}`)"
-            )),
+            Some(v) if kind.starts_with("AWS::SSM::Parameter::Value<") => ParamValue::Unknown(
+                format!("parameter `{name}` (the value of SSM parameter `{v}`)"),
+            ),
             Some(v) if kind == "CommaDelimitedList" || kind.starts_with("List<") => {
                 ParamValue::Known(RValue::List(
                     v.split(',')
@@ -260,7 +304,11 @@ fn evaluate_conditions(
         return Ok((HashMap::new(), Vec::new()));
     };
     if let Some(k) = &map.duplicate {
-        return Err(fatal(file, k.at, format!("condition `{}` is defined twice", k.text)));
+        return Err(fatal(
+            file,
+            k.at,
+            format!("condition `{}` is defined twice", k.text),
+        ));
     }
     let eval = Conditions {
         map,
@@ -327,7 +375,11 @@ impl Conditions<'_, '_> {
 /// Refuses a template whose resources depend on each other in a circle (CloudFormation
 /// refuses it too).
 fn check_cycles(file: &str, resources: &Map) -> Result<(), IacError> {
-    let ids: HashSet<&str> = resources.entries.iter().map(|(k, _)| k.text.as_str()).collect();
+    let ids: HashSet<&str> = resources
+        .entries
+        .iter()
+        .map(|(k, _)| k.text.as_str())
+        .collect();
     let mut deps: HashMap<&str, Vec<String>> = HashMap::new();
     for (k, v) in &resources.entries {
         let mut out = Vec::new();
@@ -362,13 +414,17 @@ fn check_cycles(file: &str, resources: &Map) -> Result<(), IacError> {
                         }
                         1 => {
                             let from = path.iter().position(|(p, _)| *p == n).unwrap_or(0);
-                            let mut chain: Vec<&str> = path[from..].iter().map(|(p, _)| *p).collect();
+                            let mut chain: Vec<&str> =
+                                path[from..].iter().map(|(p, _)| *p).collect();
                             chain.push(n);
                             let at = resources.key(n).map_or(Pos::new(1, 1), |k| k.at);
                             return Err(fatal(
                                 file,
                                 at,
-                                format!("circular dependency between resources: {}", chain.join(" → ")),
+                                format!(
+                                    "circular dependency between resources: {}",
+                                    chain.join(" → ")
+                                ),
                             ));
                         }
                         _ => {}
@@ -397,12 +453,17 @@ fn collect_refs(node: &Node, ids: &HashSet<&str>, out: &mut Vec<String>) {
                         }
                     }
                     ("Fn::GetAtt", Value::String(s)) => {
-                        if let Some((id, _)) = s.split_once('.').filter(|(id, _)| ids.contains(id)) {
+                        if let Some((id, _)) = s.split_once('.').filter(|(id, _)| ids.contains(id))
+                        {
                             out.push(id.to_owned());
                         }
                     }
                     ("Fn::GetAtt", Value::Seq(items)) => {
-                        if let Some(s) = items.first().and_then(Node::as_str).filter(|s| ids.contains(s)) {
+                        if let Some(s) = items
+                            .first()
+                            .and_then(Node::as_str)
+                            .filter(|s| ids.contains(s))
+                        {
                             out.push(s.to_owned());
                         }
                     }
@@ -461,7 +522,10 @@ impl<'a> Env<'a> {
             account_known: settings.account.is_some(),
             partition: settings.partition(),
             region,
-            stack_name: settings.stack_name.clone().unwrap_or_else(|| "keyaki-stack".into()),
+            stack_name: settings
+                .stack_name
+                .clone()
+                .unwrap_or_else(|| "keyaki-stack".into()),
             kinds,
             resources,
         }
@@ -475,7 +539,12 @@ impl<'a> Env<'a> {
         m.insert("AWS::Partition", t(self.partition.clone()));
         m.insert(
             "AWS::URLSuffix",
-            t(if self.partition == "aws-cn" { "amazonaws.com.cn" } else { "amazonaws.com" }.into()),
+            t(if self.partition == "aws-cn" {
+                "amazonaws.com.cn"
+            } else {
+                "amazonaws.com"
+            }
+            .into()),
         );
         m.insert("AWS::StackName", t(self.stack_name.clone()));
         m.insert(
@@ -489,15 +558,21 @@ impl<'a> Env<'a> {
                 self.uuid("AWS::StackId")
             )),
         );
-        m.insert("AWS::NotificationARNs", RValue::Unknown("AWS::NotificationARNs".into()));
+        m.insert(
+            "AWS::NotificationARNs",
+            RValue::Unknown("AWS::NotificationARNs".into()),
+        );
         m
     }
 
     /// A fixed key id for a key of the template: a UUID that names it in this file.
     pub fn uuid(&self, id: &str) -> String {
-        uuid::Uuid::new_v5(&crate::KEY_ID_NAMESPACE, format!("{}#{id}", self.file).as_bytes())
-            .hyphenated()
-            .to_string()
+        uuid::Uuid::new_v5(
+            &crate::KEY_ID_NAMESPACE,
+            format!("{}#{id}", self.file).as_bytes(),
+        )
+        .hyphenated()
+        .to_string()
     }
 
     fn literal_property(&self, id: &str, property: &str) -> Option<String> {
@@ -526,7 +601,8 @@ impl<'a> Env<'a> {
     }
 
     pub fn iam_path(&self, id: &str) -> String {
-        self.literal_property(id, "Path").unwrap_or_else(|| "/".into())
+        self.literal_property(id, "Path")
+            .unwrap_or_else(|| "/".into())
     }
 
     /// The ARN of an IAM resource of the template, and whether it is known.
@@ -540,7 +616,10 @@ impl<'a> Env<'a> {
         };
         let path = self.iam_path(id);
         (
-            format!("arn:{}:iam::{}:{noun}{path}{name}", self.partition, self.account),
+            format!(
+                "arn:{}:iam::{}:{noun}{path}{name}",
+                self.partition, self.account
+            ),
             named && self.account_known,
         )
     }
@@ -553,7 +632,12 @@ impl intrinsics::Fixed for Env<'_> {
 
     fn value(&self, id: &str, attribute: Option<&str>) -> Option<String> {
         let kind = self.kind(id)?;
-        let opaque = || format!("{{{{{id}{}}}}}", attribute.map(|a| format!(".{a}")).unwrap_or_default());
+        let opaque = || {
+            format!(
+                "{{{{{id}{}}}}}",
+                attribute.map(|a| format!(".{a}")).unwrap_or_default()
+            )
+        };
         if kind.starts_with("Custom::") || kind == "AWS::CloudFormation::CustomResource" {
             return None;
         }
@@ -572,7 +656,9 @@ impl intrinsics::Fixed for Env<'_> {
             ("AWS::KMS::Alias", None) => self
                 .literal_property(id, "AliasName")
                 .unwrap_or_else(|| format!("alias/{}", opaque())),
-            ("AWS::IAM::Role" | "AWS::IAM::User" | "AWS::IAM::Group", None) => self.iam_name(id, kind).0,
+            ("AWS::IAM::Role" | "AWS::IAM::User" | "AWS::IAM::Group", None) => {
+                self.iam_name(id, kind).0
+            }
             ("AWS::IAM::Role" | "AWS::IAM::User" | "AWS::IAM::Group", Some("Arn"))
             | ("AWS::IAM::ManagedPolicy", None | Some("PolicyArn")) => self.iam_arn(id, kind).0,
             _ => opaque(),

@@ -57,7 +57,12 @@ impl Resource<'_> {
     }
 }
 
-pub(crate) fn stack(env: &Env<'_>, scope: &Scope<'_>, resources: &Map, _settings: &Settings) -> Stack {
+pub(crate) fn stack(
+    env: &Env<'_>,
+    scope: &Scope<'_>,
+    resources: &Map,
+    _settings: &Settings,
+) -> Stack {
     let mut stack = Stack {
         file: env.file.to_owned(),
         account: env.account.clone(),
@@ -89,7 +94,10 @@ pub(crate) fn stack(env: &Env<'_>, scope: &Scope<'_>, resources: &Map, _settings
             }
         }
         if let Some(k) = r.props().and_then(|p| p.duplicate.as_ref()) {
-            stack.problem(k.at, format!("property `{}` of `{}` is written twice", k.text, r.id));
+            stack.problem(
+                k.at,
+                format!("property `{}` of `{}` is written twice", k.text, r.id),
+            );
         }
         list.push(r);
     }
@@ -99,7 +107,10 @@ pub(crate) fn stack(env: &Env<'_>, scope: &Scope<'_>, resources: &Map, _settings
         let (name, named) = env.iam_name(r.id, r.kind);
         let (arn, known) = env.iam_arn(r.id, r.kind);
         let document = match r.prop(scope, "PolicyDocument") {
-            None => Err(read_error("the managed policy has no `PolicyDocument`", r.at)),
+            None => Err(read_error(
+                "the managed policy has no `PolicyDocument`",
+                r.at,
+            )),
             Some(Err(p)) => Err(p),
             Some(Ok(d)) => checked_document(&d),
         };
@@ -145,7 +156,10 @@ pub(crate) fn stack(env: &Env<'_>, scope: &Scope<'_>, resources: &Map, _settings
         match r.prop(scope, "Policies") {
             None => {}
             Some(Err(p)) => principal.problem = Some(p),
-            Some(Ok(RNode { value: RValue::List(items), .. })) => {
+            Some(Ok(RNode {
+                value: RValue::List(items),
+                ..
+            })) => {
                 for (i, item) in items.iter().enumerate() {
                     let name = item
                         .get("PolicyName")
@@ -154,17 +168,25 @@ pub(crate) fn stack(env: &Env<'_>, scope: &Scope<'_>, resources: &Map, _settings
                         .unwrap_or_else(|| format!("Policies[{i}]"));
                     let document = match item.get("PolicyDocument") {
                         Some(d) => checked_document(d),
-                        None => Err(read_error(format!("inline policy `{name}` has no `PolicyDocument`"), item.at)),
+                        None => Err(read_error(
+                            format!("inline policy `{name}` has no `PolicyDocument`"),
+                            item.at,
+                        )),
                     };
                     add_inline(&mut principal, name, document);
                 }
             }
-            Some(Ok(RNode { value: RValue::Unknown(n), at })) => add_inline(
+            Some(Ok(RNode {
+                value: RValue::Unknown(n),
+                at,
+            })) => add_inline(
                 &mut principal,
                 "Policies".into(),
                 checked_document(&RNode::new(RValue::Unknown(n), at)),
             ),
-            Some(Ok(other)) => principal.problem = Some(read_error("`Policies` is a list", other.at)),
+            Some(Ok(other)) => {
+                principal.problem = Some(read_error("`Policies` is a list", other.at))
+            }
         }
         if kind != PrincipalKind::Group {
             if let Some(Ok(b)) = r.prop(scope, "PermissionsBoundary") {
@@ -174,7 +196,11 @@ pub(crate) fn stack(env: &Env<'_>, scope: &Scope<'_>, resources: &Map, _settings
                         .position(|p| p == target)
                         .map(Boundary::Planned),
                     _ => t.known().map(|arn| {
-                        match stack.policies.iter().position(|p| p.origin.arn.as_deref() == Some(arn.as_str())) {
+                        match stack
+                            .policies
+                            .iter()
+                            .position(|p| p.origin.arn.as_deref() == Some(arn.as_str()))
+                        {
                             Some(i) => Boundary::Planned(i),
                             None => Boundary::Arn(arn),
                         }
@@ -229,8 +255,12 @@ pub(crate) fn stack(env: &Env<'_>, scope: &Scope<'_>, resources: &Map, _settings
                     k.rotation_at = Some(p.at);
                 }
                 _ => {
-                    let shown = p.text().and_then(Text::known).unwrap_or_else(|| "an unknown key".into());
-                    let why = format!("the rotation of primary key `{shown}` (outside the template)");
+                    let shown = p
+                        .text()
+                        .and_then(Text::known)
+                        .unwrap_or_else(|| "an unknown key".into());
+                    let why =
+                        format!("the rotation of primary key `{shown}` (outside the template)");
                     k.spec = Known::Unknown(why.clone());
                     k.rotation = Some(Known::Unknown(why));
                     k.rotation_at = Some(p.at);
@@ -244,7 +274,11 @@ pub(crate) fn stack(env: &Env<'_>, scope: &Scope<'_>, resources: &Map, _settings
     stack
 }
 
-fn add_inline(principal: &mut PlannedPrincipal, name: String, document: Result<crate::value::Document, Problem>) {
+fn add_inline(
+    principal: &mut PlannedPrincipal,
+    name: String,
+    document: Result<crate::value::Document, Problem>,
+) {
     let mut unique = name.clone();
     let mut n = 2;
     while principal.inline.iter().any(|p| p.name == unique) {
@@ -289,7 +323,10 @@ fn attach(
                 named_any = true;
                 continue;
             }
-            Some(Ok(RNode { value: RValue::List(items), .. })) => items,
+            Some(Ok(RNode {
+                value: RValue::List(items),
+                ..
+            })) => items,
             Some(Ok(single)) => vec![single],
         };
         for n in names {
@@ -324,7 +361,10 @@ fn attach(
                                     kind: noun.1.into(),
                                     name: Some(lit.clone()),
                                     arn: env.account_known.then(|| {
-                                        format!("arn:{}:iam::{}:{}/{lit}", env.partition, env.account, noun.0)
+                                        format!(
+                                            "arn:{}:iam::{}:{}/{lit}",
+                                            env.partition, env.account, noun.0
+                                        )
                                     }),
                                     at: n.at,
                                 },
@@ -359,7 +399,10 @@ fn own_principal(
     name: String,
     document: Result<crate::value::Document, Problem>,
 ) {
-    let existing = stack.principals.iter().position(|p| p.origin.id == r.id && p.origin.kind == r.kind);
+    let existing = stack
+        .principals
+        .iter()
+        .position(|p| p.origin.id == r.id && p.origin.kind == r.kind);
     let i = existing.unwrap_or_else(|| {
         stack.principals.push(PlannedPrincipal {
             origin: Origin {

@@ -25,10 +25,12 @@ fn strict() -> ParseOptions {
 /// Parses one JSON document.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
     let lines = Lines::new(text);
-    let parsed = jsonc_parser::parse_to_ast(text, &CollectOptions::default(), &strict())
-        .map_err(|e| SyntaxError {
-            message: format!("invalid JSON: {}", e.kind()),
-            at: lines.pos(e.range().start),
+    let parsed =
+        jsonc_parser::parse_to_ast(text, &CollectOptions::default(), &strict()).map_err(|e| {
+            SyntaxError {
+                message: format!("invalid JSON: {}", e.kind()),
+                at: lines.pos(e.range().start),
+            }
         })?;
     let Some(value) = parsed.value else {
         return Err(SyntaxError {
@@ -97,7 +99,13 @@ mod tests {
 
     #[test]
     fn only_strict_json_is_accepted() {
-        for bad in ["{\"a\": 1,}", "{'a': 1}", "{a: 1}", "{\"a\": 1} // c", "{\"a\": .5}"] {
+        for bad in [
+            "{\"a\": 1,}",
+            "{'a': 1}",
+            "{a: 1}",
+            "{\"a\": 1} // c",
+            "{\"a\": .5}",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
         let err = parse("{\n  \"a\": [1, 2\n}").expect_err("unclosed");

@@ -151,7 +151,10 @@ pub struct SyntaxError {
 /// object or array, YAML otherwise.
 pub fn looks_like_json(text: &str) -> bool {
     matches!(
-        text.trim_start_matches('\u{feff}').trim_start().as_bytes().first(),
+        text.trim_start_matches('\u{feff}')
+            .trim_start()
+            .as_bytes()
+            .first(),
         Some(b'{' | b'[')
     )
 }

@@ -95,10 +95,7 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
             }
             Event::SequenceStart(anchor, tag) => {
                 if stack.len() >= MAX_DEPTH {
-                    return Err(error(
-                        format!("nested deeper than {MAX_DEPTH} levels"),
-                        at,
-                    ));
+                    return Err(error(format!("nested deeper than {MAX_DEPTH} levels"), at));
                 }
                 stack.push(Open::Seq {
                     at,
@@ -110,10 +107,7 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
             }
             Event::MappingStart(anchor, tag) => {
                 if stack.len() >= MAX_DEPTH {
-                    return Err(error(
-                        format!("nested deeper than {MAX_DEPTH} levels"),
-                        at,
-                    ));
+                    return Err(error(format!("nested deeper than {MAX_DEPTH} levels"), at));
                 }
                 stack.push(Open::Map {
                     at,
@@ -240,12 +234,7 @@ fn tagged(tag: Option<String>, node: Node) -> Node {
     }
 }
 
-fn scalar(
-    text: &str,
-    style: ScalarStyle,
-    tag: Option<&Tag>,
-    at: Pos,
-) -> Result<Node, SyntaxError> {
+fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>, at: Pos) -> Result<Node, SyntaxError> {
     let core = tag.filter(|t| t.is_yaml_core_schema());
     let value = match core.map(|t| t.suffix.as_str()) {
         Some("str") => Value::String(text.to_owned()),
@@ -379,7 +368,11 @@ mod tests {
         assert!(err.at.line >= 1);
         let deep = "[".repeat(300) + &"]".repeat(300);
         let err = parse(&deep).expect_err("too deep");
-        assert!(err.message.contains("nested") || err.message.contains("recursion limit"), "{}", err.message);
+        assert!(
+            err.message.contains("nested") || err.message.contains("recursion limit"),
+            "{}",
+            err.message
+        );
         assert!(parse("a: 1\n---\nb: 2\n").is_err());
     }
 
@@ -387,7 +380,10 @@ mod tests {
     fn duplicate_keys_are_kept_and_noted() {
         let n = parse("a: 1\nb: 2\na: 3\n").expect("parses");
         let m = n.map().expect("a mapping");
-        assert_eq!(m.get("a").map(|v| v.value.clone()), Some(Value::Number("1".into())));
+        assert_eq!(
+            m.get("a").map(|v| v.value.clone()),
+            Some(Value::Number("1".into()))
+        );
         assert_eq!(m.duplicate.as_ref().map(|k| k.at), Some(Pos::new(3, 1)));
     }
 }

@@ -22,7 +22,9 @@ use super::Global;
 
 /// Values unknown before deploy.
 #[derive(Debug, Clone, clap::Args)]
-#[command(next_help_heading = "Before deploy (templates, CDK assemblies, Terraform plans, change sets)")]
+#[command(
+    next_help_heading = "Before deploy (templates, CDK assemblies, Terraform plans, change sets)"
+)]
 pub struct PredeployArgs {
     /// The account of `AWS::AccountId` (default: 123456789012, and ARNs are not reported
     /// as known).
@@ -57,7 +59,8 @@ impl PredeployArgs {
         let mut parameters = BTreeMap::new();
         if let Some(path) = &self.parameters_file {
             let name = path.display();
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read `{name}`"))?;
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read `{name}`"))?;
             parameters = Settings::parameters_from_json(&text)
                 .map_err(|e| anyhow::anyhow!("`{name}`: {e}"))?;
         }
@@ -110,7 +113,8 @@ pub fn load(
         reports: Vec::new(),
         skipped: 0,
     };
-    let meta = std::fs::metadata(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read `{}`", path.display()))?;
     if meta.is_dir() {
         if path.join("manifest.json").is_file() && scan.assembly(path)? {
             // a cloud assembly
@@ -126,7 +130,13 @@ pub fn load(
     } else {
         let text = read_limited(path)?;
         let kind = keyaki_iac::detect(&text).map_err(|e| {
-            anyhow::anyhow!("`{}`:{}:{}: {}", shown(path), e.at.line, e.at.column, e.message)
+            anyhow::anyhow!(
+                "`{}`:{}:{}: {}",
+                shown(path),
+                e.at.line,
+                e.at.column,
+                e.message
+            )
         })?;
         if kind == Kind::Other {
             if args.any() {
@@ -230,7 +240,10 @@ impl Scan<'_> {
             .collect();
         entries.sort();
         for path in entries {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
             let Ok(meta) = std::fs::symlink_metadata(&path) else {
                 continue;
             };
@@ -271,21 +284,32 @@ impl Scan<'_> {
 }
 
 fn looks_like_template(text: &str) -> bool {
-    text.contains("AWSTemplateFormatVersion") || text.contains("Type: AWS::") || text.contains("\"Type\": \"AWS::")
+    text.contains("AWSTemplateFormatVersion")
+        || text.contains("Type: AWS::")
+        || text.contains("\"Type\": \"AWS::")
 }
 
 /// Reads a file of at most [`keyaki_iac::MAX_PLAN_BYTES`].
 fn read_limited(path: &Path) -> anyhow::Result<String> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
     let mut bytes = Vec::new();
     file.take(keyaki_iac::MAX_PLAN_BYTES + 1)
         .read_to_end(&mut bytes)
         .with_context(|| format!("cannot read `{}`", path.display()))?;
     if bytes.len() as u64 > keyaki_iac::MAX_PLAN_BYTES {
-        bail!("`{}` is larger than {} MiB", path.display(), keyaki_iac::MAX_PLAN_BYTES >> 20);
+        bail!(
+            "`{}` is larger than {} MiB",
+            path.display(),
+            keyaki_iac::MAX_PLAN_BYTES >> 20
+        );
     }
     String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!("`{}`: invalid UTF-8 at byte {}", path.display(), e.utf8_error().valid_up_to())
+        anyhow::anyhow!(
+            "`{}`: invalid UTF-8 at byte {}",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
     })
 }
 

@@ -148,7 +148,9 @@ impl From<SeverityArg> for Severity {
 pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
     let params = parameters(&args.controls)?;
     let loaded = match &args.input.input {
-        Some(path) => super::predeploy::load(global, path, &args.predeploy, region(&args)?, &params)?,
+        Some(path) => {
+            super::predeploy::load(global, path, &args.predeploy, region(&args)?, &params)?
+        }
         None => {
             #[cfg(feature = "aws")]
             let input = obtain_input(global, &args.input, &args.aws)?;
@@ -167,10 +169,17 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
             // Suppressions apply; the findings store keeps deployed accounts only.
             let mut store = args.store.clone();
             if !store.no_store && (store.db.is_some() || store.record) && !global.quiet {
-                eprintln!("keyaki: note: findings before deploy are not recorded in the findings store");
+                eprintln!(
+                    "keyaki: note: findings before deploy are not recorded in the findings store"
+                );
             }
             store.no_store = true;
-            super::findings::record_scan(global, &store, super::findings::ScanScope::default(), &mut report)?;
+            super::findings::record_scan(
+                global,
+                &store,
+                super::findings::ScanScope::default(),
+                &mut report,
+            )?;
             report
         }
     };
@@ -202,7 +211,9 @@ fn region(args: &ScanArgs) -> anyhow::Result<Option<String>> {
     match regions.as_slice() {
         [] => Ok(None),
         [one] => Ok(Some(one.clone())),
-        _ => bail!("`--region` is given more than once: a template or plan is deployed to one region"),
+        _ => bail!(
+            "`--region` is given more than once: a template or plan is deployed to one region"
+        ),
     }
 }
 
