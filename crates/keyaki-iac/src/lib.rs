@@ -125,9 +125,11 @@ impl Settings {
                         (Some(k), Some(v)) => {
                             out.insert(k.to_owned(), v);
                         }
-                        _ => return Err(format!(
+                        _ => {
+                            return Err(format!(
                             "entry {i} is not `{{\"ParameterKey\": ..., \"ParameterValue\": ...}}`"
-                        )),
+                        ))
+                        }
                     }
                 }
             }

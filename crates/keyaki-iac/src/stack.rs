@@ -82,6 +82,33 @@ pub struct PlannedPrincipal {
     pub problem: Option<Problem>,
 }
 
+impl PlannedPrincipal {
+    /// A principal with no inline policy yet.
+    pub fn new(origin: Origin, kind: PrincipalKind) -> PlannedPrincipal {
+        PlannedPrincipal {
+            origin,
+            kind,
+            inline: Vec::new(),
+            boundary: None,
+            problem: None,
+        }
+    }
+
+    /// Adds an inline policy, its name made unique within the principal (`name (2)`).
+    pub fn add_inline(&mut self, name: String, document: Result<Document, Problem>) {
+        let mut unique = name.clone();
+        let mut n = 2;
+        while self.inline.iter().any(|p| p.name == unique) {
+            unique = format!("{name} ({n})");
+            n += 1;
+        }
+        self.inline.push(PlannedInline {
+            name: unique,
+            document,
+        });
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Boundary {
     Planned(usize),
@@ -119,6 +146,24 @@ pub struct PlannedKey {
     /// KMS.3, when the source says (plans, change sets).
     pub deletion: Option<PlannedDeletion>,
     pub problem: Option<Problem>,
+}
+
+impl PlannedKey {
+    /// A symmetric key of AWS KMS key material in no custom key store, whose rotation and
+    /// deletion the source has not said yet.
+    pub fn new(origin: Origin) -> PlannedKey {
+        PlannedKey {
+            origin,
+            spec: Known::Yes("SYMMETRIC_DEFAULT".into()),
+            key_origin: Known::Yes("AWS_KMS".into()),
+            custom_key_store: Known::Yes(false),
+            rotation: None,
+            rotation_period: None,
+            rotation_at: None,
+            deletion: None,
+            problem: None,
+        }
+    }
 }
 
 /// Everything one stack means to the controls.

@@ -432,13 +432,7 @@ fn build(file: &str, settings: &Settings, instances: &[Instance], refs: &Referen
         ("aws_iam_group", PrincipalKind::Group),
     ] {
         for i in by_kind(kind) {
-            let mut p = PlannedPrincipal {
-                origin: i.origin(known(i.string("name"))),
-                kind: pk,
-                inline: Vec::new(),
-                boundary: None,
-                problem: None,
-            };
+            let mut p = PlannedPrincipal::new(i.origin(known(i.string("name"))), pk);
             if kind == "aws_iam_role" {
                 if i.unknown("inline_policy") {
                     p.inline.push(PlannedInline {
@@ -552,28 +546,12 @@ fn build(file: &str, settings: &Settings, instances: &[Instance], refs: &Referen
                     };
                     let existing = stack.principals.iter().position(|p| p.origin == origin);
                     existing.unwrap_or_else(|| {
-                        stack.principals.push(PlannedPrincipal {
-                            origin,
-                            kind: pk,
-                            inline: Vec::new(),
-                            boundary: None,
-                            problem: None,
-                        });
+                        stack.principals.push(PlannedPrincipal::new(origin, pk));
                         stack.principals.len() - 1
                     })
                 }
             };
-            let principal = &mut stack.principals[index];
-            let mut unique = name.clone();
-            let mut n = 2;
-            while principal.inline.iter().any(|p| p.name == unique) {
-                unique = format!("{name} ({n})");
-                n += 1;
-            }
-            principal.inline.push(PlannedInline {
-                name: unique,
-                document,
-            });
+            stack.principals[index].add_inline(name, document);
         }
     }
     let mut key_addresses: Vec<String> = Vec::new();
@@ -584,8 +562,6 @@ fn build(file: &str, settings: &Settings, instances: &[Instance], refs: &Referen
         )
     }) {
         let mut k = PlannedKey {
-            origin: i.origin(None),
-            spec: Known::Yes("SYMMETRIC_DEFAULT".into()),
             key_origin: Known::Yes(
                 if i.kind == "aws_kms_external_key" {
                     "EXTERNAL"
@@ -594,15 +570,13 @@ fn build(file: &str, settings: &Settings, instances: &[Instance], refs: &Referen
                 }
                 .into(),
             ),
-            custom_key_store: Known::Yes(false),
             rotation: Some(Known::Yes(false)),
             rotation_period: i
                 .values
                 .get("rotation_period_in_days")
                 .and_then(Value::as_i64),
-            rotation_at: None,
             deletion: Some(deletion(i)),
-            problem: None,
+            ..PlannedKey::new(i.origin(None))
         };
         if let Some(spec) = i
             .string("customer_master_key_spec")

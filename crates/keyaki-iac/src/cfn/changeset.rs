@@ -10,7 +10,7 @@
 use keyaki_controls::finding::NotEvaluated;
 
 use crate::source::{Node, Value};
-use crate::stack::{Known, Origin, PlannedDeletion, PlannedKey, Problem, Stack};
+use crate::stack::{Origin, PlannedDeletion, PlannedKey, Problem, Stack};
 use crate::{IacError, Settings};
 
 /// CloudFormation's default waiting period (`PendingWindowInDays`).
@@ -123,19 +123,6 @@ pub fn read(file: &str, root: &Node, settings: &Settings) -> Result<Stack, IacEr
             _ => (false, format!("the change set does not delete the key (`Action` `{action}`)")),
         };
         stack.keys.push(PlannedKey {
-            origin: Origin {
-                id: id.to_owned(),
-                kind: kind.to_owned(),
-                name: (!physical.is_empty()).then(|| physical.to_owned()),
-                arn,
-                at: rc.at,
-            },
-            spec: Known::Yes("SYMMETRIC_DEFAULT".into()),
-            key_origin: Known::Yes("AWS_KMS".into()),
-            custom_key_store: Known::Yes(false),
-            rotation: None,
-            rotation_period: None,
-            rotation_at: None,
             deletion: Some(PlannedDeletion {
                 deleted,
                 replaced: false,
@@ -144,6 +131,13 @@ pub fn read(file: &str, root: &Node, settings: &Settings) -> Result<Stack, IacEr
                 at: rc.at,
             }),
             problem,
+            ..PlannedKey::new(Origin {
+                id: id.to_owned(),
+                kind: kind.to_owned(),
+                name: (!physical.is_empty()).then(|| physical.to_owned()),
+                arn,
+                at: rc.at,
+            })
         });
     }
     Ok(stack)

@@ -158,17 +158,17 @@ impl Scope<'_> {
             }
             "Fn::GetAtt" => {
                 let (id, attr) = match &arg.value {
-                    Value::String(s) => {
-                        match s.split_once('.') {
-                            Some((a, b)) => (a.to_owned(), Text::lit(b)),
-                            None => return err(
+                    Value::String(s) => match s.split_once('.') {
+                        Some((a, b)) => (a.to_owned(), Text::lit(b)),
+                        None => {
+                            return err(
                                 arg.at,
                                 format!(
                                     "`Fn::GetAtt` `{s}` names no attribute (`Resource.Attribute`)"
                                 ),
-                            ),
+                            )
                         }
-                    }
+                    },
                     Value::Seq(items) if items.len() == 2 => {
                         let Some(id) = items[0].as_str() else {
                             return err(items[0].at, "`Fn::GetAtt` takes a resource name first");

@@ -17,8 +17,8 @@ use crate::cfn::intrinsics::{Scope, Tri};
 use crate::cfn::Env;
 use crate::source::{Map, Node, Pos};
 use crate::stack::{
-    checked_document, Boundary, Known, Origin, PlannedInline, PlannedKey, PlannedPolicy,
-    PlannedPrincipal, PrincipalKind, Problem, Stack,
+    checked_document, Boundary, Known, Origin, PlannedKey, PlannedPolicy, PlannedPrincipal,
+    PrincipalKind, Problem, Stack,
 };
 use crate::value::{RNode, RValue, Text};
 use crate::Settings;
@@ -104,8 +104,6 @@ pub(crate) fn stack(
     // Managed policies first (principals' boundaries refer to them), then principals, then
     // the policies attached to principals, then keys.
     for r in list.iter().filter(|r| r.kind == "AWS::IAM::ManagedPolicy") {
-        let (name, named) = env.iam_name(r.id, r.kind);
-        let (arn, known) = env.iam_arn(r.id, r.kind);
         let document = match r.prop(scope, "PolicyDocument") {
             None => Err(read_error(
                 "the managed policy has no `PolicyDocument`",
@@ -115,13 +113,7 @@ pub(crate) fn stack(
             Some(Ok(d)) => checked_document(&d),
         };
         stack.policies.push(PlannedPolicy {
-            origin: Origin {
-                id: r.id.to_owned(),
-                kind: r.kind.to_owned(),
-                name: named.then_some(name),
-                arn: known.then_some(arn),
-                at: r.at,
-            },
+            origin: iam_origin(env, r),
             document,
         });
     }
@@ -138,21 +130,7 @@ pub(crate) fn stack(
             "AWS::IAM::Group" => PrincipalKind::Group,
             _ => continue,
         };
-        let (name, named) = env.iam_name(r.id, r.kind);
-        let (arn, known) = env.iam_arn(r.id, r.kind);
-        let mut principal = PlannedPrincipal {
-            origin: Origin {
-                id: r.id.to_owned(),
-                kind: r.kind.to_owned(),
-                name: named.then_some(name),
-                arn: known.then_some(arn),
-                at: r.at,
-            },
-            kind,
-            inline: Vec::new(),
-            boundary: None,
-            problem: None,
-        };
+        let mut principal = PlannedPrincipal::new(iam_origin(env, r), kind);
         match r.prop(scope, "Policies") {
             None => {}
             Some(Err(p)) => principal.problem = Some(p),
@@ -173,14 +151,13 @@ pub(crate) fn stack(
                             item.at,
                         )),
                     };
-                    add_inline(&mut principal, name, document);
+                    principal.add_inline(name, document);
                 }
             }
             Some(Ok(RNode {
                 value: RValue::Unknown(n),
                 at,
-            })) => add_inline(
-                &mut principal,
+            })) => principal.add_inline(
                 "Policies".into(),
                 checked_document(&RNode::new(RValue::Unknown(n), at)),
             ),
@@ -232,17 +209,7 @@ pub(crate) fn stack(
         stack.keys.push(key);
     }
     for r in list.iter().filter(|r| r.kind == "AWS::KMS::ReplicaKey") {
-        let mut k = PlannedKey {
-            origin: key_origin(r),
-            spec: Known::Yes("SYMMETRIC_DEFAULT".into()),
-            key_origin: Known::Yes("AWS_KMS".into()),
-            custom_key_store: Known::Yes(false),
-            rotation: None,
-            rotation_period: None,
-            rotation_at: None,
-            deletion: None,
-            problem: None,
-        };
+        let mut k = PlannedKey::new(key_origin(r));
         match r.prop(scope, "PrimaryKeyArn") {
             Some(Ok(p)) => match p.text().and_then(Text::single_fixed) {
                 Some((target, _)) if key_ids.iter().any(|k| k == target) => {
@@ -272,23 +239,6 @@ pub(crate) fn stack(
         stack.keys.push(k);
     }
     stack
-}
-
-fn add_inline(
-    principal: &mut PlannedPrincipal,
-    name: String,
-    document: Result<crate::value::Document, Problem>,
-) {
-    let mut unique = name.clone();
-    let mut n = 2;
-    while principal.inline.iter().any(|p| p.name == unique) {
-        unique = format!("{name} ({n})");
-        n += 1;
-    }
-    principal.inline.push(PlannedInline {
-        name: unique,
-        document,
-    });
 }
 
 /// An `AWS::IAM::Policy` (or `RolePolicy`, ...) given to each principal it names.
@@ -355,8 +305,8 @@ fn attach(
                                 PrincipalKind::User => ("user", "AWS::IAM::User"),
                                 PrincipalKind::Group => ("group", "AWS::IAM::Group"),
                             };
-                            stack.principals.push(PlannedPrincipal {
-                                origin: Origin {
+                            stack.principals.push(PlannedPrincipal::new(
+                                Origin {
                                     id: lit.clone(),
                                     kind: noun.1.into(),
                                     name: Some(lit.clone()),
@@ -368,11 +318,8 @@ fn attach(
                                     }),
                                     at: n.at,
                                 },
-                                kind: *kind,
-                                inline: Vec::new(),
-                                boundary: None,
-                                problem: None,
-                            });
+                                *kind,
+                            ));
                             stack.principals.len() - 1
                         }))
                     }
@@ -380,7 +327,7 @@ fn attach(
                 },
             };
             match target {
-                Some(i) => add_inline(&mut stack.principals[i], name.clone(), document.clone()),
+                Some(i) => stack.principals[i].add_inline(name.clone(), document.clone()),
                 None => own_principal(stack, r, *kind, name.clone(), document.clone()),
             }
         }
@@ -404,8 +351,8 @@ fn own_principal(
         .iter()
         .position(|p| p.origin.id == r.id && p.origin.kind == r.kind);
     let i = existing.unwrap_or_else(|| {
-        stack.principals.push(PlannedPrincipal {
-            origin: Origin {
+        stack.principals.push(PlannedPrincipal::new(
+            Origin {
                 id: r.id.to_owned(),
                 kind: r.kind.to_owned(),
                 name: None,
@@ -413,14 +360,24 @@ fn own_principal(
                 at: r.at,
             },
             kind,
-            inline: Vec::new(),
-            boundary: None,
-            problem: None,
-        });
+        ));
         stack.principals.len() - 1
     });
     if existing.is_none() {
-        add_inline(&mut stack.principals[i], name, document);
+        stack.principals[i].add_inline(name, document);
+    }
+}
+
+/// An IAM resource of the template: its name and ARN when they are known.
+fn iam_origin(env: &Env<'_>, r: &Resource<'_>) -> Origin {
+    let (name, named) = env.iam_name(r.id, r.kind);
+    let (arn, known) = env.iam_arn(r.id, r.kind);
+    Origin {
+        id: r.id.to_owned(),
+        kind: r.kind.to_owned(),
+        name: named.then_some(name),
+        arn: known.then_some(arn),
+        at: r.at,
     }
 }
 
@@ -437,15 +394,8 @@ fn key_origin(r: &Resource<'_>) -> Origin {
 
 fn key(scope: &Scope<'_>, r: &Resource<'_>) -> PlannedKey {
     let mut k = PlannedKey {
-        origin: key_origin(r),
-        spec: Known::Yes("SYMMETRIC_DEFAULT".into()),
-        key_origin: Known::Yes("AWS_KMS".into()),
-        custom_key_store: Known::Yes(false),
         rotation: Some(Known::Yes(false)),
-        rotation_period: None,
-        rotation_at: None,
-        deletion: None,
-        problem: None,
+        ..PlannedKey::new(key_origin(r))
     };
     let text = |name: &str| -> Option<Result<Known<String>, Problem>> {
         Some(r.prop(scope, name)?.and_then(|v| match &v.value {
