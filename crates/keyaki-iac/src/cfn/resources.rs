@@ -209,7 +209,7 @@ pub(crate) fn stack(
         stack.keys.push(key);
     }
     for r in list.iter().filter(|r| r.kind == "AWS::KMS::ReplicaKey") {
-        let mut k = PlannedKey::new(key_origin(r));
+        let mut k = PlannedKey::new(unnamed_origin(r));
         match r.prop(scope, "PrimaryKeyArn") {
             Some(Ok(p)) => match p.text().and_then(Text::single_fixed) {
                 Some((target, _)) if key_ids.iter().any(|k| k == target) => {
@@ -351,16 +351,9 @@ fn own_principal(
         .iter()
         .position(|p| p.origin.id == r.id && p.origin.kind == r.kind);
     let i = existing.unwrap_or_else(|| {
-        stack.principals.push(PlannedPrincipal::new(
-            Origin {
-                id: r.id.to_owned(),
-                kind: r.kind.to_owned(),
-                name: None,
-                arn: None,
-                at: r.at,
-            },
-            kind,
-        ));
+        stack
+            .principals
+            .push(PlannedPrincipal::new(unnamed_origin(r), kind));
         stack.principals.len() - 1
     });
     if existing.is_none() {
@@ -381,8 +374,9 @@ fn iam_origin(env: &Env<'_>, r: &Resource<'_>) -> Origin {
     }
 }
 
-/// A key's ARN is never known before deploy (AWS chooses its id).
-fn key_origin(r: &Resource<'_>) -> Origin {
+/// A resource whose name and ARN are not known before deploy (a key: AWS chooses its id;
+/// a policy resource standing for a principal whose name is unknown).
+fn unnamed_origin(r: &Resource<'_>) -> Origin {
     Origin {
         id: r.id.to_owned(),
         kind: r.kind.to_owned(),
@@ -395,7 +389,7 @@ fn key_origin(r: &Resource<'_>) -> Origin {
 fn key(scope: &Scope<'_>, r: &Resource<'_>) -> PlannedKey {
     let mut k = PlannedKey {
         rotation: Some(Known::Yes(false)),
-        ..PlannedKey::new(key_origin(r))
+        ..PlannedKey::new(unnamed_origin(r))
     };
     let text = |name: &str| -> Option<Result<Known<String>, Problem>> {
         Some(r.prop(scope, name)?.and_then(|v| match &v.value {
