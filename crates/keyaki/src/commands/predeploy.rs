@@ -129,15 +129,19 @@ pub fn load(
         }
     } else {
         let text = read_limited(path)?;
-        let kind = keyaki_iac::detect(&text).map_err(|e| {
-            anyhow::anyhow!(
+        let kind = match keyaki_iac::detect(&text) {
+            Ok(kind) => kind,
+            // Text that does not parse: a template's error when it says it is one, else
+            // the account reader says what is wrong (as for any snapshot).
+            Err(e) if looks_like_template(&text) => bail!(
                 "`{}`:{}:{}: {}",
                 shown(path),
                 e.at.line,
                 e.at.column,
                 e.message
-            )
-        })?;
+            ),
+            Err(_) => Kind::Other,
+        };
         if kind == Kind::Other {
             if args.any() {
                 bail!("`--account`, `--partition` and `--parameter` apply to templates, plans and change sets, not to `{}`", path.display());
