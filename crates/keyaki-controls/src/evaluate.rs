@@ -71,6 +71,10 @@ pub fn evaluate_at(
         if !params.is_selected(meta.id) {
             continue;
         }
+        if let Some(n) = input.not_evaluable.iter().find(|n| n.control == meta.id) {
+            not_evaluated.push(n.clone());
+            continue;
+        }
         let missing = match control.source() {
             DataSource::Iam if input.iam.is_none() => Some(format!("the input `{}` holds no IAM data (`iam` is absent)", input.source)),
             DataSource::Kms if input.kms.is_none() => Some(match input.kind {
@@ -78,7 +82,7 @@ pub fn evaluate_at(
                     "the input `{}` is `aws iam get-account-authorization-details` output, which holds no KMS keys; scan a keyaki snapshot (or the live account) to evaluate {}",
                     input.source, meta.id
                 ),
-                InputKind::Snapshot => format!("the input `{}` holds no KMS data (`kms` is absent)", input.source),
+                InputKind::Snapshot | InputKind::PreDeploy => format!("the input `{}` holds no KMS data (`kms` is absent)", input.source),
             }),
             _ => None,
         };

@@ -53,9 +53,13 @@ impl Severity {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resource {
     /// CloudFormation type: `AWS::IAM::Policy`, `AWS::IAM::User`, `AWS::IAM::Role`,
-    /// `AWS::IAM::Group`, `AWS::KMS::Key`.
+    /// `AWS::IAM::Group`, `AWS::KMS::Key`; before deploy, the type as the source names it
+    /// (`AWS::IAM::ManagedPolicy`, `aws_iam_role_policy`, ...).
     #[serde(rename = "type")]
     pub kind: String,
+    /// The resource's ARN. Always present for a deployed account; before deploy only when
+    /// every part of it is known (empty here and absent from the JSON otherwise).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub arn: String,
     /// The resource's region; IAM resources are global and use the scan's home region
     /// (`us-east-1` in the `aws` partition), as Security Hub does.
@@ -65,6 +69,45 @@ pub struct Resource {
     /// Friendly name (policy, user, role or group name; key alias or id).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub name: Option<String>,
+    /// Before deploy: the resource's id in its source, a CloudFormation logical id
+    /// (`AppKey`) or a Terraform address (`module.data.aws_kms_key.this`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub id: Option<String>,
+    /// Before deploy: the place in the source the finding points at: the statement that
+    /// grants (KMS.1, KMS.2), `EnableKeyRotation` or the key (KMS.4), the change (KMS.3).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub location: Option<SourceLocation>,
+}
+
+impl Resource {
+    /// What names the resource in keys and messages: its ARN when known, else its source
+    /// id qualified by its file (`templates/app.yaml#AppKey`).
+    pub fn reference(&self) -> std::borrow::Cow<'_, str> {
+        if !self.arn.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.arn);
+        }
+        match (&self.location, &self.id) {
+            (Some(at), Some(id)) => std::borrow::Cow::Owned(format!("{}#{id}", at.file)),
+            (None, Some(id)) => std::borrow::Cow::Borrowed(id),
+            (_, None) => std::borrow::Cow::Borrowed(&self.arn),
+        }
+    }
+
+    /// `file:line` when the finding has a place in a source file.
+    pub fn place(&self) -> Option<String> {
+        self.location
+            .as_ref()
+            .map(|at| format!("{}:{}", at.file, at.line))
+    }
+}
+
+/// A place in a source file (1-based line and column).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceLocation {
+    /// The file as it was given (a path relative to the working directory stays relative).
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
 }
 
 /// Why a finding has its status. `code` is stable and machine-readable
@@ -172,11 +215,12 @@ pub struct Finding {
 impl Finding {
     /// The finding's stable id: see [`finding_id`].
     pub fn id(&self) -> String {
-        finding_id(&self.control, &self.resource.arn)
+        finding_id(&self.control, &self.resource.reference())
     }
 }
 
-/// The stable id of the finding of `control` for the resource `resource_arn`: a UUID v5
+/// The stable id of the finding of `control` for the resource `resource_arn` (before
+/// deploy, the resource's [`Resource::reference`]): a UUID v5
 /// (lowercase, hyphenated) of `"{control}|{resource_arn}"` in the keyaki namespace
 /// ([`FINDING_ID_NAMESPACE`]). The same control and resource always give the same id, so
 /// that a later scan, the findings store and a Security Hub re-import all name one

@@ -40,6 +40,8 @@ pub enum InputKind {
     Snapshot,
     /// The output of `aws iam get-account-authorization-details` (IAM only).
     AuthorizationDetails,
+    /// Resources before deploy (a template, a plan, a change set), read by `keyaki-iac`.
+    PreDeploy,
 }
 
 /// An element that could not be read into its model.
@@ -168,6 +170,9 @@ pub struct AccountInput {
     pub kms: Option<BTreeMap<String, RegionKeys>>,
     /// Problems with the input that did not stop the evaluation.
     pub problems: Vec<InputProblem>,
+    /// Controls the input cannot inform, and why (a template cannot say whether a key
+    /// will be deleted): they are reported as not evaluated.
+    pub not_evaluable: Vec<crate::finding::NotEvaluated>,
 }
 
 struct Reader<'a> {
@@ -729,6 +734,7 @@ fn read_snapshot(
         iam,
         kms,
         problems: std::mem::take(&mut reader.problems),
+        not_evaluable: Vec::new(),
     })
 }
 
@@ -797,6 +803,7 @@ fn read_authorization_details(reader: &mut Reader, text: &str) -> Result<Account
         iam: Some(iam),
         kms: None,
         problems: std::mem::take(&mut reader.problems),
+        not_evaluable: Vec::new(),
     })
 }
 

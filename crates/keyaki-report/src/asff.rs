@@ -189,11 +189,15 @@ pub struct AsffFindingProviderFields {
 /// `AwsIamPolicy`); `Other` for a type ASFF does not name.
 pub fn resource_type(cfn_type: &str) -> &'static str {
     match cfn_type {
-        "AWS::IAM::Policy" => "AwsIamPolicy",
-        "AWS::IAM::User" => "AwsIamUser",
-        "AWS::IAM::Role" => "AwsIamRole",
-        "AWS::IAM::Group" => "AwsIamGroup",
-        "AWS::KMS::Key" => "AwsKmsKey",
+        "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" | "aws_iam_policy" => "AwsIamPolicy",
+        "AWS::IAM::User" | "aws_iam_user" => "AwsIamUser",
+        "AWS::IAM::Role" | "aws_iam_role" => "AwsIamRole",
+        "AWS::IAM::Group" | "aws_iam_group" => "AwsIamGroup",
+        "AWS::KMS::Key"
+        | "AWS::KMS::ReplicaKey"
+        | "aws_kms_key"
+        | "aws_kms_replica_key"
+        | "aws_kms_external_key" => "AwsKmsKey",
         _ => "Other",
     }
 }
@@ -283,7 +287,13 @@ fn asff_finding(report: &ScanReport, f: &Finding, options: &AsffOptions, at: &st
     requirements.truncate(limits::RELATED_REQUIREMENTS);
     AsffFinding {
         schema_version: SCHEMA_VERSION.to_string(),
-        id: finding_id(partition, &region, account, &f.control, &f.resource.arn),
+        id: finding_id(
+            partition,
+            &region,
+            account,
+            &f.control,
+            &f.resource.reference(),
+        ),
         product_arn: product_arn(partition, &region, account),
         product_name: "keyaki".to_string(),
         company_name: "keyaki".to_string(),
@@ -312,7 +322,7 @@ fn asff_finding(report: &ScanReport, f: &Finding, options: &AsffOptions, at: &st
         product_fields: product_fields(f),
         resources: vec![AsffResource {
             kind: resource_type(&f.resource.kind).to_string(),
-            id: f.resource.arn.clone(),
+            id: f.resource.reference().into_owned(),
             partition: partition.to_string(),
             region: f.resource.region.clone(),
         }],
@@ -347,6 +357,13 @@ fn product_fields(f: &Finding) -> BTreeMap<String, String> {
     put("ReasonCode", f.reason.code.clone());
     if let Some(name) = &f.resource.name {
         put("ResourceName", name.clone());
+    }
+    if let Some(id) = &f.resource.id {
+        put("ResourceId", id.clone());
+        put("ResourceType", f.resource.kind.clone());
+    }
+    if let Some(at) = &f.resource.location {
+        put("Location", format!("{}:{}:{}", at.file, at.line, at.column));
     }
     put("Evidence", evidence_lines(f).join("; "));
     match &f.evidence {

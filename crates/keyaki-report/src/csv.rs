@@ -13,7 +13,7 @@ use crate::table::{evidence_lines, one_line};
 use crate::ReportError;
 
 /// The header row.
-pub const COLUMNS: [&str; 14] = [
+pub const COLUMNS: [&str; 18] = [
     "control",
     "status",
     "severity",
@@ -28,6 +28,10 @@ pub const COLUMNS: [&str; 14] = [
     "evidence",
     "title",
     "remediation_url",
+    "resource_id",
+    "file",
+    "line",
+    "column",
 ];
 
 pub fn write(report: &ScanReport, out: &mut dyn Write) -> Result<(), ReportError> {
@@ -58,6 +62,21 @@ fn row(f: &Finding) -> Vec<String> {
         guard(&evidence(f)),
         guard(&f.title),
         guard(&f.remediation.url),
+        guard(f.resource.id.as_deref().unwrap_or("")),
+        guard(
+            f.resource
+                .location
+                .as_ref()
+                .map_or("", |at| at.file.as_str()),
+        ),
+        f.resource
+            .location
+            .as_ref()
+            .map_or(String::new(), |at| at.line.to_string()),
+        f.resource
+            .location
+            .as_ref()
+            .map_or(String::new(), |at| at.column.to_string()),
     ]
 }
 

@@ -385,7 +385,7 @@ fn render_findings(h: &mut String, report: &ScanReport) {
             .cmp(&b.status)
             .then(b.severity.cmp(&a.severity))
             .then(a.control.cmp(&b.control))
-            .then(a.resource.arn.cmp(&b.resource.arn))
+            .then(a.resource.reference().cmp(&b.resource.reference()))
     });
     let mut controls: Vec<&str> = report.controls.iter().map(String::as_str).collect();
     for f in &findings {
@@ -447,7 +447,10 @@ fn render_findings(h: &mut String, report: &ScanReport) {
 
 /// Lower-cased text the search box looks in.
 fn search_text(f: &Finding) -> String {
+    let place = f.resource.place().unwrap_or_default();
     let mut parts: Vec<&str> = vec![
+        &place,
+        f.resource.id.as_deref().unwrap_or(""),
         &f.control,
         &f.title,
         f.status.as_str(),
@@ -493,7 +496,8 @@ fn render_finding(h: &mut String, f: &Finding) {
         escape(&search_text(f)),
         if na { " hidden" } else { "" }
     ));
-    let display_name = f.resource.name.as_deref().unwrap_or(&f.resource.arn);
+    let reference = f.resource.reference();
+    let display_name = f.resource.name.as_deref().unwrap_or(&reference);
     h.push_str(&format!(
         "<details{}>\n<summary><span class=\"badge {class}\">{}</span>\
          <span class=\"sev sev-{}\">{}</span> <span class=\"control\">{}</span> \
@@ -513,7 +517,7 @@ fn render_finding(h: &mut String, f: &Finding) {
     h.push_str("<div class=\"body\">\n<dl class=\"facts\">\n");
     let mut facts = vec![
         ("Control", format!("{} \u{2014} {}", f.control, f.title)),
-        ("Resource", f.resource.arn.clone()),
+        ("Resource", reference.clone().into_owned()),
         ("Type", f.resource.kind.clone()),
         ("Region", f.resource.region.clone()),
         ("Account", f.resource.account.clone()),
@@ -521,6 +525,21 @@ fn render_finding(h: &mut String, f: &Finding) {
     ];
     if let Some(n) = &f.resource.name {
         facts.insert(2, ("Name", n.clone()));
+    }
+    if let Some(at) = &f.resource.location {
+        facts.insert(
+            2,
+            (
+                "Source",
+                format!(
+                    "{}:{}:{} ({})",
+                    at.file,
+                    at.line,
+                    at.column,
+                    f.resource.id.as_deref().unwrap_or("")
+                ),
+            ),
+        );
     }
     for (k, v) in facts {
         h.push_str(&format!("<div><dt>{k}</dt><dd>{}</dd></div>\n", escape(&v)));

@@ -107,6 +107,12 @@ pub struct Compliance {
 #[derive(Debug, Clone, Serialize)]
 pub struct ResourceDetails {
     pub uid: String,
+    /// Before deploy: the CloudFormation logical id or Terraform address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid_alt: Option<String>,
+    /// Before deploy: `location:FILE:LINE:COLUMN`, the place in the source.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(rename = "type")]
@@ -217,7 +223,7 @@ fn event(report: &ScanReport, f: &Finding, time: i64) -> ComplianceFinding {
         &f.resource.region,
         &account,
         &f.control,
-        &f.resource.arn,
+        &f.resource.reference(),
     );
     ComplianceFinding {
         activity_id: ACTIVITY_ID,
@@ -263,7 +269,14 @@ fn event(report: &ScanReport, f: &Finding, time: i64) -> ComplianceFinding {
             status_details: vec![one_line(&f.reason.text)],
         },
         resources: vec![ResourceDetails {
-            uid: f.resource.arn.clone(),
+            uid: f.resource.reference().into_owned(),
+            uid_alt: f.resource.id.clone(),
+            labels: f
+                .resource
+                .location
+                .iter()
+                .map(|at| format!("location:{}:{}:{}", at.file, at.line, at.column))
+                .collect(),
             name: f.resource.name.clone(),
             kind: f.resource.kind.clone(),
             region: f.resource.region.clone(),

@@ -3,7 +3,10 @@
 //! Two producers share one model:
 //! - [`write()`] (`keyaki scan --format sarif`): one rule per control, one result per
 //!   finding. Resources of an account are not files, so each result has a
-//!   `logicalLocation` (`kind` `resource`, `fullyQualifiedName` the ARN).
+//!   `logicalLocation` (`kind` `resource`, `fullyQualifiedName` the ARN). A finding
+//!   about a template or plan (before deploy) also has a `physicalLocation`: the file as
+//!   given (relative to the working directory) and the line and column it points at, so
+//!   code scanning annotates that line in the pull request.
 //! - [`write_policy_results()`] (`keyaki policy --format sarif`): policy files from a
 //!   repository against KMS.1; a FAILED policy gives one result whose location is the
 //!   file and the line of the first statement that grants a blocked action (the other
@@ -338,11 +341,13 @@ fn scan_result(f: &Finding, rule_index: usize) -> SarifResult {
         Status::NotAvailable => ("open", "none"),
         Status::Passed => ("pass", "none"),
     };
+    let reference = f.resource.reference().into_owned();
     let name = f
         .resource
         .name
         .clone()
-        .unwrap_or_else(|| f.resource.arn.clone());
+        .or_else(|| f.resource.id.clone())
+        .unwrap_or_else(|| reference.clone());
     let mut text = format!(
         "{} {} `{}`: {}",
         f.status.as_str(),
@@ -380,8 +385,11 @@ fn scan_result(f: &Finding, rule_index: usize) -> SarifResult {
     let mut fingerprints = BTreeMap::new();
     fingerprints.insert(
         "keyakiFinding/v1".to_string(),
-        fingerprint(&[&f.control, &f.resource.arn]),
+        fingerprint(&[&f.control, &reference]),
     );
+    if let Some(id) = &f.resource.id {
+        properties.insert("resourceId".into(), json!(id));
+    }
     SarifResult {
         rule_id: f.control.clone(),
         rule_index,
@@ -389,9 +397,18 @@ fn scan_result(f: &Finding, rule_index: usize) -> SarifResult {
         level: level.into(),
         message: Message { text },
         locations: vec![Location {
+            physical_location: f.resource.location.as_ref().map(|at| PhysicalLocation {
+                artifact_location: ArtifactLocation {
+                    uri: path_uri(&at.file),
+                },
+                region: Some(Region {
+                    start_line: at.line.max(1),
+                    start_column: Some(at.column.max(1)),
+                }),
+            }),
             logical_locations: vec![LogicalLocation {
                 name,
-                fully_qualified_name: f.resource.arn.clone(),
+                fully_qualified_name: reference,
                 kind: "resource".into(),
             }],
             ..Location::default()

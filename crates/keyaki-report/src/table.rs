@@ -2,7 +2,8 @@
 //!
 //! Findings are grouped by control (in the report's control order), and inside a
 //! control ordered FAILED, WARNING, NOT_AVAILABLE, PASSED, then by resource ARN. One
-//! line per finding: status, resource ARN, short reason; a FAILED policy finding gets a
+//! line per finding: status, resource ARN (before deploy: `file:line` and the resource's
+//! id in its source), short reason; a FAILED policy finding gets a
 //! second line naming the granting statement and the witness key (for KMS.3, the key
 //! state and deletion date). Findings for resources a control does not apply to
 //! ([`Finding::is_not_applicable`]: reason code `NOT_APPLICABLE`, or
@@ -90,7 +91,7 @@ pub fn write(
         findings.sort_by(|a, b| {
             status_rank(a.status)
                 .cmp(&status_rank(b.status))
-                .then_with(|| a.resource.arn.cmp(&b.resource.arn))
+                .then_with(|| a.resource.reference().cmp(&b.resource.reference()))
         });
         if !first {
             writeln!(out)?;
@@ -111,7 +112,7 @@ pub fn write(
                 out,
                 "  {} {}  {}",
                 p.status(f.status),
-                f.resource.arn,
+                resource_label(f),
                 one_line(&f.reason.text)
             )?;
             if f.status == Status::Failed {
@@ -221,6 +222,17 @@ pub(crate) fn evidence_lines(f: &Finding) -> Vec<String> {
         Some(Evidence::KeyRotation { .. }) | None => {}
     }
     lines
+}
+
+/// How a line names the resource: its ARN; before deploy, `file:line` and the resource's
+/// id in its source (and the ARN when known).
+pub(crate) fn resource_label(f: &Finding) -> String {
+    match (f.resource.place(), &f.resource.id) {
+        (Some(place), Some(id)) if f.resource.arn.is_empty() => format!("{place} {id}"),
+        (Some(place), Some(id)) => format!("{place} {id} ({})", f.resource.arn),
+        (Some(place), None) => format!("{place} {}", f.resource.reference()),
+        (None, _) => f.resource.reference().into_owned(),
+    }
 }
 
 /// `text` on one line (newlines and tabs become spaces).

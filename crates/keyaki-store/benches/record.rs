@@ -63,6 +63,8 @@ fn finding(account: usize, i: usize, failed: bool) -> Finding {
             account,
             partition: "aws".to_owned(),
             name: Some(format!("policy-{i}")),
+            id: None,
+            location: None,
         },
         reason: Reason {
             code: if failed {

@@ -30,7 +30,7 @@ enum Command {
     /// Decide whether IAM policy documents allow KMS decryption on all keys (KMS.1/KMS.2 core).
     Policy(commands::policy::PolicyArgs),
     /// Evaluate the KMS controls over an account (live through AWS, or offline with --input).
-    Scan(commands::scan::ScanArgs),
+    Scan(Box<commands::scan::ScanArgs>),
     #[cfg(feature = "aws")]
     /// Collect an account snapshot from AWS for offline evaluation.
     Collect(commands::collect::CollectArgs),
@@ -61,7 +61,7 @@ fn main() -> ExitCode {
     global.init_logging();
     let result = match cli.command {
         Command::Policy(args) => commands::policy::run(&global, args),
-        Command::Scan(args) => commands::scan::run(&global, args),
+        Command::Scan(args) => commands::scan::run(&global, *args),
         #[cfg(feature = "aws")]
         Command::Collect(args) => commands::collect::run(&global, args),
         Command::Controls(args) => commands::controls::run(&global, args),

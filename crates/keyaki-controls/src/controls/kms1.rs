@@ -255,6 +255,6 @@ impl Control for Kms1 {
 pub(crate) fn iam_path(ctx: &Context<'_>) -> &'static str {
     match ctx.input.kind {
         crate::input::InputKind::Snapshot => "$.iam",
-        crate::input::InputKind::AuthorizationDetails => "$",
+        crate::input::InputKind::AuthorizationDetails | crate::input::InputKind::PreDeploy => "$",
     }
 }

@@ -98,6 +98,8 @@ impl Context<'_> {
             account: self.input.account_id.clone(),
             partition: self.input.partition.clone(),
             name,
+            id: None,
+            location: None,
         }
     }
 

@@ -20,6 +20,8 @@ fn resource(kind: &str, arn: &str, region: &str, name: &str) -> Resource {
         account: ACCOUNT.into(),
         partition: "aws".into(),
         name: Some(name.into()),
+        id: None,
+        location: None,
     }
 }
 

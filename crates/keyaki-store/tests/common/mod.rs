@@ -59,6 +59,8 @@ pub fn finding_in(
             account: account.to_string(),
             partition: "aws".to_string(),
             name: Some(name.to_string()),
+            id: None,
+            location: None,
         },
         reason: Reason {
             code: code.to_string(),

@@ -615,6 +615,7 @@ impl ScanStoreArgs {
 }
 
 /// What the scan knows about its input, for the run record.
+#[derive(Default)]
 pub struct ScanScope {
     pub inputs: Vec<String>,
     /// Regions read without error (their KMS findings can be archived).

@@ -29,6 +29,8 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub input: InputArgs,
     #[command(flatten)]
+    pub predeploy: super::predeploy::PredeployArgs,
+    #[command(flatten)]
     pub controls: ControlArgs,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -47,9 +49,12 @@ pub struct ScanArgs {
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Input")]
 pub struct InputArgs {
-    /// Evaluate offline: a keyaki snapshot (`keyaki-snapshot/1`) or the output of
-    /// `aws iam get-account-authorization-details` (IAM controls only), detected from
-    /// the content.
+    /// Evaluate offline: a keyaki snapshot (`keyaki-snapshot/1`), the output of
+    /// `aws iam get-account-authorization-details` (IAM controls only), or, before deploy,
+    /// a CloudFormation template (YAML or JSON), a CDK cloud assembly (`cdk.out`), a
+    /// Terraform plan (`terraform show -json`) or a change set (`aws cloudformation
+    /// describe-change-set`), detected from the content; a directory is searched for
+    /// templates, assemblies, plans and change sets.
     #[cfg_attr(feature = "aws", doc = "Without it, the live account is scanned.")]
     #[arg(long, value_name = "PATH", required = cfg!(not(feature = "aws")))]
     pub input: Option<PathBuf>,
@@ -142,12 +147,42 @@ impl From<SeverityArg> for Severity {
 
 pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
     let params = parameters(&args.controls)?;
-    #[cfg(feature = "aws")]
-    let input = obtain_input(global, &args.input, &args.aws)?;
-    #[cfg(not(feature = "aws"))]
-    let input = obtain_input(global, &args.input)?;
-    let mut report = keyaki_controls::evaluate(&input, &params)?;
-    post_process(global, &args, &input, &mut report)?;
+    let loaded = match &args.input.input {
+        Some(path) => {
+            super::predeploy::load(global, path, &args.predeploy, region(&args)?, &params)?
+        }
+        None => {
+            #[cfg(feature = "aws")]
+            let input = obtain_input(global, &args.input, &args.aws)?;
+            #[cfg(not(feature = "aws"))]
+            let input = obtain_input(global, &args.input)?;
+            super::predeploy::Loaded::Account(input)
+        }
+    };
+    let report = match loaded {
+        super::predeploy::Loaded::Account(input) => {
+            let mut report = keyaki_controls::evaluate(&input, &params)?;
+            post_process(global, &args, &input, &mut report)?;
+            report
+        }
+        super::predeploy::Loaded::PreDeploy(mut report) => {
+            // Suppressions apply; the findings store keeps deployed accounts only.
+            let mut store = args.store.clone();
+            if !store.no_store && (store.db.is_some() || store.record) && !global.quiet {
+                eprintln!(
+                    "keyaki: note: findings before deploy are not recorded in the findings store"
+                );
+            }
+            store.no_store = true;
+            super::findings::record_scan(
+                global,
+                &store,
+                super::findings::ScanScope::default(),
+                &mut report,
+            )?;
+            report
+        }
+    };
     let format = args
         .output
         .format
@@ -165,6 +200,21 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
         return Ok(Code::Error);
     }
     Ok(exit_code(&report, args.output.fail_on.map(Severity::from)))
+}
+
+/// The region of templates and plans: `--region`, once.
+fn region(args: &ScanArgs) -> anyhow::Result<Option<String>> {
+    #[cfg(feature = "aws")]
+    let regions = args.aws.regions.clone();
+    #[cfg(not(feature = "aws"))]
+    let regions: Vec<String> = args.predeploy.region.iter().cloned().collect();
+    match regions.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        _ => bail!(
+            "`--region` is given more than once: a template or plan is deployed to one region"
+        ),
+    }
 }
 
 /// Step 1: the account, from a file or, without `--input`, the live account.
