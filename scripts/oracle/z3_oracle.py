@@ -194,7 +194,9 @@ def pattern_regex(items, broad):
     for i, it in enumerate(items):
         head = segment < 5
         if it[0] == LIT:
-            literal.append(it[1])
+            # broad: the first five segments compare without case (key ARNs have them in lower
+            # case, so lowering the pattern is the same)
+            literal.append(it[1].lower() if broad and head else it[1])
             if it[1] == ":":
                 segment += 1
             continue

@@ -200,7 +200,12 @@ fn items(pattern: &str, variables: bool, broad: bool) -> Vec<Item> {
                 if *c == ':' {
                     segment += 1;
                 }
-                out.push(Item::Char(*c));
+                // broad: the first five segments compare without case
+                out.push(Item::Char(if broad && !in_resource_part {
+                    c.to_ascii_lowercase()
+                } else {
+                    *c
+                }));
             }
             Raw::V => out.push(Item::Variable),
             Raw::Q => out.push(Item::One {
@@ -313,6 +318,10 @@ mod tests {
             ("arn:aws:kms:u*t-2:*:*", true, false),
             ("arn:aws-cn:kms:*", false, false),
             ("arn:*:kms:*:*:key/*", false, true),
+            // the first five segments compare without case when broad, with case when narrow
+            ("ARN:AWS:KMS:US-EAST-1:*:key/*", true, true),
+            ("ARN:AWS:KMS:US-EAST-1:*:key/*", false, false),
+            ("arn:aws:kms:*:*:KEY/*", true, false),
         ];
         for (p, broad, want) in cases {
             assert_eq!(

@@ -90,6 +90,9 @@
 //! - A wildcard in the resource type (the resource part up to its first `/` or `:`): AWS does
 //!   not allow one, and some implementations compare the resource type literally. Broad: a
 //!   wildcard; narrow: the literal character, which no key ARN contains.
+//! - Letter case in the first five segments: key ARNs have them in lower case, and some
+//!   implementations compare them without case. Broad: without case; narrow: with case. The
+//!   resource part always compares with case.
 //! - A Deny whose `NotResource` holds a short pattern or `${` is not applicable (it may not
 //!   apply to a key: a variable's value could name any key), like a Deny with a `Condition`.
 //! - Policy variables (`Version` `2012-10-17`): `${aws:username}` and the like are unknown literal

@@ -55,11 +55,12 @@ pub(crate) fn may_match_kms(pattern: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reading {
     /// A `*` ending one of the first five segments may run across colons; a wildcard in the
-    /// resource type is a wildcard (and a short pattern may also be read padded, see
-    /// [`padded`]).
+    /// resource type is a wildcard; the first five segments compare without case (and a short
+    /// pattern may also be read padded, see [`padded`]).
     Broad,
     /// The `*` stays inside its segment; a wildcard in the resource type (the resource part up
-    /// to its first `/` or `:`) is a literal character, which no key ARN contains.
+    /// to its first `/` or `:`) is a literal character, which no key ARN contains; the first
+    /// five segments compare with case.
     Narrow,
 }
 
@@ -192,7 +193,14 @@ pub(crate) fn compile_resource(
                 if c == ':' {
                     seg += 1;
                 }
-                Tok::Lit(c)
+                // Broad: the first five segments compare without case (every key ARN has them
+                // in lower case, so lowering the pattern's letters is the same); narrow: as
+                // written.
+                if head && reading == Reading::Broad {
+                    Tok::Lit(c.to_ascii_lowercase())
+                } else {
+                    Tok::Lit(c)
+                }
             }
             Lex::Var => Tok::Never,
             Lex::Quest => {

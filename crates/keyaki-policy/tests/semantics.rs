@@ -281,6 +281,29 @@ fn broad_reading_for_allow_resource_and_deny_not_resource() {
 }
 
 #[test]
+fn head_segments_compare_without_case_only_where_that_allows_more() {
+    // Allow: `arn:AWS:KMS:*` may be read without case in its first five segments — it covers
+    // every key.
+    assert!(decrypt_on_all_keys(
+        &allow(json!("kms:Decrypt"), json!("ARN:AWS:KMS:*:*:key/*")),
+        None,
+        "aws"
+    ));
+    // Deny: read with case, it hides no key.
+    let doc = json!({"Statement": [
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"},
+        {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:EU-*"}
+    ]});
+    assert!(decrypt_on_all_keys(&doc, None, "aws"));
+    // The resource part keeps its case: `KEY/*` names no key.
+    assert!(!decrypt_on_all_keys(
+        &allow(json!("kms:Decrypt"), json!("arn:aws:kms:*:*:KEY/*")),
+        None,
+        "aws"
+    ));
+}
+
+#[test]
 fn deny_with_a_condition_is_ignored_without_one_it_applies() {
     let doc = |cond: Option<Value>| {
         let mut deny =
