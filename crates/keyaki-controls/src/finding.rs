@@ -155,11 +155,53 @@ pub struct PolicyEvidence {
     /// Default version id of a managed policy (`v3`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub version_id: Option<String>,
-    /// `PASSED`, `FAILED` or `UNKNOWN`, or `ERROR` when the document could not be parsed.
-    pub verdict: String,
+    /// What the reasoning core answered for the document.
+    pub verdict: PolicyVerdict,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
     pub actions: Vec<ActionEvidence>,
+}
+
+/// The answer for one policy document, as written in the evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PolicyVerdict {
+    /// No blocked action is allowed on all keys.
+    Passed,
+    /// Some blocked action is allowed on all keys.
+    Failed,
+    /// The core could not decide within its budget.
+    Unknown,
+    /// The document could not be read.
+    Error,
+}
+
+impl PolicyVerdict {
+    /// `PASSED`, `FAILED`, `UNKNOWN` or `ERROR`, as in the JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyVerdict::Passed => "PASSED",
+            PolicyVerdict::Failed => "FAILED",
+            PolicyVerdict::Unknown => "UNKNOWN",
+            PolicyVerdict::Error => "ERROR",
+        }
+    }
+}
+
+impl From<keyaki_policy::Verdict> for PolicyVerdict {
+    fn from(v: keyaki_policy::Verdict) -> Self {
+        match v {
+            keyaki_policy::Verdict::Passed => PolicyVerdict::Passed,
+            keyaki_policy::Verdict::Failed => PolicyVerdict::Failed,
+            keyaki_policy::Verdict::Unknown => PolicyVerdict::Unknown,
+        }
+    }
+}
+
+impl std::fmt::Display for PolicyVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Control-specific evidence.

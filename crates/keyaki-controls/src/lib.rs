@@ -36,5 +36,6 @@ pub mod registry;
 pub mod snapshot;
 
 pub use evaluate::{evaluate, evaluate_at, EvaluateError};
+pub use finding::PolicyVerdict;
 pub use input::{AccountInput, InputError};
 pub use params::Parameters;

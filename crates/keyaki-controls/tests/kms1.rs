@@ -3,7 +3,9 @@
 mod common;
 
 use common::*;
-use keyaki_controls::finding::{Evidence, Finding, PolicyEvidence, ScanReport, Severity, Status};
+use keyaki_controls::finding::{
+    Evidence, Finding, PolicyEvidence, PolicyVerdict, ScanReport, Severity, Status,
+};
 use keyaki_controls::{evaluate, input, EvaluateError, Parameters};
 use serde_json::{json, Value};
 
@@ -67,7 +69,7 @@ fn broad_default_version_fails_with_statement_and_witness() {
     assert_eq!(f.resource.region, "us-east-1");
     let ev = policy_evidence(f);
     assert_eq!(ev.version_id.as_deref(), Some("v2"));
-    assert_eq!(ev.verdict, "FAILED");
+    assert_eq!(ev.verdict, PolicyVerdict::Failed);
     let decrypt = ev
         .actions
         .iter()
@@ -346,7 +348,7 @@ fn an_unparseable_default_version_is_not_available_and_located() {
     assert_eq!(f.status, Status::NotAvailable);
     assert_eq!(f.reason.code, "POLICY_PARSE_ERROR");
     assert!(f.reason.text.contains("Effect"), "{}", f.reason.text);
-    assert_eq!(policy_evidence(f).verdict, "ERROR");
+    assert_eq!(policy_evidence(f).verdict, PolicyVerdict::Error);
     assert_eq!(one(&r, "KMS.1", "Fine").status, Status::Passed);
     assert_eq!(
         one(&r, "KMS.4", "k-1").status,

@@ -318,7 +318,7 @@ fn locate_policies(
                 fallback = Some(doc.at);
             }
             relocate(p, doc);
-            if p.verdict == "FAILED" && first.is_none() {
+            if p.verdict == keyaki_controls::PolicyVerdict::Failed && first.is_none() {
                 first = p
                     .actions
                     .iter()

@@ -453,7 +453,7 @@ pub fn checked_document(node: &crate::value::RNode) -> Result<Document, Problem>
         at: e.at,
     })?;
     if let Err(e) = keyaki_policy::Policy::parse(&doc.text) {
-        let index = e.path.as_deref().and_then(statement_index);
+        let index = e.statement;
         let at = index
             .and_then(|i| doc.statements.get(i))
             .copied()
@@ -470,13 +470,4 @@ pub fn checked_document(node: &crate::value::RNode) -> Result<Document, Problem>
         });
     }
     Ok(doc)
-}
-
-/// `$.Statement[3].Effect` → 3; `$.Statement.Effect` (a single statement) → 0.
-fn statement_index(path: &str) -> Option<usize> {
-    let rest = path.strip_prefix("$.Statement")?;
-    match rest.strip_prefix('[') {
-        Some(r) => r.split(']').next()?.parse().ok(),
-        None => Some(0),
-    }
 }

@@ -44,6 +44,8 @@ pub(crate) enum Step {
 /// A syntax error: what, at which byte offset, and inside which value.
 #[derive(Debug)]
 pub(crate) struct SyntaxError {
+    /// An object naming one key twice (otherwise: not JSON).
+    pub duplicate_key: bool,
     pub message: String,
     pub offset: usize,
     /// Innermost step last.
@@ -132,6 +134,7 @@ struct Parser<'a> {
 
 fn err(message: impl Into<String>, offset: usize) -> SyntaxError {
     SyntaxError {
+        duplicate_key: false,
         message: message.into(),
         offset,
         path: Vec::new(),
@@ -430,6 +433,7 @@ impl<'a> Parser<'a> {
             };
             if duplicate {
                 return Err(SyntaxError {
+                    duplicate_key: true,
                     message: format!("duplicate key `{key}`"),
                     offset: key_start,
                     path: vec![Step::Key(key.into_owned())],

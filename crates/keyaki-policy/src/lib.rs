@@ -117,5 +117,5 @@ pub use analysis::{
     expand_actions, ActionResult, Analysis, Budget, Query, QueryOptions, StatementRef, Verdict,
 };
 pub use catalog::kms_actions;
-pub use error::{ParseError, QueryError};
+pub use error::{ParseError, ParseErrorKind, QueryError};
 pub use model::{Effect, Location, Policy, Statement, MAX_DOCUMENT_BYTES};

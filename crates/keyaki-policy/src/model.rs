@@ -1,10 +1,11 @@
 //! The parsed policy model and the parser from policy text to it.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use crate::json::{self, Member, Node, Step, Value};
 use crate::pattern::may_match_kms;
-use crate::ParseError;
+use crate::{ParseError, ParseErrorKind};
 
 /// Largest policy document accepted, in bytes (before and after percent-decoding).
 pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
@@ -87,11 +88,11 @@ impl Policy {
     /// Parses a document already read as a `serde_json::Value` (positions then refer to its
     /// compact serialization; duplicate keys are already lost by `serde_json`).
     pub fn parse_value(value: &serde_json::Value) -> Result<Policy, ParseError> {
-        let text = serde_json::to_string(value).map_err(|e| ParseError {
-            message: format!("cannot serialize the policy document: {e}"),
-            line: None,
-            column: None,
-            path: None,
+        let text = serde_json::to_string(value).map_err(|e| {
+            ParseError::whole(
+                ParseErrorKind::Syntax,
+                format!("cannot serialize the policy document: {e}"),
+            )
         })?;
         parse_text(&text, true)
     }
@@ -122,12 +123,10 @@ pub(crate) const VERSION_2012: &str = "2012-10-17";
 pub(crate) const VERSION_2008: &str = "2008-10-17";
 
 fn too_big(len: usize) -> ParseError {
-    ParseError {
-        message: format!("policy document is larger than 1 MiB ({len} bytes)"),
-        line: None,
-        column: None,
-        path: None,
-    }
+    ParseError::whole(
+        ParseErrorKind::TooLarge,
+        format!("policy document is larger than 1 MiB ({len} bytes)"),
+    )
 }
 
 /// Percent-decodes (RFC 3986; `+` stays `+`) unless the text already starts with `{`.
@@ -138,11 +137,11 @@ fn decode(text: &str) -> Result<Cow<'_, str>, ParseError> {
     }
     percent_encoding::percent_decode_str(text)
         .decode_utf8()
-        .map_err(|_| ParseError {
-            message: "percent-decoded policy document is not valid UTF-8".into(),
-            line: None,
-            column: None,
-            path: None,
+        .map_err(|_| {
+            ParseError::whole(
+                ParseErrorKind::Encoding,
+                "percent-decoded policy document is not valid UTF-8",
+            )
         })
 }
 
@@ -157,10 +156,18 @@ fn parse_text(text: &str, allow_wrapper: bool) -> Result<Policy, ParseError> {
     let root = json::parse(text).map_err(|e| {
         let (line, column) = json::line_col(text, e.offset);
         ParseError {
+            kind: if e.duplicate_key {
+                ParseErrorKind::DuplicateKey
+            } else {
+                ParseErrorKind::Syntax
+            },
             message: e.message,
+            span: Some(e.offset..e.offset),
             line: Some(line),
             column: Some(column),
             path: Some(json::render_path(&e.path)),
+            statement: statement_of(&e.path),
+            string_document: None,
         }
     })?;
     let b = Builder {
@@ -178,7 +185,11 @@ fn parse_text(text: &str, allow_wrapper: bool) -> Result<Policy, ParseError> {
                         path.push(Step::Key("Document".into()));
                         b.wrapped(doc, path)
                     }
-                    None => Err(b.error("missing `Document` in `PolicyVersion`", pv.start, &path)),
+                    None => Err(b.error(
+                        "missing `Document` in `PolicyVersion`",
+                        pv.start..pv.end,
+                        &path,
+                    )),
                 };
             }
             if let Some(doc) = root.get("PolicyDocument") {
@@ -188,6 +199,15 @@ fn parse_text(text: &str, allow_wrapper: bool) -> Result<Policy, ParseError> {
     }
     let mut b = b;
     b.policy(&root, Vec::new())
+}
+
+/// The statement a JSON path is in: `$.Statement[3]…` → 3, `$.Statement.Effect` → 0.
+fn statement_of(path: &[Step]) -> Option<usize> {
+    match path {
+        [Step::Key(k), Step::Index(i), ..] if k == "Statement" => Some(*i),
+        [Step::Key(k), ..] if k == "Statement" => Some(0),
+        _ => None,
+    }
 }
 
 /// Tracks line numbers while offsets only grow (statements come in order).
@@ -209,14 +229,32 @@ fn key(k: &str) -> Step {
 }
 
 impl<'t> Builder<'t> {
-    fn error(&self, message: impl Into<String>, offset: usize, path: &[Step]) -> ParseError {
-        let (line, column) = json::line_col(self.text, offset);
+    fn error(&self, message: impl Into<String>, span: Range<usize>, path: &[Step]) -> ParseError {
+        let (line, column) = json::line_col(self.text, span.start);
         ParseError {
+            kind: ParseErrorKind::Element,
             message: message.into(),
+            span: Some(span),
             line: Some(line),
             column: Some(column),
             path: Some(json::render_path(path)),
+            statement: statement_of(path),
+            string_document: None,
         }
+    }
+
+    /// The span of a member's key, quotes included.
+    fn key_span(&self, m: &Member<'_>) -> Range<usize> {
+        let bytes = self.text.as_bytes();
+        let mut i = m.key_start + 1;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' => i += 2,
+                b'"' => return m.key_start..i + 1,
+                _ => i += 1,
+            }
+        }
+        m.key_start..bytes.len()
     }
 
     fn location(&mut self, offset: usize) -> Location {
@@ -253,9 +291,9 @@ impl<'t> Builder<'t> {
                 b.policy(doc, path)
             }
             Value::Str(s) => parse_text(s, false).map_err(|mut e| {
-                e.message = format!("{} (in the document string at {})", e.message, {
-                    json::render_path(&path)
-                });
+                let outer = json::render_path(&path);
+                e.message = format!("{} (in the document string at {outer})", e.message);
+                e.string_document = Some(outer);
                 e
             }),
             other => Err(self.error(
@@ -263,7 +301,7 @@ impl<'t> Builder<'t> {
                     "the policy document must be an object, found {}",
                     other.kind()
                 ),
-                doc.start,
+                doc.start..doc.end,
                 &path,
             )),
         }
@@ -276,7 +314,7 @@ impl<'t> Builder<'t> {
                     "the policy document must be a JSON object, found {}",
                     root.value.kind()
                 ),
-                root.start,
+                root.start..root.end,
                 &path,
             ));
         };
@@ -301,29 +339,29 @@ impl<'t> Builder<'t> {
                     Value::Str(v) => {
                         return Err(self.error(
                             format!("unsupported policy `Version` `{v}` (expected `2012-10-17` or `2008-10-17`)"),
-                            m.value.start,
+                            m.value.start..m.value.end,
                             &p(),
                         ))
                     }
-                    other => return Err(self.not_string("Version", other, m.value.start, &p())),
+                    other => return Err(self.not_string("Version", other, m.value.start..m.value.end, &p())),
                 },
                 "Id" => {
                     if !matches!(m.value.value, Value::Str(_)) {
-                        return Err(self.not_string("Id", &m.value.value, m.value.start, &p()));
+                        return Err(self.not_string("Id", &m.value.value, m.value.start..m.value.end, &p()));
                     }
                 }
                 "Statement" => statement_node = Some(m),
                 other => {
                     return Err(self.error(
                         format!("unknown policy element `{other}`"),
-                        m.key_start,
+                        self.key_span(m),
                         &p(),
                     ))
                 }
             }
         }
         let Some(st) = statement_node else {
-            return Err(self.error("missing `Statement`", root.start, &path));
+            return Err(self.error("missing `Statement`", root.start..root.end, &path));
         };
         let mut p = path.clone();
         p.push(key("Statement"));
@@ -341,7 +379,7 @@ impl<'t> Builder<'t> {
                         "`Statement` must be an object or an array of objects, found {}",
                         other.kind()
                     ),
-                    st.value.start,
+                    st.value.start..st.value.end,
                     &p,
                 ))
             }
@@ -349,10 +387,16 @@ impl<'t> Builder<'t> {
         Ok(policy)
     }
 
-    fn not_string(&self, what: &str, v: &Value<'_>, offset: usize, path: &[Step]) -> ParseError {
+    fn not_string(
+        &self,
+        what: &str,
+        v: &Value<'_>,
+        span: Range<usize>,
+        path: &[Step],
+    ) -> ParseError {
         self.error(
             format!("`{what}` must be a string, found {}", v.kind()),
-            offset,
+            span,
             path,
         )
     }
@@ -386,7 +430,7 @@ impl<'t> Builder<'t> {
                                     m.key,
                                     other.kind()
                                 ),
-                                item.start,
+                                item.start..item.end,
                                 &p,
                             ));
                         }
@@ -400,7 +444,7 @@ impl<'t> Builder<'t> {
                         m.key,
                         other.kind()
                     ),
-                    m.value.start,
+                    m.value.start..m.value.end,
                     &path(),
                 ))
             }
@@ -430,7 +474,7 @@ impl<'t> Builder<'t> {
         let Value::Object(members) = &node.value else {
             return Err(self.error(
                 format!("a statement must be an object, found {}", node.value.kind()),
-                node.start,
+                node.start..node.end,
                 &path(),
             ));
         };
@@ -448,7 +492,9 @@ impl<'t> Builder<'t> {
             match &*m.key {
                 "Sid" => match &m.value.value {
                     Value::Str(s) => sid = Some(s.to_string()),
-                    other => return Err(self.not_string("Sid", other, m.value.start, &p())),
+                    other => {
+                        return Err(self.not_string("Sid", other, m.value.start..m.value.end, &p()))
+                    }
                 },
                 "Effect" => match &m.value.value {
                     Value::Str(s) if s == "Allow" => effect = Some(Effect::Allow),
@@ -456,17 +502,24 @@ impl<'t> Builder<'t> {
                     Value::Str(s) => {
                         return Err(self.error(
                             format!("unknown `Effect` `{s}` (expected `Allow` or `Deny`)"),
-                            m.value.start,
+                            m.value.start..m.value.end,
                             &p(),
                         ))
                     }
-                    other => return Err(self.not_string("Effect", other, m.value.start, &p())),
+                    other => {
+                        return Err(self.not_string(
+                            "Effect",
+                            other,
+                            m.value.start..m.value.end,
+                            &p(),
+                        ))
+                    }
                 },
                 k @ ("Action" | "NotAction") => {
                     if let Some((_, prev)) = action {
                         return Err(self.error(
                             format!("a statement has both `{prev}` and `{k}`"),
-                            m.key_start,
+                            self.key_span(m),
                             &p(),
                         ));
                     }
@@ -477,7 +530,7 @@ impl<'t> Builder<'t> {
                     if let Some((_, prev)) = resource {
                         return Err(self.error(
                             format!("a statement has both `{prev}` and `{k}`"),
-                            m.key_start,
+                            self.key_span(m),
                             &p(),
                         ));
                     }
@@ -496,7 +549,7 @@ impl<'t> Builder<'t> {
                     other => {
                         return Err(self.error(
                             format!("`Condition` must be an object, found {}", other.kind()),
-                            m.value.start,
+                            m.value.start..m.value.end,
                             &p(),
                         ))
                     }
@@ -504,33 +557,37 @@ impl<'t> Builder<'t> {
                 k @ ("Principal" | "NotPrincipal") => {
                     return Err(self.error(
                         format!("`{k}` is not allowed in an identity policy"),
-                        m.key_start,
+                        self.key_span(m),
                         &p(),
                     ))
                 }
                 other => {
                     return Err(self.error(
                         format!("unknown statement element `{other}`"),
-                        m.key_start,
+                        self.key_span(m),
                         &p(),
                     ))
                 }
             }
         }
         let Some(effect) = effect else {
-            return Err(self.error("a statement is missing `Effect`", node.start, &path()));
+            return Err(self.error(
+                "a statement is missing `Effect`",
+                node.start..node.end,
+                &path(),
+            ));
         };
         let Some((action, _)) = action else {
             return Err(self.error(
                 "a statement needs one of `Action` or `NotAction`",
-                node.start,
+                node.start..node.end,
                 &path(),
             ));
         };
         let Some((resource, _)) = resource else {
             return Err(self.error(
                 "a statement needs one of `Resource` or `NotResource`",
-                node.start,
+                node.start..node.end,
                 &path(),
             ));
         };

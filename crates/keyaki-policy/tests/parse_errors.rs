@@ -1,6 +1,6 @@
 //! Every kind of bad input is rejected with a message, a line/column and a JSON path.
 
-use keyaki_policy::{Policy, MAX_DOCUMENT_BYTES};
+use keyaki_policy::{ParseErrorKind, Policy, MAX_DOCUMENT_BYTES};
 
 /// (message, line, column, path) of the error for `text`.
 fn error(text: &str) -> (String, Option<usize>, Option<usize>, Option<String>) {
@@ -352,4 +352,78 @@ fn statement_location_and_source() {
     );
     let loc = p.statements[0].location.unwrap();
     assert_eq!((loc.line, loc.column), (3, 5));
+}
+
+/// Front ends tell kinds of mistakes apart by `kind` and find the offending text by `span`,
+/// never by reading the message.
+#[test]
+fn errors_carry_a_kind_and_the_span_of_the_offending_value() {
+    let cases: &[(&str, ParseErrorKind, &str)] = &[
+        (r#"{"Statement": [}"#, ParseErrorKind::Syntax, "}"),
+        (
+            r#"{"Statement": [], "Statement": []}"#,
+            ParseErrorKind::DuplicateKey,
+            r#""Statement""#,
+        ),
+        (
+            r#"{"Statement": [{"Effect": "Allow", "Action": 7, "Resource": "*"}]}"#,
+            ParseErrorKind::Element,
+            "7",
+        ),
+        (
+            r#"{"Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*", "Bogus": {"a": 1}}]}"#,
+            ParseErrorKind::Element,
+            r#""Bogus""#,
+        ),
+    ];
+    for (text, kind, offending) in cases {
+        let err = Policy::parse(text).unwrap_err();
+        assert_eq!(err.kind, *kind, "{text}: {err}");
+        let span = err.span.clone().expect("a span");
+        let at = &text[span.clone()];
+        if span.is_empty() {
+            assert!(
+                text[span.start..].starts_with(offending),
+                "{text}: {span:?}"
+            );
+        } else {
+            assert_eq!(at, *offending, "{text}: {err}");
+        }
+        assert!(
+            err.place().unwrap().starts_with("line 1, column "),
+            "{err:?}"
+        );
+        assert_eq!(err.string_document, None);
+    }
+    let too_big = format!("{{\"Statement\": [], \"Id\": \"{}\"}}", "x".repeat(1 << 20));
+    assert_eq!(
+        Policy::parse(&too_big).unwrap_err().kind,
+        ParseErrorKind::TooLarge
+    );
+    let bad_utf8 = Policy::parse("%7B%FF%7D").unwrap_err();
+    assert_eq!(bad_utf8.kind, ParseErrorKind::Encoding);
+    assert_eq!(bad_utf8.place(), None);
+}
+
+#[test]
+fn errors_name_the_statement_they_are_in() {
+    let in_second = Policy::parse(
+        r#"{"Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"},
+                          {"Effect": "Maybe", "Action": "kms:*", "Resource": "*"}]}"#,
+    )
+    .unwrap_err();
+    assert_eq!(in_second.statement, Some(1), "{in_second:?}");
+    let single =
+        Policy::parse(r#"{"Statement": {"Effect": 1, "Action": "kms:*", "Resource": "*"}}"#)
+            .unwrap_err();
+    assert_eq!(single.statement, Some(0), "{single:?}");
+    let outside = Policy::parse(r#"{"Version": 3, "Statement": []}"#).unwrap_err();
+    assert_eq!(outside.statement, None, "{outside:?}");
+}
+
+#[test]
+fn an_error_inside_a_document_string_names_the_string() {
+    let err = Policy::parse(r#"{"PolicyDocument": "{\"Statement\": 5}"}"#).unwrap_err();
+    assert_eq!(err.kind, ParseErrorKind::Element);
+    assert_eq!(err.string_document.as_deref(), Some("$.PolicyDocument"));
 }

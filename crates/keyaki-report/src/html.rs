@@ -640,8 +640,8 @@ fn render_policy(h: &mut String, p: &PolicyEvidence) {
     h.push_str(&format!(
         "<div class=\"policy-head\"><span class=\"badge verdict-{}\">{}</span> \
          policy <strong>{}</strong>",
-        escape(&p.verdict.to_ascii_lowercase()),
-        escape(&p.verdict),
+        escape(&p.verdict.as_str().to_ascii_lowercase()),
+        escape(p.verdict.as_str()),
         escape(&p.policy_name)
     ));
     if let Some(v) = &p.version_id {

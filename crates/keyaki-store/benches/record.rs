@@ -80,7 +80,11 @@ fn finding(account: usize, i: usize, failed: bool) -> Finding {
                 policy_name: format!("policy-{i}"),
                 policy_arn: None,
                 version_id: Some("v3".to_owned()),
-                verdict: status.as_str().to_owned(),
+                verdict: if failed {
+                    keyaki_controls::PolicyVerdict::Failed
+                } else {
+                    keyaki_controls::PolicyVerdict::Passed
+                },
                 error: None,
                 actions: vec![ActionEvidence {
                     action: "kms:Decrypt".to_owned(),

@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::control::{ControlMeta, Parameter, Schedule};
-use crate::finding::{Evidence, Finding, PolicyEvidence, Severity, Status};
+use crate::finding::{Evidence, Finding, PolicyEvidence, PolicyVerdict, Severity, Status};
 use crate::input::Element;
 
 use super::{
@@ -178,7 +178,7 @@ impl Control for Kms1 {
                 version_id: default
                     .and_then(|(_, v)| v.version_id.clone())
                     .or_else(|| policy.default_version_id.clone()),
-                verdict: String::new(),
+                verdict: PolicyVerdict::Unknown,
                 error: None,
                 actions: vec![],
             };
@@ -203,7 +203,7 @@ impl Control for Kms1 {
                 let message = "the policy has no default version in `PolicyVersionList`".to_owned();
                 ctx.problem(place, message.clone());
                 let mut ev = evidence;
-                ev.verdict = "ERROR".into();
+                ev.verdict = PolicyVerdict::Error;
                 ev.error = Some(message.clone());
                 (PolicyOutcome::Error(message), ev)
             } else {

@@ -5,8 +5,8 @@ use keyaki_policy::{Analysis, Policy, Query, Verdict};
 
 use crate::control::ControlMeta;
 use crate::finding::{
-    ActionEvidence, Evidence, Finding, InputProblem, PolicyEvidence, Reason, Remediation, Resource,
-    Severity, StatementEvidence, Status,
+    ActionEvidence, Evidence, Finding, InputProblem, PolicyEvidence, PolicyVerdict, Reason,
+    Remediation, Resource, Severity, StatementEvidence, Status,
 };
 use crate::input::{AccountInput, BadElement};
 use crate::params::Parameters;
@@ -204,7 +204,7 @@ pub fn analyze_document(
         None => {
             let message = "the policy document is missing".to_owned();
             ctx.problem(place.to_owned(), message.clone());
-            evidence.verdict = "ERROR".into();
+            evidence.verdict = PolicyVerdict::Error;
             evidence.error = Some(message.clone());
             return (PolicyOutcome::Error(message), evidence);
         }
@@ -213,35 +213,24 @@ pub fn analyze_document(
     let Some(text) = text else {
         let message = "the policy document is neither a JSON object nor a string".to_owned();
         ctx.problem(place.to_owned(), message.clone());
-        evidence.verdict = "ERROR".into();
+        evidence.verdict = PolicyVerdict::Error;
         evidence.error = Some(message.clone());
         return (PolicyOutcome::Error(message), evidence);
     };
     let policy = match Policy::parse(&text) {
         Ok(p) => p,
         Err(e) => {
-            let mut at = String::new();
-            if let Some(path) = &e.path {
-                at.push_str(&format!(" at `{path}`"));
-            }
-            if let (Some(l), Some(c)) = (e.line, e.column) {
-                at.push_str(&format!(" (line {l}, column {c} of the document)"));
-            }
+            let at = e.place().map(|p| format!(" ({p})")).unwrap_or_default();
             let message = format!("the policy document does not parse{at}: {e}");
             ctx.problem(place.to_owned(), message.clone());
-            evidence.verdict = "ERROR".into();
+            evidence.verdict = PolicyVerdict::Error;
             evidence.error = Some(message.clone());
             return (PolicyOutcome::Error(message), evidence);
         }
     };
     let analysis = query.analyze(&policy);
     let outcome = outcome_of(&analysis);
-    evidence.verdict = match analysis.verdict {
-        Verdict::Passed => "PASSED",
-        Verdict::Failed => "FAILED",
-        Verdict::Unknown => "UNKNOWN",
-    }
-    .into();
+    evidence.verdict = analysis.verdict.into();
     evidence.actions = analysis
         .actions
         .iter()
@@ -350,7 +339,7 @@ pub fn inline_evidence(p: &PolicyDetail, index: usize) -> PolicyEvidence {
             .unwrap_or_else(|| format!("inline policy #{index}")),
         policy_arn: None,
         version_id: None,
-        verdict: String::new(),
+        verdict: PolicyVerdict::Unknown,
         error: None,
         actions: vec![],
     }

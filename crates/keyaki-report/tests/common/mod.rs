@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use keyaki_controls::finding::{
-    ActionEvidence, Evidence, Finding, InputProblem, PolicyEvidence, Reason, Remediation, Resource,
-    ScanReport, Severity, StatementEvidence, Status, Summary,
+    ActionEvidence, Evidence, Finding, InputProblem, PolicyEvidence, PolicyVerdict, Reason,
+    Remediation, Resource, ScanReport, Severity, StatementEvidence, Status, Summary,
 };
 use keyaki_report::{Format, Options};
 
@@ -86,7 +86,7 @@ fn decrypt_all() -> PolicyEvidence {
         policy_name: "DecryptEverything".into(),
         policy_arn: Some(FAILED_POLICY_ARN.into()),
         version_id: Some("v3".into()),
-        verdict: "FAILED".into(),
+        verdict: PolicyVerdict::Failed,
         error: None,
         actions: vec![
             ActionEvidence {
@@ -117,7 +117,7 @@ fn scoped(name: &str, arn: Option<&str>) -> PolicyEvidence {
         policy_name: name.into(),
         policy_arn: arn.map(String::from),
         version_id: arn.map(|_| "v1".to_string()),
-        verdict: "PASSED".into(),
+        verdict: PolicyVerdict::Passed,
         error: None,
         actions: vec![ActionEvidence {
             action: "kms:Decrypt".into(),
@@ -175,7 +175,7 @@ pub fn report() -> ScanReport {
                 policy_name: "=Broken".into(),
                 policy_arn: Some("arn:aws:iam::111122223333:policy/=Broken".into()),
                 version_id: Some("v2".into()),
-                verdict: "ERROR".into(),
+                verdict: PolicyVerdict::Error,
                 error: Some("`Effect` is missing in statement 0 (line 3, column 5)".into()),
                 actions: vec![],
             }] }),

@@ -113,6 +113,24 @@ pub struct DocumentError {
     pub json_path: Option<String>,
 }
 
+impl DocumentError {
+    /// The message with the place that `position` does not give: the place in the decoded
+    /// document and the JSON path. The one way every output describes an unreadable document.
+    pub fn describe(&self) -> String {
+        let mut text = self.message.clone();
+        if let Some(pos) = self.decoded_position {
+            text.push_str(&format!(
+                " (line {}, column {} of the decoded document)",
+                pos.line, pos.column
+            ));
+        }
+        if let Some(path) = &self.json_path {
+            text.push_str(&format!(" at `{path}`"));
+        }
+        text
+    }
+}
+
 /// What became of one document.
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -162,16 +180,7 @@ impl PolicyResult {
             None => self.source.clone(),
         };
         text.push_str(": ");
-        text.push_str(&err.message);
-        if let Some(pos) = err.decoded_position {
-            text.push_str(&format!(
-                " (line {}, column {} of the decoded document)",
-                pos.line, pos.column
-            ));
-        }
-        if let Some(path) = &err.json_path {
-            text.push_str(&format!(" at `{path}`"));
-        }
+        text.push_str(&err.describe());
         Some(text)
     }
 }
@@ -218,7 +227,7 @@ fn analyse_text(query: &Query, text: &str, origin: Option<Origin>) -> Outcome {
         }),
         Ok(Err(err)) => {
             // In a wrapper whose document is a JSON string, positions refer to that string.
-            let inner = err.message.contains("(in the document string at");
+            let inner = err.string_document.is_some();
             Outcome::Error(parse_error(err, verbatim.filter(|_| !inner)))
         }
         Ok(Ok((policy, analysis))) => Outcome::Analysed {
@@ -581,23 +590,11 @@ impl ResultWriter for SarifWriter {
                     .filter_map(|s| s.position.map(|p| (s.index, p.line)))
                     .collect(),
             },
-            Outcome::Error(err) => {
-                let mut message = err.message.clone();
-                if let Some(pos) = err.decoded_position {
-                    message.push_str(&format!(
-                        " (line {}, column {} of the decoded document)",
-                        pos.line, pos.column
-                    ));
-                }
-                if let Some(path) = &err.json_path {
-                    message.push_str(&format!(" at `{path}`"));
-                }
-                PolicyOutcome::Error {
-                    message,
-                    line: err.position.map(|p| p.line),
-                    column: err.position.map(|p| p.column),
-                }
-            }
+            Outcome::Error(err) => PolicyOutcome::Error {
+                message: err.describe(),
+                line: err.position.map(|p| p.line),
+                column: err.position.map(|p| p.column),
+            },
         };
         self.results.push(PolicyFileResult {
             path: result.file.clone(),
@@ -617,6 +614,7 @@ impl ResultWriter for SarifWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use keyaki_policy::ParseErrorKind;
 
     #[test]
     fn positions_inside_a_document_map_to_the_file() {
@@ -636,12 +634,13 @@ mod tests {
 
     #[test]
     fn parse_errors_name_the_file_place_and_path() {
-        let err = ParseError {
-            message: "missing `Effect`".into(),
-            line: Some(2),
-            column: Some(7),
-            path: Some("$.Statement[0]".into()),
-        };
+        let err = Policy::parse(
+            r#"{"Statement": [
+    {"Action": "kms:Decrypt", "Resource": "*"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.kind, ParseErrorKind::Element);
+        assert_eq!(err.message, "a statement is missing `Effect`");
         let result = PolicyResult {
             source: "p.json".into(),
             file: "p.json".into(),
@@ -654,7 +653,7 @@ mod tests {
         };
         assert_eq!(
             result.error_message().unwrap(),
-            "p.json:2:7: missing `Effect` at `$.Statement[0]`"
+            "p.json:2:5: a statement is missing `Effect` at `$.Statement[0]`"
         );
         let encoded = PolicyResult {
             outcome: Outcome::Error(parse_error(err, None)),
@@ -662,7 +661,7 @@ mod tests {
         };
         assert_eq!(
             encoded.error_message().unwrap(),
-            "p.json: missing `Effect` (line 2, column 7 of the decoded document) at `$.Statement[0]`"
+            "p.json: a statement is missing `Effect` (line 2, column 5 of the decoded document) at `$.Statement[0]`"
         );
     }
 
