@@ -453,7 +453,7 @@ pub fn checked_document(node: &crate::value::RNode) -> Result<Document, Problem>
         at: e.at,
     })?;
     if let Err(e) = keyaki_policy::Policy::parse(&doc.text) {
-        let index = e.statement;
+        let index = e.statement.map(|i| i as usize);
         let at = index
             .and_then(|i| doc.statements.get(i))
             .copied()

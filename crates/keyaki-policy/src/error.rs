@@ -49,8 +49,9 @@ pub struct ParseError {
     pub kind: ParseErrorKind,
     /// What is wrong, lowercase, user input in backticks.
     pub message: String,
-    /// The byte range of the offending value (or of the point where reading stopped).
-    pub span: Option<Range<usize>>,
+    /// The byte range of the offending value (or the point where reading stopped); documents
+    /// are at most [`crate::MAX_DOCUMENT_BYTES`] long.
+    pub span: Option<Range<u32>>,
     /// Where in the (decoded) document, when known, 1-based.
     pub line: Option<usize>,
     pub column: Option<usize>,
@@ -58,9 +59,9 @@ pub struct ParseError {
     pub path: Option<String>,
     /// The 0-based index of the statement the offending value is in, when it is in one
     /// (a single `Statement` object is statement 0).
-    pub statement: Option<usize>,
+    pub statement: Option<u32>,
     /// The JSON path of the string that held the document, when the error is inside it.
-    pub string_document: Option<String>,
+    pub string_document: Option<Box<str>>,
 }
 
 impl ParseError {

@@ -162,7 +162,7 @@ fn parse_text(text: &str, allow_wrapper: bool) -> Result<Policy, ParseError> {
                 ParseErrorKind::Syntax
             },
             message: e.message,
-            span: Some(e.offset..e.offset),
+            span: Some(e.offset as u32..e.offset as u32),
             line: Some(line),
             column: Some(column),
             path: Some(json::render_path(&e.path)),
@@ -202,9 +202,9 @@ fn parse_text(text: &str, allow_wrapper: bool) -> Result<Policy, ParseError> {
 }
 
 /// The statement a JSON path is in: `$.Statement[3]…` → 3, `$.Statement.Effect` → 0.
-fn statement_of(path: &[Step]) -> Option<usize> {
+fn statement_of(path: &[Step]) -> Option<u32> {
     match path {
-        [Step::Key(k), Step::Index(i), ..] if k == "Statement" => Some(*i),
+        [Step::Key(k), Step::Index(i), ..] if k == "Statement" => Some(*i as u32),
         [Step::Key(k), ..] if k == "Statement" => Some(0),
         _ => None,
     }
@@ -234,7 +234,7 @@ impl<'t> Builder<'t> {
         ParseError {
             kind: ParseErrorKind::Element,
             message: message.into(),
-            span: Some(span),
+            span: Some(span.start as u32..span.end as u32),
             line: Some(line),
             column: Some(column),
             path: Some(json::render_path(path)),
@@ -293,7 +293,7 @@ impl<'t> Builder<'t> {
             Value::Str(s) => parse_text(s, false).map_err(|mut e| {
                 let outer = json::render_path(&path);
                 e.message = format!("{} (in the document string at {outer})", e.message);
-                e.string_document = Some(outer);
+                e.string_document = Some(outer.into());
                 e
             }),
             other => Err(self.error(

@@ -380,6 +380,7 @@ fn errors_carry_a_kind_and_the_span_of_the_offending_value() {
         let err = Policy::parse(text).unwrap_err();
         assert_eq!(err.kind, *kind, "{text}: {err}");
         let span = err.span.clone().expect("a span");
+        let span = span.start as usize..span.end as usize;
         let at = &text[span.clone()];
         if span.is_empty() {
             assert!(
