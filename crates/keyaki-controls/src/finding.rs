@@ -129,6 +129,13 @@ pub struct StatementEvidence {
     /// 1-based line of the statement in the policy document, when known.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub line: Option<usize>,
+    /// 0-based positions of the `Action`/`NotAction` entries that match the action.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub action_entries: Vec<usize>,
+    /// 0-based positions of the `Resource`/`NotResource` entries that match the witness key
+    /// (without a witness: the entries `*`).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub resource_entries: Vec<usize>,
 }
 
 /// The reasoning core's answer for one blocked action of one policy.

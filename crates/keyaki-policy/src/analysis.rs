@@ -90,6 +90,27 @@ pub enum Verdict {
 pub struct StatementRef {
     pub index: usize,
     pub sid: Option<String>,
+    /// The positions of the entries of the statement's `Action` (or `NotAction`) element
+    /// that match the action: the entries that grant it (for `NotAction`, none, which is
+    /// why the statement grants).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub action_entries: Vec<usize>,
+    /// The positions of the entries of `Resource` (or `NotResource`) that match the witness
+    /// key (without a witness: the entries `*`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource_entries: Vec<usize>,
+}
+
+impl StatementRef {
+    /// A statement named without saying which of its entries matched.
+    pub fn new(index: usize, sid: Option<String>) -> StatementRef {
+        StatementRef {
+            index,
+            sid,
+            action_entries: Vec::new(),
+            resource_entries: Vec::new(),
+        }
+    }
 }
 
 /// The answer for one concrete blocked action.
@@ -308,10 +329,12 @@ impl Query {
                     )
                 };
             if grants {
-                result.statements.push(StatementRef {
-                    index: s.index,
-                    sid: s.sid.clone(),
-                });
+                result.statements.push(entries_matched(
+                    policy,
+                    s,
+                    &result.action,
+                    result.witness.as_deref(),
+                ));
             }
         }
 
@@ -1064,5 +1087,36 @@ impl Hasher for FxHasher {
     }
     fn finish(&self) -> u64 {
         self.hash
+    }
+}
+
+/// Names a granting statement with the entries that match: its action entries that match
+/// `action`, and its resource entries that match the witness key (the broad reading, as for
+/// an Allow), so that a report can show them without deciding again.
+fn entries_matched(
+    policy: &Policy,
+    s: &Statement,
+    action: &str,
+    witness: Option<&str>,
+) -> StatementRef {
+    let variables = policy.uses_variables();
+    StatementRef {
+        index: s.index,
+        sid: s.sid.clone(),
+        action_entries: policy
+            .action_patterns(s)
+            .enumerate()
+            .filter(|(_, p)| crate::pattern::action_matches(p, action))
+            .map(|(i, _)| i)
+            .collect(),
+        resource_entries: policy
+            .resource_patterns(s)
+            .enumerate()
+            .filter(|(_, p)| match witness {
+                Some(w) => crate::eval::resource_matches(p, w, variables, true),
+                None => *p == "*",
+            })
+            .map(|(i, _)| i)
+            .collect(),
     }
 }

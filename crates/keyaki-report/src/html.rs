@@ -24,7 +24,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use keyaki_controls::finding::{
-    ActionEvidence, Evidence, Finding, PolicyEvidence, ScanReport, Severity, Status,
+    ActionEvidence, Evidence, Finding, PolicyEvidence, ScanReport, Severity, StatementEvidence,
+    Status,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -696,31 +697,26 @@ fn render_action(h: &mut String, a: &ActionEvidence) {
             h.push_str(&format!(" (line {l})"));
         }
         h.push_str("</figcaption><pre>");
-        h.push_str(&highlight_statement(
-            &s.source,
-            &a.action,
-            a.witness.as_deref(),
-        ));
+        h.push_str(&highlight_statement(s, a.witness.is_some()));
         h.push_str("</pre></figure>\n");
     }
     h.push_str("</div>\n");
 }
 
 /// The statement's JSON, pretty-printed and escaped, with the granting parts in `<mark>`:
-/// `"Effect": "Allow"`, the `Action` entries that match `action` (or the `NotAction` key
-/// when none of its entries does), and the `Resource` entries that match the witness key
-/// (`"*"` entries when there is no witness), or the `NotResource` key when the witness is
-/// outside all of its entries. Text that is not a JSON object is shown escaped as it is.
-pub(crate) fn highlight_statement(source: &str, action: &str, witness: Option<&str>) -> String {
+/// `"Effect": "Allow"`, the `Action` entries the reasoning core found to match the action
+/// (or the `NotAction` key when none of its entries does), and the `Resource` entries it
+/// found to match the witness key (`"*"` entries when there is no witness), or the
+/// `NotResource` key when the witness is outside all of its entries. The core decides what
+/// matches (`StatementEvidence::action_entries`, `resource_entries`); this only marks it.
+/// Text that is not a JSON object is shown escaped as it is.
+pub(crate) fn highlight_statement(statement: &StatementEvidence, has_witness: bool) -> String {
+    let source = statement.source.as_str();
     let Ok(Value::Object(map)) = serde_json::from_str::<Value>(source) else {
         return escape(source);
     };
-    let action_lc = action.to_ascii_lowercase();
-    let action_matches = |p: &str| glob_match(&p.to_ascii_lowercase(), &action_lc);
-    let resource_matches = |p: &str| match witness {
-        Some(w) => glob_match(p, w),
-        None => p == "*",
-    };
+    let action_matches = |i: usize| statement.action_entries.contains(&i);
+    let resource_matches = |i: usize| statement.resource_entries.contains(&i);
     let mut out = String::from("{\n");
     let len = map.len();
     for (i, (key, value)) in map.iter().enumerate() {
@@ -731,16 +727,11 @@ pub(crate) fn highlight_statement(source: &str, action: &str, witness: Option<&s
             "Action" => (false, Some(&action_matches)),
             "Resource" => (false, Some(&resource_matches)),
             "NotAction" => (
-                entries
-                    .as_ref()
-                    .is_some_and(|e| !e.iter().any(|p| action_matches(p))),
+                entries.is_some() && statement.action_entries.is_empty(),
                 None,
             ),
             "NotResource" => (
-                witness.is_some()
-                    && entries
-                        .as_ref()
-                        .is_some_and(|e| !e.iter().any(|p| resource_matches(p))),
+                has_witness && entries.is_some() && statement.resource_entries.is_empty(),
                 None,
             ),
             _ => (false, None),
@@ -752,13 +743,13 @@ pub(crate) fn highlight_statement(source: &str, action: &str, witness: Option<&s
         out.push_str(&key_html);
         out.push_str(": ");
         match (marker, value) {
-            (Some(m), Value::String(s)) => out.push_str(&mark_if(m(s), s)),
+            (Some(m), Value::String(s)) => out.push_str(&mark_if(m(0), s)),
             (Some(m), Value::Array(items)) if items.iter().all(Value::is_string) => {
                 out.push_str("[\n");
                 for (j, item) in items.iter().enumerate() {
                     let s = item.as_str().unwrap_or_default();
                     out.push_str("    ");
-                    out.push_str(&mark_if(m(s), s));
+                    out.push_str(&mark_if(m(j), s));
                     if j + 1 < items.len() {
                         out.push(',');
                     }
@@ -780,8 +771,8 @@ pub(crate) fn highlight_statement(source: &str, action: &str, witness: Option<&s
     out
 }
 
-/// Decides whether one `Action` or `Resource` entry grants.
-type Matcher<'a> = &'a dyn Fn(&str) -> bool;
+/// Says whether the entry at a position of `Action` or `Resource` grants.
+type Matcher<'a> = &'a dyn Fn(usize) -> bool;
 
 fn mark_if(marked: bool, s: &str) -> String {
     let text = escape(&json_string(s));
@@ -810,33 +801,6 @@ fn string_entries(value: &Value) -> Option<Vec<&str>> {
     }
 }
 
-/// IAM wildcard match: `*` any run of characters, `?` any one character.
-pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -861,22 +825,33 @@ mod tests {
         String::from_utf8(out).expect("utf-8")
     }
 
-    #[test]
-    fn glob_matches_iam_wildcards() {
-        assert!(glob_match("kms:*", "kms:decrypt"));
-        assert!(glob_match("kms:de*", "kms:decrypt"));
-        assert!(glob_match("kms:?ecrypt", "kms:decrypt"));
-        assert!(glob_match("*", ""));
-        assert!(glob_match(
-            "arn:aws:kms:*:*:key/*",
-            "arn:aws:kms:us-east-1:1:key/k"
-        ));
-        assert!(!glob_match("kms:en*", "kms:decrypt"));
-        assert!(!glob_match("kms:decrypt?", "kms:decrypt"));
-        assert!(!glob_match(
-            "arn:aws:kms:*:*:alias/*",
-            "arn:aws:kms:us-east-1:1:key/k"
-        ));
+    /// The statement evidence the reasoning core gives for a one-statement policy and
+    /// `kms:Decrypt`, and whether it found a witness key.
+    fn core_evidence(statement: &str) -> (StatementEvidence, bool) {
+        use keyaki_policy::{Budget, Policy, Query, QueryOptions};
+        let doc = format!(r#"{{"Version":"2012-10-17","Statement":[{statement}]}}"#);
+        let policy = Policy::parse(&doc).expect("policy parses");
+        let query = Query::new(QueryOptions {
+            actions: vec!["kms:Decrypt".into()],
+            account: None,
+            partition: "aws".into(),
+            budget: Budget::default(),
+        })
+        .expect("query");
+        let analysis = query.analyze(&policy);
+        let action = &analysis.actions[0];
+        let named = action.statements.first().expect("the statement grants");
+        (
+            StatementEvidence {
+                index: named.index,
+                sid: named.sid.clone(),
+                source: statement.into(),
+                line: None,
+                action_entries: named.action_entries.clone(),
+                resource_entries: named.resource_entries.clone(),
+            },
+            action.witness.is_some(),
+        )
     }
 
     #[test]
@@ -888,9 +863,15 @@ mod tests {
     }
 
     #[test]
-    fn statement_highlights_only_the_granting_entries() {
-        let src = r#"{"Sid":"S","Effect":"Allow","Action":["s3:GetObject","kms:De*"],"Resource":["arn:aws:s3:::b/*","*"]}"#;
-        let html = highlight_statement(src, "kms:Decrypt", Some("arn:aws:kms:us-east-1:1:key/k"));
+    fn statement_highlights_only_the_entries_the_core_found_granting() {
+        let (st, witness) = core_evidence(
+            r#"{"Sid":"S","Effect":"Allow","Action":["s3:GetObject","kms:De*"],"Resource":["arn:aws:s3:::b/*","*"]}"#,
+        );
+        assert_eq!(
+            (st.action_entries.as_slice(), st.resource_entries.as_slice()),
+            (&[1][..], &[1][..])
+        );
+        let html = highlight_statement(&st, witness);
         assert!(html.contains("<mark>&quot;kms:De*&quot;</mark>"), "{html}");
         assert!(html.contains("<mark>&quot;*&quot;</mark>"), "{html}");
         assert!(
@@ -910,20 +891,44 @@ mod tests {
 
     #[test]
     fn statement_highlights_not_action_that_excludes_nothing_blocked() {
-        let src = r#"{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}"#;
-        let html = highlight_statement(src, "kms:Decrypt", None);
+        let (st, witness) =
+            core_evidence(r#"{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}"#);
+        let html = highlight_statement(&st, witness);
         assert!(
             html.contains("<mark>&quot;NotAction&quot;: &quot;iam:*&quot;</mark>"),
             "{html}"
         );
-        let src = r#"{"Effect":"Allow","NotAction":"kms:*","Resource":"*"}"#;
-        let html = highlight_statement(src, "kms:Decrypt", None);
+        // A NotAction entry that matches the action is what keeps a statement from granting.
+        let excluding = StatementEvidence {
+            source: r#"{"Effect":"Allow","NotAction":"kms:*","Resource":"*"}"#.into(),
+            action_entries: vec![0],
+            ..st
+        };
+        let html = highlight_statement(&excluding, witness);
         assert!(!html.contains("<mark>&quot;NotAction"), "{html}");
     }
 
     #[test]
+    fn statement_highlights_not_resource_that_leaves_the_witness_out() {
+        let (st, witness) = core_evidence(
+            r#"{"Effect":"Allow","Action":"kms:Decrypt","NotResource":"arn:aws:kms:*:*:alias/*"}"#,
+        );
+        assert!(witness && st.resource_entries.is_empty(), "{st:?}");
+        let html = highlight_statement(&st, witness);
+        assert!(html.contains("<mark>&quot;NotResource&quot;"), "{html}");
+    }
+
+    #[test]
     fn statement_that_is_not_json_is_shown_escaped() {
-        let html = highlight_statement("<script>x</script>", "kms:Decrypt", None);
+        let statement = StatementEvidence {
+            index: 0,
+            sid: None,
+            source: "<script>x</script>".into(),
+            line: None,
+            action_entries: vec![],
+            resource_entries: vec![],
+        };
+        let html = highlight_statement(&statement, false);
         assert_eq!(html, "&lt;script&gt;x&lt;/script&gt;");
     }
 

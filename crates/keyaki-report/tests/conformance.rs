@@ -99,10 +99,7 @@ fn sarif_scan_has_one_rule_per_control_and_levels_by_status() {
 }
 
 fn stmt(index: usize, sid: Option<&str>) -> StatementRef {
-    StatementRef {
-        index,
-        sid: sid.map(String::from),
-    }
+    StatementRef::new(index, sid.map(String::from))
 }
 
 fn failing(statements: Vec<StatementRef>) -> Analysis {

@@ -62,10 +62,7 @@ fn sarif_policy_files() {
 /// Four policy documents as `keyaki policy` would hand them over: one FAILED through two
 /// statements, one PASSED, one UNKNOWN (a JSON Lines entry), one that does not parse.
 pub fn policy_results() -> Vec<PolicyFileResult> {
-    let stmt = |index: usize, sid: Option<&str>| StatementRef {
-        index,
-        sid: sid.map(String::from),
-    };
+    let stmt = |index: usize, sid: Option<&str>| StatementRef::new(index, sid.map(String::from));
     vec![
         PolicyFileResult {
             path: "./iam/policies/decrypt-all.json".into(),

@@ -94,6 +94,8 @@ fn finding(account: usize, i: usize, failed: bool) -> Finding {
                         sid: Some(format!("S{i}")),
                         source,
                         line: Some(4),
+                        action_entries: vec![0],
+                        resource_entries: vec![0],
                     }],
                     witness: Some("arn:aws:kms:us-east-1:000000000000:key/any".to_owned()),
                     counterexample: None,

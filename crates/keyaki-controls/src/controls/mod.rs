@@ -247,6 +247,8 @@ pub fn analyze_document(
                         sid: s.sid.clone(),
                         source: stmt.map(|st| dedent(&st.source)).unwrap_or_default(),
                         line: stmt.and_then(|st| st.location).map(|l| l.line),
+                        action_entries: s.action_entries.clone(),
+                        resource_entries: s.resource_entries.clone(),
                     }
                 })
                 .collect(),

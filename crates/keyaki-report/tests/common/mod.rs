@@ -81,6 +81,8 @@ fn decrypt_all() -> PolicyEvidence {
         sid: Some("AllowDecryptAnywhere".into()),
         source: r#"{"Sid":"AllowDecryptAnywhere","Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:*:*:key/*"}"#.into(),
         line: Some(9),
+        action_entries: vec![0],
+        resource_entries: vec![0],
     };
     PolicyEvidence {
         policy_name: "DecryptEverything".into(),
@@ -127,6 +129,8 @@ fn scoped(name: &str, arn: Option<&str>) -> PolicyEvidence {
                 sid: None,
                 source: r#"{"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}"#.into(),
                 line: Some(3),
+                action_entries: vec![0],
+                resource_entries: vec![],
             }],
             witness: None,
             counterexample: Some(
