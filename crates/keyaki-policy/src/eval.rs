@@ -11,7 +11,7 @@
 //! ARN segments, the other two combinations the narrow one.
 
 use crate::model::Effect;
-use crate::Policy;
+use crate::{Glob, Policy};
 
 /// Which reading the resource patterns take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,12 +48,9 @@ pub fn allows_reading(policy: &Policy, action: &str, arn: &str, reading: Reading
         {
             continue;
         }
-        let action_hit = policy.action_patterns(s).any(|p| {
-            glob_ci(
-                &p.chars().collect::<Vec<_>>(),
-                &action.chars().collect::<Vec<_>>(),
-            )
-        });
+        let action_hit = policy
+            .action_patterns(s)
+            .any(|p| Glob::ignoring_case(p).is_match(action));
         if action_hit == s.not_action() {
             continue;
         }
@@ -74,33 +71,6 @@ pub fn allows_reading(policy: &Policy, action: &str, arn: &str, reading: Reading
         }
     }
     allowed
-}
-
-/// Case-insensitive glob by dynamic programming over (pattern prefix, text prefix).
-fn glob_ci(p: &[char], s: &[char]) -> bool {
-    // row[j]: the pattern prefix read so far matches the first j characters of `s`.
-    let mut row = vec![false; s.len() + 1];
-    row[0] = true;
-    for &pc in p {
-        let mut next = vec![false; s.len() + 1];
-        match pc {
-            '*' => {
-                let mut any = false;
-                for j in 0..=s.len() {
-                    any |= row[j];
-                    next[j] = any;
-                }
-            }
-            _ => {
-                for j in 1..=s.len() {
-                    next[j] =
-                        row[j - 1] && (pc == '?' || pc.to_lowercase().eq(s[j - 1].to_lowercase()));
-                }
-            }
-        }
-        row = next;
-    }
-    row[s.len()]
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -108,6 +108,7 @@ mod analysis;
 mod catalog;
 mod error;
 pub mod eval;
+mod glob;
 mod json;
 mod model;
 mod pattern;
@@ -118,4 +119,5 @@ pub use analysis::{
 };
 pub use catalog::kms_actions;
 pub use error::{ParseError, ParseErrorKind, QueryError};
+pub use glob::Glob;
 pub use model::{Effect, Location, Policy, Statement, MAX_DOCUMENT_BYTES};

@@ -12,14 +12,13 @@
 //! - [`schema`]: versioned migrations (`PRAGMA user_version`); a newer store is refused.
 //! - [`lifecycle`]: the workflow / record-state rules, without I/O.
 //! - [`suppress`]: the TOML suppression rules and their application.
-//! - [`glob`]: the ARN pattern language (`*`, `?`).
+//! - [`Glob`] (from `keyaki-policy`): the ARN pattern language (`*`, `?`).
 //! - [`location`]: the default store path.
 //!
 //! Finding ids are [`keyaki_controls::finding::finding_id`]: the same id the ASFF output
 //! and the Security Hub export use.
 
 pub mod error;
-pub mod glob;
 pub mod lifecycle;
 pub mod location;
 pub mod schema;
@@ -27,7 +26,7 @@ pub mod store;
 pub mod suppress;
 
 pub use error::{StoreError, SuppressionError};
-pub use glob::Glob;
+pub use keyaki_policy::Glob;
 pub use location::{default_path, ENV_DB};
 pub use store::{
     Diff, DiffEntry, Filter, HistoryEntry, RunFailures, RunInfo, RunRecord, RunSummary, Store,

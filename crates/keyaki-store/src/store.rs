@@ -13,10 +13,10 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
-use crate::glob::Glob;
 use crate::lifecycle::{self, Change, Observation, Prior};
 use crate::schema;
 use crate::suppress::SuppressionReport;
+use keyaki_policy::Glob;
 
 /// How long a writer waits for another one before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);

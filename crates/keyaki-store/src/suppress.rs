@@ -23,7 +23,7 @@ use keyaki_controls::finding::{ScanReport, Status, SuppressionRef, Workflow, Wor
 use serde::{Deserialize, Serialize};
 
 use crate::error::SuppressionError;
-use crate::glob::Glob;
+use keyaki_policy::Glob;
 
 /// The conventional file name, looked up in the working directory when no file is named.
 pub const DEFAULT_FILE: &str = "keyaki-suppressions.toml";

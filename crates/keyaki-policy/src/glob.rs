@@ -1,12 +1,16 @@
-//! The resource pattern language of suppression rules and `--resource`: `*` matches any
-//! run of characters (including `/` and `:`), `?` matches one character, everything else
-//! matches itself. Matching is case-sensitive, as ARNs are.
+//! Plain wildcard patterns: `*` matches any run of characters (including `/` and `:`), `?`
+//! matches one character, everything else matches itself. The one matcher of the workspace
+//! for text that is not read segment by segment: the findings store's `--resource` filter
+//! and suppression rules (case-sensitive, as ARNs are) and the concrete evaluator's action
+//! patterns (case-insensitive, as IAM reads them). Resource patterns in policies are read
+//! segment by segment by the reasoning core (`pattern.rs`) and the evaluator (`eval.rs`).
 
 /// A compiled resource pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Glob {
     source: String,
     kind: Kind,
+    ignore_case: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +38,20 @@ impl Glob {
         Glob {
             source: pattern.to_string(),
             kind,
+            ignore_case: false,
+        }
+    }
+
+    /// A pattern whose letters match either case (as IAM reads action names).
+    pub fn ignoring_case(pattern: &str) -> Glob {
+        Glob {
+            source: pattern.to_string(),
+            kind: if pattern == "*" {
+                Kind::Any
+            } else {
+                Kind::General(pattern.chars().collect())
+            },
+            ignore_case: true,
         }
     }
 
@@ -46,13 +64,14 @@ impl Glob {
             Kind::Any => true,
             Kind::Literal => self.source == text,
             Kind::Prefix(p) => text.starts_with(p.as_str()),
-            Kind::General(pattern) => wildcard_match(pattern, text),
+            Kind::General(pattern) => wildcard_match(pattern, text, self.ignore_case),
         }
     }
 }
 
 /// Iterative wildcard matching with single backtracking point (linear for `*`-only patterns).
-fn wildcard_match(pattern: &[char], text: &str) -> bool {
+fn wildcard_match(pattern: &[char], text: &str, ignore_case: bool) -> bool {
+    let same = |a: char, b: char| a == b || (ignore_case && a.to_lowercase().eq(b.to_lowercase()));
     let text: Vec<char> = text.chars().collect();
     let (mut p, mut t) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
@@ -66,7 +85,7 @@ fn wildcard_match(pattern: &[char], text: &str) -> bool {
                 p += 1;
                 t += 1;
             }
-            Some(c) if *c == text[t] => {
+            Some(&c) if same(c, text[t]) => {
                 p += 1;
                 t += 1;
             }
@@ -111,5 +130,15 @@ mod tests {
         suffix_mismatch: "*-legacy", "arn:aws:iam::1:role/app-legacy2" => false;
         case_sensitive: "arn:aws:iam::1:role/App", "arn:aws:iam::1:role/app" => false;
         brackets_are_literal: "arn:[x]", "arn:[x]" => true;
+    }
+
+    #[test]
+    fn ignoring_case_matches_either_case() {
+        assert!(Glob::ignoring_case("kms:de*").is_match("KMS:Decrypt"));
+        assert!(Glob::ignoring_case("KMS:?ECRYPT").is_match("kms:decrypt"));
+        assert!(Glob::ignoring_case("kms:decrypt").is_match("kms:Decrypt"));
+        assert!(!Glob::ignoring_case("kms:en*").is_match("kms:Decrypt"));
+        assert!(!Glob::ignoring_case("kms:decrypt?").is_match("kms:decrypt"));
+        assert!(Glob::ignoring_case("*").is_match(""));
     }
 }
