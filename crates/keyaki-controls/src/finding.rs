@@ -3,6 +3,7 @@
 //! External formats (ASFF, OCSF, SARIF, ...) are written from this model by
 //! `keyaki-report`; this model's JSON form is the `--format json` schema.
 
+pub use crate::reason::ReasonCode;
 use serde::{Deserialize, Serialize};
 
 /// Compliance status of a finding, as Security Hub names it.
@@ -111,10 +112,10 @@ pub struct SourceLocation {
 }
 
 /// Why a finding has its status. `code` is stable and machine-readable
-/// (e.g. `ALLOWS_DECRYPT_ON_ALL_KEYS`, `NOT_APPLICABLE`, `READ_ERROR`); `text` is for people.
+/// (a [`ReasonCode`]); `text` is for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reason {
-    pub code: String,
+    pub code: ReasonCode,
     pub text: String,
 }
 
@@ -379,11 +380,7 @@ impl Finding {
     /// or `EXCLUDED_PERMISSIONS_BOUNDARY` for KMS.1): such findings are NOT_AVAILABLE and
     /// stay out of the default table.
     pub fn is_not_applicable(&self) -> bool {
-        self.status == Status::NotAvailable
-            && matches!(
-                self.reason.code.as_str(),
-                "NOT_APPLICABLE" | "EXCLUDED_PERMISSIONS_BOUNDARY"
-            )
+        self.status == Status::NotAvailable && self.reason.code.is_not_applicable()
     }
 }
 

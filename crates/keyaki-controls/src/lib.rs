@@ -32,6 +32,7 @@ mod evaluate;
 pub mod finding;
 pub mod input;
 pub mod params;
+pub mod reason;
 pub mod registry;
 pub mod snapshot;
 
@@ -39,3 +40,4 @@ pub use evaluate::{evaluate, evaluate_at, EvaluateError};
 pub use finding::PolicyVerdict;
 pub use input::{AccountInput, InputError};
 pub use params::Parameters;
+pub use reason::ReasonCode;

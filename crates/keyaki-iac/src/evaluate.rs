@@ -19,7 +19,8 @@ use crate::stack::{account_input, Index, Known, Origin, Problem, Stack, Target};
 use crate::value::{push_unique, Document};
 
 /// The reason code of a finding that depends on values unknown before deploy.
-pub const UNRESOLVED_VALUE: &str = "UNRESOLVED_VALUE";
+pub const UNRESOLVED_VALUE: keyaki_controls::ReasonCode =
+    keyaki_controls::ReasonCode::UnresolvedValue;
 
 /// Evaluates one stack (one scenario of a template).
 pub fn evaluate_stack(
@@ -353,7 +354,7 @@ fn apply_rules(f: &mut Finding, stack: &Stack, problem: Option<&Problem>, unreso
     if let Some(p) = problem {
         f.status = Status::NotAvailable;
         f.severity = severity_of(f);
-        f.reason.code = p.code.to_owned();
+        f.reason.code = p.code;
         f.reason.text = format!(
             "{} (at {}:{}:{})",
             p.message, stack.file, p.at.line, p.at.column
@@ -366,7 +367,7 @@ fn apply_rules(f: &mut Finding, stack: &Stack, problem: Option<&Problem>, unreso
     let names: Vec<&str> = unresolved.iter().map(String::as_str).collect();
     f.status = Status::NotAvailable;
     f.severity = severity_of(f);
-    f.reason.code = UNRESOLVED_VALUE.to_owned();
+    f.reason.code = UNRESOLVED_VALUE;
     f.reason.text = format!(
         "depends on values unknown before deploy: {}; with the values that allow the least it does not fail, so it may pass or fail once deployed",
         names.join("; ")

@@ -3,6 +3,7 @@
 //! turns them into the controls' own model ([`account_input`]), so that the controls that
 //! judge a deployed account judge the stack too.
 
+use keyaki_controls::ReasonCode;
 use std::collections::{BTreeMap, HashMap};
 
 use keyaki_controls::finding::{InputProblem, NotEvaluated};
@@ -36,7 +37,7 @@ pub struct Origin {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     /// The reason code of the finding (`READ_ERROR`, `POLICY_PARSE_ERROR`).
-    pub code: &'static str,
+    pub code: ReasonCode,
     pub message: String,
     pub at: Pos,
 }
@@ -222,7 +223,7 @@ pub fn account_input(stack: &Stack) -> (AccountInput, Index) {
         let arn = policy_arn(stack, i);
         index.insert(arn.clone(), Target::Policy(i));
         if let Err(problem) = &p.document {
-            if problem.code == "READ_ERROR" {
+            if problem.code == ReasonCode::ReadError {
                 iam.policies.push(Element::Bad(BadElement {
                     location: format!("{}:{}", stack.file, problem.at),
                     message: problem.message.clone(),
@@ -448,7 +449,7 @@ fn key_input(stack: &Stack, k: &PlannedKey, arn: String, replacement: bool) -> K
 /// document the core cannot read is a problem at its place in the source.
 pub fn checked_document(node: &crate::value::RNode) -> Result<Document, Problem> {
     let doc = crate::value::policy_document(node).map_err(|e| Problem {
-        code: "POLICY_PARSE_ERROR",
+        code: ReasonCode::PolicyParseError,
         message: e.message,
         at: e.at,
     })?;
@@ -464,7 +465,7 @@ pub fn checked_document(node: &crate::value::RNode) -> Result<Document, Problem>
             .map(|p| format!(" at `{p}`"))
             .unwrap_or_default();
         return Err(Problem {
-            code: "POLICY_PARSE_ERROR",
+            code: ReasonCode::PolicyParseError,
             message: format!("the policy document does not parse{element}: {}", e.message),
             at,
         });

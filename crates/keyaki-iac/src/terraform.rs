@@ -18,6 +18,7 @@
 //! Places are those of the resource's entry in the plan file (a plan has no places of the
 //! configuration's source).
 
+use keyaki_controls::ReasonCode;
 use std::collections::HashMap;
 
 use serde::Deserialize;
@@ -159,7 +160,7 @@ impl Instance {
         match value {
             Some(Value::String(s)) => {
                 let json: Value = serde_json::from_str(s).map_err(|e| Problem {
-                    code: "POLICY_PARSE_ERROR",
+                    code: ReasonCode::PolicyParseError,
                     message: format!(
                         "`{}.{attr}` is not a JSON policy document: {e}",
                         self.address
@@ -170,7 +171,7 @@ impl Instance {
             }
             Some(other @ Value::Object(_)) => checked_document(&from_json(other, self.at, &[])),
             _ => Err(Problem {
-                code: "READ_ERROR",
+                code: ReasonCode::ReadError,
                 message: format!("`{}` has no `{attr}`", self.address),
                 at: self.at,
             }),

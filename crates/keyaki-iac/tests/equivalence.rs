@@ -159,7 +159,7 @@ fn verdicts(
         .map(|f| {
             (
                 (f.control.clone(), name_of(f)),
-                (f.status.as_str().to_owned(), f.reason.code.clone()),
+                (f.status.as_str().to_owned(), f.reason.code.to_string()),
             )
         })
         .collect()

@@ -334,7 +334,7 @@ fn asff_finding(report: &ScanReport, f: &Finding, options: &AsffOptions, at: &st
                 standards_id: FSBP_STANDARD.to_string(),
             }],
             status_reasons: vec![AsffStatusReason {
-                reason_code: f.reason.code.clone(),
+                reason_code: f.reason.code.to_string(),
                 description: truncate_chars(&one_line(&f.reason.text), 2048),
             }],
         },
@@ -354,7 +354,7 @@ fn product_fields(f: &Finding) -> BTreeMap<String, String> {
             );
         }
     };
-    put("ReasonCode", f.reason.code.clone());
+    put("ReasonCode", f.reason.code.to_string());
     if let Some(name) = &f.resource.name {
         put("ResourceName", name.clone());
     }

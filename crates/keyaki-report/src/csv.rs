@@ -57,7 +57,7 @@ fn row(f: &Finding) -> Vec<String> {
         f.resource.region.clone(),
         f.resource.account.clone(),
         f.resource.partition.clone(),
-        guard(&f.reason.code),
+        guard(f.reason.code.as_str()),
         guard(&one_line(&f.reason.text)),
         guard(&evidence(f)),
         guard(&f.title),

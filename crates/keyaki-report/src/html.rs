@@ -459,7 +459,7 @@ fn search_text(f: &Finding) -> String {
         &f.resource.kind,
         &f.resource.arn,
         &f.resource.region,
-        &f.reason.code,
+        f.reason.code.as_str(),
         &f.reason.text,
     ];
     if let Some(n) = &f.resource.name {

@@ -265,7 +265,7 @@ fn event(report: &ScanReport, f: &Finding, time: i64) -> ComplianceFinding {
             requirements: info.related_requirements.clone(),
             status_id: compliance_status_id,
             status: compliance_status.to_string(),
-            status_code: f.reason.code.clone(),
+            status_code: f.reason.code.to_string(),
             status_details: vec![one_line(&f.reason.text)],
         },
         resources: vec![ResourceDetails {

@@ -382,7 +382,7 @@ fn csv_has_a_header_and_one_row_per_finding() {
         assert_eq!(&row[0], f.control);
         assert_eq!(&row[1], f.status.as_str());
         assert_eq!(&row[4], f.resource.arn);
-        assert_eq!(&row[9], f.reason.code);
+        assert_eq!(&row[9], f.reason.code.as_str());
     }
     let broken = rows
         .iter()

@@ -68,11 +68,10 @@ fn finding(account: usize, i: usize, failed: bool) -> Finding {
         },
         reason: Reason {
             code: if failed {
-                "ALLOWS_DECRYPT_ON_ALL_KEYS"
+                keyaki_controls::ReasonCode::AllowsBlockedActionsOnAllKeys
             } else {
-                "COMPLIANT"
-            }
-            .to_owned(),
+                keyaki_controls::ReasonCode::NoBlockedActionsOnAllKeys
+            },
             text: "the default version allows kms:Decrypt on every key (statement S1)".to_owned(),
         },
         evidence: Some(Evidence::Policies {

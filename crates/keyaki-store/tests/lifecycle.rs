@@ -602,7 +602,7 @@ fn workflow_update_of_an_unknown_id_changes_nothing() {
 fn filters_select_by_control_status_workflow_resource_and_since() {
     let (_d, mut store) = open();
     let mut na = finding("KMS.4", "hmac", Status::NotAvailable);
-    na.reason.code = "NOT_APPLICABLE".into();
+    na.reason.code = keyaki_controls::ReasonCode::NotApplicable;
     let na2 = na.clone();
     record(
         &mut store,

@@ -22,10 +22,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::control::{ControlMeta, Parameter, Schedule};
 use crate::finding::{Evidence, Finding, PolicyEvidence, PolicyVerdict, Severity, Status};
 use crate::input::Element;
+use crate::reason::ReasonCode;
 
 use super::{
-    analyze_document, bad_element_finding, failing_actions, finding, is_aws_managed, reason,
-    Context, Control, DataSource, PolicyOutcome,
+    analyze_document, bad_element_finding, failing_actions, finding, is_aws_managed, Context,
+    Control, DataSource, PolicyOutcome,
 };
 
 pub static META: ControlMeta = ControlMeta {
@@ -157,7 +158,7 @@ impl Control for Kms1 {
                     &META,
                     Status::NotAvailable,
                     resource,
-                    reason::EXCLUDED_PERMISSIONS_BOUNDARY,
+                    ReasonCode::ExcludedPermissionsBoundary,
                     format!("not evaluated: the policy is used as a permissions boundary {who}, and `excludePermissionBoundaryPolicy` is true"),
                     None,
                 ));
@@ -213,7 +214,7 @@ impl Control for Kms1 {
             let (status, code, text) = match &outcome {
                 PolicyOutcome::Failed => (
                     Status::Failed,
-                    reason::ALLOWS_BLOCKED_ACTIONS_ON_ALL_KEYS,
+                    ReasonCode::AllowsBlockedActionsOnAllKeys,
                     format!(
                         "the default version `{version}` allows {} on all KMS keys",
                         failing_actions(&evidence)
@@ -221,19 +222,19 @@ impl Control for Kms1 {
                 ),
                 PolicyOutcome::Passed => (
                     Status::Passed,
-                    reason::NO_BLOCKED_ACTIONS_ON_ALL_KEYS,
+                    ReasonCode::NoBlockedActionsOnAllKeys,
                     format!(
                         "the default version `{version}` allows no blocked action on all KMS keys"
                     ),
                 ),
                 PolicyOutcome::Unknown(why) => (
                     Status::NotAvailable,
-                    reason::UNDECIDED,
+                    ReasonCode::Undecided,
                     format!("the default version `{version}` could not be decided: {why}"),
                 ),
                 PolicyOutcome::Error(why) => (
                     Status::NotAvailable,
-                    reason::POLICY_PARSE_ERROR,
+                    ReasonCode::PolicyParseError,
                     why.clone(),
                 ),
             };

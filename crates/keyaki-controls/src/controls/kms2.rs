@@ -16,12 +16,13 @@
 use crate::control::{ControlMeta, Parameter, Schedule};
 use crate::finding::{Evidence, Finding, PolicyEvidence, Severity, Status};
 use crate::input::{BadElement, Element};
+use crate::reason::ReasonCode;
 use crate::snapshot::PolicyDetail;
 
 use super::kms1::iam_path;
 use super::{
-    analyze_document, bad_element_finding, failing_actions, finding, inline_evidence, reason,
-    Context, Control, DataSource, PolicyOutcome,
+    analyze_document, bad_element_finding, failing_actions, finding, inline_evidence, Context,
+    Control, DataSource, PolicyOutcome,
 };
 
 pub static META: ControlMeta = ControlMeta {
@@ -147,7 +148,7 @@ impl Control for Kms2 {
                     &META,
                     Status::Passed,
                     resource,
-                    reason::NO_INLINE_POLICIES,
+                    ReasonCode::NoInlinePolicies,
                     "no inline policy".into(),
                     None,
                 ));
@@ -188,25 +189,25 @@ impl Control for Kms2 {
             let (status, code, text) = if !failed.is_empty() {
                 (
                     Status::Failed,
-                    reason::ALLOWS_BLOCKED_ACTIONS_ON_ALL_KEYS,
+                    ReasonCode::AllowsBlockedActionsOnAllKeys,
                     format!("{} on all KMS keys", failed.join("; ")),
                 )
             } else if !errors.is_empty() {
                 (
                     Status::NotAvailable,
-                    reason::POLICY_PARSE_ERROR,
+                    ReasonCode::PolicyParseError,
                     errors.join("; "),
                 )
             } else if !undecided.is_empty() {
                 (
                     Status::NotAvailable,
-                    reason::UNDECIDED,
+                    ReasonCode::Undecided,
                     format!("could not be decided: {}", undecided.join("; ")),
                 )
             } else {
                 (
                     Status::Passed,
-                    reason::NO_BLOCKED_ACTIONS_ON_ALL_KEYS,
+                    ReasonCode::NoBlockedActionsOnAllKeys,
                     format!(
                         "none of its {} inline policies allows a blocked action on all KMS keys",
                         policies.len()

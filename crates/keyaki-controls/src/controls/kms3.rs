@@ -15,8 +15,9 @@
 
 use crate::control::{ControlMeta, Schedule};
 use crate::finding::{Evidence, Finding, Severity, Status};
+use crate::reason::ReasonCode;
 
-use super::{finding, for_each_key, reason, Context, Control, DataSource};
+use super::{finding, for_each_key, Context, Control, DataSource};
 
 pub static META: ControlMeta = ControlMeta {
     id: "KMS.3",
@@ -53,7 +54,7 @@ impl Control for Kms3 {
                     &META,
                     Status::NotAvailable,
                     resource,
-                    reason::READ_ERROR,
+                    ReasonCode::ReadError,
                     format!("the key metadata at `{}` has no `KeyState`", key.location),
                     None,
                 ));
@@ -67,7 +68,7 @@ impl Control for Kms3 {
             let (status, code, text) = match state {
                 "PendingDeletion" => (
                     Status::Failed,
-                    reason::KEY_PENDING_DELETION,
+                    ReasonCode::KeyPendingDeletion,
                     match metadata.deletion_date_rfc3339() {
                         Some(date) => format!("the key is scheduled for deletion on {date}"),
                         None => "the key is scheduled for deletion".to_owned(),
@@ -75,7 +76,7 @@ impl Control for Kms3 {
                 ),
                 "PendingReplicaDeletion" => (
                     Status::Failed,
-                    reason::KEY_PENDING_REPLICA_DELETION,
+                    ReasonCode::KeyPendingReplicaDeletion,
                     match metadata.pending_deletion_window_in_days {
                         Some(days) => format!("the key is scheduled for deletion {days} days after its replica keys are deleted"),
                         None => "the key is scheduled for deletion after its replica keys are deleted".to_owned(),
@@ -83,7 +84,7 @@ impl Control for Kms3 {
                 ),
                 other => (
                     Status::Passed,
-                    reason::KEY_NOT_PENDING_DELETION,
+                    ReasonCode::KeyNotPendingDeletion,
                     format!("the key is not scheduled for deletion (state `{other}`)"),
                 ),
             };

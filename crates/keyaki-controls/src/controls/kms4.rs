@@ -17,8 +17,9 @@
 
 use crate::control::{ControlMeta, Schedule};
 use crate::finding::{Evidence, Finding, Severity, Status};
+use crate::reason::ReasonCode;
 
-use super::{finding, for_each_key, reason, Context, Control, DataSource};
+use super::{finding, for_each_key, Context, Control, DataSource};
 
 pub static META: ControlMeta = ControlMeta {
     id: "KMS.4",
@@ -64,7 +65,7 @@ impl Control for Kms4 {
                     &META,
                     Status::NotAvailable,
                     resource,
-                    reason::READ_ERROR,
+                    ReasonCode::ReadError,
                     format!(
                         "the key metadata at `{}` lacks `KeySpec`, `Origin` or `KeyManager`",
                         key.location
@@ -109,7 +110,7 @@ impl Control for Kms4 {
                     &META,
                     Status::NotAvailable,
                     resource,
-                    reason::NOT_APPLICABLE,
+                    ReasonCode::NotApplicable,
                     format!("not applicable: {why}"),
                     Some(evidence(None, None)),
                 ));
@@ -128,7 +129,7 @@ impl Control for Kms4 {
                         &META,
                         Status::NotAvailable,
                         resource,
-                        reason::READ_ERROR,
+                        ReasonCode::ReadError,
                         why,
                         None,
                     ));
@@ -139,7 +140,7 @@ impl Control for Kms4 {
                         &META,
                         Status::NotAvailable,
                         resource,
-                        reason::READ_ERROR,
+                        ReasonCode::ReadError,
                         why.clone(),
                         None,
                     ));
@@ -159,7 +160,7 @@ impl Control for Kms4 {
                     &META,
                     Status::Passed,
                     resource,
-                    reason::ROTATION_ENABLED,
+                    ReasonCode::RotationEnabled,
                     text,
                     Some(ev),
                 ));
@@ -168,7 +169,7 @@ impl Control for Kms4 {
                     &META,
                     Status::Failed,
                     resource,
-                    reason::ROTATION_DISABLED,
+                    ReasonCode::RotationDisabled,
                     "automatic rotation is disabled".into(),
                     Some(ev),
                 ));

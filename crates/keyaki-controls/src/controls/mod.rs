@@ -10,45 +10,13 @@ use crate::finding::{
 };
 use crate::input::{AccountInput, BadElement};
 use crate::params::Parameters;
+use crate::reason::ReasonCode;
 use crate::snapshot::{Document, PolicyDetail};
 
 pub mod kms1;
 pub mod kms2;
 pub mod kms3;
 pub mod kms4;
-
-/// Stable reason codes (`Finding.reason.code`).
-pub mod reason {
-    /// A blocked action is allowed on all KMS keys (KMS.1, KMS.2).
-    pub const ALLOWS_BLOCKED_ACTIONS_ON_ALL_KEYS: &str = "ALLOWS_BLOCKED_ACTIONS_ON_ALL_KEYS";
-    /// No blocked action is allowed on all KMS keys (KMS.1, KMS.2).
-    pub const NO_BLOCKED_ACTIONS_ON_ALL_KEYS: &str = "NO_BLOCKED_ACTIONS_ON_ALL_KEYS";
-    /// The principal has no inline policy (KMS.2).
-    pub const NO_INLINE_POLICIES: &str = "NO_INLINE_POLICIES";
-    /// The reasoning core could not decide within its budget.
-    pub const UNDECIDED: &str = "UNDECIDED";
-    /// A policy document could not be parsed.
-    pub const POLICY_PARSE_ERROR: &str = "POLICY_PARSE_ERROR";
-    /// KMS.1: the policy is a permissions boundary and `excludePermissionBoundaryPolicy` is true.
-    pub const EXCLUDED_PERMISSIONS_BOUNDARY: &str = "EXCLUDED_PERMISSIONS_BOUNDARY";
-    /// The control does not apply to the resource (KMS.4: rotation cannot be enabled,
-    /// or the key is pending deletion). Kept out of the default table.
-    pub const NOT_APPLICABLE: &str = "NOT_APPLICABLE";
-    /// The resource's data could not be read (API error, malformed input element).
-    pub const READ_ERROR: &str = "READ_ERROR";
-    /// The region could not be read.
-    pub const REGION_ERROR: &str = "REGION_ERROR";
-    /// KMS.3: the key is scheduled for deletion.
-    pub const KEY_PENDING_DELETION: &str = "KEY_PENDING_DELETION";
-    /// KMS.3: the key is a multi-Region primary waiting for its replicas to be deleted.
-    pub const KEY_PENDING_REPLICA_DELETION: &str = "KEY_PENDING_REPLICA_DELETION";
-    /// KMS.3: the key is not scheduled for deletion.
-    pub const KEY_NOT_PENDING_DELETION: &str = "KEY_NOT_PENDING_DELETION";
-    /// KMS.4: automatic rotation is enabled.
-    pub const ROTATION_ENABLED: &str = "ROTATION_ENABLED";
-    /// KMS.4: automatic rotation is disabled.
-    pub const ROTATION_DISABLED: &str = "ROTATION_DISABLED";
-}
 
 /// What part of an account a control reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,7 +92,7 @@ pub fn finding(
     meta: &ControlMeta,
     status: Status,
     resource: Resource,
-    code: &str,
+    code: ReasonCode,
     text: String,
     evidence: Option<Evidence>,
 ) -> Finding {
@@ -138,10 +106,7 @@ pub fn finding(
             meta.severity
         },
         resource,
-        reason: Reason {
-            code: code.to_owned(),
-            text,
-        },
+        reason: Reason { code, text },
         evidence,
         remediation: Remediation {
             text: meta.remediation.to_owned(),
@@ -170,7 +135,7 @@ pub fn bad_element_finding(
         meta,
         Status::NotAvailable,
         resource,
-        reason::READ_ERROR,
+        ReasonCode::ReadError,
         format!(
             "the resource could not be read from `{}`: {}",
             bad.location, bad.message
@@ -391,7 +356,7 @@ pub fn for_each_key(
                 meta,
                 Status::NotAvailable,
                 resource,
-                reason::REGION_ERROR,
+                ReasonCode::RegionError,
                 format!("the keys of region `{region}` could not be read: {code}: {message}"),
                 None,
             ));
@@ -406,7 +371,7 @@ pub fn for_each_key(
                     meta,
                     Status::NotAvailable,
                     resource,
-                    reason::READ_ERROR,
+                    ReasonCode::ReadError,
                     why.clone(),
                     None,
                 )),

@@ -12,6 +12,7 @@
 //! A resource whose `Condition` is false is not created and is skipped.
 
 use keyaki_controls::finding::NotEvaluated;
+use keyaki_controls::ReasonCode;
 
 use crate::cfn::intrinsics::{Scope, Tri};
 use crate::cfn::Env;
@@ -28,7 +29,7 @@ pub const NO_DELETION_IN_TEMPLATES: &str = "a template says what will exist, not
 
 fn read_error(message: impl Into<String>, at: Pos) -> Problem {
     Problem {
-        code: "READ_ERROR",
+        code: ReasonCode::ReadError,
         message: message.into(),
         at,
     }

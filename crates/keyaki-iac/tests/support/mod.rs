@@ -48,5 +48,5 @@ pub fn finding<'a>(report: &'a ScanReport, control: &str, id: &str) -> &'a Findi
 
 pub fn status(report: &ScanReport, control: &str, id: &str) -> (Status, String) {
     let f = finding(report, control, id);
-    (f.status, f.reason.code.clone())
+    (f.status, f.reason.code.to_string())
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use keyaki_controls::finding::{
     ActionEvidence, Evidence, Finding, InputProblem, PolicyEvidence, PolicyVerdict, Reason,
-    Remediation, Resource, ScanReport, Severity, StatementEvidence, Status, Summary,
+    ReasonCode, Remediation, Resource, ScanReport, Severity, StatementEvidence, Status, Summary,
 };
 use keyaki_report::{Format, Options};
 
@@ -54,7 +54,7 @@ fn finding(
         },
         resource,
         reason: Reason {
-            code: code.into(),
+            code: ReasonCode::parse(code).expect("a reason code"),
             text: text.into(),
         },
         evidence,

@@ -42,9 +42,9 @@ pub fn finding_in(
         )
     };
     let (code, severity) = match status {
-        Status::Passed => ("COMPLIANT", Severity::Informational),
-        Status::Failed => ("NON_COMPLIANT", Severity::Medium),
-        Status::Warning => ("WARNING", Severity::Medium),
+        Status::Passed => ("NO_BLOCKED_ACTIONS_ON_ALL_KEYS", Severity::Informational),
+        Status::Failed => ("ALLOWS_BLOCKED_ACTIONS_ON_ALL_KEYS", Severity::Medium),
+        Status::Warning => ("UNDECIDED", Severity::Medium),
         Status::NotAvailable => ("READ_ERROR", Severity::Medium),
     };
     Finding {
@@ -63,7 +63,7 @@ pub fn finding_in(
             location: None,
         },
         reason: Reason {
-            code: code.to_string(),
+            code: keyaki_controls::ReasonCode::parse(code).expect("a reason code"),
             text: format!("{name} is {}", status.as_str()),
         },
         evidence: None,

@@ -1,0 +1,123 @@
+//! The reason codes of findings (`Finding.reason.code`): stable, machine-readable, written
+//! as their SCREAMING_SNAKE_CASE names in every output.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! reason_codes {
+    ($($(#[doc = $doc:literal])* $variant:ident = $name:literal,)*) => {
+        /// Why a finding has its status.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum ReasonCode {
+            $($(#[doc = $doc])* #[serde(rename = $name)] $variant,)*
+        }
+
+        impl ReasonCode {
+            /// Every reason code, in the order they are documented.
+            pub const ALL: &'static [ReasonCode] = &[$(ReasonCode::$variant,)*];
+
+            /// The code as written in the outputs (`READ_ERROR`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ReasonCode::$variant => $name,)*
+                }
+            }
+
+            /// What the code means, as documented.
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(ReasonCode::$variant => concat!($($doc),*).trim(),)*
+                }
+            }
+
+            /// The code written as `name`, if there is one.
+            pub fn parse(name: &str) -> Option<ReasonCode> {
+                match name {
+                    $($name => Some(ReasonCode::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+reason_codes! {
+    /// A blocked action is allowed on all KMS keys (KMS.1, KMS.2).
+    AllowsBlockedActionsOnAllKeys = "ALLOWS_BLOCKED_ACTIONS_ON_ALL_KEYS",
+    /// No blocked action is allowed on all KMS keys (KMS.1, KMS.2).
+    NoBlockedActionsOnAllKeys = "NO_BLOCKED_ACTIONS_ON_ALL_KEYS",
+    /// The principal has no inline policy (KMS.2).
+    NoInlinePolicies = "NO_INLINE_POLICIES",
+    /// The reasoning core could not decide within its budget.
+    Undecided = "UNDECIDED",
+    /// A policy document could not be parsed.
+    PolicyParseError = "POLICY_PARSE_ERROR",
+    /// KMS.1: the policy is a permissions boundary and `excludePermissionBoundaryPolicy` is true.
+    ExcludedPermissionsBoundary = "EXCLUDED_PERMISSIONS_BOUNDARY",
+    /// The control does not apply to the resource (KMS.4: rotation cannot be enabled, or the
+    /// key is pending deletion). Kept out of the default table.
+    NotApplicable = "NOT_APPLICABLE",
+    /// The resource's data could not be read (API error, malformed input element).
+    ReadError = "READ_ERROR",
+    /// The region could not be read.
+    RegionError = "REGION_ERROR",
+    /// KMS.3: the key is scheduled for deletion.
+    KeyPendingDeletion = "KEY_PENDING_DELETION",
+    /// KMS.3: the key is a multi-Region primary waiting for its replicas to be deleted.
+    KeyPendingReplicaDeletion = "KEY_PENDING_REPLICA_DELETION",
+    /// KMS.3: the key is not scheduled for deletion.
+    KeyNotPendingDeletion = "KEY_NOT_PENDING_DELETION",
+    /// KMS.4: automatic rotation is enabled.
+    RotationEnabled = "ROTATION_ENABLED",
+    /// KMS.4: automatic rotation is disabled.
+    RotationDisabled = "ROTATION_DISABLED",
+    /// Before deploy: the finding depends on values not known before deploy.
+    UnresolvedValue = "UNRESOLVED_VALUE",
+}
+
+impl ReasonCode {
+    /// Whether the code says the control does not apply to the resource (such findings are
+    /// NOT_AVAILABLE and stay out of the default table).
+    pub fn is_not_applicable(self) -> bool {
+        matches!(
+            self,
+            ReasonCode::NotApplicable | ReasonCode::ExcludedPermissionsBoundary
+        )
+    }
+}
+
+impl fmt::Display for ReasonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ReasonCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<str> for ReasonCode {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReasonCode;
+
+    #[test]
+    fn every_code_reads_back_from_its_name_and_json() {
+        for &code in ReasonCode::ALL {
+            assert_eq!(ReasonCode::parse(code.as_str()), Some(code));
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{code}\""));
+            assert_eq!(serde_json::from_str::<ReasonCode>(&json).unwrap(), code);
+        }
+        assert_eq!(ReasonCode::parse("read_error"), None);
+        assert!(serde_json::from_str::<ReasonCode>("\"NO_SUCH_CODE\"").is_err());
+    }
+}
