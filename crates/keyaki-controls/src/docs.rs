@@ -127,8 +127,12 @@ pub fn markdown() -> String {
         let _ = section(&mut out, m);
     }
     out.push_str("## Reason codes\n\n");
-    out.push_str("Every finding carries one of these codes in `reason.code` (ASFF `ProductFields`\n");
-    out.push_str("`ReasonCode`, OCSF `status_code`, SARIF `properties.reasonCode`, CSV `reason_code`).\n\n");
+    out.push_str(
+        "Every finding carries one of these codes in `reason.code` (ASFF `ProductFields`\n",
+    );
+    out.push_str(
+        "`ReasonCode`, OCSF `status_code`, SARIF `properties.reasonCode`, CSV `reason_code`).\n\n",
+    );
     out.push_str("| Code | Meaning |\n|---|---|\n");
     for code in crate::reason::ReasonCode::ALL {
         out.push_str(&format!("| `{code}` | {} |\n", code.description()));

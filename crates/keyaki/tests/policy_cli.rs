@@ -111,7 +111,11 @@ fn a_narrow_policy_passes_with_a_counterexample() {
     assert_eq!(result["verdict"], "PASSED");
     let decrypt = action(result, "kms:Decrypt");
     assert_eq!(decrypt["allowed_on_all_keys"], false);
-    assert_eq!(decrypt["statements"], json!([{"index": 0, "sid": null}]));
+    // The statement grants kms:Decrypt on some keys (its one Action entry matches), not all.
+    assert_eq!(
+        decrypt["statements"],
+        json!([{"index": 0, "sid": null, "action_entries": [0]}])
+    );
     assert_eq!(decrypt["witness"], Value::Null);
     let counterexample = decrypt["counterexample"]
         .as_str()
@@ -160,7 +164,9 @@ fn the_json_report_has_the_documented_shape() {
                                 "additionalProperties": false,
                                 "properties": {
                                     "index": {"type": "integer", "minimum": 0},
-                                    "sid": {"type": ["string", "null"]}
+                                    "sid": {"type": ["string", "null"]},
+                                    "action_entries": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+                                    "resource_entries": {"type": "array", "items": {"type": "integer", "minimum": 0}}
                                 }
                             }},
                             "witness": {"type": ["string", "null"]},
@@ -205,7 +211,7 @@ fn the_json_report_has_the_documented_shape() {
     assert_eq!(decrypt["allowed_on_all_keys"], true);
     assert_eq!(
         decrypt["statements"],
-        json!([{"index": 1, "sid": "UseAllKeys"}])
+        json!([{"index": 1, "sid": "UseAllKeys", "action_entries": [0], "resource_entries": [0]}])
     );
     assert!(decrypt["witness"]
         .as_str()
