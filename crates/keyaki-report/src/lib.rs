@@ -34,6 +34,7 @@ mod meta;
 pub mod ocsf;
 pub mod sarif;
 pub mod table;
+pub mod text;
 
 pub use error::ReportError;
 pub use html::RunPoint;

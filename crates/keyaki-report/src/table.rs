@@ -16,6 +16,7 @@ use std::io::Write;
 use keyaki_controls::finding::{Evidence, Finding, ScanReport, Status};
 
 use crate::meta;
+use crate::text::printable;
 use crate::ReportError;
 
 /// Options of the table format.
@@ -112,12 +113,12 @@ pub fn write(
                 out,
                 "  {} {}  {}",
                 p.status(f.status),
-                resource_label(f),
-                one_line(&f.reason.text)
+                printable(&resource_label(f)),
+                printable(&one_line(&f.reason.text))
             )?;
             if f.status == Status::Failed {
                 for line in evidence_lines(f) {
-                    writeln!(out, "  {:<13} {}", "", p.paint(DIM, &line))?;
+                    writeln!(out, "  {:<13} {}", "", p.paint(DIM, &printable(&line)))?;
                 }
             }
         }
@@ -126,15 +127,20 @@ pub fn write(
         writeln!(out)?;
     }
     for n in &report.not_evaluated {
-        writeln!(out, "{} not evaluated: {}", n.control, one_line(&n.reason))?;
+        writeln!(
+            out,
+            "{} not evaluated: {}",
+            n.control,
+            printable(&one_line(&n.reason))
+        )?;
     }
     for problem in &report.problems {
         writeln!(
             out,
             "{} {}: {}",
             p.paint(YELLOW, "input problem:"),
-            problem.location,
-            one_line(&problem.message)
+            printable(&problem.location),
+            printable(&one_line(&problem.message))
         )?;
     }
     writeln!(out)?;
@@ -151,7 +157,7 @@ pub fn write(
         "{}: {} findings in account {}: {}, {}, {}, {}",
         p.paint(BOLD, "Summary"),
         s.total,
-        report.account,
+        printable(&report.account),
         p.paint(RED, &format!("{} failed", s.failed)),
         p.paint(YELLOW, &format!("{} warning", s.warning)),
         p.paint(YELLOW, &format!("{} not available", s.not_available)),

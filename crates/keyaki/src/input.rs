@@ -67,8 +67,32 @@ pub struct Document {
     pub text: Result<String, InputError>,
 }
 
-/// Reads every document under `paths`, in order, calling `each` for each one.
-pub fn read_paths(paths: &[String], each: &mut dyn FnMut(Document)) {
+/// Why a path found in a directory is a symbolic link that leads nowhere readable (`None`
+/// for anything else): a link to nothing, or a loop of links.
+pub fn broken_link(path: &Path) -> Option<String> {
+    let meta = fs::symlink_metadata(path).ok()?;
+    if !meta.file_type().is_symlink() {
+        return None;
+    }
+    let err = fs::metadata(path).err()?;
+    let why = match err.kind() {
+        io::ErrorKind::NotFound => "a symbolic link to nothing".to_owned(),
+        _ if err.raw_os_error() == Some(40) => "a loop of symbolic links".to_owned(),
+        _ => format!(
+            "a symbolic link that cannot be followed ({})",
+            io_reason(&err)
+        ),
+    };
+    Some(format!(
+        "`{}` is {why} (pass --ignore-broken-links to skip such links)",
+        path.display()
+    ))
+}
+
+/// Reads every document under `paths`, in order, calling `each` for each one. A broken
+/// symbolic link met in a directory is a document that could not be read, unless
+/// `ignore_broken_links`, when it is only a warning on standard error.
+pub fn read_paths(paths: &[String], ignore_broken_links: bool, each: &mut dyn FnMut(Document)) {
     for path in paths {
         if path == "-" {
             let text = read_limited(io::stdin().lock(), "-");
@@ -81,18 +105,29 @@ pub fn read_paths(paths: &[String], each: &mut dyn FnMut(Document)) {
                 path,
                 format!("cannot read `{path}`: {}", io_reason(&err)),
             )),
-            Ok(meta) if meta.is_dir() => read_dir(p, each),
+            Ok(meta) if meta.is_dir() => read_dir(p, ignore_broken_links, each),
             Ok(_) => read_file(p, each),
         }
     }
 }
 
-fn read_dir(dir: &Path, each: &mut dyn FnMut(Document)) {
+fn read_dir(dir: &Path, ignore_broken_links: bool, each: &mut dyn FnMut(Document)) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
-    collect_json_files(dir, &mut files, &mut errors);
+    let mut broken = Vec::new();
+    collect_json_files(dir, &mut files, &mut errors, &mut broken);
     for (path, message) in errors {
         each(failed(&path.display().to_string(), message));
+    }
+    for (path, message) in broken {
+        if ignore_broken_links {
+            eprintln!(
+                "keyaki: warning: skipped {}",
+                keyaki_report::text::printable(&message)
+            );
+        } else {
+            each(failed(&path.display().to_string(), message));
+        }
     }
     if files.is_empty() {
         let shown = dir.display().to_string();
@@ -109,8 +144,14 @@ fn read_dir(dir: &Path, each: &mut dyn FnMut(Document)) {
 }
 
 /// Every `*.json` file below `dir`. Symbolic links to files are followed; links to directories
-/// are not (no cycles).
-fn collect_json_files(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, String)>) {
+/// are not (no cycles); `*.json` links that lead nowhere (to nothing, or round in a loop) go
+/// to `broken`.
+fn collect_json_files(
+    dir: &Path,
+    files: &mut Vec<PathBuf>,
+    errors: &mut Vec<(PathBuf, String)>,
+    broken: &mut Vec<(PathBuf, String)>,
+) {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) => {
@@ -139,11 +180,13 @@ fn collect_json_files(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(Pa
             continue;
         };
         if kind.is_dir() {
-            collect_json_files(&path, files, errors);
-        } else if path.extension().is_some_and(|e| e == "json")
-            && (kind.is_file() || fs::metadata(&path).is_ok_and(|m| m.is_file()))
-        {
-            files.push(path);
+            collect_json_files(&path, files, errors, broken);
+        } else if path.extension().is_some_and(|e| e == "json") {
+            if kind.is_file() || fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+                files.push(path);
+            } else if let Some(why) = broken_link(&path) {
+                broken.push((path, why));
+            }
         }
     }
 }

@@ -76,7 +76,10 @@ fn main() -> ExitCode {
         // a reader that stopped reading (`keyaki … | head`) is not an error
         Err(err) if exit::is_broken_pipe(&err) => exit::Code::Clean.into(),
         Err(err) => {
-            eprintln!("keyaki: error: {err:#}");
+            eprintln!(
+                "keyaki: error: {}",
+                keyaki_report::text::printable_lines(&format!("{err:#}"))
+            );
             if global.verbose > 0 {
                 if let Some(detail) = exit::detail(&err) {
                     eprintln!("keyaki: detail: {detail}");

@@ -571,3 +571,73 @@ fn the_managed_policy_corpus_gives_the_exact_count() {
         json!({"passed": 1523 - 79, "failed": 79, "unknown": 0, "error": 0, "total": 1523})
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_broken_link_in_a_directory_is_an_error_unless_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "narrow.json", NARROW);
+    std::os::unix::fs::symlink("gone.json", dir.path().join("dangling.json")).unwrap();
+    std::os::unix::fs::symlink("loop-b.json", dir.path().join("loop-a.json")).unwrap();
+    std::os::unix::fs::symlink("loop-a.json", dir.path().join("loop-b.json")).unwrap();
+    let root = dir.path().to_str().unwrap();
+
+    let (code, report) = json_run(&[root]);
+    assert_eq!(code, 2, "{report}");
+    let errors: Vec<&str> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["verdict"] == "ERROR")
+        .map(|r| r["error"].as_str().unwrap())
+        .collect();
+    assert_eq!(errors.len(), 3, "{report}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("dangling.json") && e.contains("a symbolic link to nothing")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("loop-a.json") && e.contains("a loop of symbolic links")),
+        "{errors:?}"
+    );
+    assert_eq!(
+        report["summary"]["passed"], 1,
+        "the readable file is still analysed"
+    );
+
+    let out = keyaki()
+        .args(["policy", "--format", "json", "--ignore-broken-links", root])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("keyaki: warning: skipped").count(),
+        3,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_text_report_escapes_control_characters_of_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = format!(
+        "{}\n",
+        json!({"name": "ok\r\u{1b}[KPASSED", "document": serde_json::from_str::<Value>(BROAD).unwrap()})
+    );
+    let path = write(dir.path(), "names.jsonl", &lines);
+    let out = keyaki()
+        .args(["policy", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\r'),
+        "{stdout:?}"
+    );
+    assert!(stdout.contains("(ok\\r\\u{1b}[KPASSED)"), "{stdout}");
+}

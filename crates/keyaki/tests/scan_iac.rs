@@ -241,3 +241,33 @@ fn snapshots_are_still_read_as_accounts() {
     assert_eq!(code, 2);
     assert!(err.contains("apply to templates"), "{err}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_broken_link_in_an_input_directory_stops_the_scan_unless_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = root().join("examples/iac/cloudformation");
+    let first = std::fs::read_dir(&template)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .expect("an example template");
+    std::fs::copy(&first, dir.path().join("stack.yaml")).unwrap();
+    std::os::unix::fs::symlink("missing.yaml", dir.path().join("gone.yaml")).unwrap();
+    let input = dir.path().to_str().unwrap();
+
+    let (code, _, err) = run(&["scan", "--input", input, "--format", "json"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("gone.yaml") && err.contains("a symbolic link to nothing"),
+        "{err}"
+    );
+
+    let (code, report, err) = json(&["--input", input, "--ignore-broken-links"]);
+    assert_ne!(code, 2, "{err}");
+    assert!(
+        err.contains("keyaki: warning: skipped") && err.contains("gone.yaml"),
+        "{err}"
+    );
+    assert!(!report["findings"].as_array().unwrap().is_empty());
+}

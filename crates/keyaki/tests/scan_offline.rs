@@ -436,3 +436,52 @@ fn a_reader_that_stops_reading_ends_the_scan_quietly() {
         assert!(stderr.is_empty(), "{format}: {stderr:?}");
     }
 }
+
+#[test]
+fn the_table_escapes_control_characters_from_the_account() {
+    let demo = std::fs::read_to_string(root().join("examples/demo-account.json")).unwrap();
+    assert!(demo.contains("legacy-batch"));
+    // a role name that would move the cursor back and erase its line on a terminal
+    let hostile = demo.replace("legacy-batch", "legacy\\r\\u001b[K-batch");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hostile.json");
+    std::fs::write(&path, hostile).unwrap();
+    let out = keyaki()
+        .args([
+            "scan",
+            "--input",
+            path.to_str().unwrap(),
+            "--format",
+            "table",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !table.contains('\u{1b}') && !table.contains('\r'),
+        "{table:?}"
+    );
+    assert!(table.contains("legacy\\r\\u{1b}[K-batch"), "{table}");
+    let json = keyaki()
+        .args([
+            "scan",
+            "--input",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let names: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["resource"]["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"legacy\r\u{1b}[K-batch"),
+        "JSON keeps the exact value: {names:?}"
+    );
+}

@@ -203,7 +203,10 @@ pub fn print_report(global: &Global, report: &ExportReport, region: &str) {
         }
     }
     for line in failure_summary(&report.failed, global.verbose > 0) {
-        eprintln!("keyaki: error: {line}");
+        eprintln!(
+            "keyaki: error: {}",
+            keyaki_report::text::printable_lines(&line)
+        );
     }
 }
 

@@ -682,7 +682,10 @@ pub fn record_scan(
         Some(rules) => {
             let outcome = rules.apply(report, now.date_naive());
             for w in outcome.warnings() {
-                eprintln!("keyaki: warning: {w}");
+                eprintln!(
+                    "keyaki: warning: {}",
+                    keyaki_report::text::printable_lines(&w.to_string())
+                );
             }
             if !global.quiet && outcome.suppressed > 0 {
                 eprintln!(

@@ -12,6 +12,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use anyhow::Context;
 use keyaki_policy::{Analysis, ParseError, Policy, Query, QueryOptions, StatementRef, Verdict};
+use keyaki_report::text::printable;
 use serde::Serialize;
 
 use super::Global;
@@ -42,6 +43,10 @@ pub struct PolicyArgs {
     /// files (`*.jsonl`: one document a line, or `{"document": ..., "name": ...}` records).
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<String>,
+    /// Skip, with a warning, symbolic links in a directory that lead to nothing or round in
+    /// a loop (by default each is an error, and the exit status is 2).
+    #[arg(long)]
+    pub ignore_broken_links: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -335,7 +340,7 @@ pub fn run(_global: &Global, args: PolicyArgs) -> anyhow::Result<Code> {
     let mut summary = Summary::default();
     let mut failure: Option<io::Error> = None;
     writer.begin(&mut out).context("cannot write the report")?;
-    input::read_paths(&args.paths, &mut |doc| {
+    input::read_paths(&args.paths, args.ignore_broken_links, &mut |doc| {
         if failure.is_some() {
             return;
         }
@@ -392,9 +397,9 @@ impl ResultWriter for TextWriter {
         match &result.outcome {
             Outcome::Error(_) => {
                 let message = result.error_message().unwrap_or_default();
-                write!(out, "{:<8}{message}", verdict.name())?;
+                write!(out, "{:<8}{}", verdict.name(), printable(&message))?;
                 if let Some(name) = &result.name {
-                    write!(out, " ({name})")?;
+                    write!(out, " ({})", printable(name))?;
                 }
                 writeln!(out)
             }
@@ -402,9 +407,9 @@ impl ResultWriter for TextWriter {
                 analysis,
                 statements,
             } => {
-                write!(out, "{:<8}{}", verdict.name(), result.source)?;
+                write!(out, "{:<8}{}", verdict.name(), printable(&result.source))?;
                 if let Some(name) = &result.name {
-                    write!(out, " ({name})")?;
+                    write!(out, " ({})", printable(name))?;
                 }
                 writeln!(out)?;
                 for action in &analysis.actions {
@@ -413,11 +418,12 @@ impl ResultWriter for TextWriter {
                             let granted = describe_statements(&action.statements, statements);
                             writeln!(
                                 out,
-                                "        {}: allowed on all keys, granted by {granted}",
-                                action.action
+                                "        {}: allowed on all keys, granted by {}",
+                                action.action,
+                                printable(&granted)
                             )?;
                             if let Some(witness) = &action.witness {
-                                writeln!(out, "          witness key: {witness}")?;
+                                writeln!(out, "          witness key: {}", printable(witness))?;
                             }
                         }
                         (_, None) => {
@@ -425,7 +431,12 @@ impl ResultWriter for TextWriter {
                                 .unknown_reason
                                 .as_deref()
                                 .unwrap_or("no reason given");
-                            writeln!(out, "        {}: undecided: {reason}", action.action)?;
+                            writeln!(
+                                out,
+                                "        {}: undecided: {}",
+                                action.action,
+                                printable(reason)
+                            )?;
                         }
                         _ => {}
                     }

@@ -19,6 +19,7 @@ use keyaki_controls::{AccountInput, Parameters};
 use keyaki_iac::{cdk, cfn, terraform, Kind, Settings};
 
 use super::Global;
+use keyaki_report::text::printable;
 
 /// Values unknown before deploy.
 #[derive(Debug, Clone, clap::Args)]
@@ -103,6 +104,7 @@ pub fn load(
     args: &PredeployArgs,
     region: Option<String>,
     params: &Parameters,
+    ignore_broken_links: bool,
 ) -> anyhow::Result<Loaded> {
     let settings = args.settings(region)?;
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -112,6 +114,7 @@ pub fn load(
         now: &now,
         reports: Vec::new(),
         skipped: 0,
+        broken: Vec::new(),
     };
     let meta =
         std::fs::metadata(path).with_context(|| format!("cannot read `{}`", path.display()))?;
@@ -120,6 +123,14 @@ pub fn load(
             // a cloud assembly
         } else {
             scan.walk(path)?;
+        }
+        if !scan.broken.is_empty() {
+            if !ignore_broken_links {
+                bail!("{}", scan.broken.join("; "));
+            }
+            for message in &scan.broken {
+                eprintln!("keyaki: warning: skipped {}", printable(message));
+            }
         }
         if scan.reports.is_empty() {
             bail!(
@@ -172,6 +183,8 @@ struct Scan<'a> {
     now: &'a str,
     reports: Vec<ScanReport>,
     skipped: usize,
+    /// Symbolic links met in a directory that lead nowhere, and why.
+    broken: Vec<String>,
 }
 
 impl Scan<'_> {
@@ -264,7 +277,13 @@ impl Scan<'_> {
             let wanted = [".json", ".yaml", ".yml", ".template"]
                 .iter()
                 .any(|ext| name.ends_with(ext));
-            if !wanted || !(meta.is_file() || std::fs::metadata(&path).is_ok_and(|m| m.is_file())) {
+            if !wanted {
+                continue;
+            }
+            if !(meta.is_file() || std::fs::metadata(&path).is_ok_and(|m| m.is_file())) {
+                if let Some(why) = crate::input::broken_link(&path) {
+                    self.broken.push(why);
+                }
                 continue;
             }
             let text = read_limited(&path)?;

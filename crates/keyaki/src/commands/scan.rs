@@ -23,6 +23,7 @@ use crate::exit::Code;
 use crate::output;
 
 use super::Global;
+use keyaki_report::text::{printable, printable_lines};
 
 #[derive(Debug, clap::Args)]
 pub struct ScanArgs {
@@ -58,6 +59,10 @@ pub struct InputArgs {
     #[cfg_attr(feature = "aws", doc = "Without it, the live account is scanned.")]
     #[arg(long, value_name = "PATH", required = cfg!(not(feature = "aws")))]
     pub input: Option<PathBuf>,
+    /// Skip, with a warning, symbolic links in an `--input` directory that lead to nothing
+    /// or round in a loop (by default they stop the scan with exit status 2).
+    #[arg(long, requires = "input")]
+    pub ignore_broken_links: bool,
 }
 
 /// Which controls, with which parameters.
@@ -148,9 +153,14 @@ impl From<SeverityArg> for Severity {
 pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
     let params = parameters(&args.controls)?;
     let loaded = match &args.input.input {
-        Some(path) => {
-            super::predeploy::load(global, path, &args.predeploy, region(&args)?, &params)?
-        }
+        Some(path) => super::predeploy::load(
+            global,
+            path,
+            &args.predeploy,
+            region(&args)?,
+            &params,
+            args.input.ignore_broken_links,
+        )?,
         None => {
             #[cfg(feature = "aws")]
             let input = obtain_input(global, &args.input, &args.aws)?;
@@ -345,10 +355,18 @@ fn write_report(
     }
     if !global.quiet {
         for p in &report.problems {
-            eprintln!("keyaki: warning: {}: {}", p.location, p.message);
+            eprintln!(
+                "keyaki: warning: {}: {}",
+                printable(&p.location),
+                printable_lines(&p.message)
+            );
         }
         for n in &report.not_evaluated {
-            eprintln!("keyaki: note: {} not evaluated: {}", n.control, n.reason);
+            eprintln!(
+                "keyaki: note: {} not evaluated: {}",
+                n.control,
+                printable_lines(&n.reason)
+            );
         }
     }
     Ok(())
