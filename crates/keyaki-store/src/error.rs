@@ -33,6 +33,13 @@ pub enum StoreError {
         to: i64,
         source: rusqlite::Error,
     },
+    #[error(
+        "`{path}` is an SQLite database of another program (it has tables and no keyaki \
+         schema): keyaki does not add its tables to it; choose another store with `--db`"
+    )]
+    Foreign { path: PathBuf },
+    #[error("no findings store at `{path}`")]
+    Missing { path: PathBuf },
     #[error("findings store `{path}`: {source}")]
     Sql {
         path: PathBuf,

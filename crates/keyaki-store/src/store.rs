@@ -9,7 +9,7 @@ use keyaki_controls::finding::{
     Finding, Lifecycle, NotEvaluated, RecordState, ScanReport, Severity, Status, SuppressionRef,
     Workflow, WorkflowStatus,
 };
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
@@ -320,6 +320,61 @@ fn push_in<T>(
     args.extend(values.iter().map(name));
 }
 
+fn is_read_only_error(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen)
+    )
+}
+
+/// `file:PATH?immutable=1`, the path percent-encoded where a URI needs it.
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for b in path.to_string_lossy().bytes() {
+        match b {
+            b'?' | b'#' | b'%' => uri.push_str(&format!("%{b:02X}")),
+            _ => uri.push(b as char),
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
+}
+
+/// The schema version of a keyaki store; another program's database (tables, and no
+/// keyaki version) and a store of a newer keyaki are refused. An empty database is a new
+/// store (version 0).
+fn check_is_keyaki(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
+    let open_err = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(open_err)?;
+    if version > schema::VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+            supported: schema::VERSION,
+        });
+    }
+    if version == 0 {
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(open_err)?;
+        if tables > 0 {
+            return Err(StoreError::Foreign {
+                path: path.to_path_buf(),
+            });
+        }
+    }
+    Ok(version)
+}
+
 impl Store {
     /// Opens the store at `path`, creating it (and its directory) if needed, and migrates
     /// it to the current schema. A store from a newer keyaki is refused.
@@ -336,16 +391,7 @@ impl Store {
         };
         let conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(open_err)?;
-        if version > schema::VERSION {
-            return Err(StoreError::TooNew {
-                path: path.to_path_buf(),
-                found: version,
-                supported: schema::VERSION,
-            });
-        }
+        check_is_keyaki(&conn, path)?;
         // Switching a new store to WAL takes an exclusive lock, and SQLite answers BUSY at
         // once, without its busy handler, to one of two connections doing it together (the
         // other might deadlock): wait and try again, within the same timeout.
@@ -378,6 +424,63 @@ impl Store {
         };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Opens an existing store for reading only: nothing is created, migrated or written,
+    /// so a store in a read-only directory, or a read-only file, can be read. A store of an
+    /// older schema is migrated first when it can be written (else the error says so).
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        let (conn, version) = match check_is_keyaki(&conn, path) {
+            Ok(version) => (conn, version),
+            // A store in WAL mode needs its shared-memory file beside it, which a reader
+            // cannot create in a read-only directory. With no write-ahead log left there
+            // (no writer can have one in such a directory), the file alone is the whole
+            // store: it is read as an immutable file.
+            Err(StoreError::Open { source, .. }) if is_read_only_error(&source) => {
+                drop(conn);
+                let wal = path.with_file_name(format!(
+                    "{}-wal",
+                    path.file_name().unwrap_or_default().to_string_lossy()
+                ));
+                if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+                    return Err(open_err(source));
+                }
+                let conn = Connection::open_with_flags(
+                    immutable_uri(path),
+                    flags | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .map_err(open_err)?;
+                let version = check_is_keyaki(&conn, path)?;
+                (conn, version)
+            }
+            Err(e) => return Err(e),
+        };
+        if version < schema::VERSION {
+            drop(conn);
+            return Store::open(path);
+        }
+        conn.query_row(&format!("PRAGMA mmap_size = {MMAP_BYTES}"), [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(open_err)?;
+        conn.pragma_update(None, "cache_size", -CACHE_KIB)
+            .map_err(open_err)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {

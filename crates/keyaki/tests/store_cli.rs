@@ -659,3 +659,94 @@ fn the_html_report_charts_the_failed_findings_of_the_recorded_runs() {
     let page = String::from_utf8(out.stdout).expect("utf-8");
     assert!(page.contains("<html") && !page.contains("<section id=\"history\">"));
 }
+
+/// A store in a directory the reader cannot write (as an unprivileged user: root writes
+/// anywhere) is read by `runs` and `findings`, and nothing is created beside it.
+#[cfg(unix)]
+#[test]
+fn a_store_in_a_read_only_directory_can_be_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    assert!(env.scan("scan-1.json", &[]).status.code() != Some(2));
+    let shared = env.dir.path().join("shared");
+    std::fs::create_dir(&shared).expect("mkdir");
+    let db = shared.join("findings.db");
+    std::fs::copy(env.db(), &db).expect("copy the store");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+    for dir in [env.dir.path(), env.dir.path().parent().expect("parent")] {
+        // the unprivileged reader must reach the directory
+        let mode = std::fs::metadata(dir).expect("stat").permissions().mode();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode | 0o055)).ok();
+    }
+    let keyaki = assert_cmd::cargo::cargo_bin("keyaki");
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .expect("id");
+    let as_root = String::from_utf8_lossy(&root.stdout).trim() == "0";
+    for args in [
+        vec!["runs", "--db", db.to_str().unwrap_or_default()],
+        vec![
+            "findings",
+            "--db",
+            db.to_str().unwrap_or_default(),
+            "--format",
+            "json",
+        ],
+    ] {
+        let mut cmd = if as_root {
+            let mut c = std::process::Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(&keyaki);
+            c
+        } else {
+            std::process::Command::new(&keyaki)
+        };
+        let out = cmd
+            .args(&args)
+            .env_remove("KEYAKI_DB")
+            .env("HOME", "/nonexistent")
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.stdout.is_empty());
+    }
+    let mut names: Vec<String> = std::fs::read_dir(&shared)
+        .expect("list")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["findings.db"], "nothing created beside the store");
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).ok();
+}
+
+#[test]
+fn another_programs_database_is_never_used_as_a_store() {
+    let env = Env::new();
+    let db = env.dir.path().join("app.sqlite");
+    let c = rusqlite::Connection::open(&db).expect("create");
+    c.execute_batch("CREATE TABLE notes (body TEXT);")
+        .expect("schema");
+    drop(c);
+    let input = fixture("scan-1.json");
+    let out = env
+        .cmd(&[
+            "scan",
+            "--input",
+            input.to_str().unwrap_or_default(),
+            "--db",
+            db.to_str().unwrap_or_default(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("another program"), "{err}");
+}

@@ -31,7 +31,7 @@ pub enum DiffFormat {
 }
 
 pub fn run(_global: &Global, args: DiffArgs) -> anyhow::Result<Code> {
-    let store = args.db.open_existing()?;
+    let store = args.db.open_for_reading()?;
     let (a, b) = store.diff_runs(args.run_a, args.run_b)?;
     let diff = store.diff(a, b)?;
     let text = match args.format {

@@ -293,7 +293,7 @@ fn from_store(path: &Path, region: &str) -> anyhow::Result<Vec<Value>> {
             path.display()
         );
     }
-    let store = keyaki_store::Store::open(path)?;
+    let store = keyaki_store::Store::open_read_only(path)?;
     let findings = store.load_findings(&keyaki_store::Filter::default())?;
     // One report per account: the ASFF mapping takes account and partition from it.
     let mut by_account: Vec<(String, String, Vec<Finding>)> = Vec::new();

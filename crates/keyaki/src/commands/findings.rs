@@ -37,8 +37,19 @@ impl DbArgs {
         }
     }
 
-    /// Opens an existing store (reading commands never create one).
+    /// Opens an existing store to change it (reading commands never create one).
     pub fn open_existing(&self) -> anyhow::Result<Store> {
+        let path = self.existing_path()?;
+        Ok(Store::open(&path)?)
+    }
+
+    /// Opens an existing store for reading only: it may sit in a read-only directory.
+    pub fn open_for_reading(&self) -> anyhow::Result<Store> {
+        let path = self.existing_path()?;
+        Ok(Store::open_read_only(&path)?)
+    }
+
+    fn existing_path(&self) -> anyhow::Result<PathBuf> {
         let path = self.path()?;
         if !path.exists() {
             bail!(
@@ -48,7 +59,7 @@ impl DbArgs {
                 path.display()
             );
         }
-        Ok(Store::open(&path)?)
+        Ok(path)
     }
 }
 
@@ -267,7 +278,7 @@ fn filter(list: &ListArgs) -> anyhow::Result<Filter> {
 }
 
 fn run_list(db: &DbArgs, list: &ListArgs) -> anyhow::Result<Code> {
-    let store = db.open_existing()?;
+    let store = db.open_for_reading()?;
     let f = filter(list)?;
     let text = match list.format {
         ListFormat::Table => {
@@ -475,7 +486,7 @@ fn run_update(db: &DbArgs, args: UpdateArgs) -> anyhow::Result<Code> {
 }
 
 fn run_show(db: &DbArgs, args: ShowArgs) -> anyhow::Result<Code> {
-    let store = db.open_existing()?;
+    let store = db.open_for_reading()?;
     let id = store.resolve_id(&args.id)?;
     let finding = store
         .load_findings(&Filter {

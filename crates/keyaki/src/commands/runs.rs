@@ -27,7 +27,7 @@ pub enum RunsFormat {
 }
 
 pub fn run(_global: &Global, args: RunsArgs) -> anyhow::Result<Code> {
-    let store = args.db.open_existing()?;
+    let store = args.db.open_for_reading()?;
     let runs = store.runs(args.account.as_deref(), args.limit)?;
     let text = match args.format {
         RunsFormat::Json => {
