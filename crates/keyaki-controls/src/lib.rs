@@ -34,6 +34,7 @@ pub mod input;
 pub mod params;
 pub mod registry;
 pub mod snapshot;
+mod strict;
 
 pub use evaluate::{evaluate, evaluate_at, EvaluateError};
 pub use input::{AccountInput, InputError};

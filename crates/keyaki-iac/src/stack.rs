@@ -228,6 +228,7 @@ pub fn account_input(stack: &Stack) -> (AccountInput, Index) {
                     message: problem.message.clone(),
                     arn: Some(arn),
                     name: Some(p.origin.id.clone()),
+                    code: keyaki_controls::controls::reason::READ_ERROR,
                 }));
                 continue;
             }
@@ -385,6 +386,7 @@ fn key_input(stack: &Stack, k: &PlannedKey, arn: String, replacement: bool) -> K
             metadata: Err(problem.message.clone()),
             rotation: Err(problem.message.clone()),
             errors: vec![],
+            invalid: false,
         };
     }
     let spec = match &k.spec {
@@ -402,6 +404,7 @@ fn key_input(stack: &Stack, k: &PlannedKey, arn: String, replacement: bool) -> K
     let deleted = !replacement && k.deletion.as_ref().is_some_and(|d| d.deleted);
     let metadata = KeyMetadata {
         key_id: arn.rsplit('/').next().unwrap_or_default().to_owned(),
+        aws_account_id: None,
         arn: Some(arn.clone()),
         key_state: Some(
             if deleted {
@@ -441,6 +444,7 @@ fn key_input(stack: &Stack, k: &PlannedKey, arn: String, replacement: bool) -> K
         metadata: Ok(metadata),
         rotation,
         errors: vec![],
+        invalid: false,
     }
 }
 

@@ -36,6 +36,10 @@ pub mod reason {
     pub const NOT_APPLICABLE: &str = "NOT_APPLICABLE";
     /// The resource's data could not be read (API error, malformed input element).
     pub const READ_ERROR: &str = "READ_ERROR";
+    /// The resource's input element is ambiguous or contradicts the input: a key written
+    /// twice, a value outside the API's enumeration, an ARN of another partition, region,
+    /// account or key, an ambiguous default policy version, an unreadable `Errors` list.
+    pub const INVALID_INPUT: &str = "INVALID_INPUT";
     /// The region could not be read.
     pub const REGION_ERROR: &str = "REGION_ERROR";
     /// KMS.3: the key is scheduled for deletion.
@@ -170,11 +174,18 @@ pub fn bad_element_finding(
         meta,
         Status::NotAvailable,
         resource,
-        reason::READ_ERROR,
-        format!(
-            "the resource could not be read from `{}`: {}",
-            bad.location, bad.message
-        ),
+        bad.code,
+        if bad.code == reason::INVALID_INPUT {
+            format!(
+                "the resource's input is ambiguous or contradictory at `{}`: {}",
+                bad.location, bad.message
+            )
+        } else {
+            format!(
+                "the resource could not be read from `{}`: {}",
+                bad.location, bad.message
+            )
+        },
         None,
     ))
 }
@@ -415,7 +426,11 @@ pub fn for_each_key(
                     meta,
                     Status::NotAvailable,
                     resource,
-                    reason::READ_ERROR,
+                    if key.invalid {
+                        reason::INVALID_INPUT
+                    } else {
+                        reason::READ_ERROR
+                    },
                     why.clone(),
                     None,
                 )),
