@@ -214,6 +214,85 @@ pub struct AccountInput {
     pub not_evaluable: Vec<crate::finding::NotEvaluated>,
 }
 
+/// What an input covers, for whoever keeps findings over time: a resource the input
+/// does not cover may still exist, and its findings must not be taken for gone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Regions whose key lists were read without error.
+    pub regions: Vec<String>,
+    /// What could not be read (regions, lists, operations, elements), one line each.
+    pub unreadable: Vec<String>,
+    /// IAM cannot be taken as complete at all (an IAM API error, an unreadable IAM
+    /// section or `Errors` list, a problem outside the lists).
+    pub iam_incomplete: bool,
+    /// Resource types (`AWS::IAM::User`, ...) whose list was not read in full: absent,
+    /// null, of another type, or with an element that could not be read.
+    pub incomplete_types: Vec<String>,
+}
+
+impl AccountInput {
+    /// What the input covers: a region in error, or with a problem under
+    /// `$.kms.REGION`, is not covered; an IAM list not read in full leaves its resource
+    /// type uncovered; any other problem leaves IAM uncovered.
+    pub fn coverage(&self) -> Coverage {
+        let mut c = Coverage::default();
+        for (region, keys) in self.kms.iter().flatten() {
+            match &keys.status {
+                Some(RegionStatus::Error { code, message }) => c
+                    .unreadable
+                    .push(format!("region {region}: {code}: {message}")),
+                Some(RegionStatus::Ok) | None => c.regions.push(region.clone()),
+            }
+        }
+        if let Some(iam) = &self.iam {
+            for e in &iam.errors {
+                c.iam_incomplete = true;
+                c.unreadable
+                    .push(format!("iam {}: {}: {}", e.operation, e.code, e.message));
+            }
+            for (list, kind) in IAM_LISTS {
+                if iam.unread.contains(&list) {
+                    c.incomplete_types.push(kind.to_owned());
+                    c.unreadable.push(format!(
+                        "iam `{list}` was not read in full: what is not in it may exist"
+                    ));
+                }
+            }
+        }
+        let iam_prefix = match self.kind {
+            InputKind::Snapshot => "$.iam",
+            InputKind::AuthorizationDetails | InputKind::PreDeploy => "$",
+        };
+        for p in &self.problems {
+            let path = p.location.find("$").map_or("", |i| &p.location[i..]);
+            let within = |prefix: &str| {
+                path.strip_prefix(prefix)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+            };
+            if within("$.regions") {
+                continue; // the region's status says it already
+            }
+            if let Some(rest) = path.strip_prefix("$.kms.") {
+                let region = rest.split(['[', '.']).next().unwrap_or(rest);
+                c.regions.retain(|r| r != region);
+            } else if within("$.kms") {
+                c.regions.clear();
+            } else if let Some((_, kind)) = IAM_LISTS
+                .iter()
+                .find(|(list, _)| within(&format!("{iam_prefix}.{list}")))
+            {
+                if !c.incomplete_types.iter().any(|k| k == kind) {
+                    c.incomplete_types.push((*kind).to_owned());
+                }
+            } else {
+                c.iam_incomplete = true;
+            }
+            c.unreadable.push(format!("{}: {}", p.location, p.message));
+        }
+        c
+    }
+}
+
 struct Reader<'a> {
     file: &'a str,
     problems: Vec<InputProblem>,
