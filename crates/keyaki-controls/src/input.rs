@@ -318,16 +318,42 @@ impl Reader<'_> {
         });
     }
 
-    /// Reads one element into `T`; a failure becomes a problem and a [`BadElement`].
-    fn element<T: DeserializeOwned>(
+    /// Reads one element into `T`; a failure becomes a problem and a [`BadElement`]. A
+    /// key written twice anywhere in the element (policy documents included) makes it
+    /// ambiguous: `INVALID_INPUT`.
+    fn element<T: DeserializeOwned + IamElement>(
         &mut self,
         path: &str,
         raw: &RawValue,
-        arn_field: &str,
-        name_field: &str,
     ) -> Element<T> {
+        let (arn_field, name_field) = ("Arn", T::NAME_FIELD);
         match typed_raw::<T>(raw) {
-            Ok(v) => Element::Ok(v),
+            Ok(v) => {
+                let duplicates = match strict::duplicate_keys(raw.get()) {
+                    Ok(found) => found,
+                    Err(e) => vec![format!(" (the element cannot be checked: {e})")],
+                };
+                let Some(suffix) = duplicates.first() else {
+                    return Element::Ok(v);
+                };
+                let place = format!("{path}{suffix}");
+                let key = suffix.rsplit('.').next().unwrap_or(suffix);
+                let message = format!("duplicate key `{key}`: which value holds is ambiguous");
+                for d in &duplicates {
+                    let key = d.rsplit('.').next().unwrap_or(d);
+                    self.problem(
+                        &format!("{path}{d}"),
+                        format!("duplicate key `{key}`: which value holds is ambiguous"),
+                    );
+                }
+                Element::Bad(BadElement {
+                    location: self.location(&place),
+                    message,
+                    arn: Some(v.arn().to_owned()),
+                    name: v.name(),
+                    code: reason::INVALID_INPUT,
+                })
+            }
             Err((inner, message)) => {
                 let place = format!("{path}{inner}");
                 self.problem(&place, message.clone());
@@ -424,19 +450,19 @@ impl Reader<'_> {
         iam.unread = unread;
         for (i, v) in users.iter().enumerate() {
             let p = format!("{path}.UserDetailList[{i}]");
-            iam.users.push(self.element(&p, v, "Arn", "UserName"));
+            iam.users.push(self.element(&p, v));
         }
         for (i, v) in groups.iter().enumerate() {
             let p = format!("{path}.GroupDetailList[{i}]");
-            iam.groups.push(self.element(&p, v, "Arn", "GroupName"));
+            iam.groups.push(self.element(&p, v));
         }
         for (i, v) in roles.iter().enumerate() {
             let p = format!("{path}.RoleDetailList[{i}]");
-            iam.roles.push(self.element(&p, v, "Arn", "RoleName"));
+            iam.roles.push(self.element(&p, v));
         }
         for (i, v) in policies.iter().enumerate() {
             let p = format!("{path}.Policies[{i}]");
-            iam.policies.push(self.element(&p, v, "Arn", "PolicyName"));
+            iam.policies.push(self.element(&p, v));
         }
         self.iam_errors(&obj, path, &mut iam);
         Ok(iam)
@@ -696,6 +722,13 @@ impl Reader<'_> {
         for (place, message) in &doubts {
             self.problem(place, message.clone());
         }
+        // Read last-wins, an ambiguous record may have lost its name: take the first.
+        let arn = arn.or_else(|| {
+            strict::first_key_identity(raw).map(|id| match id.strip_prefix("key/") {
+                Some(id) => format!("arn:{partition}:kms:{region}:{account}:key/{id}"),
+                None => id,
+            })
+        });
         let why = doubts
             .iter()
             .map(|(place, message)| format!("`{place}`: {message}"))
@@ -719,6 +752,8 @@ trait IamElement {
     const LIST: &'static str;
     /// The resource type in its ARN (`user/...`).
     const NOUN: &'static str;
+    /// The field of its name.
+    const NAME_FIELD: &'static str;
     fn arn(&self) -> &str;
     fn name(&self) -> Option<String>;
     /// Why the element contradicts itself: (place suffix, message).
@@ -730,6 +765,7 @@ trait IamElement {
 impl IamElement for UserDetail {
     const LIST: &'static str = "UserDetailList";
     const NOUN: &'static str = "user";
+    const NAME_FIELD: &'static str = "UserName";
     fn arn(&self) -> &str {
         &self.arn
     }
@@ -741,6 +777,7 @@ impl IamElement for UserDetail {
 impl IamElement for GroupDetail {
     const LIST: &'static str = "GroupDetailList";
     const NOUN: &'static str = "group";
+    const NAME_FIELD: &'static str = "GroupName";
     fn arn(&self) -> &str {
         &self.arn
     }
@@ -752,6 +789,7 @@ impl IamElement for GroupDetail {
 impl IamElement for RoleDetail {
     const LIST: &'static str = "RoleDetailList";
     const NOUN: &'static str = "role";
+    const NAME_FIELD: &'static str = "RoleName";
     fn arn(&self) -> &str {
         &self.arn
     }
@@ -763,6 +801,7 @@ impl IamElement for RoleDetail {
 impl IamElement for ManagedPolicyDetail {
     const LIST: &'static str = "Policies";
     const NOUN: &'static str = "policy";
+    const NAME_FIELD: &'static str = "PolicyName";
     fn arn(&self) -> &str {
         &self.arn
     }

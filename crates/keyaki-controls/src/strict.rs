@@ -5,7 +5,8 @@
 //! NOT_AVAILABLE `INVALID_INPUT` findings (or refuses the input, for the structure
 //! of the document itself).
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -15,8 +16,9 @@ use serde_json::value::RawValue;
 use crate::input::KeyMetadata;
 use crate::snapshot::ManagedPolicyDetail;
 
-/// An object whose members are kept as raw text, with the keys that appear more than
-/// once (`serde_json` and a map would silently keep the last one).
+/// An object whose members are kept as raw text (the first value of a key written
+/// twice), with the keys that appear more than once (`serde_json` and a map would
+/// silently keep the last one).
 #[derive(Debug, Default)]
 pub(crate) struct Members<'a> {
     pub map: BTreeMap<String, &'a RawValue>,
@@ -36,8 +38,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
                 let mut out = Members::default();
                 while let Some(key) = access.next_key::<String>()? {
                     let value: &'a RawValue = access.next_value()?;
-                    if out.map.insert(key.clone(), value).is_some() {
-                        out.duplicates.push(key);
+                    match out.map.entry(key) {
+                        std::collections::btree_map::Entry::Vacant(e) => {
+                            e.insert(value);
+                        }
+                        std::collections::btree_map::Entry::Occupied(e) => {
+                            out.duplicates.push(e.key().clone());
+                        }
                     }
                 }
                 Ok(out)
@@ -55,6 +62,30 @@ pub(crate) fn members(raw: &RawValue) -> Option<Members<'_>> {
     serde_json::from_str(raw.get()).ok()
 }
 
+/// The ARN (or, failing that, the key id) of a key record, read from the first value of
+/// each key written twice: an ambiguous record still names its key.
+pub(crate) fn first_key_identity(record: &RawValue) -> Option<String> {
+    let record = members(record)?;
+    let from_metadata = record
+        .map
+        .get("KeyMetadata")
+        .and_then(|m| members(m))
+        .and_then(|m| {
+            let text = |field: &str| {
+                m.map
+                    .get(field)
+                    .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+            };
+            text("Arn").or_else(|| text("KeyId").map(|id| format!("key/{id}")))
+        });
+    from_metadata.or_else(|| {
+        record
+            .map
+            .get("KeyArn")
+            .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+    })
+}
+
 /// The JSON path suffixes (`.KeyMetadata.KeyState`, `[2].Code`) of every key that appears
 /// twice in its object, anywhere in `text` (valid JSON). `Err` when the text cannot be
 /// walked (nesting deeper than the JSON reader allows).
@@ -68,6 +99,28 @@ pub(crate) fn duplicate_keys(text: &str) -> Result<Vec<String>, String> {
         .into_iter()
         .map(|path| path.into_iter().rev().collect::<String>())
         .collect())
+}
+
+/// An object key, borrowed from the text when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 /// Walks a value; `found` gets the path of each duplicate key, its segments innermost
@@ -110,19 +163,18 @@ impl<'de> Visitor<'de> for Scan<'_> {
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
-        let mut seen: Vec<String> = Vec::new();
-        while let Some(key) = access.next_key::<String>()? {
+        let mut seen: BTreeSet<Cow<'de, str>> = BTreeSet::new();
+        while let Some(Key(key)) = access.next_key::<Key<'de>>()? {
             let mut inner = Vec::new();
             access.next_value_seed(Scan { found: &mut inner })?;
-            let segment = format!(".{key}");
             for mut path in inner {
-                path.push(segment.clone());
+                path.push(format!(".{key}"));
                 self.found.push(path);
             }
             if seen.contains(&key) {
-                self.found.push(vec![segment]);
+                self.found.push(vec![format!(".{key}")]);
             } else {
-                seen.push(key);
+                seen.insert(key);
             }
         }
         Ok(())

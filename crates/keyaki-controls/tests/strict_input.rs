@@ -29,6 +29,23 @@ fn edit(text: &str, from: &str, to: &str) -> String {
     text.replacen(from, to, 1)
 }
 
+/// `doc` as text with `key` written a second time (with `value`) at the end of the
+/// object at the JSON pointer `at`.
+fn with_duplicate(mut doc: Value, at: &str, key: &str, value: Value) -> String {
+    const MARK: &str = "__written_twice__";
+    let obj = doc
+        .pointer_mut(at)
+        .and_then(Value::as_object_mut)
+        .expect("an object");
+    assert!(obj.contains_key(key), "`{key}` at `{at}`");
+    obj.insert(MARK.into(), value);
+    serde_json::to_string_pretty(&doc).unwrap().replacen(
+        &format!("\"{MARK}\""),
+        &format!("\"{key}\""),
+        1,
+    )
+}
+
 fn scan(text: &str) -> ScanReport {
     let account = input::read("demo.json", text).expect("readable input");
     evaluate(&account, &Parameters::default()).expect("default parameters")
@@ -397,5 +414,37 @@ fn a_key_account_id_of_another_account_is_not_available() {
         "KMS.4",
         UNROTATED_KEY,
         "$.kms.us-east-1[1].KeyMetadata.AWSAccountId",
+    );
+}
+
+#[test]
+fn a_key_written_twice_anywhere_in_an_iam_element_is_invalid_input() {
+    // In a tag (a field the controls do not read) and in a version that is not the
+    // default one: the element is ambiguous all the same.
+    let mut doc = demo();
+    doc["iam"]["UserDetailList"][1]["Tags"] = json!([{"Key": "team", "Value": "a"}]);
+    let text = serde_json::to_string_pretty(&doc).unwrap().replacen(
+        r#""Key": "team","#,
+        r#""Key": "team", "Key": "ops","#,
+        1,
+    );
+    let r = scan(&text);
+    let bob = one(&r, "KMS.2", "bob");
+    assert_eq!(
+        (bob.status, bob.reason.code.as_str()),
+        (Status::NotAvailable, "INVALID_INPUT")
+    );
+    let text = with_duplicate(
+        demo(),
+        "/iam/Policies/0/PolicyVersionList/0/Document/Statement/0",
+        "Effect",
+        json!("Deny"),
+    );
+    let r = scan(&text);
+    assert_invalid(
+        &r,
+        "KMS.1",
+        "AppDecryptAll",
+        "$.iam.Policies[0].PolicyVersionList[0].Document.Statement[0].Effect",
     );
 }
