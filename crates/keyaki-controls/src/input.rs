@@ -263,8 +263,12 @@ impl AccountInput {
             InputKind::Snapshot => "$.iam",
             InputKind::AuthorizationDetails | InputKind::PreDeploy => "$",
         };
+        let file = format!("{}: ", self.source);
         for p in &self.problems {
-            let path = p.location.find("$").map_or("", |i| &p.location[i..]);
+            let path = match p.location.strip_prefix(&file) {
+                Some(path) => path,
+                None => p.location.find("$").map_or("", |i| &p.location[i..]),
+            };
             let within = |prefix: &str| {
                 path.strip_prefix(prefix)
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
@@ -393,16 +397,21 @@ impl Reader<'_> {
         unread: &mut Vec<&'static str>,
     ) -> Vec<&'v RawValue> {
         let place = format!("{path}.{field}");
+        let mut unread_list = |unread: &mut Vec<&'static str>| {
+            if !unread.contains(&field) {
+                unread.push(field);
+            }
+        };
         match obj.map.get(field) {
             None => {
-                unread.push(field);
+                unread_list(unread);
                 Vec::new()
             }
             Some(raw) if raw_kind(raw) == "an array" => match serde_json::from_str(raw.get()) {
                 Ok(items) => items,
                 Err(e) => {
                     self.problem(&place, e.to_string());
-                    unread.push(field);
+                    unread_list(unread);
                     Vec::new()
                 }
             },
@@ -414,7 +423,7 @@ impl Reader<'_> {
                         raw_kind(raw)
                     ),
                 );
-                unread.push(field);
+                unread_list(unread);
                 Vec::new()
             }
         }
@@ -443,6 +452,24 @@ impl Reader<'_> {
             ));
         }
         let mut unread = Vec::new();
+        // One page of several (the raw API's `IsTruncated`, the AWS CLI's `NextToken` with
+        // `--max-items`): what the other pages hold was not read.
+        let truncated = obj
+            .map
+            .get("IsTruncated")
+            .is_some_and(|v| v.get().trim() == "true");
+        for (field, present) in [
+            ("IsTruncated", truncated),
+            ("NextToken", obj.map.contains_key("NextToken")),
+        ] {
+            if present {
+                self.problem(
+                    &format!("{path}.{field}"),
+                    "the document is one page of several: the users, groups, roles and policies of the other pages were not read",
+                );
+                unread = IAM_LISTS.iter().map(|(list, _)| *list).collect();
+            }
+        }
         let users = self.list(&obj, "UserDetailList", path, &mut unread);
         let groups = self.list(&obj, "GroupDetailList", path, &mut unread);
         let roles = self.list(&obj, "RoleDetailList", path, &mut unread);

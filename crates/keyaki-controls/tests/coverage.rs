@@ -161,3 +161,25 @@ fn authorization_details_without_users_leave_users_uncovered() {
     );
     assert!(!c.iam_incomplete);
 }
+
+#[test]
+fn one_page_of_several_leaves_all_iam_uncovered() {
+    for tail in [
+        r#""IsTruncated": true, "Marker": "m""#,
+        r#""NextToken": "t""#,
+    ] {
+        let text = format!(
+            r#"{{"UserDetailList": [{{"UserName": "u", "Arn": "arn:aws:iam::111122223333:user/u"}}],
+               "GroupDetailList": [], "RoleDetailList": [], "Policies": [], {tail}}}"#
+        );
+        let account = input::read("auth.json", &text).unwrap();
+        assert_eq!(account.problems.len(), 1, "{:?}", account.problems);
+        let c = account.coverage();
+        assert_eq!(c.incomplete_types.len(), 4);
+        assert!(c.iam_incomplete);
+    }
+    let complete = r#"{"UserDetailList": [{"UserName": "u", "Arn": "arn:aws:iam::111122223333:user/u"}],
+        "GroupDetailList": [], "RoleDetailList": [], "Policies": [], "IsTruncated": false}"#;
+    let c = input::read("auth.json", complete).unwrap().coverage();
+    assert!(c.incomplete_types.is_empty() && !c.iam_incomplete);
+}
