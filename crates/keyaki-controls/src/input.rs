@@ -397,7 +397,7 @@ impl Reader<'_> {
         unread: &mut Vec<&'static str>,
     ) -> Vec<&'v RawValue> {
         let place = format!("{path}.{field}");
-        let mut unread_list = |unread: &mut Vec<&'static str>| {
+        let unread_list = |unread: &mut Vec<&'static str>| {
             if !unread.contains(&field) {
                 unread.push(field);
             }

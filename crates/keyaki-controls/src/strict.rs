@@ -436,9 +436,7 @@ pub(crate) fn default_version_contradiction(p: &ManagedPolicyDetail) -> Option<(
             ),
         ));
     }
-    let Some(id) = p.default_version_id.as_deref() else {
-        return None;
-    };
+    let id = p.default_version_id.as_deref()?;
     let named = p
         .policy_version_list
         .iter()

@@ -17,8 +17,8 @@ fn demo() -> Value {
 }
 
 fn coverage(doc: &Value) -> (Coverage, usize) {
-    let account =
-        input::read("demo.json", &serde_json::to_string(doc).unwrap()).expect("readable input");
+    let account = input::read("demo.json", &serde_json::to_string(doc).expect("test data"))
+        .expect("readable input");
     (account.coverage(), account.problems.len())
 }
 
@@ -38,7 +38,10 @@ fn the_demo_account_covers_all_iam_and_its_regions_read_without_error() {
 #[test]
 fn an_absent_iam_list_leaves_its_type_uncovered_without_a_problem() {
     let mut doc = demo();
-    doc["iam"].as_object_mut().unwrap().remove("UserDetailList");
+    doc["iam"]
+        .as_object_mut()
+        .expect("test data")
+        .remove("UserDetailList");
     let (c, problems) = coverage(&doc);
     assert_eq!(c.incomplete_types, [USERS]);
     assert!(!c.iam_incomplete);
@@ -99,7 +102,10 @@ fn an_unreadable_iam_errors_entry_leaves_all_iam_uncovered() {
 #[test]
 fn a_region_without_its_key_list_is_not_covered() {
     let mut doc = demo();
-    doc["kms"].as_object_mut().unwrap().remove("eu-west-1");
+    doc["kms"]
+        .as_object_mut()
+        .expect("test data")
+        .remove("eu-west-1");
     let (c, problems) = coverage(&doc);
     assert_eq!(c.regions, ["us-east-1"]);
     assert_eq!(problems, demo_problems() + 1);
@@ -154,7 +160,9 @@ fn authorization_details_without_users_leave_users_uncovered() {
     let text = r#"{"Policies": [{"Arn": "arn:aws:iam::111122223333:policy/p", "PolicyName": "p",
         "DefaultVersionId": "v1", "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": true,
         "Document": {"Version": "2012-10-17", "Statement": []}}]}]}"#;
-    let c = input::read("auth.json", text).unwrap().coverage();
+    let c = input::read("auth.json", text)
+        .expect("test data")
+        .coverage();
     assert_eq!(
         c.incomplete_types,
         ["AWS::IAM::User", "AWS::IAM::Group", "AWS::IAM::Role"]
@@ -172,7 +180,7 @@ fn one_page_of_several_leaves_all_iam_uncovered() {
             r#"{{"UserDetailList": [{{"UserName": "u", "Arn": "arn:aws:iam::111122223333:user/u"}}],
                "GroupDetailList": [], "RoleDetailList": [], "Policies": [], {tail}}}"#
         );
-        let account = input::read("auth.json", &text).unwrap();
+        let account = input::read("auth.json", &text).expect("test data");
         assert_eq!(account.problems.len(), 1, "{:?}", account.problems);
         let c = account.coverage();
         assert_eq!(c.incomplete_types.len(), 4);
@@ -180,6 +188,8 @@ fn one_page_of_several_leaves_all_iam_uncovered() {
     }
     let complete = r#"{"UserDetailList": [{"UserName": "u", "Arn": "arn:aws:iam::111122223333:user/u"}],
         "GroupDetailList": [], "RoleDetailList": [], "Policies": [], "IsTruncated": false}"#;
-    let c = input::read("auth.json", complete).unwrap().coverage();
+    let c = input::read("auth.json", complete)
+        .expect("test data")
+        .coverage();
     assert!(c.incomplete_types.is_empty() && !c.iam_incomplete);
 }

@@ -39,11 +39,9 @@ fn with_duplicate(mut doc: Value, at: &str, key: &str, value: Value) -> String {
         .expect("an object");
     assert!(obj.contains_key(key), "`{key}` at `{at}`");
     obj.insert(MARK.into(), value);
-    serde_json::to_string_pretty(&doc).unwrap().replacen(
-        &format!("\"{MARK}\""),
-        &format!("\"{key}\""),
-        1,
-    )
+    serde_json::to_string_pretty(&doc)
+        .expect("test data")
+        .replacen(&format!("\"{MARK}\""), &format!("\"{key}\""), 1)
 }
 
 fn scan(text: &str) -> ScanReport {
@@ -122,7 +120,7 @@ fn a_top_level_key_written_twice_refuses_the_input_with_its_place() {
         r#""partition": "aws","#,
         r#""partition": "aws-cn", "partition": "aws","#,
     );
-    let e = input::read("demo.json", &text).unwrap_err();
+    let e = input::read("demo.json", &text).expect_err("refused");
     assert_eq!(
         (e.file.as_str(), e.place.as_str()),
         ("demo.json", "$.partition")
@@ -141,7 +139,7 @@ fn a_section_written_twice_inside_iam_or_kms_refuses_the_input() {
         r#""Policies": ["#,
         r#""Policies": [], "Policies": ["#,
     );
-    let e = input::read("demo.json", &text).unwrap_err();
+    let e = input::read("demo.json", &text).expect_err("refused");
     assert_eq!(e.place, "$.iam.Policies");
     let text = edit(
         &demo_text(),
@@ -150,14 +148,14 @@ fn a_section_written_twice_inside_iam_or_kms_refuses_the_input() {
         r#""us-east-1": [], "us-east-1": [
 "#,
     );
-    let e = input::read("demo.json", &text).unwrap_err();
+    let e = input::read("demo.json", &text).expect_err("refused");
     assert_eq!(e.place, "$.kms.us-east-1");
 }
 
 #[test]
 fn authorization_details_with_a_key_written_twice_are_refused() {
     let text = r#"{"UserDetailList": [], "Policies": [], "UserDetailList": []}"#;
-    let e = input::read("auth.json", text).unwrap_err();
+    let e = input::read("auth.json", text).expect_err("refused");
     assert_eq!(e.place, "$.UserDetailList");
 }
 
@@ -165,12 +163,12 @@ fn authorization_details_with_a_key_written_twice_are_refused() {
 fn a_region_status_written_twice_is_a_region_error() {
     let mut doc = demo();
     doc["regions"] = json!({});
-    let text = serde_json::to_string(&doc).unwrap().replace(
+    let text = serde_json::to_string(&doc).expect("test data").replace(
         r#""regions":{}"#,
         r#""regions":{"us-east-1":{"Status":"error","Code":"AccessDenied","Message":"no"},"us-east-1":{"Status":"ok"},"eu-west-1":{"Status":"ok","Status":"ok"}}"#,
     );
     let account = input::read("demo.json", &text).expect("readable");
-    let kms = account.kms.as_ref().unwrap();
+    let kms = account.kms.as_ref().expect("test data");
     for region in ["us-east-1", "eu-west-1"] {
         assert!(
             matches!(
@@ -181,7 +179,7 @@ fn a_region_status_written_twice_is_a_region_error() {
             kms[region].status
         );
     }
-    let r = evaluate(&account, &Parameters::default()).unwrap();
+    let r = evaluate(&account, &Parameters::default()).expect("test data");
     let region = one(&r, "KMS.3", "all keys in us-east-1");
     assert_eq!(region.status, Status::NotAvailable);
 }
@@ -194,7 +192,7 @@ fn with_versions(default_id: &str, marked: [bool; 2]) -> String {
     p["DefaultVersionId"] = json!(default_id);
     p["PolicyVersionList"][0]["IsDefaultVersion"] = json!(marked[0]);
     p["PolicyVersionList"][1]["IsDefaultVersion"] = json!(marked[1]);
-    serde_json::to_string_pretty(&doc).unwrap()
+    serde_json::to_string_pretty(&doc).expect("test data")
 }
 
 #[test]
@@ -277,7 +275,7 @@ fn an_arn_of_another_account_or_region_is_not_available() {
         .findings
         .iter()
         .find(|f| f.control == "KMS.2" && f.resource.arn.ends_with("user/alice"))
-        .unwrap();
+        .expect("test data");
     assert_eq!(
         (f.status, f.reason.code.as_str()),
         (Status::NotAvailable, "INVALID_INPUT")
@@ -338,7 +336,7 @@ fn an_unknown_key_manager_origin_or_spec_is_never_not_applicable() {
         assert_eq!(key["KeyId"], UNROTATED_KEY);
         let old = key[field].clone();
         key[field] = json!(value);
-        let r = scan(&serde_json::to_string(&doc).unwrap());
+        let r = scan(&serde_json::to_string(&doc).expect("test data"));
         assert_invalid(
             &r,
             "KMS.4",
@@ -357,7 +355,7 @@ fn a_malformed_errors_entry_makes_the_key_not_available() {
     ] {
         let mut doc = demo();
         doc["kms"]["us-east-1"][2]["Errors"] = errors;
-        let r = scan(&serde_json::to_string(&doc).unwrap());
+        let r = scan(&serde_json::to_string(&doc).expect("test data"));
         for control in ["KMS.3", "KMS.4"] {
             let f = one(&r, control, PENDING_KEY);
             assert_eq!(
@@ -379,8 +377,8 @@ fn authorization_details_with_a_user_of_another_account_make_only_that_user_not_
         {"UserName": "a", "Arn": "arn:aws:iam::111122223333:user/a"},
         {"UserName": "b", "Arn": "arn:aws:iam::111122223333:user/b"},
         {"UserName": "c", "Arn": "arn:aws:iam::444455556666:user/c"}]}"#;
-    let account = input::read("auth.json", text).unwrap();
-    let r = evaluate(&account, &Parameters::default()).unwrap();
+    let account = input::read("auth.json", text).expect("test data");
+    let r = evaluate(&account, &Parameters::default()).expect("test data");
     assert_eq!(one(&r, "KMS.2", "a").status, Status::Passed);
     let c = one(&r, "KMS.2", "c");
     assert_eq!(
@@ -408,7 +406,7 @@ fn a_field_written_twice_inside_an_iam_element_is_invalid_input() {
 fn a_key_account_id_of_another_account_is_not_available() {
     let mut doc = demo();
     doc["kms"]["us-east-1"][1]["KeyMetadata"]["AWSAccountId"] = json!("444455556666");
-    let r = scan(&serde_json::to_string(&doc).unwrap());
+    let r = scan(&serde_json::to_string(&doc).expect("test data"));
     assert_invalid(
         &r,
         "KMS.4",
@@ -423,11 +421,9 @@ fn a_key_written_twice_anywhere_in_an_iam_element_is_invalid_input() {
     // default one: the element is ambiguous all the same.
     let mut doc = demo();
     doc["iam"]["UserDetailList"][1]["Tags"] = json!([{"Key": "team", "Value": "a"}]);
-    let text = serde_json::to_string_pretty(&doc).unwrap().replacen(
-        r#""Key": "team","#,
-        r#""Key": "team", "Key": "ops","#,
-        1,
-    );
+    let text = serde_json::to_string_pretty(&doc)
+        .expect("test data")
+        .replacen(r#""Key": "team","#, r#""Key": "team", "Key": "ops","#, 1);
     let r = scan(&text);
     let bob = one(&r, "KMS.2", "bob");
     assert_eq!(

@@ -28,16 +28,20 @@ fn keyaki(dir: &Path, args: &[&str]) -> std::process::Output {
 
 fn scan(dir: &Path, snapshot: &Value, name: &str) -> std::process::Output {
     let input: PathBuf = dir.join(name);
-    std::fs::write(&input, serde_json::to_string_pretty(snapshot).unwrap()).expect("write");
+    std::fs::write(
+        &input,
+        serde_json::to_string_pretty(snapshot).expect("test data"),
+    )
+    .expect("write");
     let db = dir.join("findings.db");
     keyaki(
         dir,
         &[
             "scan",
             "--input",
-            input.to_str().unwrap(),
+            input.to_str().expect("test data"),
             "--db",
-            db.to_str().unwrap(),
+            db.to_str().expect("test data"),
             "--format",
             "json",
         ],
@@ -62,25 +66,28 @@ fn iam_states(dir: &Path) -> Vec<(String, String)> {
             "findings",
             "--all",
             "--db",
-            db.to_str().unwrap(),
+            db.to_str().expect("test data"),
             "--format",
             "json",
         ],
     ));
     all["findings"]
         .as_array()
-        .unwrap()
+        .expect("test data")
         .iter()
         .filter(|f| {
             f["resource"]["type"]
                 .as_str()
-                .unwrap()
+                .expect("test data")
                 .starts_with("AWS::IAM::")
         })
         .map(|f| {
             (
-                f["resource"]["arn"].as_str().unwrap().to_owned(),
-                f["lifecycle"]["record_state"].as_str().unwrap().to_owned(),
+                f["resource"]["arn"].as_str().expect("test data").to_owned(),
+                f["lifecycle"]["record_state"]
+                    .as_str()
+                    .expect("test data")
+                    .to_owned(),
             )
         })
         .collect()
@@ -128,13 +135,19 @@ fn damaged_iam_data_archives_no_iam_finding_and_exports_no_archived() {
         let db = dir.path().join("findings.db");
         let runs = stdout_json(&keyaki(
             dir.path(),
-            &["runs", "--db", db.to_str().unwrap(), "--format", "json"],
+            &[
+                "runs",
+                "--db",
+                db.to_str().expect("test data"),
+                "--format",
+                "json",
+            ],
         ));
         let complete: Vec<bool> = runs["runs"]
             .as_array()
-            .unwrap()
+            .expect("test data")
             .iter()
-            .map(|r| r["complete"].as_bool().unwrap())
+            .map(|r| r["complete"].as_bool().expect("test data"))
             .collect();
         assert!(complete.contains(&false), "{name}: {complete:?}");
 
@@ -144,7 +157,7 @@ fn damaged_iam_data_archives_no_iam_finding_and_exports_no_archived() {
                 "export",
                 "security-hub",
                 "--db",
-                db.to_str().unwrap(),
+                db.to_str().expect("test data"),
                 "--region",
                 "us-east-1",
                 "--dry-run",
@@ -152,7 +165,7 @@ fn damaged_iam_data_archives_no_iam_finding_and_exports_no_archived() {
         ));
         let archived: Vec<&Value> = sent
             .as_array()
-            .unwrap()
+            .expect("test data")
             .iter()
             .filter(|f| f["RecordState"] == "ARCHIVED")
             .filter(|f| {
