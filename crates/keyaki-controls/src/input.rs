@@ -20,10 +20,10 @@ use thiserror::Error;
 use crate::controls::reason;
 use crate::finding::InputProblem;
 use crate::snapshot::{
-    ApiError, GroupDetail, KeyRotationStatus, ManagedPolicyDetail, RegionStatus, RoleDetail,
-    Snapshot, UserDetail, FORMAT,
+    ApiError, Document, GroupDetail, KeyRotationStatus, ManagedPolicyDetail, RegionStatus,
+    RoleDetail, Snapshot, UserDetail, FORMAT,
 };
-use crate::strict::{self, Members};
+use crate::strict::{self, Lists, Member, Members};
 
 /// An input that cannot be evaluated at all. Displays as
 /// `` `FILE`: PLACE: MESSAGE `` where PLACE is `line L, column C` or a JSON path.
@@ -333,10 +333,20 @@ impl Reader<'_> {
         let (arn_field, name_field) = ("Arn", T::NAME_FIELD);
         match typed_raw::<T>(raw) {
             Ok(v) => {
-                let duplicates = match strict::duplicate_keys(raw.get()) {
+                // Policy documents the controls evaluate are checked by the reasoning core's
+                // parser when it reads them; the others here.
+                let mut duplicates = match strict::duplicate_keys_skipping(raw.get(), DOCUMENTS) {
                     Ok(found) => found,
                     Err(e) => vec![format!(" (the element cannot be checked: {e})")],
                 };
+                for (place, doc) in v.unevaluated_documents() {
+                    match strict::duplicate_keys(doc.raw()) {
+                        Ok(found) => {
+                            duplicates.extend(found.into_iter().map(|d| format!("{place}{d}")))
+                        }
+                        Err(e) => duplicates.push(format!("{place} (cannot be checked: {e})")),
+                    }
+                }
                 let Some(suffix) = duplicates.first() else {
                     return Element::Ok(v);
                 };
@@ -391,7 +401,7 @@ impl Reader<'_> {
     /// that is null or of another type is a problem too.
     fn list<'v>(
         &mut self,
-        obj: &Members<'v>,
+        obj: &mut Lists<'v>,
         field: &'static str,
         path: &str,
         unread: &mut Vec<&'static str>,
@@ -402,26 +412,16 @@ impl Reader<'_> {
                 unread.push(field);
             }
         };
-        match obj.map.get(field) {
+        match obj.map.remove(field) {
             None => {
                 unread_list(unread);
                 Vec::new()
             }
-            Some(raw) if raw_kind(raw) == "an array" => match serde_json::from_str(raw.get()) {
-                Ok(items) => items,
-                Err(e) => {
-                    self.problem(&place, e.to_string());
-                    unread_list(unread);
-                    Vec::new()
-                }
-            },
-            Some(raw) => {
+            Some(Member::Array(items)) => items,
+            Some(Member::Other { kind, .. }) => {
                 self.problem(
                     &place,
-                    format!(
-                        "expected an array, found {}: its elements were not read",
-                        raw_kind(raw)
-                    ),
+                    format!("expected an array, found {kind}: its elements were not read"),
                 );
                 unread_list(unread);
                 Vec::new()
@@ -434,7 +434,7 @@ impl Reader<'_> {
     /// the lists concerned are marked unread.
     fn iam(&mut self, raw: &RawValue, path: &str) -> Result<IamData, InputError> {
         let mut iam = IamData::default();
-        let Some(obj) = strict::members(raw) else {
+        let Some(mut obj) = strict::lists(raw) else {
             self.problem(
                 path,
                 format!(
@@ -454,10 +454,10 @@ impl Reader<'_> {
         let mut unread = Vec::new();
         // One page of several (the raw API's `IsTruncated`, the AWS CLI's `NextToken` with
         // `--max-items`): what the other pages hold was not read.
-        let truncated = obj
-            .map
-            .get("IsTruncated")
-            .is_some_and(|v| v.get().trim() == "true");
+        let truncated = matches!(
+            obj.map.get("IsTruncated"),
+            Some(Member::Other { truthy: true, .. })
+        );
         for (field, present) in [
             ("IsTruncated", truncated),
             ("NextToken", obj.map.contains_key("NextToken")),
@@ -470,10 +470,10 @@ impl Reader<'_> {
                 unread = IAM_LISTS.iter().map(|(list, _)| *list).collect();
             }
         }
-        let users = self.list(&obj, "UserDetailList", path, &mut unread);
-        let groups = self.list(&obj, "GroupDetailList", path, &mut unread);
-        let roles = self.list(&obj, "RoleDetailList", path, &mut unread);
-        let policies = self.list(&obj, "Policies", path, &mut unread);
+        let users = self.list(&mut obj, "UserDetailList", path, &mut unread);
+        let groups = self.list(&mut obj, "GroupDetailList", path, &mut unread);
+        let roles = self.list(&mut obj, "RoleDetailList", path, &mut unread);
+        let policies = self.list(&mut obj, "Policies", path, &mut unread);
         iam.unread = unread;
         for (i, v) in users.iter().enumerate() {
             let p = format!("{path}.UserDetailList[{i}]");
@@ -491,31 +491,26 @@ impl Reader<'_> {
             let p = format!("{path}.Policies[{i}]");
             iam.policies.push(self.element(&p, v));
         }
-        self.iam_errors(&obj, path, &mut iam);
+        self.iam_errors(obj.map.remove("Errors"), path, &mut iam);
         Ok(iam)
     }
 
     /// The IAM `Errors` list. One that cannot be read still says that something failed:
     /// it becomes an error of an unknown operation, so that the IAM data counts as
     /// incomplete.
-    fn iam_errors(&mut self, obj: &Members<'_>, path: &str, iam: &mut IamData) {
+    fn iam_errors(&mut self, errors: Option<Member<'_>>, path: &str, iam: &mut IamData) {
         let place = format!("{path}.Errors");
         let unknown = |message: String| ApiError {
             operation: "unknown".into(),
             code: "UnreadableError".into(),
             message,
         };
-        let items: Vec<&RawValue> = match obj.map.get("Errors") {
-            None => return,
-            Some(raw) if raw_kind(raw) == "null" => return,
-            Some(raw) if raw_kind(raw) == "an array" => {
-                serde_json::from_str(raw.get()).unwrap_or_default()
-            }
-            Some(raw) => {
-                let message = format!(
-                    "expected an array, found {}: which IAM calls failed is unknown",
-                    raw_kind(raw)
-                );
+        let items: Vec<&RawValue> = match errors {
+            None | Some(Member::Other { kind: "null", .. }) => return,
+            Some(Member::Array(items)) => items,
+            Some(Member::Other { kind, .. }) => {
+                let message =
+                    format!("expected an array, found {kind}: which IAM calls failed is unknown");
                 self.problem(&place, message.clone());
                 iam.errors.push(unknown(message));
                 return;
@@ -787,7 +782,16 @@ trait IamElement {
     fn contradiction(&self) -> Option<(String, String)> {
         None
     }
+    /// The policy documents no control evaluates (a managed policy's other versions, a
+    /// role's trust policy), with their place suffix: the reasoning core never reads them,
+    /// so the reader checks them for keys written twice.
+    fn unevaluated_documents(&self) -> Vec<(String, &Document)> {
+        Vec::new()
+    }
 }
+
+/// The keys of policy documents in IAM elements.
+const DOCUMENTS: &[&str] = &["PolicyDocument", "Document", "AssumeRolePolicyDocument"];
 
 impl IamElement for UserDetail {
     const LIST: &'static str = "UserDetailList";
@@ -823,6 +827,12 @@ impl IamElement for RoleDetail {
     fn name(&self) -> Option<String> {
         Some(self.role_name.clone())
     }
+    fn unevaluated_documents(&self) -> Vec<(String, &Document)> {
+        self.assume_role_policy_document
+            .iter()
+            .map(|d| (".AssumeRolePolicyDocument".to_owned(), d))
+            .collect()
+    }
 }
 
 impl IamElement for ManagedPolicyDetail {
@@ -837,6 +847,20 @@ impl IamElement for ManagedPolicyDetail {
     }
     fn contradiction(&self) -> Option<(String, String)> {
         strict::default_version_contradiction(self)
+    }
+    fn unevaluated_documents(&self) -> Vec<(String, &Document)> {
+        self.policy_version_list
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| {
+                !(v.is_default_version
+                    || (v.version_id.is_some() && v.version_id == self.default_version_id))
+            })
+            .filter_map(|(j, v)| {
+                let doc = v.document.as_ref()?;
+                Some((format!(".PolicyVersionList[{j}].Document"), doc))
+            })
+            .collect()
     }
 }
 
@@ -1061,7 +1085,7 @@ fn read_snapshot(reader: &mut Reader, top: &Members<'_>) -> Result<AccountInput,
         Some(raw) if raw_kind(raw) == "null" => None,
         Some(raw) => {
             let mut out: BTreeMap<String, RegionKeys> = BTreeMap::new();
-            match strict::members(raw) {
+            match strict::lists(raw) {
                 None => reader.problem(
                     "$.kms",
                     format!(
@@ -1078,23 +1102,22 @@ fn read_snapshot(reader: &mut Reader, top: &Members<'_>) -> Result<AccountInput,
                     }
                     for (region, keys) in &regions.map {
                         let p = format!("$.kms.{region}");
-                        let items: Option<Vec<&RawValue>> = (raw_kind(keys) == "an array")
-                            .then(|| serde_json::from_str(keys.get()).ok())
-                            .flatten();
-                        let Some(items) = items else {
-                            let message = format!(
-                                "expected an array of key records, found {}: the region's keys were not read",
-                                raw_kind(keys)
+                        let items = match keys {
+                            Member::Array(items) => items,
+                            Member::Other { kind, .. } => {
+                                let message = format!(
+                                "expected an array of key records, found {kind}: the region's keys were not read"
                             );
-                            reader.problem(&p, message.clone());
-                            out.insert(
-                                region.clone(),
-                                RegionKeys {
-                                    status: Some(region_error("UnreadableKeyList", message)),
-                                    keys: vec![],
-                                },
-                            );
-                            continue;
+                                reader.problem(&p, message.clone());
+                                out.insert(
+                                    region.clone(),
+                                    RegionKeys {
+                                        status: Some(region_error("UnreadableKeyList", message)),
+                                        keys: vec![],
+                                    },
+                                );
+                                continue;
+                            }
                         };
                         let keys = items
                             .iter()

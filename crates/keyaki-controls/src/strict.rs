@@ -6,10 +6,10 @@
 //! of the document itself).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -38,6 +38,113 @@ impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
                 let mut out = Members::default();
                 while let Some(key) = access.next_key::<String>()? {
                     let value: &'a RawValue = access.next_value()?;
+                    match out.map.entry(key) {
+                        std::collections::btree_map::Entry::Vacant(e) => {
+                            e.insert(value);
+                        }
+                        std::collections::btree_map::Entry::Occupied(e) => {
+                            out.duplicates.push(e.key().clone());
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// A member of an object read as a list: its elements as raw text, or the kind of what
+/// it is instead (read in one pass: the list is not walked twice).
+#[derive(Debug)]
+pub(crate) enum Member<'a> {
+    Array(Vec<&'a RawValue>),
+    /// Not an array: its kind (`null`, `an object`, ...) and, for a boolean, its value.
+    Other {
+        kind: &'static str,
+        truthy: bool,
+    },
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Member<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Member<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> Result<Member<'a>, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = access.next_element::<&'a RawValue>()? {
+                    items.push(item);
+                }
+                Ok(Member::Array(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Member<'a>, A::Error> {
+                while access.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(other("an object"))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Member<'a>, E> {
+                Ok(Member::Other {
+                    kind: "a boolean",
+                    truthy: v,
+                })
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Member<'a>, E> {
+                Ok(other("a number"))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Member<'a>, E> {
+                Ok(other("a number"))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Member<'a>, E> {
+                Ok(other("a number"))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Member<'a>, E> {
+                Ok(other("a string"))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Member<'a>, E> {
+                Ok(other("null"))
+            }
+        }
+        fn other<'a>(kind: &'static str) -> Member<'a> {
+            Member::Other {
+                kind,
+                truthy: false,
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// An object whose members are read as lists (see [`Member`]), with the keys written
+/// twice; `None` when `raw` is not an object.
+pub(crate) fn lists(raw: &RawValue) -> Option<Lists<'_>> {
+    if !raw.get().trim_start().starts_with('{') {
+        return None;
+    }
+    serde_json::from_str(raw.get()).ok()
+}
+
+/// See [`lists`].
+#[derive(Debug, Default)]
+pub(crate) struct Lists<'a> {
+    pub map: BTreeMap<String, Member<'a>>,
+    pub duplicates: Vec<String>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Lists<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Lists<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Lists<'a>, A::Error> {
+                let mut out = Lists::default();
+                while let Some(key) = access.next_key::<String>()? {
+                    let value: Member<'a> = access.next_value()?;
                     match out.map.entry(key) {
                         std::collections::btree_map::Entry::Vacant(e) => {
                             e.insert(value);
@@ -90,11 +197,22 @@ pub(crate) fn first_key_identity(record: &RawValue) -> Option<String> {
 /// twice in its object, anywhere in `text` (valid JSON). `Err` when the text cannot be
 /// walked (nesting deeper than the JSON reader allows).
 pub(crate) fn duplicate_keys(text: &str) -> Result<Vec<String>, String> {
+    duplicate_keys_skipping(text, &[])
+}
+
+/// [`duplicate_keys`], without looking into the values of the keys in `skip` (policy
+/// documents, which the reasoning core's parser checks when it reads them).
+pub(crate) fn duplicate_keys_skipping(text: &str, skip: &[&str]) -> Result<Vec<String>, String> {
     let mut found = Vec::new();
     let mut de = serde_json::Deserializer::from_str(text);
-    Scan { found: &mut found }
-        .deserialize(&mut de)
-        .map_err(|e| e.to_string())?;
+    let mut keys = Vec::new();
+    Scan {
+        found: &mut found,
+        keys: &mut keys,
+        skip,
+    }
+    .deserialize(&mut de)
+    .map_err(|e| e.to_string())?;
     Ok(found
         .into_iter()
         .map(|path| path.into_iter().rev().collect::<String>())
@@ -124,19 +242,28 @@ impl<'de> Deserialize<'de> for Key<'de> {
 }
 
 /// Walks a value; `found` gets the path of each duplicate key, its segments innermost
-/// first (so that each level appends its own segment).
-struct Scan<'f> {
+/// first (so that each level appends its own segment). `keys` is one stack shared by the
+/// whole walk: each object pushes its keys above its parent's and pops them when done, so
+/// that the walk allocates nothing per object.
+struct Scan<'f, 'de> {
     found: &'f mut Vec<Vec<String>>,
+    keys: &'f mut Vec<Cow<'de, str>>,
+    /// Keys whose values are skipped.
+    skip: &'f [&'f str],
 }
 
-impl<'de> DeserializeSeed<'de> for Scan<'_> {
+/// Up to this many keys, an object's keys are compared one by one; beyond, through a set
+/// (a hostile object with a million keys must not take quadratic time).
+const LINEAR_KEYS: usize = 32;
+
+impl<'de> DeserializeSeed<'de> for Scan<'_, 'de> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Scan<'_> {
+impl<'de> Visitor<'de> for Scan<'_, 'de> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON value")
@@ -163,30 +290,54 @@ impl<'de> Visitor<'de> for Scan<'_> {
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
-        let mut seen: BTreeSet<Cow<'de, str>> = BTreeSet::new();
+        let base = self.keys.len();
+        let mut many: Option<HashSet<Cow<'de, str>>> = None;
         while let Some(Key(key)) = access.next_key::<Key<'de>>()? {
             let mut inner = Vec::new();
-            access.next_value_seed(Scan { found: &mut inner })?;
+            if self.skip.contains(&key.as_ref()) {
+                access.next_value::<IgnoredAny>()?;
+            } else {
+                access.next_value_seed(Scan {
+                    found: &mut inner,
+                    keys: self.keys,
+                    skip: self.skip,
+                })?;
+            }
             for mut path in inner {
                 path.push(format!(".{key}"));
                 self.found.push(path);
             }
-            if seen.contains(&key) {
+            let seen = match &mut many {
+                Some(set) => !set.insert(key.clone()),
+                None => {
+                    let seen = self.keys[base..].contains(&key);
+                    if self.keys.len() - base >= LINEAR_KEYS {
+                        many = Some(self.keys.drain(base..).collect());
+                    }
+                    seen
+                }
+            };
+            if seen {
                 self.found.push(vec![format!(".{key}")]);
+            } else if let Some(set) = &mut many {
+                set.insert(key);
             } else {
-                seen.insert(key);
+                self.keys.push(key);
             }
         }
+        self.keys.truncate(base);
         Ok(())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
         let mut i = 0usize;
         loop {
             let mut inner = Vec::new();
-            if access
-                .next_element_seed(Scan { found: &mut inner })?
-                .is_none()
-            {
+            let more = access.next_element_seed(Scan {
+                found: &mut inner,
+                keys: self.keys,
+                skip: self.skip,
+            })?;
+            if more.is_none() {
                 break;
             }
             for mut path in inner {
@@ -471,6 +622,20 @@ mod tests {
         assert!(duplicate_keys(r#"{"a": {"a": 1}, "b": [1, {"a": 2}]}"#)
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn large_objects_are_checked_through_a_set() {
+        let mut members: Vec<String> = (0..5000)
+            .map(|i| format!("\"k{i}\": {{\"a\": 1}}"))
+            .collect();
+        members.push("\"k17\": 2".into());
+        members.push("\"k4999\": {\"a\": 1, \"a\": 2}".into());
+        let text = format!("{{{}}}", members.join(", "));
+        assert_eq!(
+            duplicate_keys(&text).unwrap(),
+            [".k17", ".k4999.a", ".k4999"]
+        );
     }
 
     #[test]
