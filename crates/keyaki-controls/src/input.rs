@@ -14,14 +14,16 @@ use std::collections::BTreeMap;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use thiserror::Error;
 
 use crate::finding::InputProblem;
+use crate::reason::ReasonCode;
 use crate::snapshot::{
-    ApiError, GroupDetail, KeyRotationStatus, ManagedPolicyDetail, RegionStatus, RoleDetail,
-    Snapshot, UserDetail, FORMAT,
+    ApiError, Document, GroupDetail, KeyRotationStatus, ManagedPolicyDetail, RegionStatus,
+    RoleDetail, Snapshot, UserDetail, FORMAT,
 };
+use crate::strict::{self, Lists, Member, Members};
 
 /// An input that cannot be evaluated at all. Displays as
 /// `` `FILE`: PLACE: MESSAGE `` where PLACE is `line L, column C` or a JSON path.
@@ -54,6 +56,10 @@ pub struct BadElement {
     pub arn: Option<String>,
     /// The resource's name, when it could be read from the raw element.
     pub name: Option<String>,
+    /// The reason code of its findings: `READ_ERROR` (the element does not have the
+    /// model's shape) or `INVALID_INPUT` (it does, but is ambiguous or contradicts the
+    /// input: a duplicate key, an ambiguous default version, an ARN of another account).
+    pub code: ReasonCode,
 }
 
 /// One element of a list: read, or not.
@@ -72,6 +78,31 @@ pub struct IamData {
     pub policies: Vec<Element<ManagedPolicyDetail>>,
     /// Errors met while collecting IAM: the IAM data may be incomplete.
     pub errors: Vec<ApiError>,
+    /// The lists (`UserDetailList`, `GroupDetailList`, `RoleDetailList`, `Policies`)
+    /// not read in full: absent, null, of another type, or with an element that could
+    /// not be read. What is not in them may still exist: see [`IamData::unread_types`].
+    pub unread: Vec<&'static str>,
+}
+
+/// The IAM lists of `GetAccountAuthorizationDetails` and the resource type of their
+/// elements.
+pub const IAM_LISTS: [(&str, &str); 4] = [
+    ("UserDetailList", "AWS::IAM::User"),
+    ("GroupDetailList", "AWS::IAM::Group"),
+    ("RoleDetailList", "AWS::IAM::Role"),
+    ("Policies", "AWS::IAM::Policy"),
+];
+
+impl IamData {
+    /// The resource types of the lists not read in full: a resource of these types
+    /// that has no finding may still exist (a findings store must not archive it).
+    pub fn unread_types(&self) -> Vec<&'static str> {
+        IAM_LISTS
+            .iter()
+            .filter(|(list, _)| self.unread.contains(list))
+            .map(|(_, kind)| *kind)
+            .collect()
+    }
 }
 
 /// The `DescribeKey` metadata fields the controls use (API field names).
@@ -79,6 +110,9 @@ pub struct IamData {
 #[serde(rename_all = "PascalCase")]
 pub struct KeyMetadata {
     pub key_id: String,
+    /// The key's account, as `DescribeKey` writes it.
+    #[serde(default, rename = "AWSAccountId")]
+    pub aws_account_id: Option<String>,
     #[serde(default)]
     pub arn: Option<String>,
     #[serde(default)]
@@ -138,6 +172,11 @@ pub struct KeyInput {
     /// `GetKeyRotationStatus`; `Ok(None)` when absent, `Err` when unreadable.
     pub rotation: Result<Option<KeyRotationStatus>, String>,
     pub errors: Vec<ApiError>,
+    /// The record is ambiguous or contradicts itself or the input (a duplicate key, a
+    /// value outside the API's enumeration, an ARN of another partition, region, account
+    /// or key, an unreadable `Errors`): `metadata` and `rotation` then hold why, and
+    /// every control reports the key NOT_AVAILABLE `INVALID_INPUT`.
+    pub invalid: bool,
 }
 
 impl KeyInput {
@@ -175,6 +214,89 @@ pub struct AccountInput {
     pub not_evaluable: Vec<crate::finding::NotEvaluated>,
 }
 
+/// What an input covers, for whoever keeps findings over time: a resource the input
+/// does not cover may still exist, and its findings must not be taken for gone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Regions whose key lists were read without error.
+    pub regions: Vec<String>,
+    /// What could not be read (regions, lists, operations, elements), one line each.
+    pub unreadable: Vec<String>,
+    /// IAM cannot be taken as complete at all (an IAM API error, an unreadable IAM
+    /// section or `Errors` list, a problem outside the lists).
+    pub iam_incomplete: bool,
+    /// Resource types (`AWS::IAM::User`, ...) whose list was not read in full: absent,
+    /// null, of another type, or with an element that could not be read.
+    pub incomplete_types: Vec<String>,
+}
+
+impl AccountInput {
+    /// What the input covers: a region in error, or with a problem under
+    /// `$.kms.REGION`, is not covered; an IAM list not read in full leaves its resource
+    /// type uncovered; any other problem leaves IAM uncovered.
+    pub fn coverage(&self) -> Coverage {
+        let mut c = Coverage::default();
+        for (region, keys) in self.kms.iter().flatten() {
+            match &keys.status {
+                Some(RegionStatus::Error { code, message }) => c
+                    .unreadable
+                    .push(format!("region {region}: {code}: {message}")),
+                Some(RegionStatus::Ok) | None => c.regions.push(region.clone()),
+            }
+        }
+        if let Some(iam) = &self.iam {
+            for e in &iam.errors {
+                c.iam_incomplete = true;
+                c.unreadable
+                    .push(format!("iam {}: {}: {}", e.operation, e.code, e.message));
+            }
+            for (list, kind) in IAM_LISTS {
+                if iam.unread.contains(&list) {
+                    c.incomplete_types.push(kind.to_owned());
+                    c.unreadable.push(format!(
+                        "iam `{list}` was not read in full: what is not in it may exist"
+                    ));
+                }
+            }
+        }
+        let iam_prefix = match self.kind {
+            InputKind::Snapshot => "$.iam",
+            InputKind::AuthorizationDetails | InputKind::PreDeploy => "$",
+        };
+        let file = format!("{}: ", self.source);
+        for p in &self.problems {
+            let path = match p.location.strip_prefix(&file) {
+                Some(path) => path,
+                None => p.location.find("$").map_or("", |i| &p.location[i..]),
+            };
+            let within = |prefix: &str| {
+                path.strip_prefix(prefix)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+            };
+            if within("$.regions") {
+                continue; // the region's status says it already
+            }
+            if let Some(rest) = path.strip_prefix("$.kms.") {
+                let region = rest.split(['[', '.']).next().unwrap_or(rest);
+                c.regions.retain(|r| r != region);
+            } else if within("$.kms") {
+                c.regions.clear();
+            } else if let Some((_, kind)) = IAM_LISTS
+                .iter()
+                .find(|(list, _)| within(&format!("{iam_prefix}.{list}")))
+            {
+                if !c.incomplete_types.iter().any(|k| k == kind) {
+                    c.incomplete_types.push((*kind).to_owned());
+                }
+            } else {
+                c.iam_incomplete = true;
+            }
+            c.unreadable.push(format!("{}: {}", p.location, p.message));
+        }
+        c
+    }
+}
+
 struct Reader<'a> {
     file: &'a str,
     problems: Vec<InputProblem>,
@@ -200,21 +322,63 @@ impl Reader<'_> {
         });
     }
 
-    /// Reads one element into `T`; a failure becomes a problem and a [`BadElement`].
-    fn element<T: DeserializeOwned>(
+    /// Reads one element into `T`; a failure becomes a problem and a [`BadElement`]. A
+    /// key written twice anywhere in the element (policy documents included) makes it
+    /// ambiguous: `INVALID_INPUT`.
+    fn element<T: DeserializeOwned + IamElement>(
         &mut self,
         path: &str,
         raw: &RawValue,
-        arn_field: &str,
-        name_field: &str,
     ) -> Element<T> {
+        let (arn_field, name_field) = ("Arn", T::NAME_FIELD);
         match typed_raw::<T>(raw) {
-            Ok(v) => Element::Ok(v),
+            Ok(v) => {
+                // Policy documents the controls evaluate are checked by the reasoning core's
+                // parser when it reads them; the others here.
+                let mut duplicates = match strict::duplicate_keys_skipping(raw.get(), DOCUMENTS) {
+                    Ok(found) => found,
+                    Err(e) => vec![format!(" (the element cannot be checked: {e})")],
+                };
+                for (place, doc) in v.unevaluated_documents() {
+                    match strict::duplicate_keys(doc.raw()) {
+                        Ok(found) => {
+                            duplicates.extend(found.into_iter().map(|d| format!("{place}{d}")))
+                        }
+                        Err(e) => duplicates.push(format!("{place} (cannot be checked: {e})")),
+                    }
+                }
+                let Some(suffix) = duplicates.first() else {
+                    return Element::Ok(v);
+                };
+                let place = format!("{path}{suffix}");
+                let key = suffix.rsplit('.').next().unwrap_or(suffix);
+                let message = format!("duplicate key `{key}`: which value holds is ambiguous");
+                for d in &duplicates {
+                    let key = d.rsplit('.').next().unwrap_or(d);
+                    self.problem(
+                        &format!("{path}{d}"),
+                        format!("duplicate key `{key}`: which value holds is ambiguous"),
+                    );
+                }
+                Element::Bad(BadElement {
+                    location: self.location(&place),
+                    message,
+                    arn: Some(v.arn().to_owned()),
+                    name: v.name(),
+                    code: ReasonCode::InvalidInput,
+                })
+            }
             Err((inner, message)) => {
                 let place = format!("{path}{inner}");
                 self.problem(&place, message.clone());
                 // The slow path: the element as a generic value, for its ARN and name.
                 let value: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+                // A key written twice is an ambiguity, not a shape error.
+                let code = if message.starts_with("duplicate field") {
+                    ReasonCode::InvalidInput
+                } else {
+                    ReasonCode::ReadError
+                };
                 Element::Bad(BadElement {
                     location: self.location(&place),
                     message,
@@ -226,69 +390,134 @@ impl Reader<'_> {
                         .get(name_field)
                         .and_then(Value::as_str)
                         .map(str::to_owned),
+                    code,
                 })
             }
         }
     }
 
-    /// The elements of the array `field` of `obj`, as raw text.
+    /// The elements of the IAM list `field` of `obj`, as raw text. A list that is absent
+    /// (not collected: `--filter` leaves lists out) goes into `unread` in silence; one
+    /// that is null or of another type is a problem too.
     fn list<'v>(
-        &self,
-        obj: &RawObject<'v>,
-        field: &str,
+        &mut self,
+        obj: &mut Lists<'v>,
+        field: &'static str,
         path: &str,
-    ) -> Result<Vec<&'v RawValue>, InputError> {
-        match obj.get(field) {
-            None => Ok(Vec::new()),
-            Some(raw) if raw_kind(raw) == "null" => Ok(Vec::new()),
-            Some(raw) if raw_kind(raw) == "an array" => serde_json::from_str(raw.get())
-                .map_err(|e| self.fatal(format!("{path}.{field}"), e.to_string())),
-            Some(raw) => Err(self.fatal(
-                format!("{path}.{field}"),
-                format!("expected an array, found {}", raw_kind(raw)),
-            )),
+        unread: &mut Vec<&'static str>,
+    ) -> Vec<&'v RawValue> {
+        let place = format!("{path}.{field}");
+        let unread_list = |unread: &mut Vec<&'static str>| {
+            if !unread.contains(&field) {
+                unread.push(field);
+            }
+        };
+        match obj.map.remove(field) {
+            None => {
+                unread_list(unread);
+                Vec::new()
+            }
+            Some(Member::Array(items)) => items,
+            Some(Member::Other { kind, .. }) => {
+                self.problem(
+                    &place,
+                    format!("expected an array, found {kind}: its elements were not read"),
+                );
+                unread_list(unread);
+                Vec::new()
+            }
         }
     }
 
-    /// The IAM lists of `raw`: in one pass when they are well formed; otherwise member by
-    /// member, so that the error names the member.
-    fn iam_lists<'v>(&self, raw: &'v RawValue, path: &str) -> Result<RawIam<'v>, InputError> {
-        if let Ok(lists) = serde_json::from_str::<RawIam>(raw.get()) {
-            return Ok(lists);
-        }
-        let obj = raw_object(raw).ok_or_else(|| {
-            self.fatal(path, format!("expected an object, found {}", raw_kind(raw)))
-        })?;
-        Ok(RawIam {
-            users: Some(self.list(&obj, "UserDetailList", path)?),
-            groups: Some(self.list(&obj, "GroupDetailList", path)?),
-            roles: Some(self.list(&obj, "RoleDetailList", path)?),
-            policies: Some(self.list(&obj, "Policies", path)?),
-            errors: Some(self.list(&obj, "Errors", path)?),
-        })
-    }
-
+    /// Reads the IAM object at `path`. A key written twice in it is fatal (which list
+    /// holds the account's users?); anything else that cannot be read is a problem, and
+    /// the lists concerned are marked unread.
     fn iam(&mut self, raw: &RawValue, path: &str) -> Result<IamData, InputError> {
-        let lists = self.iam_lists(raw, path)?;
         let mut iam = IamData::default();
-        for (i, v) in lists.users.unwrap_or_default().iter().enumerate() {
+        let Some(mut obj) = strict::lists(raw) else {
+            self.problem(
+                path,
+                format!(
+                    "expected an object, found {}: the IAM data was not read",
+                    raw_kind(raw)
+                ),
+            );
+            iam.unread = IAM_LISTS.iter().map(|(list, _)| *list).collect();
+            return Ok(iam);
+        };
+        if let Some(key) = obj.duplicates.first() {
+            return Err(self.fatal(
+                format!("{path}.{key}"),
+                format!("duplicate key `{key}`: which one holds the account's data is ambiguous"),
+            ));
+        }
+        let mut unread = Vec::new();
+        // One page of several (the raw API's `IsTruncated`, the AWS CLI's `NextToken` with
+        // `--max-items`): what the other pages hold was not read.
+        let truncated = matches!(
+            obj.map.get("IsTruncated"),
+            Some(Member::Other { truthy: true, .. })
+        );
+        for (field, present) in [
+            ("IsTruncated", truncated),
+            ("NextToken", obj.map.contains_key("NextToken")),
+        ] {
+            if present {
+                self.problem(
+                    &format!("{path}.{field}"),
+                    "the document is one page of several: the users, groups, roles and policies of the other pages were not read",
+                );
+                unread = IAM_LISTS.iter().map(|(list, _)| *list).collect();
+            }
+        }
+        let users = self.list(&mut obj, "UserDetailList", path, &mut unread);
+        let groups = self.list(&mut obj, "GroupDetailList", path, &mut unread);
+        let roles = self.list(&mut obj, "RoleDetailList", path, &mut unread);
+        let policies = self.list(&mut obj, "Policies", path, &mut unread);
+        iam.unread = unread;
+        for (i, v) in users.iter().enumerate() {
             let p = format!("{path}.UserDetailList[{i}]");
-            iam.users.push(self.element(&p, v, "Arn", "UserName"));
+            iam.users.push(self.element(&p, v));
         }
-        for (i, v) in lists.groups.unwrap_or_default().iter().enumerate() {
+        for (i, v) in groups.iter().enumerate() {
             let p = format!("{path}.GroupDetailList[{i}]");
-            iam.groups.push(self.element(&p, v, "Arn", "GroupName"));
+            iam.groups.push(self.element(&p, v));
         }
-        for (i, v) in lists.roles.unwrap_or_default().iter().enumerate() {
+        for (i, v) in roles.iter().enumerate() {
             let p = format!("{path}.RoleDetailList[{i}]");
-            iam.roles.push(self.element(&p, v, "Arn", "RoleName"));
+            iam.roles.push(self.element(&p, v));
         }
-        for (i, v) in lists.policies.unwrap_or_default().iter().enumerate() {
+        for (i, v) in policies.iter().enumerate() {
             let p = format!("{path}.Policies[{i}]");
-            iam.policies.push(self.element(&p, v, "Arn", "PolicyName"));
+            iam.policies.push(self.element(&p, v));
         }
-        for (i, v) in lists.errors.unwrap_or_default().iter().enumerate() {
-            let p = format!("{path}.Errors[{i}]");
+        self.iam_errors(obj.map.remove("Errors"), path, &mut iam);
+        Ok(iam)
+    }
+
+    /// The IAM `Errors` list. One that cannot be read still says that something failed:
+    /// it becomes an error of an unknown operation, so that the IAM data counts as
+    /// incomplete.
+    fn iam_errors(&mut self, errors: Option<Member<'_>>, path: &str, iam: &mut IamData) {
+        let place = format!("{path}.Errors");
+        let unknown = |message: String| ApiError {
+            operation: "unknown".into(),
+            code: "UnreadableError".into(),
+            message,
+        };
+        let items: Vec<&RawValue> = match errors {
+            None | Some(Member::Other { kind: "null", .. }) => return,
+            Some(Member::Array(items)) => items,
+            Some(Member::Other { kind, .. }) => {
+                let message =
+                    format!("expected an array, found {kind}: which IAM calls failed is unknown");
+                self.problem(&place, message.clone());
+                iam.errors.push(unknown(message));
+                return;
+            }
+        };
+        for (i, v) in items.iter().enumerate() {
+            let p = format!("{place}[{i}]");
             match typed_raw::<ApiError>(v) {
                 Ok(e) => {
                     self.problem(
@@ -300,23 +529,95 @@ impl Reader<'_> {
                     );
                     iam.errors.push(e);
                 }
-                Err((inner, message)) => self.problem(&format!("{p}{inner}"), message),
+                Err((inner, message)) => {
+                    self.problem(&format!("{p}{inner}"), message.clone());
+                    iam.errors.push(unknown(format!(
+                        "an unreadable entry at `{p}{inner}`: {message}"
+                    )));
+                }
             }
         }
-        Ok(iam)
+    }
+
+    /// Checks the elements read against the account: an ARN of another partition or
+    /// account, or of another kind of resource, and an ambiguous default policy
+    /// version, make the element NOT_AVAILABLE `INVALID_INPUT`. A list with an element
+    /// that could not be read is marked unread. `account` is `None` when unknown.
+    fn check_iam(&mut self, iam: &mut IamData, path: &str, account: Option<&str>, partition: &str) {
+        let mut unread = std::mem::take(&mut iam.unread);
+        for (list, bad) in [
+            (
+                "UserDetailList",
+                self.check_list(&mut iam.users, path, account, partition),
+            ),
+            (
+                "GroupDetailList",
+                self.check_list(&mut iam.groups, path, account, partition),
+            ),
+            (
+                "RoleDetailList",
+                self.check_list(&mut iam.roles, path, account, partition),
+            ),
+            (
+                "Policies",
+                self.check_list(&mut iam.policies, path, account, partition),
+            ),
+        ] {
+            if bad && !unread.contains(&list) {
+                unread.push(list);
+            }
+        }
+        iam.unread = unread;
+    }
+
+    /// [`Reader::check_iam`] for one list; whether it holds a bad element.
+    fn check_list<T: IamElement>(
+        &mut self,
+        list: &mut [Element<T>],
+        path: &str,
+        account: Option<&str>,
+        partition: &str,
+    ) -> bool {
+        let mut any_bad = false;
+        for (i, e) in list.iter_mut().enumerate() {
+            let Element::Ok(v) = e else {
+                any_bad = true;
+                continue;
+            };
+            let why = v.contradiction().or_else(|| {
+                strict::iam_arn_contradiction(v.arn(), T::NOUN, account, partition)
+                    .map(|m| (".Arn".to_owned(), m))
+            });
+            let Some((suffix, message)) = why else {
+                continue;
+            };
+            let place = format!("{path}.{}[{i}]{suffix}", T::LIST);
+            self.problem(&place, message.clone());
+            let bad = BadElement {
+                location: self.location(&place),
+                message,
+                arn: Some(v.arn().to_owned()),
+                name: v.name(),
+                code: ReasonCode::InvalidInput,
+            };
+            *e = Element::Bad(bad);
+            any_bad = true;
+        }
+        any_bad
     }
 
     fn key(
         &mut self,
-        value: &Value,
+        raw: &RawValue,
         path: &str,
         region: &str,
         account: &str,
         partition: &str,
     ) -> KeyInput {
         let location = self.location(path);
-        let Value::Object(obj) = value else {
-            let message = format!("expected a key record object, found {}", kind_of(value));
+        let value = raw_value(raw);
+        let Value::Object(obj) = &value else {
+            let message = format!("expected a key record object, found {}", kind_of(&value));
             self.problem(path, message.clone());
             return KeyInput {
                 location,
@@ -324,7 +625,25 @@ impl Reader<'_> {
                 metadata: Err(message.clone()),
                 rotation: Err(message),
                 errors: vec![],
+                invalid: false,
             };
+        };
+        // What makes the record ambiguous or contradictory, each with its place.
+        let mut doubts: Vec<(String, String)> = match strict::duplicate_keys(raw.get()) {
+            Ok(keys) => keys
+                .into_iter()
+                .map(|suffix| {
+                    let key = suffix.rsplit('.').next().unwrap_or(&suffix).to_owned();
+                    (
+                        format!("{path}{suffix}"),
+                        format!("duplicate key `{key}`: which value holds is ambiguous"),
+                    )
+                })
+                .collect(),
+            Err(e) => vec![(
+                path.to_owned(),
+                format!("the record cannot be checked: {e}"),
+            )],
         };
         let mut errors = Vec::new();
         match obj.get("Errors") {
@@ -333,16 +652,20 @@ impl Reader<'_> {
                 for (i, v) in items.iter().enumerate() {
                     match typed::<ApiError>(v) {
                         Ok(e) => errors.push(e),
-                        Err((inner, message)) => {
-                            self.problem(&format!("{path}.Errors[{i}]{inner}"), message)
-                        }
+                        Err((inner, message)) => doubts.push((
+                            format!("{path}.Errors[{i}]{inner}"),
+                            format!("{message}: which API call failed is unknown"),
+                        )),
                     }
                 }
             }
-            Some(other) => self.problem(
-                &format!("{path}.Errors"),
-                format!("expected an array, found {}", kind_of(other)),
-            ),
+            Some(other) => doubts.push((
+                format!("{path}.Errors"),
+                format!(
+                    "expected an array, found {}: which API calls failed is unknown",
+                    kind_of(other)
+                ),
+            )),
         }
         let metadata = match obj.get("KeyMetadata") {
             None | Some(Value::Null) => {
@@ -375,12 +698,20 @@ impl Reader<'_> {
                 }
             },
         };
+        let record_arn = obj.get("KeyArn").and_then(Value::as_str);
+        if let Ok(m) = &metadata {
+            doubts.extend(
+                strict::key_contradictions(m, record_arn, region, account, partition)
+                    .into_iter()
+                    .map(|(suffix, message)| (format!("{path}{suffix}"), message)),
+            );
+        }
         let raw_meta = obj.get("KeyMetadata");
         let arn = metadata
             .as_ref()
             .ok()
             .and_then(|m| m.arn.clone())
-            .or_else(|| obj.get("KeyArn").and_then(Value::as_str).map(str::to_owned))
+            .or_else(|| record_arn.map(str::to_owned))
             .or_else(|| {
                 raw_meta
                     .and_then(|m| m.get("Arn"))
@@ -400,40 +731,137 @@ impl Reader<'_> {
                     })?;
                 Some(format!("arn:{partition}:kms:{region}:{account}:key/{id}"))
             });
+        if doubts.is_empty() {
+            return KeyInput {
+                location,
+                arn,
+                metadata,
+                rotation,
+                errors,
+                invalid: false,
+            };
+        }
+        for (place, message) in &doubts {
+            self.problem(place, message.clone());
+        }
+        // Read last-wins, an ambiguous record may have lost its name: take the first.
+        let arn = arn.or_else(|| {
+            strict::first_key_identity(raw).map(|id| match id.strip_prefix("key/") {
+                Some(id) => format!("arn:{partition}:kms:{region}:{account}:key/{id}"),
+                None => id,
+            })
+        });
+        let why = doubts
+            .iter()
+            .map(|(place, message)| format!("`{place}`: {message}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let why = format!("the key record is ambiguous or contradictory: {why}");
         KeyInput {
             location,
             arn,
-            metadata,
-            rotation,
+            metadata: Err(why.clone()),
+            rotation: Err(why),
             errors,
+            invalid: true,
         }
     }
 }
 
-/// The lists of a `GetAccountAuthorizationDetails` document, elements kept as raw text.
-#[derive(Deserialize)]
-struct RawIam<'a> {
-    #[serde(borrow, default, rename = "UserDetailList")]
-    users: Option<Vec<&'a RawValue>>,
-    #[serde(borrow, default, rename = "GroupDetailList")]
-    groups: Option<Vec<&'a RawValue>>,
-    #[serde(borrow, default, rename = "RoleDetailList")]
-    roles: Option<Vec<&'a RawValue>>,
-    #[serde(borrow, default, rename = "Policies")]
-    policies: Option<Vec<&'a RawValue>>,
-    #[serde(borrow, default, rename = "Errors")]
-    errors: Option<Vec<&'a RawValue>>,
+/// What [`Reader::check_list`] needs of an IAM element.
+trait IamElement {
+    /// The list that holds such elements.
+    const LIST: &'static str;
+    /// The resource type in its ARN (`user/...`).
+    const NOUN: &'static str;
+    /// The field of its name.
+    const NAME_FIELD: &'static str;
+    fn arn(&self) -> &str;
+    fn name(&self) -> Option<String>;
+    /// Why the element contradicts itself: (place suffix, message).
+    fn contradiction(&self) -> Option<(String, String)> {
+        None
+    }
+    /// The policy documents no control evaluates (a managed policy's other versions, a
+    /// role's trust policy), with their place suffix: the reasoning core never reads them,
+    /// so the reader checks them for keys written twice.
+    fn unevaluated_documents(&self) -> Vec<(String, &Document)> {
+        Vec::new()
+    }
 }
 
-/// An object whose members are kept as raw text.
-type RawObject<'a> = BTreeMap<String, &'a RawValue>;
+/// The keys of policy documents in IAM elements.
+const DOCUMENTS: &[&str] = &["PolicyDocument", "Document", "AssumeRolePolicyDocument"];
 
-/// `raw` as an object of raw members, when it is an object.
-fn raw_object(raw: &RawValue) -> Option<RawObject<'_>> {
-    if raw_kind(raw) != "an object" {
-        return None;
+impl IamElement for UserDetail {
+    const LIST: &'static str = "UserDetailList";
+    const NOUN: &'static str = "user";
+    const NAME_FIELD: &'static str = "UserName";
+    fn arn(&self) -> &str {
+        &self.arn
     }
-    serde_json::from_str(raw.get()).ok()
+    fn name(&self) -> Option<String> {
+        Some(self.user_name.clone())
+    }
+}
+
+impl IamElement for GroupDetail {
+    const LIST: &'static str = "GroupDetailList";
+    const NOUN: &'static str = "group";
+    const NAME_FIELD: &'static str = "GroupName";
+    fn arn(&self) -> &str {
+        &self.arn
+    }
+    fn name(&self) -> Option<String> {
+        Some(self.group_name.clone())
+    }
+}
+
+impl IamElement for RoleDetail {
+    const LIST: &'static str = "RoleDetailList";
+    const NOUN: &'static str = "role";
+    const NAME_FIELD: &'static str = "RoleName";
+    fn arn(&self) -> &str {
+        &self.arn
+    }
+    fn name(&self) -> Option<String> {
+        Some(self.role_name.clone())
+    }
+    fn unevaluated_documents(&self) -> Vec<(String, &Document)> {
+        self.assume_role_policy_document
+            .iter()
+            .map(|d| (".AssumeRolePolicyDocument".to_owned(), d))
+            .collect()
+    }
+}
+
+impl IamElement for ManagedPolicyDetail {
+    const LIST: &'static str = "Policies";
+    const NOUN: &'static str = "policy";
+    const NAME_FIELD: &'static str = "PolicyName";
+    fn arn(&self) -> &str {
+        &self.arn
+    }
+    fn name(&self) -> Option<String> {
+        self.policy_name.clone()
+    }
+    fn contradiction(&self) -> Option<(String, String)> {
+        strict::default_version_contradiction(self)
+    }
+    fn unevaluated_documents(&self) -> Vec<(String, &Document)> {
+        self.policy_version_list
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| {
+                !(v.is_default_version
+                    || (v.version_id.is_some() && v.version_id == self.default_version_id))
+            })
+            .filter_map(|(j, v)| {
+                let doc = v.document.as_ref()?;
+                Some((format!(".PolicyVersionList[{j}].Document"), doc))
+            })
+            .collect()
+    }
 }
 
 /// The kind of a raw JSON value, from its first character (the text is valid JSON).
@@ -504,8 +932,8 @@ fn kind_of(v: &Value) -> &'static str {
 fn parse_json<'t>(
     file: &str,
     text: &'t str,
-) -> Result<Result<RawObject<'t>, &'static str>, InputError> {
-    let e = match serde_json::from_str::<RawObject>(text) {
+) -> Result<Result<Members<'t>, &'static str>, InputError> {
+    let e = match serde_json::from_str::<Members>(text) {
         Ok(top) => return Ok(Ok(top)),
         Err(e) => e,
     };
@@ -555,15 +983,16 @@ pub fn read(file: &str, text: &str) -> Result<AccountInput, InputError> {
             ),
         )),
     };
-    if top.contains_key("format") {
-        // The small members as generic values; `iam` stays raw.
-        let obj: Map<String, Value> = top
-            .iter()
-            .filter(|(k, _)| k.as_str() != "iam")
-            .map(|(k, v)| (k.clone(), raw_value(v)))
-            .collect();
-        read_snapshot(&mut reader, &obj, top.get("iam").copied())
-    } else if AUTH_DETAILS_FIELDS.iter().any(|f| top.contains_key(*f)) {
+    // The document's own structure cannot be ambiguous: which `partition`, which `kms`?
+    if let Some(key) = top.duplicates.first() {
+        return Err(reader.fatal(
+            format!("$.{key}"),
+            format!("duplicate key `{key}`: which value holds is ambiguous"),
+        ));
+    }
+    if top.map.contains_key("format") {
+        read_snapshot(&mut reader, &top)
+    } else if AUTH_DETAILS_FIELDS.iter().any(|f| top.map.contains_key(*f)) {
         read_authorization_details(&mut reader, text)
     } else {
         Err(reader.fatal(
@@ -573,17 +1002,13 @@ pub fn read(file: &str, text: &str) -> Result<AccountInput, InputError> {
     }
 }
 
-fn required_str<'v>(
-    reader: &Reader,
-    obj: &'v Map<String, Value>,
-    field: &str,
-) -> Result<&'v str, InputError> {
-    match obj.get(field) {
+fn required_str(reader: &Reader, top: &Members<'_>, field: &str) -> Result<String, InputError> {
+    match top.map.get(field).map(|raw| raw_value(raw)) {
         Some(Value::String(s)) => Ok(s),
         None => Err(reader.fatal(format!("$.{field}"), format!("missing field `{field}`"))),
         Some(other) => Err(reader.fatal(
             format!("$.{field}"),
-            format!("expected a string, found {}", kind_of(other)),
+            format!("expected a string, found {}", kind_of(&other)),
         )),
     }
 }
@@ -598,12 +1023,16 @@ pub fn from_snapshot(label: &str, snapshot: &Snapshot) -> Result<AccountInput, I
     read(label, &text)
 }
 
-fn read_snapshot(
-    reader: &mut Reader,
-    obj: &Map<String, Value>,
-    iam: Option<&RawValue>,
-) -> Result<AccountInput, InputError> {
-    let format = required_str(reader, obj, "format")?;
+/// A region status for a region whose status or key list cannot be trusted.
+fn region_error(code: &str, message: String) -> RegionStatus {
+    RegionStatus::Error {
+        code: code.to_owned(),
+        message,
+    }
+}
+
+fn read_snapshot(reader: &mut Reader, top: &Members<'_>) -> Result<AccountInput, InputError> {
+    let format = required_str(reader, top, "format")?;
     if format != FORMAT {
         return Err(reader.fatal(
             "$.format",
@@ -612,14 +1041,14 @@ fn read_snapshot(
             ),
         ));
     }
-    let account_id = required_str(reader, obj, "account_id")?.to_owned();
+    let account_id = required_str(reader, top, "account_id")?;
     if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(reader.fatal(
             "$.account_id",
             format!("`{account_id}` is not a 12-digit AWS account id"),
         ));
     }
-    let partition = required_str(reader, obj, "partition")?.to_owned();
+    let partition = required_str(reader, top, "partition")?;
     if partition.is_empty()
         || !partition
             .bytes()
@@ -630,99 +1059,110 @@ fn read_snapshot(
             format!("`{partition}` is not an AWS partition name"),
         ));
     }
-    let collected_at = match obj.get("collected_at") {
-        Some(Value::String(s)) => Some(s.clone()),
+    let collected_at = match top.map.get("collected_at").map(|raw| raw_value(raw)) {
+        Some(Value::String(s)) => Some(s),
         None | Some(Value::Null) => None,
         Some(other) => {
             reader.problem(
                 "$.collected_at",
-                format!("expected a string, found {}", kind_of(other)),
+                format!("expected a string, found {}", kind_of(&other)),
             );
             None
         }
     };
-    let iam = match iam {
+    let iam = match top.map.get("iam") {
         None => None,
         Some(v) if raw_kind(v) == "null" => None,
-        Some(v) => Some(reader.iam(v, "$.iam")?),
+        Some(v) => {
+            let mut iam = reader.iam(v, "$.iam")?;
+            reader.check_iam(&mut iam, "$.iam", Some(&account_id), &partition);
+            Some(iam)
+        }
     };
-    let mut statuses: BTreeMap<String, RegionStatus> = BTreeMap::new();
-    match obj.get("regions") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(regions)) => {
-            for (region, v) in regions {
-                let p = format!("$.regions.{region}");
-                match typed::<RegionStatus>(v) {
-                    Ok(s) => {
-                        if let RegionStatus::Error { code, message } = &s {
-                            reader.problem(
-                                &p,
-                                format!("region `{region}` could not be read: {code}: {message}"),
-                            );
-                        }
-                        statuses.insert(region.clone(), s);
+    let (statuses, regions_read) = read_regions(reader, top.map.get("regions").copied());
+    let kms = match top.map.get("kms") {
+        None => None,
+        Some(raw) if raw_kind(raw) == "null" => None,
+        Some(raw) => {
+            let mut out: BTreeMap<String, RegionKeys> = BTreeMap::new();
+            match strict::lists(raw) {
+                None => reader.problem(
+                    "$.kms",
+                    format!(
+                        "expected an object, found {}: no key was read",
+                        raw_kind(raw)
+                    ),
+                ),
+                Some(regions) => {
+                    if let Some(region) = regions.duplicates.first() {
+                        return Err(reader.fatal(
+                            format!("$.kms.{region}"),
+                            format!("duplicate key `{region}`: which key list holds is ambiguous"),
+                        ));
                     }
-                    Err((inner, message)) => {
-                        reader.problem(&format!("{p}{inner}"), message.clone());
-                        statuses.insert(
-                            region.clone(),
-                            RegionStatus::Error {
-                                code: "UnreadableRegionStatus".into(),
-                                message,
-                            },
-                        );
+                    for (region, keys) in &regions.map {
+                        let p = format!("$.kms.{region}");
+                        let items = match keys {
+                            Member::Array(items) => items,
+                            Member::Other { kind, .. } => {
+                                let message = format!(
+                                "expected an array of key records, found {kind}: the region's keys were not read"
+                            );
+                                reader.problem(&p, message.clone());
+                                out.insert(
+                                    region.clone(),
+                                    RegionKeys {
+                                        status: Some(region_error("UnreadableKeyList", message)),
+                                        keys: vec![],
+                                    },
+                                );
+                                continue;
+                            }
+                        };
+                        let keys = items
+                            .iter()
+                            .enumerate()
+                            .map(|(i, v)| {
+                                reader.key(v, &format!("{p}[{i}]"), region, &account_id, &partition)
+                            })
+                            .collect();
+                        let status = match statuses.get(region) {
+                            Some(s) => Some(s.clone()),
+                            None if !regions_read => Some(region_error(
+                                "UnreadableRegionStatus",
+                                "the snapshot's `regions` could not be read".into(),
+                            )),
+                            None => None,
+                        };
+                        out.insert(region.clone(), RegionKeys { status, keys });
                     }
                 }
             }
-        }
-        Some(other) => {
-            return Err(reader.fatal(
-                "$.regions",
-                format!("expected an object, found {}", kind_of(other)),
-            ))
-        }
-    }
-    let kms = match obj.get("kms") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(regions)) => {
-            let mut out: BTreeMap<String, RegionKeys> = BTreeMap::new();
-            for (region, keys) in regions {
-                let p = format!("$.kms.{region}");
-                let Value::Array(items) = keys else {
-                    return Err(reader.fatal(
-                        p,
-                        format!("expected an array of key records, found {}", kind_of(keys)),
-                    ));
+            // Regions with a status but no key list: in error, they are still reported;
+            // read without error, their key list is missing, and what they hold unknown.
+            for (region, status) in &statuses {
+                if out.contains_key(region) {
+                    continue;
+                }
+                let status = match status {
+                    RegionStatus::Error { .. } => status.clone(),
+                    RegionStatus::Ok => {
+                        let message = format!(
+                            "region `{region}` was read (`$.regions.{region}`), but `$.kms` has no key list for it"
+                        );
+                        reader.problem(&format!("$.kms.{region}"), message.clone());
+                        region_error("MissingKeyList", message)
+                    }
                 };
-                let keys = items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        reader.key(v, &format!("{p}[{i}]"), region, &account_id, &partition)
-                    })
-                    .collect();
                 out.insert(
                     region.clone(),
                     RegionKeys {
-                        status: statuses.get(region).cloned(),
-                        keys,
+                        status: Some(status),
+                        keys: vec![],
                     },
                 );
             }
-            // Regions in error that have no key list still need to be reported.
-            for (region, status) in &statuses {
-                out.entry(region.clone()).or_insert_with(|| RegionKeys {
-                    status: Some(status.clone()),
-                    keys: vec![],
-                });
-            }
             Some(out)
-        }
-        Some(other) => {
-            return Err(reader.fatal(
-                "$.kms",
-                format!("expected an object, found {}", kind_of(other)),
-            ))
         }
     };
     Ok(AccountInput {
@@ -736,6 +1176,69 @@ fn read_snapshot(
         problems: std::mem::take(&mut reader.problems),
         not_evaluable: Vec::new(),
     })
+}
+
+/// The statuses of `$.regions`, and whether it could be read. A region whose status is
+/// written twice, or cannot be read, is in error.
+fn read_regions(
+    reader: &mut Reader,
+    raw: Option<&RawValue>,
+) -> (BTreeMap<String, RegionStatus>, bool) {
+    let mut statuses: BTreeMap<String, RegionStatus> = BTreeMap::new();
+    let Some(raw) = raw.filter(|r| raw_kind(r) != "null") else {
+        return (statuses, true);
+    };
+    let Some(regions) = strict::members(raw) else {
+        reader.problem(
+            "$.regions",
+            format!(
+                "expected an object, found {}: no region's status was read",
+                raw_kind(raw)
+            ),
+        );
+        return (statuses, false);
+    };
+    for (region, v) in &regions.map {
+        let p = format!("$.regions.{region}");
+        let duplicate = if regions.duplicates.contains(region) {
+            Some(p.clone())
+        } else {
+            match strict::duplicate_keys(v.get()) {
+                Ok(keys) => keys.first().map(|suffix| format!("{p}{suffix}")),
+                Err(_) => Some(p.clone()),
+            }
+        };
+        if let Some(place) = duplicate {
+            let key = place.rsplit('.').next().unwrap_or(&place).to_owned();
+            let message =
+                format!("duplicate key `{key}`: the status of region `{region}` is ambiguous");
+            reader.problem(&place, message.clone());
+            statuses.insert(
+                region.clone(),
+                region_error("AmbiguousRegionStatus", message),
+            );
+            continue;
+        }
+        match typed::<RegionStatus>(&raw_value(v)) {
+            Ok(s) => {
+                if let RegionStatus::Error { code, message } = &s {
+                    reader.problem(
+                        &p,
+                        format!("region `{region}` could not be read: {code}: {message}"),
+                    );
+                }
+                statuses.insert(region.clone(), s);
+            }
+            Err((inner, message)) => {
+                reader.problem(&format!("{p}{inner}"), message.clone());
+                statuses.insert(
+                    region.clone(),
+                    region_error("UnreadableRegionStatus", message),
+                );
+            }
+        }
+    }
+    (statuses, true)
 }
 
 /// `arn:PARTITION:iam::ACCOUNT:...` → (partition, account), skipping AWS managed ARNs.
@@ -757,7 +1260,7 @@ fn account_of(arn: &str) -> Option<(&str, &str)> {
 fn read_authorization_details(reader: &mut Reader, text: &str) -> Result<AccountInput, InputError> {
     let raw: &RawValue =
         serde_json::from_str(text).map_err(|e| reader.fatal("$", e.to_string()))?;
-    let iam = reader.iam(raw, "$")?;
+    let mut iam = reader.iam(raw, "$")?;
     // The account and partition: the most frequent in the ARNs of the document.
     let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
     fn arn_of<T>(e: &Element<T>, arn: impl Fn(&T) -> &str) -> Option<&str> {
@@ -794,6 +1297,8 @@ fn read_authorization_details(reader: &mut Reader, text: &str) -> Result<Account
             ("aws".to_owned(), "unknown".to_owned())
         }
     };
+    let known = (account_id != "unknown").then_some(account_id.as_str());
+    reader.check_iam(&mut iam, "$", known, &partition);
     Ok(AccountInput {
         source: reader.file.to_owned(),
         kind: InputKind::AuthorizationDetails,

@@ -20,7 +20,8 @@
 //!
 //! Rules every control follows: severity is the control's, INFORMATIONAL when PASSED;
 //! anything that could not be read or decided is NOT_AVAILABLE with a reason code
-//! (`READ_ERROR`, `REGION_ERROR`, `POLICY_PARSE_ERROR`, `UNDECIDED`), never PASSED;
+//! (`READ_ERROR`, `INVALID_INPUT`, `REGION_ERROR`, `POLICY_PARSE_ERROR`, `UNDECIDED`),
+//! never PASSED;
 //! resources a control does not apply to are NOT_AVAILABLE with reason code
 //! `NOT_APPLICABLE` (or `EXCLUDED_PERMISSIONS_BOUNDARY` for KMS.1), see
 //! [`finding::Finding::is_not_applicable`].
@@ -35,6 +36,7 @@ pub mod params;
 pub mod reason;
 pub mod registry;
 pub mod snapshot;
+mod strict;
 
 pub use evaluate::{evaluate, evaluate_at, EvaluateError};
 pub use finding::PolicyVerdict;

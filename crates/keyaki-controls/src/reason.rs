@@ -60,6 +60,10 @@ reason_codes! {
     NotApplicable = "NOT_APPLICABLE",
     /// The resource's data could not be read (API error, malformed input element).
     ReadError = "READ_ERROR",
+    /// The resource's input element is ambiguous or contradicts the input: a key written
+    /// twice, a value outside the API's enumeration, an ARN of another partition, region,
+    /// account or key, an ambiguous default policy version, an unreadable `Errors` list.
+    InvalidInput = "INVALID_INPUT",
     /// The region could not be read.
     RegionError = "REGION_ERROR",
     /// KMS.3: the key is scheduled for deletion.

@@ -229,6 +229,7 @@ pub fn account_input(stack: &Stack) -> (AccountInput, Index) {
                     message: problem.message.clone(),
                     arn: Some(arn),
                     name: Some(p.origin.id.clone()),
+                    code: ReasonCode::ReadError,
                 }));
                 continue;
             }
@@ -386,6 +387,7 @@ fn key_input(stack: &Stack, k: &PlannedKey, arn: String, replacement: bool) -> K
             metadata: Err(problem.message.clone()),
             rotation: Err(problem.message.clone()),
             errors: vec![],
+            invalid: false,
         };
     }
     let spec = match &k.spec {
@@ -403,6 +405,7 @@ fn key_input(stack: &Stack, k: &PlannedKey, arn: String, replacement: bool) -> K
     let deleted = !replacement && k.deletion.as_ref().is_some_and(|d| d.deleted);
     let metadata = KeyMetadata {
         key_id: arn.rsplit('/').next().unwrap_or_default().to_owned(),
+        aws_account_id: None,
         arn: Some(arn.clone()),
         key_state: Some(
             if deleted {
@@ -442,6 +445,7 @@ fn key_input(stack: &Stack, k: &PlannedKey, arn: String, replacement: bool) -> K
         metadata: Ok(metadata),
         rotation,
         errors: vec![],
+        invalid: false,
     }
 }
 

@@ -40,10 +40,22 @@ pub struct RunInfo {
     /// Global (IAM) resources could not all be read: their findings are not archived even
     /// by a complete scan.
     pub global_incomplete: bool,
+    /// Resource types (`AWS::IAM::User`, ...) whose list could not all be read (absent,
+    /// null, of another type, partly unreadable): their findings are not archived even
+    /// by a complete scan.
+    pub incomplete_types: Vec<String>,
     /// Controls turned off: their findings in this account are archived.
     pub disabled_controls: Vec<String>,
     /// The outcome of the suppressions file applied to the report, if one was.
     pub suppressions: Option<SuppressionReport>,
+}
+
+impl RunInfo {
+    /// Whether the scan read all it was meant to: complete, with every global resource
+    /// and every resource type read in full. Recorded as the run's `complete`.
+    pub fn covers_everything(&self) -> bool {
+        self.complete && !self.global_incomplete && self.incomplete_types.is_empty()
+    }
 }
 
 /// What recording one scan did.
@@ -85,6 +97,8 @@ pub struct RunRecord {
     pub regions: Vec<String>,
     pub inputs: Vec<String>,
     pub unreadable: Vec<String>,
+    /// Whether the scan read all it was meant to (see [`RunInfo::covers_everything`]);
+    /// `unreadable` says what it did not.
     pub complete: bool,
     pub total: i64,
     pub passed: i64,
@@ -596,7 +610,7 @@ impl Store {
                 json_list(&info.regions),
                 json_list(&info.inputs),
                 json_list(&info.unreadable),
-                info.complete,
+                info.covers_everything(),
                 report.summary.total as i64,
                 report.summary.passed as i64,
                 report.summary.failed as i64,
@@ -899,6 +913,7 @@ impl Store {
                         let (id, status, region, kind, last_run) = row.map_err(sql)?;
                         let gone = disabled
                             || (last_run != run_id
+                                && !info.incomplete_types.contains(&kind)
                                 && if is_global(&kind) {
                                     !info.global_incomplete
                                 } else {

@@ -10,8 +10,10 @@
 //!   `KEY_PENDING_REPLICA_DELETION`: its deletion has been scheduled and will follow,
 //!   and it can still be cancelled — exactly what the control wants to catch.
 //! - A key without readable metadata (`DescribeKey` failed, a malformed record) is
-//!   NOT_AVAILABLE `READ_ERROR`; a region that could not be read gets one NOT_AVAILABLE
-//!   `REGION_ERROR` finding for all its keys.
+//!   NOT_AVAILABLE `READ_ERROR`; a record that is ambiguous or contradicts the input (a
+//!   key written twice, a `KeyState` outside the API's values such as `pendingdeletion`,
+//!   an ARN of another region or account) is NOT_AVAILABLE `INVALID_INPUT`; a region that
+//!   could not be read gets one NOT_AVAILABLE `REGION_ERROR` finding for all its keys.
 
 use crate::control::{ControlMeta, Schedule};
 use crate::finding::{Evidence, Finding, Severity, Status};

@@ -14,6 +14,9 @@
 //! - Missing or unreadable metadata or rotation status (`GetKeyRotationStatus` denied,
 //!   not collected) → NOT_AVAILABLE `READ_ERROR`; a region that could not be read →
 //!   NOT_AVAILABLE `REGION_ERROR`. Never PASSED.
+//! - A `KeyManager`, `Origin` or `KeySpec` outside the API's values, or another record
+//!   that is ambiguous or contradicts the input → NOT_AVAILABLE `INVALID_INPUT`, never
+//!   `NOT_APPLICABLE` (which would hide a key that may fail).
 
 use crate::control::{ControlMeta, Schedule};
 use crate::finding::{Evidence, Finding, Severity, Status};

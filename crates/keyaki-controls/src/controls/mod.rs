@@ -135,11 +135,18 @@ pub fn bad_element_finding(
         meta,
         Status::NotAvailable,
         resource,
-        ReasonCode::ReadError,
-        format!(
-            "the resource could not be read from `{}`: {}",
-            bad.location, bad.message
-        ),
+        bad.code,
+        if bad.code == ReasonCode::InvalidInput {
+            format!(
+                "the resource's input is ambiguous or contradictory at `{}`: {}",
+                bad.location, bad.message
+            )
+        } else {
+            format!(
+                "the resource could not be read from `{}`: {}",
+                bad.location, bad.message
+            )
+        },
         None,
     ))
 }
@@ -371,7 +378,11 @@ pub fn for_each_key(
                     meta,
                     Status::NotAvailable,
                     resource,
-                    ReasonCode::ReadError,
+                    if key.invalid {
+                        ReasonCode::InvalidInput
+                    } else {
+                        ReasonCode::ReadError
+                    },
                     why.clone(),
                     None,
                 )),

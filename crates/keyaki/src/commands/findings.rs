@@ -634,48 +634,20 @@ pub struct ScanScope {
     pub unreadable: Vec<String>,
     /// IAM could not all be read: IAM findings are not archived.
     pub global_incomplete: bool,
+    /// Resource types whose list could not all be read: their findings are not archived.
+    pub incomplete_types: Vec<String>,
 }
 
 impl ScanScope {
-    /// The scope of a scan of `input`: a region in error, or with a problem under
-    /// `$.kms.REGION`, is not covered; a problem elsewhere (IAM) leaves IAM uncovered.
+    /// The scope of a scan of `input` (see [`keyaki_controls::AccountInput::coverage`]).
     pub fn of(input: &keyaki_controls::AccountInput) -> ScanScope {
-        use keyaki_controls::snapshot::RegionStatus;
-        let mut regions = Vec::new();
-        let mut unreadable = Vec::new();
-        let mut global_incomplete = false;
-        for (region, keys) in input.kms.iter().flatten() {
-            match &keys.status {
-                Some(RegionStatus::Error { code, message }) => {
-                    unreadable.push(format!("region {region}: {code}: {message}"));
-                }
-                Some(RegionStatus::Ok) | None => regions.push(region.clone()),
-            }
-        }
-        if let Some(iam) = &input.iam {
-            for e in &iam.errors {
-                global_incomplete = true;
-                unreadable.push(format!("iam {}: {}: {}", e.operation, e.code, e.message));
-            }
-        }
-        for p in &input.problems {
-            let path = p.location.find("$.").map_or("", |i| &p.location[i..]);
-            if path.starts_with("$.regions.") {
-                continue; // the region's status says it already
-            }
-            if let Some(rest) = path.strip_prefix("$.kms.") {
-                let region = rest.split(['[', '.']).next().unwrap_or(rest);
-                regions.retain(|r| r != region);
-            } else {
-                global_incomplete = true;
-            }
-            unreadable.push(format!("{}: {}", p.location, p.message));
-        }
+        let c = input.coverage();
         ScanScope {
             inputs: vec![input.source.clone()],
-            regions,
-            unreadable,
-            global_incomplete,
+            regions: c.regions,
+            unreadable: c.unreadable,
+            global_incomplete: c.iam_incomplete,
+            incomplete_types: c.incomplete_types,
         }
     }
 }
@@ -720,6 +692,7 @@ pub fn record_scan(
         unreadable: scope.unreadable,
         complete: true,
         global_incomplete: scope.global_incomplete,
+        incomplete_types: scope.incomplete_types,
         disabled_controls: Vec::new(),
         suppressions: outcome,
     };
