@@ -142,7 +142,7 @@ pub fn evaluate_at(
 /// How long each policy may take in the first pass of [`judge_all`] when the scan has a
 /// deadline: long enough for nearly every real policy (a few milliseconds), short enough that
 /// a few slow policies cannot keep the others from being decided.
-const FIRST_PASS: Duration = Duration::from_millis(250);
+const FIRST_PASS: Duration = Duration::from_millis(100);
 
 /// Judges every document on all cores; the answers are in the order of `jobs`, and are the
 /// ones a judgement of each document alone would give (without deadline, one pass). With a

@@ -10,9 +10,9 @@ const ACCOUNT: &str = "111122223333";
 
 /// A small policy only a budget stops (see `keyaki-controls/tests/scan_budget.rs`).
 fn slow_document(i: usize) -> Value {
-    let p = format!("arn:aws:kms:*:*:key/*{i}a{}", "?".repeat(16));
+    let p = format!("arn:aws:kms:*:*:key/*a{}", "?".repeat(20));
     json!({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:ReEncryptFrom"], "Resource": p},
+        {"Sid": format!("S{i}"), "Effect": "Allow", "Action": ["kms:Decrypt", "kms:ReEncryptFrom"], "Resource": p},
         {"Effect": "Allow", "Action": "kms:Decrypt", "NotResource": p},
         {"Effect": "Allow", "Action": "kms:ReEncryptFrom", "NotResource": p},
         {"Effect": "Deny", "Action": "kms:Decrypt",
