@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark of a scan over a small account built to be slow: 20 small adversarial customer
-# managed policies (about 2 KB each, a 45 KB snapshot) that only a budget stops (each runs
+# managed policies (about 2.3 KB each, a 51 KB snapshot) that only a budget stops (each runs
 # out of the core's state budget after about 2.8 s of a release build), and two easy ones. It measures that the policies are judged on all cores and that the scan's time
 # budget bounds the whole evaluation.
 #
@@ -12,7 +12,7 @@
 #                                                 # passed as its second argument)
 #   KEYAKI_BIN=target/release/keyaki scripts/bench-budget.sh  # the CLI, `--budget $BUDGET`
 #
-# Wall time and peak RSS by GNU time; the findings of KMS.1 by status and reason code.
+# Wall time, user CPU time and peak RSS by GNU time; the findings of KMS.1 by status and reason code.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
@@ -57,8 +57,8 @@ fi
 echo "snapshot: $snapshot ($(wc -c <"$snapshot") bytes), budget ${budget} s, $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "command: ${cmd[*]}"
 for i in $(seq 1 "$runs"); do
-  /usr/bin/time -f "%e %M" -o "$work/time" "${cmd[@]}" >"$work/report.json" || true
-  read -r wall rss < <(tail -n 1 "$work/time")
+  /usr/bin/time -f "%e %U %M" -o "$work/time" "${cmd[@]}" >"$work/report.json" || true
+  read -r wall user rss < <(tail -n 1 "$work/time")
   summary=$(python3 - "$work/report.json" <<'PY'
 import collections, json, sys
 r = json.load(open(sys.argv[1]))
@@ -66,5 +66,5 @@ c = collections.Counter(f'{f["status"]}/{f["reason"]["code"]}' for f in r["findi
 print(", ".join(f"{k} {v}" for k, v in sorted(c.items())))
 PY
 )
-  echo "run $i: wall ${wall} s, peak RSS ${rss} KB; KMS.1: $summary"
+  echo "run $i: wall ${wall} s, user CPU ${user} s, peak RSS ${rss} KB; KMS.1: $summary"
 done

@@ -1,6 +1,7 @@
 //! Evaluating the selected controls over one account.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use keyaki_policy::{Budget, Query, QueryError, QueryOptions};
@@ -150,6 +151,34 @@ const FIRST_PASS: Duration = Duration::from_millis(100);
 /// it stopped are judged again with the time left; a document not decided by the deadline is
 /// out of time ([`PolicyOutcome::OutOfTime`]), never PASSED.
 fn judge_all(jobs: &[Job<'_>], deadline: Option<Instant>) -> Vec<Judged> {
+    in_pool(|| judge_all_here(jobs, deadline))
+}
+
+/// At most this many documents are judged at once: one search may hold 64 MiB of states.
+const MAX_THREADS: usize = 8;
+
+/// Runs `f` in the rayon pool it is called from, or else in a pool of one thread per core,
+/// at most [`MAX_THREADS`].
+fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    if rayon::current_thread_index().is_some() {
+        return f();
+    }
+    let pool = POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(cores.min(MAX_THREADS))
+            .thread_name(|i| format!("keyaki-judge-{i}"))
+            .build()
+            .ok()
+    });
+    match pool {
+        Some(pool) => pool.install(f),
+        None => f(),
+    }
+}
+
+fn judge_all_here(jobs: &[Job<'_>], deadline: Option<Instant>) -> Vec<Judged> {
     let Some(deadline) = deadline else {
         return jobs.par_iter().map(|&job| judge(job, None)).collect();
     };
