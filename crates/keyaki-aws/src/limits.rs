@@ -259,7 +259,9 @@ mod tests {
             "GetKeyRotationStatus",
             1024,
         );
-        let err = body.collect().await.err().expect("over the limit");
+        let Err(err) = body.collect().await else {
+            panic!("a body over its limit was read")
+        };
         let too = too_large(err.as_ref()).expect("a ResponseTooLarge");
         assert_eq!(too.operation, "GetKeyRotationStatus");
         assert_eq!(

@@ -276,7 +276,7 @@ async fn an_endless_answer_to_the_identity_call_stops_the_collection_naming_it()
     let err = keyaki_aws::collect(&options(&endpoint, timeout))
         .await
         .err()
-        .expect("an endless identity answer is fatal");
+        .unwrap_or_else(|| panic!("an endless identity answer is fatal"));
     assert!(started.elapsed() < timeout, "took {:?}", started.elapsed());
     assert!(matches!(err, CollectError::Identity(_)), "{err:?}");
     let text = err.to_string();
@@ -295,7 +295,7 @@ async fn an_endless_region_list_stops_the_collection_naming_describe_regions() {
     let err = keyaki_aws::collect(&o)
         .await
         .err()
-        .expect("an endless region list is fatal");
+        .unwrap_or_else(|| panic!("an endless region list is fatal"));
     assert!(matches!(err, CollectError::Regions(_)), "{err:?}");
     let text = err.to_string();
     assert!(
@@ -311,7 +311,7 @@ async fn an_endless_iam_page_stops_the_collection_in_bounded_memory() {
     let err = keyaki_aws::collect(&options(&endpoint, Duration::from_secs(60)))
         .await
         .err()
-        .expect("an endless IAM page is fatal");
+        .unwrap_or_else(|| panic!("an endless IAM page is fatal"));
     assert!(matches!(err, CollectError::Iam(_)), "{err:?}");
     let text = err.to_string();
     assert!(
@@ -335,7 +335,7 @@ async fn an_answer_sent_slowly_ends_within_the_timeout() {
     let err = keyaki_aws::collect(&options(&endpoint, timeout))
         .await
         .err()
-        .expect("a body that never ends in time is fatal");
+        .unwrap_or_else(|| panic!("a body that never ends in time is fatal"));
     let took = started.elapsed();
     // Two attempts of 1 s each, with the backoff between them.
     assert!(took < Duration::from_secs(6), "took {took:?}");

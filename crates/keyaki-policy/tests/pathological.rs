@@ -185,7 +185,7 @@ fn exponential_policy() -> Policy {
         {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": p},
         {"Effect": "Allow", "Action": "kms:Decrypt", "NotResource": p},
     ]});
-    Policy::parse(&doc.to_string()).unwrap()
+    Policy::parse(&doc.to_string()).expect("parses")
 }
 
 #[test]
