@@ -86,11 +86,13 @@ pub fn timeout_config(opts: &AwsOptions) -> TimeoutConfig {
 const MAX_BACKOFF: Duration = Duration::from_secs(20);
 
 /// The one HTTPS client of every AWS call: hyper with rustls on ring, the platform's
-/// root certificates.
+/// root certificates; no answer read through it may exceed [`crate::limits::CEILING`].
 pub fn http_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+    crate::limits::bounded_http_client(
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            .build_https(),
+    )
 }
 
 /// Loads the SDK configuration (credentials are resolved lazily, on the first call).

@@ -33,6 +33,9 @@ pub enum Cause {
     TimedOut,
     /// An answer came that could not be read.
     BrokenResponse,
+    /// The answer was larger than keyaki reads for the operation
+    /// ([`crate::limits::ResponseTooLarge`]).
+    TooLarge,
     /// The service answered with another error.
     Service,
     /// The request could not be built or sent for another reason.
@@ -123,9 +126,10 @@ impl Failure {
                 "TimeoutError",
                 "no answer within the time allowed".to_string(),
             ),
-            SdkError::ResponseError(_) => {
-                failure(Cause::BrokenResponse, "ResponseError", innermost(err))
-            }
+            SdkError::ResponseError(_) => match crate::limits::too_large(err) {
+                Some(too) => failure(Cause::TooLarge, "ResponseTooLarge", too.to_string()),
+                None => failure(Cause::BrokenResponse, "ResponseError", innermost(err)),
+            },
             _ => failure(Cause::Client, "ClientError", innermost(err)),
         }
     }

@@ -113,6 +113,7 @@ impl ExportReport {
 pub fn client(config: &aws_types::SdkConfig) -> Client {
     let conf = aws_sdk_securityhub::config::Builder::from(config)
         .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+        .interceptor(crate::limits::BodyLimit)
         .build();
     Client::from_conf(conf)
 }
@@ -816,6 +817,9 @@ fn classify(err: &SdkError<BatchImportFindingsError, HttpResponse>) -> (String, 
                 message,
                 d.is_timeout() || d.is_io(),
             )
+        }
+        SdkError::ResponseError(_) if failure.cause == Cause::TooLarge => {
+            ("ResponseTooLarge".into(), failure.message, false)
         }
         SdkError::ResponseError(r) => (
             "ResponseError".into(),

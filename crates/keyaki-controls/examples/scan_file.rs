@@ -3,10 +3,13 @@
 //! `scripts/bench-scan.sh` when the release `keyaki` binary is not built
 //! (`BENCH_BIN=example`), since it needs no AWS SDK to compile.
 //!
-//!     cargo run --release -p keyaki-controls --example scan_file -- snapshot.json
+//!     cargo run --release -p keyaki-controls --example scan_file -- snapshot.json [BUDGET_SECONDS]
+//!
+//! `BUDGET_SECONDS` is the time budget of the evaluation, as `keyaki scan --budget` (default 60).
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use keyaki_controls::finding::Status;
 use keyaki_controls::{evaluate, input, Parameters};
@@ -20,6 +23,20 @@ fn main() -> ExitCode {
         eprintln!("usage: scan_file PATH");
         return ExitCode::from(2);
     };
+    let budget = match std::env::args().nth(2).map(|b| b.parse::<f64>()) {
+        None => Duration::from_secs(60),
+        Some(Ok(seconds)) if seconds > 0.0 && seconds <= 86_400.0 => {
+            Duration::from_secs_f64(seconds)
+        }
+        Some(_) => {
+            eprintln!("usage: scan_file PATH [BUDGET_SECONDS]");
+            return ExitCode::from(2);
+        }
+    };
+    let params = Parameters {
+        deadline: Some(Instant::now() + budget),
+        ..Parameters::default()
+    };
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) => {
@@ -29,7 +46,7 @@ fn main() -> ExitCode {
     };
     let report = match input::read(&path, &text)
         .map_err(|e| e.to_string())
-        .and_then(|i| evaluate(&i, &Parameters::default()).map_err(|e| e.to_string()))
+        .and_then(|i| evaluate(&i, &params).map_err(|e| e.to_string()))
     {
         Ok(r) => r,
         Err(e) => {

@@ -1,11 +1,14 @@
 //! Evaluating the selected controls over one account.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use keyaki_policy::{Budget, Query, QueryError, QueryOptions};
+use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::controls::{Context, DataSource};
+use crate::controls::{judge, Context, Control, DataSource, Job, Judged, Judging, PolicyOutcome};
 use crate::finding::{Finding, InputProblem, NotEvaluated, ScanReport, Status, Summary};
 use crate::input::{AccountInput, InputKind};
 use crate::params::Parameters;
@@ -56,17 +59,11 @@ pub fn evaluate_at(
         &input.partition,
         params.budget,
     )?;
-    let mut ctx = Context {
-        input,
-        params,
-        kms1_query: &kms1_query,
-        kms2_query: &kms2_query,
-        problems: Vec::new(),
-    };
     let mut findings = Vec::new();
     let mut controls = Vec::new();
     let mut not_evaluated = Vec::new();
-    for control in CONTROLS {
+    let mut selected: Vec<&dyn Control> = Vec::new();
+    for &control in CONTROLS {
         let meta = control.meta();
         if !params.is_selected(meta.id) {
             continue;
@@ -94,6 +91,36 @@ pub fn evaluate_at(
             continue;
         }
         controls.push(meta.id.to_owned());
+        selected.push(control);
+    }
+    let context = |judging| Context {
+        input,
+        params,
+        kms1_query: &kms1_query,
+        kms2_query: &kms2_query,
+        problems: Vec::new(),
+        judging,
+    };
+    // First run of the controls that read policies: which documents do they ask about?
+    let mut ctx = context(Judging::Collect(Vec::new()));
+    let mut dropped = Vec::new();
+    for control in selected.iter().filter(|c| c.source() == DataSource::Iam) {
+        control.evaluate(&mut ctx, &mut dropped);
+    }
+    drop(dropped);
+    let jobs = match ctx.judging {
+        Judging::Collect(jobs) => jobs,
+        Judging::Answer { .. } => Vec::new(),
+    };
+    // Every document judged on all cores, then the controls run with the answers.
+    let answers = judge_all(&jobs, params.deadline);
+    let mut ahead: Vec<(Job<'_>, Judged)> = jobs.into_iter().zip(answers).collect();
+    ahead.reverse();
+    let mut ctx = context(Judging::Answer {
+        ahead,
+        deadline: params.deadline,
+    });
+    for control in selected {
         control.evaluate(&mut ctx, &mut findings);
     }
     let mut problems = input.problems.clone();
@@ -111,6 +138,73 @@ pub fn evaluate_at(
         problems,
         summary,
     })
+}
+
+/// How long each policy may take in the first pass of [`judge_all`] when the scan has a
+/// deadline: long enough for nearly every real policy (a few milliseconds), short enough that
+/// a few slow policies cannot keep the others from being decided.
+const FIRST_PASS: Duration = Duration::from_millis(100);
+
+/// Judges every document on all cores; the answers are in the order of `jobs`, and are the
+/// ones a judgement of each document alone would give (without deadline, one pass). With a
+/// `deadline` (the scan's time budget), every document first gets [`FIRST_PASS`] and the ones
+/// it stopped are judged again with the time left; a document not decided by the deadline is
+/// out of time ([`PolicyOutcome::OutOfTime`]), never PASSED.
+fn judge_all(jobs: &[Job<'_>], deadline: Option<Instant>) -> Vec<Judged> {
+    in_pool(|| judge_all_here(jobs, deadline))
+}
+
+/// At most this many documents are judged at once: one search may hold 64 MiB of states.
+const MAX_THREADS: usize = 8;
+
+/// Runs `f` in the rayon pool it is called from, or else in a pool of one thread per core,
+/// at most [`MAX_THREADS`].
+fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    if rayon::current_thread_index().is_some() {
+        return f();
+    }
+    let pool = POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(cores.min(MAX_THREADS))
+            .thread_name(|i| format!("keyaki-judge-{i}"))
+            .build()
+            .ok()
+    });
+    match pool {
+        Some(pool) => pool.install(f),
+        None => f(),
+    }
+}
+
+fn judge_all_here(jobs: &[Job<'_>], deadline: Option<Instant>) -> Vec<Judged> {
+    let Some(deadline) = deadline else {
+        return jobs.par_iter().map(|&job| judge(job, None)).collect();
+    };
+    let mut answers: Vec<Judged> = jobs
+        .par_iter()
+        .map(|&job| judge(job, Some(deadline.min(Instant::now() + FIRST_PASS))))
+        .collect();
+    let again: Vec<usize> = (0..answers.len())
+        .filter(|&i| answers[i].deadline_reached)
+        .collect();
+    let redone: Vec<Option<Judged>> = again
+        .par_iter()
+        .map(|&i| (Instant::now() < deadline).then(|| judge(jobs[i], Some(deadline))))
+        .collect();
+    for (i, judged) in again.into_iter().zip(redone) {
+        match judged {
+            Some(judged) => answers[i] = judged,
+            // Not started again: a FAILED (or PASSED) of the first pass is exact and stays.
+            None => {
+                if let PolicyOutcome::Unknown(why) = &answers[i].outcome {
+                    answers[i].outcome = PolicyOutcome::OutOfTime(why.clone());
+                }
+            }
+        }
+    }
+    answers
 }
 
 /// One finding per (control, resource): a resource listed twice in the input (two users

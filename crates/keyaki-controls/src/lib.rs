@@ -13,15 +13,16 @@
 //!    [`controls`], metadata next to logic) appends one [`finding::Finding`] per
 //!    resource; the result is a [`finding::ScanReport`] (the `--format json` schema).
 //!    KMS.1 and KMS.2 ask the reasoning core (`keyaki-policy`) with one compiled
-//!    question each.
+//!    question each; the documents are judged on all cores, within the scan's time
+//!    budget ([`Parameters::deadline`]).
 //! 4. [`docs`]: the controls page, generated from the registry.
 //!
 //! The crate does no I/O: callers read files and hand over their text.
 //!
 //! Rules every control follows: severity is the control's, INFORMATIONAL when PASSED;
 //! anything that could not be read or decided is NOT_AVAILABLE with a reason code
-//! (`READ_ERROR`, `INVALID_INPUT`, `REGION_ERROR`, `POLICY_PARSE_ERROR`, `UNDECIDED`),
-//! never PASSED;
+//! (`READ_ERROR`, `INVALID_INPUT`, `REGION_ERROR`, `POLICY_PARSE_ERROR`, `UNDECIDED`,
+//! `SCAN_BUDGET_EXHAUSTED`), never PASSED;
 //! resources a control does not apply to are NOT_AVAILABLE with reason code
 //! `NOT_APPLICABLE` (or `EXCLUDED_PERMISSIONS_BOUNDARY` for KMS.1), see
 //! [`finding::Finding::is_not_applicable`].

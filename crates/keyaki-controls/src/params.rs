@@ -39,6 +39,9 @@ pub struct Parameters {
     pub selected: Option<BTreeSet<String>>,
     /// The reasoning core's work budget per policy; past it a policy is UNDECIDED.
     pub budget: keyaki_policy::Budget,
+    /// The time by which the evaluation must be done (the scan's time budget); a policy not
+    /// decided by then is NOT_AVAILABLE `SCAN_BUDGET_EXHAUSTED`. `None`: no such limit.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Default for Parameters {
@@ -53,6 +56,7 @@ impl Default for Parameters {
             kms2_blocked_actions: blocked,
             selected: None,
             budget: keyaki_policy::Budget::default(),
+            deadline: None,
         }
     }
 }

@@ -51,6 +51,8 @@ reason_codes! {
     NoInlinePolicies = "NO_INLINE_POLICIES",
     /// The reasoning core could not decide within its budget.
     Undecided = "UNDECIDED",
+    /// The scan's time budget (`--budget`) ran out before the policy was decided.
+    ScanBudgetExhausted = "SCAN_BUDGET_EXHAUSTED",
     /// A policy document could not be parsed.
     PolicyParseError = "POLICY_PARSE_ERROR",
     /// KMS.1: the policy is a permissions boundary and `excludePermissionBoundaryPolicy` is true.

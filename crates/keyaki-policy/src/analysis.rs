@@ -137,6 +137,18 @@ pub struct Analysis {
     pub actions: Vec<ActionResult>,
 }
 
+/// The answer of [`Query::analyze_until`]: the analysis, and whether the deadline stopped any
+/// of its searches (then an undecided action may be decided with more time, and a statement
+/// named as evidence may have been named without its search finishing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bounded {
+    pub analysis: Analysis,
+    pub deadline_reached: bool,
+}
+
+/// `unknown_reason` of an action whose search the deadline of [`Query::analyze_until`] stopped.
+pub const DEADLINE_REASON: &str = "over budget: the time given to the whole scan ran out";
+
 /// Expands blocked-action patterns against the KMS catalogue (catalogue order, no repeats).
 pub fn expand_actions(patterns: &[String]) -> Result<Vec<String>, QueryError> {
     if patterns.is_empty() {
@@ -229,7 +241,20 @@ impl Query {
     }
 
     pub fn analyze(&self, policy: &Policy) -> Analysis {
+        self.analyze_bounded(policy, None).analysis
+    }
+
+    /// [`Query::analyze`] that also stops every search at `deadline` (a time shared by many
+    /// policies, such as a scan's): an action whose decision it stops is undecided, with
+    /// [`DEADLINE_REASON`]. What is decided before it is exact, as without a deadline; a
+    /// decision that needs no search (a realistic key that is refused) is still made after it.
+    pub fn analyze_until(&self, policy: &Policy, deadline: Instant) -> Bounded {
+        self.analyze_bounded(policy, Some(deadline))
+    }
+
+    fn analyze_bounded(&self, policy: &Policy, deadline: Option<Instant>) -> Bounded {
         let start = Instant::now();
+        let mut deadline_reached = false;
         // Actions about which the same statements speak get the same answer: asked once.
         let mut asked: Vec<(Vec<usize>, usize)> = Vec::new();
         let mut actions: Vec<ActionResult> = Vec::with_capacity(self.actions.len());
@@ -243,7 +268,10 @@ impl Query {
                 },
                 None => {
                     asked.push((key, actions.len()));
-                    self.analyze_action(policy, &relevant, action, start)
+                    let (result, stopped) =
+                        self.analyze_action(policy, &relevant, action, start, deadline);
+                    deadline_reached |= stopped;
+                    result
                 }
             };
             actions.push(result);
@@ -255,16 +283,21 @@ impl Query {
         } else {
             Verdict::Passed
         };
-        Analysis { verdict, actions }
+        Bounded {
+            analysis: Analysis { verdict, actions },
+            deadline_reached,
+        }
     }
 
+    /// One action's answer, and whether `deadline` stopped one of its searches.
     fn analyze_action(
         &self,
         policy: &Policy,
         relevant: &[&Statement],
         action: &str,
         start: Instant,
-    ) -> ActionResult {
+        deadline: Option<Instant>,
+    ) -> (ActionResult, bool) {
         let mut result = ActionResult {
             action: action.to_string(),
             allowed_on_all_keys: None,
@@ -276,7 +309,7 @@ impl Query {
         if !relevant.iter().any(|s| s.effect == Effect::Allow) {
             result.allowed_on_all_keys = Some(false);
             result.counterexample = self.candidates.first().cloned();
-            return result;
+            return (result, false);
         }
         let machine = Machine::new(policy, relevant, &self.universe);
         let mut work = Work {
@@ -284,6 +317,8 @@ impl Query {
             max_states: self.options.budget.max_states,
             start,
             max_millis: self.options.budget.max_millis,
+            deadline,
+            deadline_reached: false,
         };
         // The realistic candidates, run through the automata when first needed.
         let mut runs = CandidateRuns::new(self, &machine);
@@ -299,7 +334,7 @@ impl Query {
         if let Some(c) = refused {
             result.allowed_on_all_keys = Some(false);
             result.counterexample = Some(self.candidates[c].clone());
-        } else if self.shortcuts && self.covered_by_one_pattern(policy, relevant) {
+        } else if self.shortcuts && self.covered_by_one_pattern(policy, relevant, deadline) {
             result.allowed_on_all_keys = Some(true);
             result.witness = self.candidates.first().cloned();
         } else {
@@ -309,11 +344,14 @@ impl Query {
         // Evidence: the Allow statements that grant the action on some key of the universe.
         // A statement no candidate hits is searched alone, on a budget of its own (the
         // decision above has been made); over budget it is named anyway.
+        let decision_stopped = work.deadline_reached;
         let mut work = Work {
             states: 0,
             max_states: self.options.budget.max_states,
             start: Instant::now(),
             max_millis: self.options.budget.max_millis / 4 + 1,
+            deadline,
+            deadline_reached: false,
         };
         for (i, s) in relevant.iter().enumerate() {
             if s.effect != Effect::Allow {
@@ -338,7 +376,7 @@ impl Query {
             }
         }
 
-        result
+        (result, decision_stopped || work.deadline_reached)
     }
 
     /// Does the statement's `Resource` list a key of the universe literally (no wildcard, no
@@ -357,7 +395,12 @@ impl Query {
     /// only add keys). Such a machine is far smaller than the whole policy's, whose states
     /// follow every literal key ARN of every statement. Each try has a small budget of its own;
     /// a try that runs out of it proves nothing.
-    fn covered_by_one_pattern(&self, policy: &Policy, relevant: &[&Statement]) -> bool {
+    fn covered_by_one_pattern(
+        &self,
+        policy: &Policy,
+        relevant: &[&Statement],
+        deadline: Option<Instant>,
+    ) -> bool {
         let denies: Vec<&Statement> = relevant
             .iter()
             .filter(|s| s.effect == Effect::Deny)
@@ -391,6 +434,8 @@ impl Query {
                     max_states: SUB_SEARCH_STATES,
                     start: Instant::now(),
                     max_millis: u64::MAX,
+                    deadline,
+                    deadline_reached: false,
                 };
                 let r = machine.search(&self.universe, Goal::NotAllowed, &mut work);
                 if matches!(r, Search::Exhausted) {
@@ -543,6 +588,10 @@ struct Work {
     max_states: usize,
     start: Instant,
     max_millis: u64,
+    /// A time shared with other policies ([`Query::analyze_until`]).
+    deadline: Option<Instant>,
+    /// Set when `deadline` stopped the work.
+    deadline_reached: bool,
 }
 
 impl Work {
@@ -555,7 +604,12 @@ impl Work {
                 self.max_states
             ));
         }
-        if self.start.elapsed().as_millis() as u64 > self.max_millis {
+        let now = Instant::now();
+        if self.deadline.is_some_and(|d| now >= d) {
+            self.deadline_reached = true;
+            return Err(DEADLINE_REASON.to_owned());
+        }
+        if now.duration_since(self.start).as_millis() as u64 > self.max_millis {
             return Err(format!(
                 "over budget: took longer than {} ms",
                 self.max_millis

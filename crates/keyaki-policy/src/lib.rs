@@ -71,7 +71,9 @@
 //! Bounded work: every search counts product states against [`Budget::max_states`] (per action),
 //! checks the clock against [`Budget::max_millis`] (per policy) at every state, and stops at
 //! 64 MiB of stored states. Evidence searches run after the decision, on a budget of their own
-//! (same state limit, a quarter of the time); one that runs out names its statement anyway. Over budget, the action is
+//! (same state limit, a quarter of the time); one that runs out names its statement anyway.
+//! [`Query::analyze_until`] adds a deadline shared by many policies (a scan's time budget),
+//! checked at the same places, and says whether it stopped a search. Over budget, the action is
 //! undecided (`allowed_on_all_keys: None`, `unknown_reason` says what ran out) and the verdict
 //! is UNKNOWN — unless another action is FAILED: that answer is certain, so the verdict is
 //! FAILED. An undecided question never yields PASSED.
@@ -115,7 +117,8 @@ mod pattern;
 mod universe;
 
 pub use analysis::{
-    expand_actions, ActionResult, Analysis, Budget, Query, QueryOptions, StatementRef, Verdict,
+    expand_actions, ActionResult, Analysis, Bounded, Budget, Query, QueryOptions, StatementRef,
+    Verdict, DEADLINE_REASON,
 };
 pub use catalog::kms_actions;
 pub use error::{ParseError, ParseErrorKind, QueryError};

@@ -177,3 +177,62 @@ fn a_tiny_time_budget_gives_unknown() {
         Some("over budget: took longer than 0 ms")
     );
 }
+
+/// The adversarial shape above (2^24 subset states), which only a budget stops.
+fn exponential_policy() -> Policy {
+    let p = format!("arn:aws:kms:*:*:key/*a{}", "?".repeat(24));
+    let doc = json!({"Statement": [
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": p},
+        {"Effect": "Allow", "Action": "kms:Decrypt", "NotResource": p},
+    ]});
+    Policy::parse(&doc.to_string()).expect("parses")
+}
+
+#[test]
+fn a_passed_deadline_stops_the_search_with_its_own_reason() {
+    let policy = exponential_policy();
+    let q = Query::new(QueryOptions::default()).unwrap();
+    let started = std::time::Instant::now();
+    let b = q.analyze_until(&policy, started);
+    assert!(b.deadline_reached);
+    assert_eq!(b.analysis.verdict, Verdict::Unknown);
+    let decrypt = &b.analysis.actions[0];
+    assert_eq!(decrypt.action, "kms:Decrypt");
+    assert_eq!(decrypt.allowed_on_all_keys, None);
+    assert_eq!(
+        decrypt.unknown_reason.as_deref(),
+        Some(keyaki_policy::DEADLINE_REASON)
+    );
+    // Stopped at once, not after the policy's own 5 s backstop.
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}
+
+#[test]
+fn a_deadline_that_is_not_reached_changes_no_answer() {
+    let q = Query::new(QueryOptions::default()).unwrap();
+    let far = std::time::Instant::now() + std::time::Duration::from_secs(3600);
+    for doc in [
+        json!({"Statement": {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}}),
+        json!({"Statement": {"Effect": "Allow", "Action": "kms:Decrypt",
+            "Resource": "arn:aws:kms:us-east-1:111122223333:key/*"}}),
+        json!({"Statement": [
+            {"Effect": "Allow", "Action": "kms:*", "NotResource": "arn:aws:kms:*:*:alias/*"},
+            {"Effect": "Deny", "Action": "kms:ReEncryptFrom", "Resource": "arn:aws:kms:eu-*"}]}),
+    ] {
+        let policy = Policy::parse(&doc.to_string()).unwrap();
+        let b = q.analyze_until(&policy, far);
+        assert!(!b.deadline_reached, "{doc}");
+        assert_eq!(b.analysis, q.analyze(&policy), "{doc}");
+    }
+}
+
+#[test]
+fn a_refused_realistic_key_decides_even_after_the_deadline() {
+    // No search is needed: the first realistic key is outside the one allowed account.
+    let doc = json!({"Statement": {"Effect": "Allow", "Action": "kms:Decrypt",
+        "Resource": "arn:aws:kms:*:999999999999:key/*"}});
+    let policy = Policy::parse(&doc.to_string()).unwrap();
+    let q = Query::new(QueryOptions::default()).unwrap();
+    let b = q.analyze_until(&policy, std::time::Instant::now());
+    assert_eq!(b.analysis.verdict, Verdict::Passed);
+}

@@ -73,7 +73,7 @@ fn sentence(what: &str, e: &CallError) -> String {
         Cause::TimedOut => "AWS did not answer in time; check the network, or allow more with \
              `--timeout` and `--max-attempts`"
             .to_string(),
-        Cause::BrokenResponse | Cause::Service | Cause::Client => {
+        Cause::BrokenResponse | Cause::TooLarge | Cause::Service | Cause::Client => {
             format!("{}: {}", e.code, e.message)
         }
     };
@@ -135,9 +135,11 @@ impl CallError {
             Cause::Unreachable | Cause::TimedOut | Cause::BrokenResponse => {
                 FailureKind::Unreachable
             }
+            // AWS answered; the answer is recorded as this call's failure.
             Cause::NoCredentials
             | Cause::CredentialSource
             | Cause::CredentialsExpired
+            | Cause::TooLarge
             | Cause::Service
             | Cause::Client => FailureKind::Service,
         };

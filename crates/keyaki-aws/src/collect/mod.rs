@@ -31,6 +31,7 @@ pub use regions::{partition_of_arn, partition_of_region, RegionSelection};
 pub use stats::{CollectStats, OperationCount};
 
 use crate::config::{self, AwsOptions};
+use crate::limits::{BodyLimit, NotRetried};
 use error::FailureKind as Kind;
 use progress::Progress;
 use stats::{CallLog, Recorder};
@@ -125,6 +126,8 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Snapshot, CollectStats), 
     let iam_client = aws_sdk_iam::Client::from_conf(
         aws_sdk_iam::config::Builder::from(&sdk)
             .interceptor(call_log("global", &recorder))
+            .interceptor(BodyLimit)
+            .retry_classifier(NotRetried)
             .build(),
     );
     let iam_phase = async {
@@ -140,6 +143,8 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Snapshot, CollectStats), 
                 aws_sdk_kms::config::Builder::from(&sdk)
                     .region(Region::new(region.clone()))
                     .interceptor(call_log(&region, &recorder))
+                    .interceptor(BodyLimit)
+                    .retry_classifier(NotRetried)
                     .build(),
             );
             let progress = &progress;
@@ -270,6 +275,8 @@ fn sts_client(sdk: &SdkConfig, region: &str, recorder: &Arc<Recorder>) -> aws_sd
     aws_sdk_sts::Client::from_conf(
         aws_sdk_sts::config::Builder::from(sdk)
             .interceptor(call_log(region, recorder))
+            .interceptor(BodyLimit)
+            .retry_classifier(NotRetried)
             .build(),
     )
 }

@@ -35,6 +35,7 @@ use aws_types::{SdkConfig, SigningName};
 
 use super::error::{CallError, CollectError, FailureKind};
 use super::stats::CallLog;
+use crate::limits::{BodyLimit, NotRetried};
 
 /// Which regions to read KMS keys in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -154,7 +155,9 @@ fn describe_regions(
                 .cloned()
                 .unwrap_or_else(TimeoutConfig::disabled),
         )
+        .retry_classifier(NotRetried)
         .interceptor(call_log)
+        .interceptor(BodyLimit)
         .runtime_plugin(sigv4);
     if let Some(sleep) = sdk.sleep_impl() {
         builder = builder.sleep_impl(sleep);

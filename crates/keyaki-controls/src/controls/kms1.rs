@@ -13,7 +13,8 @@
 //!   or a `PermissionsBoundaryUsageCount` above zero) is not evaluated; it gets a
 //!   NOT_AVAILABLE finding with reason code `EXCLUDED_PERMISSIONS_BOUNDARY`, so that the
 //!   output says so.
-//! - Undecided (over the core's budget) → NOT_AVAILABLE `UNDECIDED`; a default version
+//! - Undecided (over the core's budget) → NOT_AVAILABLE `UNDECIDED`; not decided when the
+//!   scan's time budget ran out → NOT_AVAILABLE `SCAN_BUDGET_EXHAUSTED`; a default version
 //!   that is missing or does not parse → NOT_AVAILABLE `POLICY_PARSE_ERROR`; an unreadable
 //!   policy record → NOT_AVAILABLE `READ_ERROR`. Never PASSED.
 
@@ -231,6 +232,11 @@ impl Control for Kms1 {
                     Status::NotAvailable,
                     ReasonCode::Undecided,
                     format!("the default version `{version}` could not be decided: {why}"),
+                ),
+                PolicyOutcome::OutOfTime(why) => (
+                    Status::NotAvailable,
+                    ReasonCode::ScanBudgetExhausted,
+                    format!("the default version `{version}` was not decided within the scan's time budget: {why}"),
                 ),
                 PolicyOutcome::Error(why) => (
                     Status::NotAvailable,

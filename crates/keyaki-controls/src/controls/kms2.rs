@@ -10,7 +10,8 @@
 //! - A principal without inline policies is PASSED (reason `NO_INLINE_POLICIES`).
 //! - FAILED wins: one failing inline policy fails the principal even when another one
 //!   is undecided or does not parse. Otherwise any undecided or unparseable inline
-//!   policy makes the principal NOT_AVAILABLE (`UNDECIDED` / `POLICY_PARSE_ERROR`).
+//!   policy makes the principal NOT_AVAILABLE (`UNDECIDED` / `POLICY_PARSE_ERROR`, or
+//!   `SCAN_BUDGET_EXHAUSTED` when the scan's time budget ran out before one was decided).
 //! - The role trust policy (`AssumeRolePolicyDocument`) is not an inline policy.
 
 use crate::control::{ControlMeta, Parameter, Schedule};
@@ -158,6 +159,7 @@ impl Control for Kms2 {
             let mut failed: Vec<String> = Vec::new();
             let mut undecided: Vec<String> = Vec::new();
             let mut errors: Vec<String> = Vec::new();
+            let mut out_of_time = false;
             for (j, detail) in p.inline.iter().enumerate() {
                 let place = format!(
                     "{}: {}.{}[{j}].PolicyDocument",
@@ -180,6 +182,10 @@ impl Control for Kms2 {
                     PolicyOutcome::Unknown(why) => {
                         undecided.push(format!("inline policy `{}`: {why}", evidence.policy_name))
                     }
+                    PolicyOutcome::OutOfTime(why) => {
+                        out_of_time = true;
+                        undecided.push(format!("inline policy `{}`: {why}", evidence.policy_name))
+                    }
                     PolicyOutcome::Error(why) => {
                         errors.push(format!("inline policy `{}`: {why}", evidence.policy_name))
                     }
@@ -197,6 +203,15 @@ impl Control for Kms2 {
                     Status::NotAvailable,
                     ReasonCode::PolicyParseError,
                     errors.join("; "),
+                )
+            } else if out_of_time {
+                (
+                    Status::NotAvailable,
+                    ReasonCode::ScanBudgetExhausted,
+                    format!(
+                        "not decided within the scan's time budget: {}",
+                        undecided.join("; ")
+                    ),
                 )
             } else if !undecided.is_empty() {
                 (

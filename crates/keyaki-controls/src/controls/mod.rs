@@ -1,6 +1,8 @@
 //! The controls, one module each, and what they share: the [`Control`] trait, the
 //! evaluation [`Context`], finding construction and policy analysis with evidence.
 
+use std::time::Instant;
+
 use keyaki_policy::{Analysis, Policy, Query, Verdict};
 
 use crate::control::ControlMeta;
@@ -44,6 +46,94 @@ pub struct Context<'a> {
     pub kms2_query: &'a Query,
     /// Problems met while evaluating (e.g. a policy document that does not parse).
     pub problems: Vec<InputProblem>,
+    /// How policy documents are judged: when asked, or ahead of time, all at once.
+    pub(crate) judging: Judging<'a>,
+}
+
+/// One policy document to judge, with the question asked of it.
+#[derive(Clone, Copy)]
+pub(crate) struct Job<'a> {
+    pub query: &'a Query,
+    pub doc: &'a Document,
+}
+
+/// How [`analyze_document`] gets its answers. The controls that read policies are run twice:
+/// first to learn which documents they ask about (their findings are dropped), then with
+/// every answer made ahead, on all cores (`evaluate`). The second run asks in the same order.
+pub(crate) enum Judging<'a> {
+    /// The documents asked about are recorded; the answers are placeholders.
+    Collect(Vec<Job<'a>>),
+    /// The answers made ahead, in the order asked (the next one at the end).
+    Answer {
+        ahead: Vec<(Job<'a>, Judged)>,
+        deadline: Option<Instant>,
+    },
+}
+
+/// The judgement of one policy document, without its place in the input.
+#[derive(Debug, Clone)]
+pub(crate) struct Judged {
+    pub outcome: PolicyOutcome,
+    /// The evidence's `verdict`.
+    pub verdict: PolicyVerdict,
+    pub actions: Vec<ActionEvidence>,
+    /// Why the document could not be read (the evidence's `error`, an input problem).
+    pub error: Option<String>,
+    /// The deadline stopped a search: an undecided answer may be decided with more time.
+    pub deadline_reached: bool,
+}
+
+/// Judges one document against `query`, stopping at `deadline`; a document not started by
+/// the deadline is not parsed (out of time).
+pub(crate) fn judge(job: Job<'_>, deadline: Option<Instant>) -> Judged {
+    let error = |message: String| Judged {
+        outcome: PolicyOutcome::Error(message.clone()),
+        verdict: PolicyVerdict::Error,
+        actions: Vec::new(),
+        error: Some(message),
+        deadline_reached: false,
+    };
+    if deadline.is_some_and(|d| Instant::now() >= d) {
+        return Judged {
+            outcome: PolicyOutcome::OutOfTime(
+                "the scan's time budget ran out before the policy was analysed".to_owned(),
+            ),
+            verdict: PolicyVerdict::Unknown,
+            actions: Vec::new(),
+            error: None,
+            deadline_reached: true,
+        };
+    }
+    let Some(text) = job.doc.text() else {
+        return error("the policy document is neither a JSON object nor a string".to_owned());
+    };
+    let policy = match Policy::parse(&text) {
+        Ok(p) => p,
+        Err(e) => {
+            let at = e.place().map(|p| format!(" ({p})")).unwrap_or_default();
+            return error(format!("the policy document does not parse{at}: {e}"));
+        }
+    };
+    let (analysis, deadline_reached) = match deadline {
+        Some(d) => {
+            let b = job.query.analyze_until(&policy, d);
+            (b.analysis, b.deadline_reached)
+        }
+        None => (job.query.analyze(&policy), false),
+    };
+    let mut outcome = outcome_of(&analysis);
+    if deadline_reached {
+        if let PolicyOutcome::Unknown(why) = outcome {
+            outcome = PolicyOutcome::OutOfTime(why);
+        }
+    }
+    Judged {
+        outcome,
+        verdict: analysis.verdict.into(),
+        actions: action_evidence(&policy, &analysis),
+        error: None,
+        deadline_reached,
+    }
 }
 
 impl Context<'_> {
@@ -158,52 +248,64 @@ pub enum PolicyOutcome {
     Failed,
     /// Undecided, with the reason.
     Unknown(String),
+    /// Undecided because the scan's time budget ran out, with the reason.
+    OutOfTime(String),
     /// The document does not parse (or is missing), with the message.
     Error(String),
 }
 
 /// Analyses one policy document and returns its outcome with its evidence.
 /// `place` (`file: $.json.path`) locates the document in problems.
-pub fn analyze_document(
-    ctx: &mut Context<'_>,
-    query: &Query,
-    doc: Option<&Document>,
+pub fn analyze_document<'a>(
+    ctx: &mut Context<'a>,
+    query: &'a Query,
+    doc: Option<&'a Document>,
     place: &str,
     evidence: PolicyEvidence,
 ) -> (PolicyOutcome, PolicyEvidence) {
     let mut evidence = evidence;
-    let text = match doc {
-        None => {
-            let message = "the policy document is missing".to_owned();
-            ctx.problem(place.to_owned(), message.clone());
-            evidence.verdict = PolicyVerdict::Error;
-            evidence.error = Some(message.clone());
-            return (PolicyOutcome::Error(message), evidence);
-        }
-        Some(d) => d.text(),
-    };
-    let Some(text) = text else {
-        let message = "the policy document is neither a JSON object nor a string".to_owned();
+    let Some(doc) = doc else {
+        let message = "the policy document is missing".to_owned();
         ctx.problem(place.to_owned(), message.clone());
         evidence.verdict = PolicyVerdict::Error;
         evidence.error = Some(message.clone());
         return (PolicyOutcome::Error(message), evidence);
     };
-    let policy = match Policy::parse(&text) {
-        Ok(p) => p,
-        Err(e) => {
-            let at = e.place().map(|p| format!(" ({p})")).unwrap_or_default();
-            let message = format!("the policy document does not parse{at}: {e}");
-            ctx.problem(place.to_owned(), message.clone());
-            evidence.verdict = PolicyVerdict::Error;
-            evidence.error = Some(message.clone());
-            return (PolicyOutcome::Error(message), evidence);
+    let job = Job { query, doc };
+    let judged = match &mut ctx.judging {
+        Judging::Collect(jobs) => {
+            jobs.push(job);
+            return (
+                PolicyOutcome::Unknown("not analysed yet".to_owned()),
+                evidence,
+            );
         }
+        Judging::Answer { ahead, deadline } => match ahead.pop() {
+            Some((asked, judged))
+                if std::ptr::eq(asked.query, query) && std::ptr::eq(asked.doc, doc) =>
+            {
+                judged
+            }
+            // Not what was asked the first time: judged now (a run that asks differently
+            // stays correct, only slower).
+            _ => {
+                ahead.clear();
+                judge(job, *deadline)
+            }
+        },
     };
-    let analysis = query.analyze(&policy);
-    let outcome = outcome_of(&analysis);
-    evidence.verdict = analysis.verdict.into();
-    evidence.actions = analysis
+    if let Some(message) = &judged.error {
+        ctx.problem(place.to_owned(), message.clone());
+    }
+    evidence.verdict = judged.verdict;
+    evidence.error = judged.error;
+    evidence.actions = judged.actions;
+    (judged.outcome, evidence)
+}
+
+/// The evidence of each action of an analysis.
+fn action_evidence(policy: &Policy, analysis: &Analysis) -> Vec<ActionEvidence> {
+    analysis
         .actions
         .iter()
         .map(|a| ActionEvidence {
@@ -228,8 +330,7 @@ pub fn analyze_document(
             counterexample: a.counterexample.clone(),
             unknown_reason: a.unknown_reason.clone(),
         })
-        .collect();
-    (outcome, evidence)
+        .collect()
 }
 
 /// A statement's text as it stands in its document, without the indentation of the

@@ -13,6 +13,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use keyaki_controls::finding::{ScanReport, Severity, Status};
@@ -82,6 +83,25 @@ pub struct ControlArgs {
     /// `excludePermissionBoundaryPolicy` of KMS.1 (default: true).
     #[arg(long, value_name = "BOOL", action = clap::ArgAction::Set)]
     pub exclude_permission_boundary_policy: Option<bool>,
+    /// Time budget of the evaluation, in seconds (decimals allowed), counted from when the
+    /// input is read (a live account: once collected). A policy not decided when it runs out
+    /// is NOT_AVAILABLE with reason code `SCAN_BUDGET_EXHAUSTED`, never PASSED.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_budget)]
+    pub budget: Duration,
+}
+
+/// `--budget`: a positive number of seconds, at most a day.
+fn parse_budget(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(seconds > 0.0 && seconds <= 86_400.0) {
+        return Err(format!(
+            "`{text}`: the budget must be more than 0 and at most 86400 seconds"
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 /// What to write, where, and when to fail.
@@ -151,21 +171,25 @@ impl From<SeverityArg> for Severity {
 }
 
 pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
-    let params = parameters(&args.controls)?;
+    let mut params = parameters(&args.controls)?;
     let loaded = match &args.input.input {
-        Some(path) => super::predeploy::load(
-            global,
-            path,
-            &args.predeploy,
-            region(&args)?,
-            &params,
-            args.input.ignore_broken_links,
-        )?,
+        Some(path) => {
+            params.deadline = Some(Instant::now() + args.controls.budget);
+            super::predeploy::load(
+                global,
+                path,
+                &args.predeploy,
+                region(&args)?,
+                &params,
+                args.input.ignore_broken_links,
+            )?
+        }
         None => {
             #[cfg(feature = "aws")]
             let input = obtain_input(global, &args.input, &args.aws)?;
             #[cfg(not(feature = "aws"))]
             let input = obtain_input(global, &args.input)?;
+            params.deadline = Some(Instant::now() + args.controls.budget);
             super::predeploy::Loaded::Account(input)
         }
     };
@@ -359,6 +383,16 @@ fn write_report(
                 "keyaki: warning: {}: {}",
                 printable(&p.location),
                 printable_lines(&p.message)
+            );
+        }
+        let out_of_time = report
+            .findings
+            .iter()
+            .filter(|f| f.reason.code == keyaki_controls::ReasonCode::ScanBudgetExhausted)
+            .count();
+        if out_of_time > 0 {
+            eprintln!(
+                "keyaki: warning: the time budget ran out before {out_of_time} finding(s) could be decided (NOT_AVAILABLE, reason `SCAN_BUDGET_EXHAUSTED`); give more time with `--budget SECONDS`"
             );
         }
         for n in &report.not_evaluated {
