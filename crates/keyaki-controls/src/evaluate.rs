@@ -158,7 +158,7 @@ fn judge_all(jobs: &[Job<'_>], deadline: Option<Instant>) -> Vec<Judged> {
 const MAX_THREADS: usize = 8;
 
 /// Runs `f` in the rayon pool it is called from, or else in a pool of one thread per core,
-/// at most [`MAX_THREADS`].
+/// at most [`MAX_THREADS`], each with a main thread's 8 MiB of stack.
 fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
     if rayon::current_thread_index().is_some() {
@@ -169,6 +169,8 @@ fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
         rayon::ThreadPoolBuilder::new()
             .num_threads(cores.min(MAX_THREADS))
             .thread_name(|i| format!("keyaki-judge-{i}"))
+            // The stack of a main thread, on which the documents were judged before.
+            .stack_size(8 << 20)
             .build()
             .ok()
     });

@@ -193,6 +193,28 @@ fn findings_on_all_cores_are_those_of_one_policy_at_a_time() {
             "v1",
         ));
     }
+    // Policies that need more than the first pass's slice and are decided in the second:
+    // every key covered by 63 statements (FAILED), and the slow shape cut down (FAILED).
+    let covering: Vec<Value> = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-"
+        .chars()
+        .map(|c| json!({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": format!("arn:aws:kms:*:*:key/{c}*")}))
+        .collect();
+    policies.push(managed("Covering", &[("v1", doc(json!(covering)))], "v1"));
+    let p = format!("arn:aws:kms:*:*:key/*a{}", "?".repeat(10));
+    policies.push(managed(
+        "Medium",
+        &[(
+            "v1",
+            doc(json!([
+                {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:ReEncryptFrom"], "Resource": p},
+                {"Effect": "Allow", "Action": "kms:Decrypt", "NotResource": p},
+                {"Effect": "Allow", "Action": "kms:ReEncryptFrom", "NotResource": p},
+                {"Effect": "Deny", "Action": "kms:Decrypt",
+                 "Resource": format!("arn:aws:kms:*:*:key/*c{}", "?*".repeat(100))},
+            ])),
+        )],
+        "v1",
+    ));
     demo["iam"]["Policies"]
         .as_array_mut()
         .expect("policies")
@@ -208,6 +230,9 @@ fn findings_on_all_cores_are_those_of_one_policy_at_a_time() {
         .expect("a pool")
         .install(|| scan(&demo, &Parameters::default()));
     assert!(parallel.findings.len() > 300);
+    for name in ["Covering", "Medium"] {
+        assert_eq!(status_of(&parallel, name), Status::Failed, "{name}");
+    }
     assert_eq!(
         serde_json::to_value(&parallel).expect("json"),
         serde_json::to_value(&one_core).expect("json")
