@@ -33,10 +33,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let params = Parameters {
-        deadline: Some(Instant::now() + budget),
-        ..Parameters::default()
-    };
+    let mut params = Parameters::default();
+    params.deadline = Some(Instant::now() + budget);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) => {

@@ -12,11 +12,72 @@ pub enum Schedule {
     Periodic,
 }
 
-/// A control parameter and its default value.
+/// What a control parameter holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParameterKind {
+    /// KMS action patterns (`kms:Decrypt`, `kms:ReEncrypt*`): the control asks the reasoning
+    /// core about them, and a pattern that matches no KMS action is a usage error.
+    ActionPatterns,
+    Bool,
+}
+
+impl ParameterKind {
+    /// What a value of this kind must be, for error messages.
+    pub fn expected(self) -> &'static str {
+        match self {
+            ParameterKind::ActionPatterns => "a list of KMS action patterns",
+            ParameterKind::Bool => "true or false",
+        }
+    }
+}
+
+/// A parameter's default, as the control declares it (written in JSON as Security Hub
+/// writes it: `"kms:Decrypt, kms:ReEncryptFrom"`, `"True"`).
+#[derive(Debug, Clone, Copy)]
+pub enum ParameterDefault {
+    ActionPatterns(&'static [&'static str]),
+    Bool(bool),
+}
+
+impl ParameterDefault {
+    /// The default as a value.
+    pub fn value(self) -> crate::params::ParameterValue {
+        use crate::params::ParameterValue;
+        match self {
+            ParameterDefault::ActionPatterns(list) => {
+                ParameterValue::ActionPatterns(list.iter().map(|s| s.to_string()).collect())
+            }
+            ParameterDefault::Bool(b) => ParameterValue::Bool(b),
+        }
+    }
+}
+
+impl Serialize for ParameterDefault {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl std::fmt::Display for ParameterDefault {
+    /// As Security Hub writes defaults: `kms:Decrypt, kms:ReEncryptFrom`, `True`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParameterDefault::ActionPatterns(list) => f.write_str(&list.join(", ")),
+            ParameterDefault::Bool(true) => f.write_str("True"),
+            ParameterDefault::Bool(false) => f.write_str("False"),
+        }
+    }
+}
+
+/// A parameter a control declares: its name (as Security Hub spells it), kind and default.
+/// The control reads it from [`crate::Parameters`]; configuration files and the command line
+/// are checked against the declaration.
 #[derive(Debug, Clone, Serialize)]
 pub struct Parameter {
     pub name: &'static str,
-    pub default: &'static str,
+    pub kind: ParameterKind,
+    pub default: ParameterDefault,
     pub description: &'static str,
 }
 

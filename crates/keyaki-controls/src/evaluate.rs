@@ -8,7 +8,10 @@ use keyaki_policy::{Budget, Query, QueryError, QueryOptions};
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::controls::{judge, Context, Control, DataSource, Job, Judged, Judging, PolicyOutcome};
+use crate::control::ParameterKind;
+use crate::controls::{
+    judge, Context, Control, DataSource, Job, Judged, Judging, PolicyOutcome, Queries,
+};
 use crate::finding::{Finding, InputProblem, NotEvaluated, ScanReport, Status, Summary};
 use crate::input::{AccountInput, InputKind};
 use crate::params::Parameters;
@@ -17,27 +20,45 @@ use crate::registry::CONTROLS;
 /// Parameters that cannot be used (a usage error).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum EvaluateError {
-    #[error("`blockedActionsPatterns` of {control}: {source}")]
+    #[error("`{parameter}` of {control}: {source}")]
     BlockedActions {
         control: &'static str,
+        parameter: &'static str,
         #[source]
         source: QueryError,
     },
 }
 
-fn query(
-    control: &'static str,
-    actions: &[String],
+/// The question of every action-patterns parameter the controls declare, asked over
+/// `partition` (a pattern that matches no KMS action is a usage error).
+fn queries(
+    controls: &[&dyn Control],
+    params: &Parameters,
     partition: &str,
     budget: Budget,
-) -> Result<Query, EvaluateError> {
-    Query::new(QueryOptions {
-        actions: actions.to_vec(),
-        account: None,
-        partition: partition.to_owned(),
-        budget,
-    })
-    .map_err(|source| EvaluateError::BlockedActions { control, source })
+) -> Result<Queries, EvaluateError> {
+    let mut out = Queries::new();
+    for control in controls {
+        let meta = control.meta();
+        for p in meta.parameters {
+            if p.kind != ParameterKind::ActionPatterns {
+                continue;
+            }
+            let query = Query::new(QueryOptions {
+                actions: params.action_patterns(meta, p.name),
+                account: None,
+                partition: partition.to_owned(),
+                budget,
+            })
+            .map_err(|source| EvaluateError::BlockedActions {
+                control: meta.id,
+                parameter: p.name,
+                source,
+            })?;
+            out.insert((meta.id, p.name), query);
+        }
+    }
+    Ok(out)
 }
 
 /// Evaluates the selected controls over `input`: one finding per (control, resource).
@@ -47,18 +68,6 @@ pub fn evaluate_at(
     params: &Parameters,
     generated_at: String,
 ) -> Result<ScanReport, EvaluateError> {
-    let kms1_query = query(
-        "KMS.1",
-        &params.kms1_blocked_actions,
-        &input.partition,
-        params.budget,
-    )?;
-    let kms2_query = query(
-        "KMS.2",
-        &params.kms2_blocked_actions,
-        &input.partition,
-        params.budget,
-    )?;
     let mut findings = Vec::new();
     let mut controls = Vec::new();
     let mut not_evaluated = Vec::new();
@@ -93,11 +102,11 @@ pub fn evaluate_at(
         controls.push(meta.id.to_owned());
         selected.push(control);
     }
+    let queries = queries(&selected, params, &input.partition, params.budget)?;
     let context = |judging| Context {
         input,
         params,
-        kms1_query: &kms1_query,
-        kms2_query: &kms2_query,
+        queries: &queries,
         problems: Vec::new(),
         judging,
     };

@@ -1,7 +1,9 @@
 //! Control parameters and their configuration file.
 //!
-//! Security Hub lets users customize two parameters of the KMS controls:
-//! `blockedActionsPatterns` (KMS.1, KMS.2) and `excludePermissionBoundaryPolicy`
+//! Each control declares its parameters in its metadata ([`crate::control::Parameter`]:
+//! name, kind, default); this module holds the values set for them and checks every value
+//! against the declaration, so that a new control's parameters need no code here. Security
+//! Hub's are `blockedActionsPatterns` (KMS.1, KMS.2) and `excludePermissionBoundaryPolicy`
 //! (KMS.1). keyaki reads them from a TOML file:
 //!
 //! ```toml
@@ -23,18 +25,23 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use thiserror::Error;
 
-/// The default `blockedActionsPatterns`, as Security Hub sets it.
-pub const DEFAULT_BLOCKED_ACTIONS: [&str; 2] = ["kms:Decrypt", "kms:ReEncryptFrom"];
+use crate::control::{ControlMeta, ParameterKind};
+use crate::registry;
 
-/// The parameters of one evaluation.
-#[derive(Debug, Clone)]
+/// The value of a control parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParameterValue {
+    /// A list of KMS action patterns (`blockedActionsPatterns`).
+    ActionPatterns(Vec<String>),
+    Bool(bool),
+}
+
+/// The parameters of one evaluation: the values set for the controls' declared parameters
+/// (the rest take the defaults the controls declare), which controls run, and the budgets.
+#[derive(Debug, Clone, Default)]
 pub struct Parameters {
-    /// KMS.1 `blockedActionsPatterns`.
-    pub kms1_blocked_actions: Vec<String>,
-    /// KMS.1 `excludePermissionBoundaryPolicy`.
-    pub exclude_permission_boundary_policy: bool,
-    /// KMS.2 `blockedActionsPatterns`.
-    pub kms2_blocked_actions: Vec<String>,
+    /// Values set by a configuration file or the command line, by control id and name.
+    values: BTreeMap<&'static str, BTreeMap<&'static str, ParameterValue>>,
     /// Controls to evaluate (ids such as `KMS.1`); `None` for all of them.
     pub selected: Option<BTreeSet<String>>,
     /// The reasoning core's work budget per policy; past it a policy is UNDECIDED.
@@ -44,104 +51,171 @@ pub struct Parameters {
     pub deadline: Option<std::time::Instant>,
 }
 
-impl Default for Parameters {
-    fn default() -> Self {
-        let blocked: Vec<String> = DEFAULT_BLOCKED_ACTIONS
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        Parameters {
-            kms1_blocked_actions: blocked.clone(),
-            exclude_permission_boundary_policy: true,
-            kms2_blocked_actions: blocked,
-            selected: None,
-            budget: keyaki_policy::Budget::default(),
-            deadline: None,
-        }
-    }
-}
-
-/// A configuration file that could not be used.
+/// A configuration file or parameter that could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ConfigError {
     #[error("{0}")]
     Toml(String),
-    #[error("unknown control `{0}` (known: KMS.1, KMS.2, KMS.3, KMS.4)")]
+    #[error("unknown control `{0}` (known: {known})", known = registry::ids().join(", "))]
     UnknownControl(String),
     #[error("control `{control}` has no parameter `{parameter}`")]
     UnknownParameter { control: String, parameter: String },
-    #[error("`blockedActionsPatterns` of `{0}` is empty")]
-    EmptyBlockedActions(String),
+    #[error("`{parameter}` of `{control}` is empty")]
+    Empty { control: String, parameter: String },
+    #[error("`{parameter}` of `{control}` must be {expected}")]
+    BadValue {
+        control: String,
+        parameter: String,
+        expected: &'static str,
+    },
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
     #[serde(default)]
-    controls: BTreeMap<String, ControlSection>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ControlSection {
-    #[serde(default)]
-    enabled: Option<bool>,
-    #[serde(default)]
-    blocked_actions_patterns: Option<Vec<String>>,
-    #[serde(default)]
-    exclude_permission_boundary_policy: Option<bool>,
+    controls: BTreeMap<String, BTreeMap<String, toml::Value>>,
 }
 
 impl Parameters {
-    /// Reads a TOML configuration file's text on top of the defaults.
+    /// Reads a TOML configuration file's text on top of the defaults: a table per control,
+    /// `enabled = false` to turn it off, and the parameters the control declares.
     pub fn from_toml(text: &str) -> Result<Parameters, ConfigError> {
         let file: ConfigFile =
             toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string().trim().to_owned()))?;
         let mut params = Parameters::default();
         let mut disabled = BTreeSet::new();
         for (id, section) in &file.controls {
-            let Some(meta) = crate::registry::find(id) else {
+            let Some(meta) = registry::find(id) else {
                 return Err(ConfigError::UnknownControl(id.clone()));
             };
-            let id = meta.id;
-            if section.enabled == Some(false) {
-                disabled.insert(id.to_owned());
-            }
-            if let Some(patterns) = &section.blocked_actions_patterns {
-                if patterns.is_empty() {
-                    return Err(ConfigError::EmptyBlockedActions(id.to_owned()));
-                }
-                match id {
-                    "KMS.1" => params.kms1_blocked_actions = patterns.clone(),
-                    "KMS.2" => params.kms2_blocked_actions = patterns.clone(),
-                    _ => {
-                        return Err(ConfigError::UnknownParameter {
-                            control: id.to_owned(),
-                            parameter: "blockedActionsPatterns".into(),
-                        })
+            for (name, value) in section {
+                if name == "enabled" {
+                    match value.as_bool() {
+                        Some(false) => {
+                            disabled.insert(meta.id.to_owned());
+                        }
+                        Some(true) => {}
+                        None => {
+                            return Err(ConfigError::BadValue {
+                                control: meta.id.to_owned(),
+                                parameter: name.clone(),
+                                expected: "true or false",
+                            })
+                        }
                     }
+                    continue;
                 }
-            }
-            if let Some(exclude) = section.exclude_permission_boundary_policy {
-                if id != "KMS.1" {
-                    return Err(ConfigError::UnknownParameter {
-                        control: id.to_owned(),
-                        parameter: "excludePermissionBoundaryPolicy".into(),
-                    });
-                }
-                params.exclude_permission_boundary_policy = exclude;
+                let value = from_toml_value(meta, name, value)?;
+                params.set(meta.id, name, value)?;
             }
         }
         if !disabled.is_empty() {
             params.selected = Some(
-                crate::registry::CONTROLS
-                    .iter()
-                    .map(|c| c.meta().id.to_owned())
-                    .filter(|id| !disabled.contains(id))
+                registry::ids()
+                    .into_iter()
+                    .filter(|id| !disabled.contains(*id))
+                    .map(str::to_owned)
                     .collect(),
             );
         }
         Ok(params)
+    }
+
+    /// Sets a parameter of one control, checked against what the control declares.
+    pub fn set(
+        &mut self,
+        control: &str,
+        name: &str,
+        value: ParameterValue,
+    ) -> Result<(), ConfigError> {
+        let meta =
+            registry::find(control).ok_or_else(|| ConfigError::UnknownControl(control.into()))?;
+        let declared = meta
+            .parameters
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| ConfigError::UnknownParameter {
+                control: meta.id.to_owned(),
+                parameter: name.to_owned(),
+            })?;
+        let expected = match (declared.kind, &value) {
+            (ParameterKind::ActionPatterns, ParameterValue::ActionPatterns(list)) => {
+                if list.is_empty() {
+                    return Err(ConfigError::Empty {
+                        control: meta.id.to_owned(),
+                        parameter: name.to_owned(),
+                    });
+                }
+                None
+            }
+            (ParameterKind::Bool, ParameterValue::Bool(_)) => None,
+            (kind, _) => Some(kind.expected()),
+        };
+        if let Some(expected) = expected {
+            return Err(ConfigError::BadValue {
+                control: meta.id.to_owned(),
+                parameter: name.to_owned(),
+                expected,
+            });
+        }
+        self.values
+            .entry(meta.id)
+            .or_default()
+            .insert(declared.name, value);
+        Ok(())
+    }
+
+    /// Sets a parameter of every control that declares it (the command line's
+    /// `--blocked-actions`); an error when none does.
+    pub fn set_everywhere(&mut self, name: &str, value: ParameterValue) -> Result<(), ConfigError> {
+        let mut any = false;
+        for meta in registry::metas() {
+            if meta.parameters.iter().any(|p| p.name == name) {
+                self.set(meta.id, name, value.clone())?;
+                any = true;
+            }
+        }
+        if any {
+            Ok(())
+        } else {
+            Err(ConfigError::UnknownParameter {
+                control: "any control".into(),
+                parameter: name.to_owned(),
+            })
+        }
+    }
+
+    /// The value of a parameter the control declares: the one set, or its default.
+    ///
+    /// # Panics
+    /// When the control does not declare `name` (a mistake in the control's own code).
+    pub fn value(&self, meta: &ControlMeta, name: &str) -> ParameterValue {
+        if let Some(v) = self.values.get(meta.id).and_then(|m| m.get(name)) {
+            return v.clone();
+        }
+        let declared = meta
+            .parameters
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("{} declares no parameter `{name}`", meta.id));
+        declared.default.value()
+    }
+
+    /// A list-of-action-patterns parameter of the control (set, or its default).
+    pub fn action_patterns(&self, meta: &ControlMeta, name: &str) -> Vec<String> {
+        match self.value(meta, name) {
+            ParameterValue::ActionPatterns(list) => list,
+            ParameterValue::Bool(_) => panic!("{}'s `{name}` is not a list", meta.id),
+        }
+    }
+
+    /// A boolean parameter of the control (set, or its default).
+    pub fn flag(&self, meta: &ControlMeta, name: &str) -> bool {
+        match self.value(meta, name) {
+            ParameterValue::Bool(b) => b,
+            ParameterValue::ActionPatterns(_) => panic!("{}'s `{name}` is not a boolean", meta.id),
+        }
     }
 
     /// Selects the controls to evaluate by id (case-insensitive, e.g. `kms.1`).
@@ -153,8 +227,8 @@ impl Parameters {
         let mut selected = BTreeSet::new();
         for id in ids {
             let id = id.as_ref().trim();
-            let meta = crate::registry::find(id)
-                .ok_or_else(|| ConfigError::UnknownControl(id.to_owned()))?;
+            let meta =
+                registry::find(id).ok_or_else(|| ConfigError::UnknownControl(id.to_owned()))?;
             selected.insert(meta.id.to_owned());
         }
         self.selected = Some(selected);
@@ -167,16 +241,56 @@ impl Parameters {
     }
 }
 
+/// A TOML value read as the kind of parameter the control declares under `name`.
+fn from_toml_value(
+    meta: &ControlMeta,
+    name: &str,
+    value: &toml::Value,
+) -> Result<ParameterValue, ConfigError> {
+    let declared = meta
+        .parameters
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| ConfigError::UnknownParameter {
+            control: meta.id.to_owned(),
+            parameter: name.to_owned(),
+        })?;
+    let bad = || ConfigError::BadValue {
+        control: meta.id.to_owned(),
+        parameter: name.to_owned(),
+        expected: declared.kind.expected(),
+    };
+    match declared.kind {
+        ParameterKind::ActionPatterns => value
+            .as_array()
+            .ok_or_else(bad)?
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned).ok_or_else(bad))
+            .collect::<Result<Vec<_>, _>>()
+            .map(ParameterValue::ActionPatterns),
+        ParameterKind::Bool => value.as_bool().map(ParameterValue::Bool).ok_or_else(bad),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::controls::{kms1, kms2};
+
+    fn kms1_actions(p: &Parameters) -> Vec<String> {
+        p.action_patterns(&kms1::META, "blockedActionsPatterns")
+    }
+
+    fn kms2_actions(p: &Parameters) -> Vec<String> {
+        p.action_patterns(&kms2::META, "blockedActionsPatterns")
+    }
 
     #[test]
     fn defaults_are_security_hubs() {
         let p = Parameters::default();
-        assert_eq!(p.kms1_blocked_actions, ["kms:Decrypt", "kms:ReEncryptFrom"]);
-        assert_eq!(p.kms2_blocked_actions, ["kms:Decrypt", "kms:ReEncryptFrom"]);
-        assert!(p.exclude_permission_boundary_policy);
+        assert_eq!(kms1_actions(&p), ["kms:Decrypt", "kms:ReEncryptFrom"]);
+        assert_eq!(kms2_actions(&p), ["kms:Decrypt", "kms:ReEncryptFrom"]);
+        assert!(p.flag(&kms1::META, "excludePermissionBoundaryPolicy"));
         assert!(p.is_selected("KMS.3"));
     }
 
@@ -194,9 +308,9 @@ mod tests {
             "#,
         )
         .unwrap();
-        assert_eq!(p.kms1_blocked_actions, ["kms:ReEncrypt*"]);
-        assert_eq!(p.kms2_blocked_actions, ["kms:Decrypt"]);
-        assert!(!p.exclude_permission_boundary_policy);
+        assert_eq!(kms1_actions(&p), ["kms:ReEncrypt*"]);
+        assert_eq!(kms2_actions(&p), ["kms:Decrypt"]);
+        assert!(!p.flag(&kms1::META, "excludePermissionBoundaryPolicy"));
         assert!(p.is_selected("KMS.1"));
         assert!(!p.is_selected("KMS.4"));
     }
@@ -220,7 +334,44 @@ mod tests {
         assert!(e.to_string().contains("blockedActions"), "{e}");
         let e = Parameters::from_toml("[controls.\"KMS.1\"]\nblockedActionsPatterns = []\n")
             .unwrap_err();
-        assert_eq!(e, ConfigError::EmptyBlockedActions("KMS.1".into()));
+        assert_eq!(
+            e,
+            ConfigError::Empty {
+                control: "KMS.1".into(),
+                parameter: "blockedActionsPatterns".into()
+            }
+        );
+        let e = Parameters::from_toml(
+            "[controls.\"KMS.1\"]\nexcludePermissionBoundaryPolicy = \"no\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`excludePermissionBoundaryPolicy` of `KMS.1` must be true or false"
+        );
+    }
+
+    #[test]
+    fn the_command_line_sets_a_parameter_of_every_control_declaring_it() {
+        let mut p = Parameters::default();
+        p.set_everywhere(
+            "blockedActionsPatterns",
+            ParameterValue::ActionPatterns(vec!["kms:Decrypt".into()]),
+        )
+        .unwrap();
+        assert_eq!(kms1_actions(&p), ["kms:Decrypt"]);
+        assert_eq!(kms2_actions(&p), ["kms:Decrypt"]);
+        assert!(p
+            .set_everywhere("noSuchParameter", ParameterValue::Bool(true))
+            .is_err());
+        assert!(matches!(
+            p.set(
+                "KMS.1",
+                "excludePermissionBoundaryPolicy",
+                ParameterValue::ActionPatterns(vec![])
+            ),
+            Err(ConfigError::BadValue { .. })
+        ));
     }
 
     #[test]

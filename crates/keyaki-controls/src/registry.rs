@@ -11,6 +11,11 @@ pub fn metas() -> impl Iterator<Item = &'static ControlMeta> {
     CONTROLS.iter().map(|c| c.meta())
 }
 
+/// The ids of every control, in registry order.
+pub fn ids() -> Vec<&'static str> {
+    metas().map(|m| m.id).collect()
+}
+
 /// A control's metadata by id, case-insensitively (`kms.1` finds `KMS.1`).
 pub fn find(id: &str) -> Option<&'static ControlMeta> {
     metas().find(|m| m.id.eq_ignore_ascii_case(id.trim()))

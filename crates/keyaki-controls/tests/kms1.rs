@@ -6,7 +6,21 @@ use common::*;
 use keyaki_controls::finding::{
     Evidence, Finding, PolicyEvidence, PolicyVerdict, ScanReport, Severity, Status,
 };
+use keyaki_controls::params::ParameterValue;
 use keyaki_controls::{evaluate, input, EvaluateError, Parameters};
+
+/// The default parameters with KMS.1's `blockedActionsPatterns` set.
+fn kms1_blocked(patterns: &[&str]) -> Parameters {
+    let mut params = Parameters::default();
+    params
+        .set(
+            "KMS.1",
+            "blockedActionsPatterns",
+            ParameterValue::ActionPatterns(patterns.iter().map(|p| p.to_string()).collect()),
+        )
+        .expect("KMS.1 declares blockedActionsPatterns");
+    params
+}
 use serde_json::{json, Value};
 
 fn iam(policies: Value, users: Value, roles: Value) -> Value {
@@ -281,10 +295,14 @@ fn permissions_boundaries_are_excluded_by_default_and_say_so() {
 
 #[test]
 fn permissions_boundaries_are_evaluated_when_the_parameter_is_false() {
-    let params = Parameters {
-        exclude_permission_boundary_policy: false,
-        ..Parameters::default()
-    };
+    let mut params = Parameters::default();
+    params
+        .set(
+            "KMS.1",
+            "excludePermissionBoundaryPolicy",
+            ParameterValue::Bool(false),
+        )
+        .unwrap();
     let r = scan_value(&boundary_account(), &params);
     assert_eq!(one(&r, "KMS.1", "Boundary").status, Status::Failed);
     assert_eq!(one(&r, "KMS.1", "CountedBoundary").status, Status::Failed);
@@ -304,10 +322,7 @@ fn blocked_actions_parameter_changes_the_question() {
         one(&report(policies.clone()), "KMS.1", "ReEncrypt").status,
         Status::Failed
     );
-    let only_decrypt = Parameters {
-        kms1_blocked_actions: vec!["kms:Decrypt".into()],
-        ..Parameters::default()
-    };
+    let only_decrypt = kms1_blocked(&["kms:Decrypt"]);
     let r = report_with(policies, &only_decrypt);
     let f = one(&r, "KMS.1", "ReEncrypt");
     assert_eq!(f.status, Status::Passed);
@@ -321,10 +336,7 @@ fn blocked_actions_parameter_changes_the_question() {
 
 #[test]
 fn a_blocked_action_pattern_matching_nothing_is_a_usage_error() {
-    let params = Parameters {
-        kms1_blocked_actions: vec!["kms:Decrypted".into()],
-        ..Parameters::default()
-    };
+    let params = kms1_blocked(&["kms:Decrypted"]);
     let text = serde_json::to_string(&snapshot(iam(json!([]), json!([]), json!([])), Value::Null))
         .unwrap();
     let input = input::read("t.json", &text).unwrap();
@@ -392,13 +404,10 @@ fn undecided_policies_are_not_available_never_passed() {
         {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": p},
         {"Effect": "Allow", "Action": "kms:Decrypt", "NotResource": p},
     ]));
-    let params = Parameters {
-        kms1_blocked_actions: vec!["kms:Decrypt".into()],
-        budget: keyaki_policy::Budget {
-            max_states: usize::MAX,
-            max_millis: 0,
-        },
-        ..Parameters::default()
+    let mut params = kms1_blocked(&["kms:Decrypt"]);
+    params.budget = keyaki_policy::Budget {
+        max_states: usize::MAX,
+        max_millis: 0,
     };
     let r = report_with(json!([managed("Hard", &[("v1", hard)], "v1")]), &params);
     let f = one(&r, "KMS.1", "Hard");

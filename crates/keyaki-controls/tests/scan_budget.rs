@@ -104,10 +104,8 @@ fn twenty_slow_policies_end_within_the_scan_budget_and_the_rest_is_decided() {
     let (account, expected) = account();
     let budget = Duration::from_secs(6);
     let started = Instant::now();
-    let params = Parameters {
-        deadline: Some(started + budget),
-        ..Parameters::default()
-    };
+    let mut params = Parameters::default();
+    params.deadline = Some(started + budget);
     let report = scan(&account, &params);
     let took = started.elapsed();
     // One after another, each slow policy would take its own 5 s backstop (100 s in all).
@@ -145,10 +143,8 @@ fn twenty_slow_policies_end_within_the_scan_budget_and_the_rest_is_decided() {
 #[test]
 fn a_spent_scan_budget_leaves_no_policy_passed() {
     let (account, _) = account();
-    let params = Parameters {
-        deadline: Some(Instant::now()),
-        ..Parameters::default()
-    };
+    let mut params = Parameters::default();
+    params.deadline = Some(Instant::now());
     let report = scan(&account, &params);
     let policy_findings: Vec<_> = report
         .findings
@@ -219,10 +215,8 @@ fn findings_on_all_cores_are_those_of_one_policy_at_a_time() {
         .as_array_mut()
         .expect("policies")
         .extend(policies);
-    let params = Parameters {
-        deadline: Some(Instant::now() + Duration::from_secs(3600)),
-        ..Parameters::default()
-    };
+    let mut params = Parameters::default();
+    params.deadline = Some(Instant::now() + Duration::from_secs(3600));
     let parallel = scan(&demo, &params);
     let one_core = rayon::ThreadPoolBuilder::new()
         .num_threads(1)

@@ -20,15 +20,18 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::control::{ControlMeta, Parameter, Schedule};
+use crate::control::{ControlMeta, Parameter, ParameterDefault, ParameterKind, Schedule};
 use crate::finding::{Evidence, Finding, PolicyEvidence, PolicyVerdict, Severity, Status};
 use crate::input::Element;
 use crate::reason::ReasonCode;
 
 use super::{
     analyze_document, bad_element_finding, failing_actions, finding, is_aws_managed, Context,
-    Control, DataSource, PolicyOutcome,
+    Control, DataSource, PolicyOutcome, BLOCKED_ACTIONS_PATTERNS, DEFAULT_BLOCKED_ACTIONS,
 };
+
+/// KMS.1's `excludePermissionBoundaryPolicy`.
+const EXCLUDE_PERMISSION_BOUNDARY_POLICY: &str = "excludePermissionBoundaryPolicy";
 
 pub static META: ControlMeta = ControlMeta {
     id: "KMS.1",
@@ -41,13 +44,15 @@ pub static META: ControlMeta = ControlMeta {
     schedule: Schedule::ChangeTriggered,
     parameters: &[
         Parameter {
-            name: "blockedActionsPatterns",
-            default: "kms:ReEncryptFrom, kms:Decrypt",
+            name: BLOCKED_ACTIONS_PATTERNS,
+            kind: ParameterKind::ActionPatterns,
+            default: ParameterDefault::ActionPatterns(DEFAULT_BLOCKED_ACTIONS),
             description: "KMS actions (patterns allowed) that no customer managed policy may allow on all KMS keys",
         },
         Parameter {
-            name: "excludePermissionBoundaryPolicy",
-            default: "True",
+            name: EXCLUDE_PERMISSION_BOUNDARY_POLICY,
+            kind: ParameterKind::Bool,
+            default: ParameterDefault::Bool(true),
             description: "Do not evaluate policies used as a permissions boundary by a user or role",
         },
     ],
@@ -144,7 +149,7 @@ impl Control for Kms1 {
             );
             let used_by = boundaries.get(policy.arn.as_str());
             let boundary_count = policy.permissions_boundary_usage_count.unwrap_or(0);
-            if ctx.params.exclude_permission_boundary_policy
+            if ctx.params.flag(&META, EXCLUDE_PERMISSION_BOUNDARY_POLICY)
                 && (used_by.is_some() || boundary_count > 0)
             {
                 let who = match used_by {
@@ -200,7 +205,7 @@ impl Control for Kms1 {
                     None,
                 ),
             };
-            let query = ctx.kms1_query;
+            let query = ctx.query(&META, BLOCKED_ACTIONS_PATTERNS);
             let (outcome, evidence) = if default.is_none() {
                 let message = "the policy has no default version in `PolicyVersionList`".to_owned();
                 ctx.problem(place, message.clone());

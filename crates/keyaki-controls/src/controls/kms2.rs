@@ -14,7 +14,7 @@
 //!   `SCAN_BUDGET_EXHAUSTED` when the scan's time budget ran out before one was decided).
 //! - The role trust policy (`AssumeRolePolicyDocument`) is not an inline policy.
 
-use crate::control::{ControlMeta, Parameter, Schedule};
+use crate::control::{ControlMeta, Parameter, ParameterDefault, ParameterKind, Schedule};
 use crate::finding::{Evidence, Finding, PolicyEvidence, Severity, Status};
 use crate::input::{BadElement, Element};
 use crate::reason::ReasonCode;
@@ -23,7 +23,7 @@ use crate::snapshot::PolicyDetail;
 use super::kms1::iam_path;
 use super::{
     analyze_document, bad_element_finding, failing_actions, finding, inline_evidence, Context,
-    Control, DataSource, PolicyOutcome,
+    Control, DataSource, PolicyOutcome, BLOCKED_ACTIONS_PATTERNS, DEFAULT_BLOCKED_ACTIONS,
 };
 
 pub static META: ControlMeta = ControlMeta {
@@ -36,8 +36,9 @@ pub static META: ControlMeta = ControlMeta {
     config_rule_url: "https://docs.aws.amazon.com/config/latest/developerguide/iam-inline-policy-blocked-kms-actions.html",
     schedule: Schedule::ChangeTriggered,
     parameters: &[Parameter {
-        name: "blockedActionsPatterns",
-        default: "kms:ReEncryptFrom, kms:Decrypt",
+        name: BLOCKED_ACTIONS_PATTERNS,
+        kind: ParameterKind::ActionPatterns,
+        default: ParameterDefault::ActionPatterns(DEFAULT_BLOCKED_ACTIONS),
         description: "KMS actions (patterns allowed) that no inline policy may allow on all KMS keys",
     }],
     related_requirements: &[
@@ -127,7 +128,7 @@ impl Control for Kms2 {
                 Element::Bad(b) => Err(("AWS::IAM::Group", "group", b)),
             });
         }
-        let query = ctx.kms2_query;
+        let query = ctx.query(&META, BLOCKED_ACTIONS_PATTERNS);
         for principal in principals {
             let p = match principal {
                 Ok(p) => p,

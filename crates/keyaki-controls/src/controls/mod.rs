@@ -1,6 +1,7 @@
 //! The controls, one module each, and what they share: the [`Control`] trait, the
 //! evaluation [`Context`], finding construction and policy analysis with evidence.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use keyaki_policy::{Analysis, Policy, Query, Verdict};
@@ -19,6 +20,17 @@ pub mod kms1;
 pub mod kms2;
 pub mod kms3;
 pub mod kms4;
+
+/// The name of the parameter listing the KMS actions no policy may allow on all keys
+/// (KMS.1, KMS.2).
+pub const BLOCKED_ACTIONS_PATTERNS: &str = "blockedActionsPatterns";
+
+/// The default `blockedActionsPatterns`, as Security Hub sets it.
+pub const DEFAULT_BLOCKED_ACTIONS: &[&str] = &["kms:Decrypt", "kms:ReEncryptFrom"];
+
+/// The questions the reasoning core is asked, one per action-patterns parameter a selected
+/// control declares, by (control id, parameter name); built once per evaluation.
+pub type Queries = HashMap<(&'static str, &'static str), Query>;
 
 /// What part of an account a control reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,10 +52,8 @@ pub trait Control: Sync {
 pub struct Context<'a> {
     pub input: &'a AccountInput,
     pub params: &'a Parameters,
-    /// KMS.1's question (its `blockedActionsPatterns`).
-    pub kms1_query: &'a Query,
-    /// KMS.2's question.
-    pub kms2_query: &'a Query,
+    /// The question of each action-patterns parameter of the selected controls.
+    pub queries: &'a Queries,
     /// Problems met while evaluating (e.g. a policy document that does not parse).
     pub problems: Vec<InputProblem>,
     /// How policy documents are judged: when asked, or ahead of time, all at once.
@@ -136,7 +146,20 @@ pub(crate) fn judge(job: Job<'_>, deadline: Option<Instant>) -> Judged {
     }
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    /// The question built from one of the control's action-patterns parameters.
+    ///
+    /// # Panics
+    /// When the control does not declare `parameter` as action patterns (a mistake in the
+    /// control's own code: every such parameter of a selected control has its question).
+    pub fn query(&self, meta: &ControlMeta, parameter: &str) -> &'a Query {
+        self.queries
+            .iter()
+            .find(|((id, name), _)| *id == meta.id && *name == parameter)
+            .map(|(_, q)| q)
+            .unwrap_or_else(|| panic!("{} has no action-patterns parameter `{parameter}`", meta.id))
+    }
+
     /// The region IAM findings are reported in, as Security Hub does (IAM is global).
     pub fn home_region(&self) -> &'static str {
         home_region(&self.input.partition)

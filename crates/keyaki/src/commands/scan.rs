@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use keyaki_controls::finding::{ScanReport, Severity, Status};
+use keyaki_controls::params::ParameterValue;
 use keyaki_controls::{AccountInput, Parameters};
 use keyaki_report::Format;
 
@@ -313,11 +314,16 @@ pub fn parameters(args: &ControlArgs) -> anyhow::Result<Parameters> {
         if patterns.is_empty() {
             bail!("`--blocked-actions` is empty");
         }
-        params.kms1_blocked_actions = patterns.clone();
-        params.kms2_blocked_actions = patterns;
+        params.set_everywhere(
+            "blockedActionsPatterns",
+            ParameterValue::ActionPatterns(patterns),
+        )?;
     }
     if let Some(exclude) = args.exclude_permission_boundary_policy {
-        params.exclude_permission_boundary_policy = exclude;
+        params.set_everywhere(
+            "excludePermissionBoundaryPolicy",
+            ParameterValue::Bool(exclude),
+        )?;
     }
     Ok(params)
 }
