@@ -356,19 +356,22 @@ pub struct Summary {
 
 impl Summary {
     pub fn of(findings: &[Finding]) -> Summary {
-        let mut s = Summary {
-            total: findings.len(),
-            ..Summary::default()
-        };
+        let mut s = Summary::default();
         for f in findings {
-            match f.status {
-                Status::Passed => s.passed += 1,
-                Status::Failed => s.failed += 1,
-                Status::Warning => s.warning += 1,
-                Status::NotAvailable => s.not_available += 1,
-            }
+            s.count(f.status);
         }
         s
+    }
+
+    /// Counts one more finding of `status`.
+    pub fn count(&mut self, status: Status) {
+        self.total += 1;
+        match status {
+            Status::Passed => self.passed += 1,
+            Status::Failed => self.failed += 1,
+            Status::Warning => self.warning += 1,
+            Status::NotAvailable => self.not_available += 1,
+        }
     }
 }
 
