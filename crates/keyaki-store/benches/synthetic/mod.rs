@@ -1,0 +1,126 @@
+//! Synthetic scans for the store benchmark and `examples/fill_store.rs`: per account,
+//! 20,000 findings of 4 controls, 10 % FAILED, each with about 700 bytes of evidence (like
+//! a KMS.1 finding naming its statement).
+#![allow(dead_code)]
+
+use keyaki_controls::finding::{
+    ActionEvidence, Evidence, Finding, PolicyEvidence, Reason, Remediation, Resource, ScanReport,
+    Severity, StatementEvidence, Status, Summary,
+};
+
+pub const PER_SCAN: usize = 20_000;
+pub const CONTROLS: [&str; 4] = ["KMS.1", "KMS.2", "KMS.3", "KMS.4"];
+
+pub fn finding(account: usize, i: usize, failed: bool) -> Finding {
+    let control = CONTROLS[i % 4];
+    let account = format!("{:012}", 100_000_000_000usize + account);
+    let arn = if i % 4 < 2 {
+        format!("arn:aws:iam::{account}:policy/team-{}/policy-{i}", i % 97)
+    } else {
+        format!("arn:aws:kms:us-east-1:{account}:key/{i:08x}-0000-4000-8000-000000000000")
+    };
+    let status = if failed {
+        Status::Failed
+    } else {
+        Status::Passed
+    };
+    let source = format!(
+        "{{\"Sid\":\"S{i}\",\"Effect\":\"Allow\",\"Action\":[\"kms:Decrypt\",\"kms:ReEncrypt*\"],\"Resource\":\"*\",\"Condition\":{{\"StringEquals\":{{\"aws:PrincipalTag/team\":\"team-{}\"}}}}}}",
+        i % 97
+    );
+    Finding {
+        control: control.to_owned(),
+        title: format!("{control} title of the control as Security Hub words it"),
+        status,
+        severity: if failed {
+            Severity::Medium
+        } else {
+            Severity::Informational
+        },
+        resource: Resource {
+            kind: if i % 4 < 2 {
+                "AWS::IAM::Policy"
+            } else {
+                "AWS::KMS::Key"
+            }
+            .to_owned(),
+            arn,
+            region: "us-east-1".to_owned(),
+            account,
+            partition: "aws".to_owned(),
+            name: Some(format!("policy-{i}")),
+            id: None,
+            location: None,
+        },
+        reason: Reason {
+            code: if failed {
+                "ALLOWS_DECRYPT_ON_ALL_KEYS"
+            } else {
+                "COMPLIANT"
+            }
+            .to_owned(),
+            text: "the default version allows kms:Decrypt on every key (statement S1)".to_owned(),
+        },
+        evidence: Some(Evidence::Policies {
+            policies: vec![PolicyEvidence {
+                policy_name: format!("policy-{i}"),
+                policy_arn: None,
+                version_id: Some("v3".to_owned()),
+                verdict: status.as_str().to_owned(),
+                error: None,
+                actions: vec![ActionEvidence {
+                    action: "kms:Decrypt".to_owned(),
+                    allowed_on_all_keys: Some(failed),
+                    statements: vec![StatementEvidence {
+                        index: 0,
+                        sid: Some(format!("S{i}")),
+                        source,
+                        line: Some(4),
+                    }],
+                    witness: Some("arn:aws:kms:us-east-1:000000000000:key/any".to_owned()),
+                    counterexample: None,
+                    unknown_reason: None,
+                }],
+            }],
+        }),
+        remediation: Remediation {
+            text: "Remove kms:Decrypt on all keys from the policy's default version".to_owned(),
+            url: "https://docs.aws.amazon.com/securityhub/latest/userguide/kms-controls.html"
+                .to_owned(),
+        },
+        workflow: None,
+        lifecycle: None,
+    }
+}
+
+/// One scan of `account`; `variant` 1 flips 1,000 statuses, drops 500 resources and adds 500.
+pub fn scan(account: usize, variant: usize) -> ScanReport {
+    let mut findings = Vec::with_capacity(PER_SCAN);
+    for i in 0..PER_SCAN {
+        if variant == 1 && i < 500 {
+            continue; // gone
+        }
+        let mut failed = i % 10 == 0;
+        if variant == 1 && (500..1500).contains(&i) {
+            failed = !failed;
+        }
+        findings.push(finding(account, i, failed));
+    }
+    if variant == 1 {
+        for i in PER_SCAN..PER_SCAN + 500 {
+            findings.push(finding(account, i, i % 10 == 0));
+        }
+    }
+    ScanReport {
+        account: format!("{:012}", 100_000_000_000usize + account),
+        partition: "aws".to_owned(),
+        collected_at: None,
+        generated_at: "2026-11-30T00:00:00Z".to_owned(),
+        controls: CONTROLS.map(String::from).to_vec(),
+        not_evaluated: Vec::new(),
+        summary: Summary::of(&findings),
+        findings,
+        problems: Vec::new(),
+    }
+}
+
