@@ -115,7 +115,10 @@ fn streamed_findings_are_the_listed_findings_in_list_order() {
             .collect();
         let mut sorted = keys.clone();
         sorted.sort();
-        assert_eq!(keys, sorted, "{what}: ordered by control, account, resource");
+        assert_eq!(
+            keys, sorted,
+            "{what}: ordered by control, account, resource"
+        );
     }
     assert_eq!(streamed(&store, &Filter::default()).len(), 40);
     let archived = streamed(&store, &filters()[4].1);

@@ -8,7 +8,7 @@ use std::path::Path;
 use assert_cmd::Command;
 use chrono::{SecondsFormat, TimeZone, Utc};
 use keyaki_controls::finding::{
-    Finding, RecordState, Reason, Remediation, Resource, ScanReport, Severity, Status, Summary,
+    Finding, Reason, RecordState, Remediation, Resource, ScanReport, Severity, Status, Summary,
     WorkflowStatus,
 };
 use keyaki_report::asff::{asff_findings, AsffOptions};
@@ -99,7 +99,12 @@ fn filled_store(path: &Path) {
     let mut b = Vec::new();
     for i in 0..12 {
         for control in ["KMS.1", "KMS.2", "XYZ.9"] {
-            b.push(finding(B, control, &format!("policy-{i:02}"), statuses[i % 4]));
+            b.push(finding(
+                B,
+                control,
+                &format!("policy-{i:02}"),
+                statuses[i % 4],
+            ));
         }
     }
     let mut a = |n: usize| {
@@ -130,7 +135,9 @@ fn filled_store(path: &Path) {
     let mut rb = report(B, b);
     store.record_scan(&mut rb, &info, day(1)).expect("scan B");
     store.record_scan(&mut a(8), &info, day(1)).expect("scan A");
-    store.record_scan(&mut a(7), &info, day(2)).expect("rescan A");
+    store
+        .record_scan(&mut a(7), &info, day(2))
+        .expect("rescan A");
     let one = store
         .findings(&Filter {
             statuses: vec![Status::Failed],
@@ -364,12 +371,14 @@ fn every_list_format_is_the_whole_list_rendered_at_once() {
             .expect("render");
             String::from_utf8(out).expect("utf-8")
         };
-        assert_eq!(run("csv"), render(keyaki_report::Format::Csv), "csv {args:?}");
-        let mut asff = serde_json::to_string_pretty(&asff_findings(
-            &report,
-            &AsffOptions::default(),
-        ))
-        .expect("asff");
+        assert_eq!(
+            run("csv"),
+            render(keyaki_report::Format::Csv),
+            "csv {args:?}"
+        );
+        let mut asff =
+            serde_json::to_string_pretty(&asff_findings(&report, &AsffOptions::default()))
+                .expect("asff");
         asff.push('\n');
         assert_eq!(run("asff"), asff, "asff {args:?}");
         let mut ocsf = serde_json::to_string_pretty(&keyaki_report::ocsf::ocsf_findings(&report))

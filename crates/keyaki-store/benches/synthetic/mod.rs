@@ -123,4 +123,3 @@ pub fn scan(account: usize, variant: usize) -> ScanReport {
         problems: Vec::new(),
     }
 }
-

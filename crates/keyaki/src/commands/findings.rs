@@ -353,12 +353,10 @@ impl<'a> LazyWriter<'a> {
     }
 
     /// The writer; made now if needed, with the partition of `first` (`aws` without one).
-    fn get(
-        &mut self,
-        first: Option<&Finding>,
-    ) -> anyhow::Result<&mut Box<dyn FindingWriter + 'a>> {
+    fn get(&mut self, first: Option<&Finding>) -> anyhow::Result<&mut Box<dyn FindingWriter + 'a>> {
         if let Some((mut ctx, out)) = self.start.take() {
-            ctx.partition = first.map_or_else(|| "aws".to_owned(), |f| f.resource.partition.clone());
+            ctx.partition =
+                first.map_or_else(|| "aws".to_owned(), |f| f.resource.partition.clone());
             self.writer = Some(keyaki_report::stream::writer(self.format, ctx, out)?);
         }
         self.writer
@@ -504,7 +502,12 @@ fn table_row(f: &StoredFinding) -> [String; 7] {
 
 /// `--format table`, in two passes over the rows (in one read snapshot): the first fits
 /// the columns, the second writes the lines.
-fn write_table(store: &Store, filter: &Filter, all: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+fn write_table(
+    store: &Store,
+    filter: &Filter,
+    all: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let mut widths = Columns::of(&TABLE_HEADER);
     let (mut rows, mut failed) = (0usize, 0usize);
     store.each_stored_finding(filter, |f| {
