@@ -978,16 +978,23 @@ impl Store {
         Ok(out)
     }
 
-    /// The distinct controls of the findings `filter` selects, leaving its resource pattern
-    /// aside (a superset when it has one), in order.
-    pub fn controls(&self, filter: &Filter) -> Result<Vec<String>, StoreError> {
-        let (clause, args) = Store::where_clause(filter);
-        let query = format!("SELECT DISTINCT control FROM findings{clause} ORDER BY control");
-        let mut stmt = self.conn.prepare(&query).map_err(self.sql())?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))
+    /// The distinct controls of the stored findings, in order: one index seek per control,
+    /// however many findings the store holds.
+    pub fn controls(&self) -> Result<Vec<String>, StoreError> {
+        let mut next = self
+            .conn
+            .prepare("SELECT min(control) FROM findings WHERE control > ?1")
             .map_err(self.sql())?;
-        rows.collect::<Result<_, _>>().map_err(self.sql())
+        let mut out: Vec<String> = Vec::new();
+        loop {
+            let after = out.last().map_or("", String::as_str);
+            let control: Option<String> =
+                next.query_row([after], |r| r.get(0)).map_err(self.sql())?;
+            match control {
+                Some(c) => out.push(c),
+                None => return Ok(out),
+            }
+        }
     }
 
     fn stored_rows<E: From<StoreError>>(

@@ -192,16 +192,14 @@ fn passes_in_one_read_snapshot_see_the_same_store_while_a_scan_is_recorded() {
 }
 
 #[test]
-fn controls_lists_the_controls_of_the_selection() {
+fn controls_lists_the_stored_controls_once_each() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = filled(&dir);
     assert_eq!(
-        store.controls(&Filter::default()).expect("controls"),
+        store.controls().expect("controls"),
         ["KMS.1", "KMS.2", "KMS.3", "KMS.4"]
     );
-    let kms3 = Filter {
-        controls: vec!["KMS.3".to_owned()],
-        ..Filter::default()
-    };
-    assert_eq!(store.controls(&kms3).expect("controls"), ["KMS.3"]);
+    let other = tempfile::tempdir().expect("temp dir");
+    let empty = open(&other);
+    assert!(empty.controls().expect("controls").is_empty());
 }

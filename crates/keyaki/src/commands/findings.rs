@@ -381,7 +381,7 @@ pub fn control_examples(
     keep: impl Fn(&Finding) -> bool,
 ) -> anyhow::Result<Vec<Finding>> {
     let mut ctx = Context::default();
-    for control in store.controls(filter)? {
+    for control in store.controls()? {
         if !Context::needs_example(&control) {
             continue;
         }
