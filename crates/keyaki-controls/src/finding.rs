@@ -203,13 +203,14 @@ pub struct Finding {
     pub evidence: Option<Evidence>,
     pub remediation: Remediation,
     /// Triage state (Security Hub's `Workflow`): set when suppression rules were applied
-    /// to the finding, or when it comes from the findings store; absent otherwise.
+    /// to the finding, or when it comes from the findings store; absent otherwise. Boxed,
+    /// as `lifecycle`: a scan holds hundreds of thousands of findings without either.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub workflow: Option<Workflow>,
+    pub workflow: Option<Box<Workflow>>,
     /// Lifecycle kept by the findings store (first/last observed, record state); absent
     /// for a finding that was not recorded.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub lifecycle: Option<Lifecycle>,
+    pub lifecycle: Option<Box<Lifecycle>>,
 }
 
 impl Finding {

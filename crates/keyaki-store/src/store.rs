@@ -858,8 +858,8 @@ impl Store {
 
         for (index, workflow, lifecycle) in annotations {
             if let Some(f) = report.findings.get_mut(index) {
-                f.workflow = Some(workflow);
-                f.lifecycle = Some(lifecycle);
+                f.workflow = Some(Box::new(workflow));
+                f.lifecycle = Some(Box::new(lifecycle));
             }
         }
         Ok(summary)
@@ -1033,17 +1033,17 @@ impl Store {
             id: s.id.clone(),
             source,
         })?;
-        f.workflow = Some(Workflow {
+        f.workflow = Some(Box::new(Workflow {
             status: s.workflow,
             suppression: s.suppression,
             note: s.note,
-        });
-        f.lifecycle = Some(Lifecycle {
+        }));
+        f.lifecycle = Some(Box::new(Lifecycle {
             record_state: s.record_state,
             first_observed_at: s.first_observed_at,
             last_observed_at: s.last_observed_at,
             updated_at: s.updated_at,
-        });
+        }));
         Ok(f)
     }
 

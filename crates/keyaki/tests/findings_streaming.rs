@@ -107,7 +107,7 @@ fn filled_store(path: &Path) {
             ));
         }
     }
-    let mut a = |n: usize| {
+    let a = |n: usize| {
         let mut findings = Vec::new();
         for i in 0..n {
             for control in ["KMS.3", "KMS.4"] {
