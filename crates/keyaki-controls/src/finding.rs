@@ -192,8 +192,8 @@ pub enum Evidence {
 pub struct Finding {
     /// `KMS.1`
     pub control: String,
-    /// The control's title.
-    pub title: String,
+    /// The control's title (the registry's text, shared by every finding of a scan).
+    pub title: Text,
     pub status: Status,
     /// The control's severity, or `INFORMATIONAL` when passed (as Security Hub does).
     pub severity: Severity,
@@ -339,11 +339,16 @@ impl Finding {
     }
 }
 
+/// The control's remediation (the registry's texts, shared by every finding of a scan).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Remediation {
-    pub text: String,
-    pub url: String,
+    pub text: Text,
+    pub url: Text,
 }
+
+/// Text that is most often the registry's own (a control's title, its remediation): held
+/// once for hundreds of thousands of findings, and owned when read from JSON or built.
+pub type Text = std::borrow::Cow<'static, str>;
 
 /// Counts of findings by status.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

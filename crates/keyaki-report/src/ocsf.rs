@@ -292,12 +292,12 @@ fn event(report: &Context, f: &Finding, time: i64) -> ComplianceFinding {
             desc: if f.remediation.text.is_empty() {
                 info.remediation_text.clone()
             } else {
-                f.remediation.text.clone()
+                f.remediation.text.to_string()
             },
             references: if f.remediation.url.is_empty() {
                 vec![info.remediation_url.clone()]
             } else {
-                vec![f.remediation.url.clone()]
+                vec![f.remediation.url.to_string()]
             },
         },
         cloud: Cloud {

@@ -41,7 +41,7 @@ fn report_with_unknown_control() -> ScanReport {
     {
         let mut f = base.clone();
         f.control = "XYZ.9".to_owned();
-        f.title = title.to_owned();
+        f.title = title.into();
         f.severity = severity;
         f.status = if severity == Severity::Informational {
             Status::Passed
@@ -49,7 +49,7 @@ fn report_with_unknown_control() -> ScanReport {
             Status::Failed
         };
         f.resource.arn = format!("{}-{i}", f.resource.arn);
-        f.remediation.url = String::new();
+        f.remediation.url = "".into();
         extra.push(f);
     }
     report.findings.extend(extra);
@@ -107,7 +107,7 @@ fn streamed_writers_of_no_finding_write_the_empty_forms() {
 fn an_unknown_control_takes_its_metadata_from_its_first_finding_that_is_not_informational() {
     let report = report_with_unknown_control();
     let ctx = Context::of(&report);
-    let titles: Vec<&str> = ctx.examples.iter().map(|f| f.title.as_str()).collect();
+    let titles: Vec<&str> = ctx.examples.iter().map(|f| f.title.as_ref()).collect();
     assert_eq!(titles, ["failing title"]);
     let asff = asff_findings(&report, &AsffOptions::default());
     let unknown: Vec<&str> = asff

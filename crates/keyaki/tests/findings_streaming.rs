@@ -31,7 +31,7 @@ fn finding(account: &str, control: &str, name: &str, status: Status) -> Finding 
     };
     Finding {
         control: control.to_owned(),
-        title: format!("{control} as {name} words it"),
+        title: format!("{control} as {name} words it").into(),
         status,
         severity,
         resource: Resource {
@@ -60,8 +60,8 @@ fn finding(account: &str, control: &str, name: &str, status: Status) -> Finding 
         },
         evidence: None,
         remediation: Remediation {
-            text: format!("fix {name}"),
-            url: String::new(),
+            text: format!("fix {name}").into(),
+            url: "".into(),
         },
         workflow: None,
         lifecycle: None,

@@ -30,7 +30,7 @@ pub fn finding(account: usize, i: usize, failed: bool) -> Finding {
     );
     Finding {
         control: control.to_owned(),
-        title: format!("{control} title of the control as Security Hub words it"),
+        title: format!("{control} title of the control as Security Hub words it").into(),
         status,
         severity: if failed {
             Severity::Medium
@@ -84,9 +84,9 @@ pub fn finding(account: usize, i: usize, failed: bool) -> Finding {
             }],
         }),
         remediation: Remediation {
-            text: "Remove kms:Decrypt on all keys from the policy's default version".to_owned(),
+            text: "Remove kms:Decrypt on all keys from the policy's default version".into(),
             url: "https://docs.aws.amazon.com/securityhub/latest/userguide/kms-controls.html"
-                .to_owned(),
+                .into(),
         },
         workflow: None,
         lifecycle: None,
