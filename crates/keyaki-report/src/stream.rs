@@ -233,7 +233,7 @@ mod tests {
 
     #[test]
     fn an_array_written_item_by_item_is_the_pretty_printed_array() {
-        let items = vec![
+        let items = [
             json!({"a": 1, "b": [1, 2, {"c": "line\nbreak"}], "d": {}, "e": []}),
             json!("text"),
             json!([]),
