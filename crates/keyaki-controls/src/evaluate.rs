@@ -203,22 +203,38 @@ pub fn evaluate(input: &AccountInput, params: &Parameters) -> Result<ScanReport,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::controls::finding;
-    use crate::finding::Resource;
+    use crate::finding::{Remediation, Resource, Severity};
 
     fn at(control: &str, arn: &str, status: Status, tag: &str) -> Finding {
         let meta = crate::registry::find(control).unwrap_or_else(|| panic!("no {control}"));
-        let resource = Resource {
-            kind: "AWS::KMS::Key".into(),
-            arn: arn.into(),
-            region: "us-east-1".into(),
-            account: "111122223333".into(),
-            partition: "aws".into(),
-            name: None,
-            id: None,
-            location: None,
-        };
-        finding(meta, status, resource, "CODE", tag.into(), None)
+        Finding {
+            control: meta.id.into(),
+            title: meta.title.into(),
+            status,
+            severity: Severity::Medium,
+            resource: Resource {
+                kind: "AWS::KMS::Key".into(),
+                arn: arn.into(),
+                region: "us-east-1".into(),
+                account: "111122223333".into(),
+                partition: "aws".into(),
+                name: None,
+                id: None,
+                location: None,
+            },
+            reason: serde_json::from_value(serde_json::json!({
+                "code": "ROTATION_ENABLED",
+                "text": tag,
+            }))
+            .unwrap_or_else(|e| panic!("reason: {e}")),
+            evidence: None,
+            remediation: Remediation {
+                text: meta.remediation.into(),
+                url: meta.remediation_url.into(),
+            },
+            workflow: None,
+            lifecycle: None,
+        }
     }
 
     #[test]

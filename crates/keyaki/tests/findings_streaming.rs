@@ -8,7 +8,7 @@ use std::path::Path;
 use assert_cmd::Command;
 use chrono::{SecondsFormat, TimeZone, Utc};
 use keyaki_controls::finding::{
-    Finding, Reason, RecordState, Remediation, Resource, ScanReport, Severity, Status, Summary,
+    Finding, RecordState, Remediation, Resource, ScanReport, Severity, Status, Summary,
     WorkflowStatus,
 };
 use keyaki_report::asff::{asff_findings, AsffOptions};
@@ -49,15 +49,13 @@ fn finding(account: &str, control: &str, name: &str, status: Status) -> Finding 
             id: None,
             location: None,
         },
-        reason: Reason {
-            code: if status == Status::Passed {
-                "COMPLIANT"
-            } else {
-                "NON_COMPLIANT"
-            }
-            .to_owned(),
-            text: format!("{name} is {} \"quoted\"\tand\nwrapped", status.as_str()),
-        },
+        // the reason as JSON: its code reads the same whether the model holds it as text or
+        // as a typed code
+        reason: serde_json::from_value(serde_json::json!({
+            "code": if status == Status::Passed { "ROTATION_ENABLED" } else { "ROTATION_DISABLED" },
+            "text": format!("{name} is {} \"quoted\"\tand\nwrapped", status.as_str()),
+        }))
+        .expect("reason"),
         evidence: None,
         remediation: Remediation {
             text: format!("fix {name}").into(),

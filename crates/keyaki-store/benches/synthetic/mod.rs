@@ -4,8 +4,7 @@
 #![allow(dead_code)]
 
 use keyaki_controls::finding::{
-    ActionEvidence, Evidence, Finding, PolicyEvidence, Reason, Remediation, Resource, ScanReport,
-    Severity, StatementEvidence, Status, Summary,
+    Finding, Remediation, Resource, ScanReport, Severity, Status, Summary,
 };
 
 pub const PER_SCAN: usize = 20_000;
@@ -52,37 +51,38 @@ pub fn finding(account: usize, i: usize, failed: bool) -> Finding {
             id: None,
             location: None,
         },
-        reason: Reason {
-            code: if failed {
-                "ALLOWS_DECRYPT_ON_ALL_KEYS"
+        // Reason and evidence as their JSON, which reads the same whatever types the model
+        // gives their codes and verdicts.
+        reason: serde_json::from_value(serde_json::json!({
+            "code": if failed {
+                "ALLOWS_BLOCKED_ACTIONS_ON_ALL_KEYS"
             } else {
-                "COMPLIANT"
-            }
-            .to_owned(),
-            text: "the default version allows kms:Decrypt on every key (statement S1)".to_owned(),
-        },
-        evidence: Some(Evidence::Policies {
-            policies: vec![PolicyEvidence {
-                policy_name: format!("policy-{i}"),
-                policy_arn: None,
-                version_id: Some("v3".to_owned()),
-                verdict: status.as_str().to_owned(),
-                error: None,
-                actions: vec![ActionEvidence {
-                    action: "kms:Decrypt".to_owned(),
-                    allowed_on_all_keys: Some(failed),
-                    statements: vec![StatementEvidence {
-                        index: 0,
-                        sid: Some(format!("S{i}")),
-                        source,
-                        line: Some(4),
+                "NO_BLOCKED_ACTIONS_ON_ALL_KEYS"
+            },
+            "text": "the default version allows kms:Decrypt on every key (statement S1)",
+        }))
+        .unwrap_or_else(|e| panic!("reason: {e}")),
+        evidence: serde_json::from_value(serde_json::json!({
+            "kind": "policies",
+            "policies": [{
+                "policy_name": format!("policy-{i}"),
+                "version_id": "v3",
+                "verdict": status.as_str(),
+                "actions": [{
+                    "action": "kms:Decrypt",
+                    "allowed_on_all_keys": failed,
+                    "statements": [{
+                        "index": 0,
+                        "sid": format!("S{i}"),
+                        "source": source,
+                        "line": 4,
                     }],
-                    witness: Some("arn:aws:kms:us-east-1:000000000000:key/any".to_owned()),
-                    counterexample: None,
-                    unknown_reason: None,
+                    "witness": "arn:aws:kms:us-east-1:000000000000:key/any",
+                    "counterexample": null,
                 }],
             }],
-        }),
+        }))
+        .unwrap_or_else(|e| panic!("evidence: {e}")),
         remediation: Remediation {
             text: "Remove kms:Decrypt on all keys from the policy's default version".into(),
             url: "https://docs.aws.amazon.com/securityhub/latest/userguide/kms-controls.html"
