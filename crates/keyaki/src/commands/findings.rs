@@ -455,7 +455,8 @@ impl Columns {
             let c = c.as_ref();
             l.push_str(c);
             if i + 1 < n {
-                let pad = self.widths[i].saturating_sub(c.chars().count()) + 2;
+                let width = self.widths.get(i).copied().unwrap_or(0);
+                let pad = width.saturating_sub(c.chars().count()) + 2;
                 l.push_str(&" ".repeat(pad));
             }
         }
