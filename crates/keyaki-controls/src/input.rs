@@ -428,41 +428,6 @@ struct RawIam<'a> {
 /// An object whose members are kept as raw text.
 type RawObject<'a> = BTreeMap<String, &'a RawValue>;
 
-/// The members of an object as raw text, in the order of the text (a repeated name keeps
-/// its first place and its last value, as `serde_json::Map` does).
-struct RawEntries<'a>(Vec<(String, &'a RawValue)>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for RawEntries<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
-            type Value = RawEntries<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<M: serde::de::MapAccess<'de>>(
-                self,
-                mut map: M,
-            ) -> Result<Self::Value, M::Error> {
-                let mut entries: Vec<(String, &'a RawValue)> = Vec::new();
-                let mut places: std::collections::HashMap<String, usize> =
-                    std::collections::HashMap::new();
-                while let Some((k, v)) = map.next_entry::<String, &'de RawValue>()? {
-                    match places.get(&k) {
-                        Some(&i) => entries[i].1 = v,
-                        None => {
-                            places.insert(k.clone(), entries.len());
-                            entries.push((k, v));
-                        }
-                    }
-                }
-                Ok(RawEntries(entries))
-            }
-        }
-        d.deserialize_map(Visit(std::marker::PhantomData))
-    }
-}
-
 /// `raw` as an object of raw members, when it is an object.
 fn raw_object(raw: &RawValue) -> Option<RawObject<'_>> {
     if raw_kind(raw) != "an object" {
@@ -591,18 +556,13 @@ pub fn read(file: &str, text: &str) -> Result<AccountInput, InputError> {
         )),
     };
     if top.contains_key("format") {
-        // The small members as generic values; `iam` and `kms` (the bulk) stay raw.
+        // The small members as generic values; `iam` stays raw.
         let obj: Map<String, Value> = top
             .iter()
-            .filter(|(k, _)| k.as_str() != "iam" && k.as_str() != "kms")
+            .filter(|(k, _)| k.as_str() != "iam")
             .map(|(k, v)| (k.clone(), raw_value(v)))
             .collect();
-        read_snapshot(
-            &mut reader,
-            &obj,
-            top.get("iam").copied(),
-            top.get("kms").copied(),
-        )
+        read_snapshot(&mut reader, &obj, top.get("iam").copied())
     } else if AUTH_DETAILS_FIELDS.iter().any(|f| top.contains_key(*f)) {
         read_authorization_details(&mut reader, text)
     } else {
@@ -642,7 +602,6 @@ fn read_snapshot(
     reader: &mut Reader,
     obj: &Map<String, Value>,
     iam: Option<&RawValue>,
-    kms: Option<&RawValue>,
 ) -> Result<AccountInput, InputError> {
     let format = required_str(reader, obj, "format")?;
     if format != FORMAT {
@@ -723,30 +682,23 @@ fn read_snapshot(
             ))
         }
     }
-    // Each key record is read from its own text: the whole `kms` member as one generic
-    // value would take several times the size of its text.
-    let kms = match kms.map(|raw| (raw, raw_kind(raw))) {
-        None | Some((_, "null")) => None,
-        Some((raw, "an object")) => {
-            let regions: RawEntries = serde_json::from_str(raw.get())
-                .map_err(|e| reader.fatal("$.kms", e.to_string()))?;
+    let kms = match obj.get("kms") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(regions)) => {
             let mut out: BTreeMap<String, RegionKeys> = BTreeMap::new();
-            for (region, keys) in &regions.0 {
+            for (region, keys) in regions {
                 let p = format!("$.kms.{region}");
-                let items: Vec<&RawValue> = match raw_kind(keys) {
-                    "an array" => serde_json::from_str(keys.get())
-                        .map_err(|e| reader.fatal(p.clone(), e.to_string()))?,
-                    kind => {
-                        return Err(reader
-                            .fatal(p, format!("expected an array of key records, found {kind}")))
-                    }
+                let Value::Array(items) = keys else {
+                    return Err(reader.fatal(
+                        p,
+                        format!("expected an array of key records, found {}", kind_of(keys)),
+                    ));
                 };
                 let keys = items
                     .iter()
                     .enumerate()
                     .map(|(i, v)| {
-                        let v = raw_value(v);
-                        reader.key(&v, &format!("{p}[{i}]"), region, &account_id, &partition)
+                        reader.key(v, &format!("{p}[{i}]"), region, &account_id, &partition)
                     })
                     .collect();
                 out.insert(
@@ -766,8 +718,11 @@ fn read_snapshot(
             }
             Some(out)
         }
-        Some((_, kind)) => {
-            return Err(reader.fatal("$.kms", format!("expected an object, found {kind}")))
+        Some(other) => {
+            return Err(reader.fatal(
+                "$.kms",
+                format!("expected an object, found {}", kind_of(other)),
+            ))
         }
     };
     Ok(AccountInput {
