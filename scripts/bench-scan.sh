@@ -7,18 +7,27 @@
 #   BENCH_BIN=example scripts/bench-scan.sh  # the same pipeline (read, evaluate, JSON) as the
 #                                            # keyaki-controls example `scan_file`, which
 #                                            # builds without the AWS SDK
+#   KEYS=240000 POLICIES=30000 PRINCIPALS=15000 RUNS=1 scripts/bench-scan.sh
+#                                            # a larger account (about 200 MB)
+#   KEYAKI_BIN=/path/to/keyaki scripts/bench-scan.sh   # another keyaki (an older build)
 #
-# The scan runs on one core (`taskset -c 0`) with `--format json` to /dev/null.
+# The scan runs on one core (`taskset -c 0`) with `--format json` to /dev/null; the peak
+# resident memory of the first run is measured with GNU time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-5}
 work=${BENCH_DIR:-target/bench-scan}
 mkdir -p "$work"
-snapshot=$work/synthetic-account.json
+keys=${KEYS:-5000}
+policies=${POLICIES:-10000}
+principals=${PRINCIPALS:-5000}
+snapshot=$work/synthetic-account-$keys-$policies-$principals.json
 
-python3 - "$snapshot" <<'PY'
+if [ ! -f "$snapshot" ]; then
+python3 - "$snapshot.tmp" "$keys" "$policies" "$principals" <<'PY'
 import json, random, sys, uuid
 random.seed(42)
+KEYS, POLICIES, PRINCIPALS = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 A = "111122223333"
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"]
 ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:DescribeKey",
@@ -47,7 +56,7 @@ def document(i):
         stmts.append({"Sid": "Carve", "Effect": "Deny", "Action": "kms:*", "NotResource": f"arn:aws:kms:us-east-1:{A}:key/*"})
     return {"Version": "2012-10-17", "Statement": stmts}
 policies = []
-for i in range(10_000):
+for i in range(POLICIES):
     versions = random.randint(1, 3)
     default = f"v{versions}"
     policies.append({
@@ -59,13 +68,14 @@ for i in range(10_000):
 def inline(i):
     return [{"PolicyName": f"inline-{i}-{j}", "PolicyDocument": document(100_000 + i * 10 + j)} for j in range(random.randint(1, 2))]
 users = [{"UserName": f"user-{i}", "Arn": f"arn:aws:iam::{A}:user/user-{i}", "UserPolicyList": inline(i),
-          "GroupList": [], "AttachedManagedPolicies": []} for i in range(2000)]
-roles = [{"RoleName": f"role-{i}", "Arn": f"arn:aws:iam::{A}:role/role-{i}", "RolePolicyList": inline(2000 + i),
-          "AttachedManagedPolicies": []} for i in range(2500)]
-groups = [{"GroupName": f"group-{i}", "Arn": f"arn:aws:iam::{A}:group/group-{i}", "GroupPolicyList": inline(4500 + i),
-           "AttachedManagedPolicies": []} for i in range(500)]
+          "GroupList": [], "AttachedManagedPolicies": []} for i in range(PRINCIPALS * 2 // 5)]
+U, R = PRINCIPALS * 2 // 5, PRINCIPALS // 2
+roles = [{"RoleName": f"role-{i}", "Arn": f"arn:aws:iam::{A}:role/role-{i}", "RolePolicyList": inline(U + i),
+          "AttachedManagedPolicies": []} for i in range(R)]
+groups = [{"GroupName": f"group-{i}", "Arn": f"arn:aws:iam::{A}:group/group-{i}", "GroupPolicyList": inline(U + R + i),
+           "AttachedManagedPolicies": []} for i in range(PRINCIPALS - U - R)]
 kms = {r: [] for r in REGIONS}
-for i in range(5000):
+for i in range(KEYS):
     region = REGIONS[i % 4]
     kid = str(uuid.UUID(int=random.getrandbits(128)))
     r = random.random()
@@ -84,11 +94,15 @@ snap = {"format": "keyaki-snapshot/1", "account_id": A, "partition": "aws", "col
 with open(sys.argv[1], "w") as f:
     json.dump(snap, f)
 PY
+mv "$snapshot.tmp" "$snapshot"
+fi
 echo "synthetic account: $snapshot ($(du -h "$snapshot" | cut -f1))" >&2
 
 if [ "${BENCH_BIN:-keyaki}" = example ]; then
   cargo build --release -p keyaki-controls --example scan_file >&2
   cmd=(target/release/examples/scan_file "$snapshot")
+elif [ -n "${KEYAKI_BIN:-}" ]; then
+  cmd=("$KEYAKI_BIN" scan --input "$snapshot" --format json --quiet)
 else
   cargo build --release -p keyaki >&2
   cmd=(target/release/keyaki scan --input "$snapshot" --format json --quiet)
@@ -98,6 +112,8 @@ command -v taskset >/dev/null || pin=()
 { "${pin[@]}" "${cmd[@]}" || [ $? -eq 1 ]; } | python3 -c '
 import json, sys
 r = json.load(sys.stdin); print("findings:", r["summary"], file=sys.stderr)'
+/usr/bin/time -f %M -o "$work/rss.txt" "${pin[@]}" "${cmd[@]}" >/dev/null || [ $? -eq 1 ]
+echo "peak RSS: $(cat "$work/rss.txt") KB" >&2
 best=
 for i in $(seq 1 "$runs"); do
   start=$(date +%s.%N)

@@ -132,40 +132,106 @@ pub async fn export(
     findings: Vec<Value>,
     options: &ExportOptions,
 ) -> ExportReport {
-    let mut report = ExportReport {
-        submitted: findings.len(),
-        ..ExportReport::default()
-    };
-    let prepared = prepare(findings, options, &mut report);
-    let batches = plan_batches(&prepared, options);
-    let mut stop: Option<String> = None;
-    for batch in batches {
-        let items: Vec<&Prepared> = batch.iter().map(|&i| &prepared[i]).collect();
-        if let Some(reason) = &stop {
+    let mut exporter = Exporter::new(client, options.clone());
+    for finding in findings {
+        exporter.push(finding).await;
+    }
+    exporter.finish().await
+}
+
+/// An export fed one finding at a time, as the findings are read: each call's batch is sent
+/// as soon as it is full, so that memory holds one batch whatever the number of findings.
+/// The calls, and the report of [`Exporter::finish`], are those [`export`] makes and gives
+/// for the same findings in the same order.
+pub struct Exporter<'c> {
+    client: &'c Client,
+    options: ExportOptions,
+    report: ExportReport,
+    /// Findings refused before sending (listed first in the report, as [`export`] does).
+    refused: Vec<FailedFinding>,
+    batch: Vec<Prepared>,
+    batch_bytes: usize,
+    /// Why nothing more is sent: the call that failed for good.
+    stop: Option<String>,
+}
+
+/// Bytes of a call's findings beyond the findings: `{"Findings":[` + `]}`.
+const ENVELOPE: usize = 16;
+
+impl<'c> Exporter<'c> {
+    pub fn new(client: &'c Client, options: ExportOptions) -> Exporter<'c> {
+        Exporter {
+            client,
+            options,
+            report: ExportReport::default(),
+            refused: Vec::new(),
+            batch: Vec::new(),
+            batch_bytes: ENVELOPE,
+            stop: None,
+        }
+    }
+
+    /// Checks one finding and adds it to the current batch, sending the batch first when
+    /// the finding does not fit in it.
+    pub async fn push(&mut self, finding: Value) {
+        let index = self.report.submitted;
+        self.report.submitted += 1;
+        let Some(p) = prepare_one(
+            index,
+            finding,
+            &self.options,
+            &mut self.report,
+            &mut self.refused,
+        ) else {
+            return;
+        };
+        let add = p.bytes + 1;
+        if starts_new_batch(self.batch.len(), self.batch_bytes, add, &self.options) {
+            self.send().await;
+        }
+        self.batch.push(p);
+        self.batch_bytes += add;
+    }
+
+    /// Sends the last batch and gives the report of the whole export.
+    pub async fn finish(mut self) -> ExportReport {
+        if !self.batch.is_empty() {
+            self.send().await;
+        }
+        let mut report = self.report;
+        self.refused.append(&mut report.failed);
+        report.failed = self.refused;
+        report
+    }
+
+    async fn send(&mut self) {
+        let batch = std::mem::take(&mut self.batch);
+        self.batch_bytes = ENVELOPE;
+        let items: Vec<&Prepared> = batch.iter().collect();
+        if let Some(reason) = &self.stop {
             for p in items {
-                report.failed.push(FailedFinding {
+                self.report.failed.push(FailedFinding {
                     id: p.id.clone(),
                     code: "NotSent".into(),
                     message: format!("not sent after an earlier call failed: {reason}"),
                 });
             }
-            continue;
+            return;
         }
-        match send_batch(client, &items, options, &mut report).await {
-            Ok(()) => report.batches += 1,
+        match send_batch(self.client, &items, &self.options, &mut self.report).await {
+            Ok(()) => self.report.batches += 1,
             Err(e) => {
                 for p in &items {
-                    report.failed.push(FailedFinding {
+                    self.report.failed.push(FailedFinding {
                         id: p.id.clone(),
                         code: e.code.clone(),
                         message: e.message.clone(),
                     });
                 }
-                stop = Some(format!("{}: {}", e.code, e.message));
+                self.stop = Some(format!("{}: {}", e.code, e.message));
             }
         }
     }
-    report
 }
 
 /// A finding ready to send.
@@ -175,64 +241,85 @@ struct Prepared {
     finding: AwsSecurityFinding,
 }
 
+#[cfg(test)]
 fn prepare(
     findings: Vec<Value>,
     options: &ExportOptions,
     report: &mut ExportReport,
 ) -> Vec<Prepared> {
-    let mut out = Vec::with_capacity(findings.len());
-    for (index, mut value) in findings.into_iter().enumerate() {
-        let id = value
-            .get("Id")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string);
-        let Some(id) = id else {
-            report.failed.push(FailedFinding {
-                id: format!("#{index}"),
-                code: "InvalidInput".into(),
-                message: format!("finding #{index} has no string `Id`"),
-            });
-            continue;
-        };
-        if value.get("RecordState").and_then(Value::as_str) == Some("ARCHIVED") {
-            report.archived += 1;
-        }
-        let mut bytes = json_len(&value);
+    findings
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, value)| {
+            let mut refused = Vec::new();
+            let p = prepare_one(index, value, options, report, &mut refused);
+            report.failed.append(&mut refused);
+            p
+        })
+        .collect()
+}
+
+/// Checks finding number `index` and converts it for the SDK, cutting it down to the
+/// per-finding limit; a finding that cannot be sent goes to `refused`.
+fn prepare_one(
+    index: usize,
+    mut value: Value,
+    options: &ExportOptions,
+    report: &mut ExportReport,
+    refused: &mut Vec<FailedFinding>,
+) -> Option<Prepared> {
+    let id = value
+        .get("Id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    let Some(id) = id else {
+        refused.push(FailedFinding {
+            id: format!("#{index}"),
+            code: "InvalidInput".into(),
+            message: format!("finding #{index} has no string `Id`"),
+        });
+        return None;
+    };
+    if value.get("RecordState").and_then(Value::as_str) == Some("ARCHIVED") {
+        report.archived += 1;
+    }
+    let mut bytes = json_len(&value);
+    if bytes > options.max_finding_bytes {
+        bytes = truncate_to_fit(&mut value, options.max_finding_bytes);
         if bytes > options.max_finding_bytes {
-            bytes = truncate_to_fit(&mut value, options.max_finding_bytes);
-            if bytes > options.max_finding_bytes {
-                report.failed.push(FailedFinding {
-                    id,
-                    code: "FindingTooLarge".into(),
-                    message: format!(
-                        "the finding is {bytes} bytes as JSON after truncating its free-text \
-                         fields; the limit is {} bytes",
-                        options.max_finding_bytes
-                    ),
-                });
-                continue;
-            }
-            report.truncated.push(id.clone());
+            refused.push(FailedFinding {
+                id,
+                code: "FindingTooLarge".into(),
+                message: format!(
+                    "the finding is {bytes} bytes as JSON after truncating its free-text \
+                     fields; the limit is {} bytes",
+                    options.max_finding_bytes
+                ),
+            });
+            return None;
         }
-        let mut dropped = Vec::new();
-        match to_sdk(&value, &mut dropped) {
-            Ok(finding) => {
-                for d in dropped {
-                    if !report.dropped_fields.contains(&d) {
-                        report.dropped_fields.push(d);
-                    }
+        report.truncated.push(id.clone());
+    }
+    let mut dropped = Vec::new();
+    match to_sdk(&value, &mut dropped) {
+        Ok(finding) => {
+            for d in dropped {
+                if !report.dropped_fields.contains(&d) {
+                    report.dropped_fields.push(d);
                 }
-                out.push(Prepared { id, bytes, finding });
             }
-            Err(message) => report.failed.push(FailedFinding {
+            Some(Prepared { id, bytes, finding })
+        }
+        Err(message) => {
+            refused.push(FailedFinding {
                 id,
                 code: "InvalidInput".into(),
                 message,
-            }),
+            });
+            None
         }
     }
-    out
 }
 
 fn json_len(value: &Value) -> usize {
@@ -241,20 +328,23 @@ fn json_len(value: &Value) -> usize {
         .unwrap_or(usize::MAX)
 }
 
-/// Groups finding indexes into calls: at most `max_findings_per_batch` findings and
-/// `max_batch_bytes` bytes (the findings plus the JSON array's punctuation) per call.
+/// Whether a finding of `add` bytes (with its comma) starts a new call after a batch of
+/// `len` findings and `bytes` bytes: each call holds at most `max_findings_per_batch`
+/// findings and `max_batch_bytes` bytes (the findings plus the JSON array's punctuation).
+fn starts_new_batch(len: usize, bytes: usize, add: usize, options: &ExportOptions) -> bool {
+    len > 0
+        && (len >= options.max_findings_per_batch.max(1) || bytes + add > options.max_batch_bytes)
+}
+
+/// Groups finding indexes into calls, as [`Exporter`] does.
+#[cfg(test)]
 fn plan_batches(prepared: &[Prepared], options: &ExportOptions) -> Vec<Vec<usize>> {
-    // `{"Findings":[` + `]}`
-    const ENVELOPE: usize = 16;
     let mut batches = Vec::new();
     let mut current: Vec<usize> = Vec::new();
     let mut current_bytes = ENVELOPE;
     for (i, p) in prepared.iter().enumerate() {
         let add = p.bytes + 1;
-        if !current.is_empty()
-            && (current.len() >= options.max_findings_per_batch.max(1)
-                || current_bytes + add > options.max_batch_bytes)
-        {
+        if starts_new_batch(current.len(), current_bytes, add, options) {
             batches.push(std::mem::take(&mut current));
             current_bytes = ENVELOPE;
         }

@@ -1,6 +1,5 @@
 //! Evaluating the selected controls over one account.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -68,7 +67,7 @@ pub fn evaluate_at(
     params: &Parameters,
     generated_at: String,
 ) -> Result<ScanReport, EvaluateError> {
-    let mut findings = Vec::new();
+    let mut findings = Vec::with_capacity(expected_findings(input, params));
     let mut controls = Vec::new();
     let mut not_evaluated = Vec::new();
     let mut selected: Vec<&dyn Control> = Vec::new();
@@ -230,35 +229,72 @@ fn merge_duplicates(findings: &mut Vec<Finding>, problems: &mut Vec<InputProblem
         Status::Warning => 1,
         Status::Passed => 0,
     };
-    let mut first: HashMap<(String, String), usize> = HashMap::with_capacity(findings.len());
-    let mut merged: Vec<Option<Finding>> = Vec::with_capacity(findings.len());
-    let mut reported: HashSet<(String, String)> = HashSet::new();
-    for f in findings.drain(..) {
-        let key = (f.control.clone(), f.resource.arn.clone());
-        match first.get(&key) {
-            None => {
-                first.insert(key, merged.len());
-                merged.push(Some(f));
-            }
-            Some(&i) => {
-                if reported.insert(key) {
-                    problems.push(InputProblem {
-                        location: format!("{source}: $"),
-                        message: format!(
-                            "`{}` appears more than once in the input; its {} findings were merged, keeping the worst status",
-                            f.resource.arn, f.control
-                        ),
-                    });
-                }
-                if let Some(kept) = merged[i].as_mut() {
-                    if rank(f.status) > rank(kept.status) {
-                        *kept = f;
-                    }
-                }
+    fn key(f: &Finding) -> (&str, &str) {
+        (f.control.as_str(), f.resource.arn.as_str())
+    }
+    // The places of the findings, ordered by (control, resource) and then by place: the
+    // findings of one resource are neighbours, the first first. No key is copied and no
+    // finding moves, so that a scan of a large account holds its findings once.
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_unstable_by(|&a, &b| key(&findings[a]).cmp(&key(&findings[b])).then(a.cmp(&b)));
+    let mut dropped = vec![false; findings.len()];
+    // (place of the second, place of the first, place of the worst) of each resource listed
+    // more than once.
+    let mut merged: Vec<(usize, usize, usize)> = Vec::new();
+    for group in order.chunk_by(|&a, &b| key(&findings[a]) == key(&findings[b])) {
+        let [first, second, ..] = *group else {
+            continue;
+        };
+        let mut worst = first;
+        for &i in &group[1..] {
+            dropped[i] = true;
+            if rank(findings[i].status) > rank(findings[worst].status) {
+                worst = i;
             }
         }
+        merged.push((second, first, worst));
     }
-    findings.extend(merged.into_iter().flatten());
+    // Reported in the order the repetitions appear in the findings.
+    merged.sort_unstable();
+    for &(second, first, worst) in &merged {
+        let f = &findings[second];
+        problems.push(InputProblem {
+            location: format!("{source}: $"),
+            message: format!(
+                "`{}` appears more than once in the input; its {} findings were merged, keeping the worst status",
+                f.resource.arn, f.control
+            ),
+        });
+        findings.swap(first, worst);
+    }
+    let mut place = 0;
+    findings.retain(|_| {
+        place += 1;
+        !dropped[place - 1]
+    });
+}
+
+/// About how many findings the selected controls give (at most one per key for each KMS
+/// control, one per IAM element for each IAM control), reserved at once: a vector grown by
+/// doubling holds up to twice the room the findings need, and both copies while it grows.
+fn expected_findings(input: &AccountInput, params: &Parameters) -> usize {
+    let keys: usize = input
+        .kms
+        .iter()
+        .flatten()
+        .map(|(_, region)| region.keys.len() + 1)
+        .sum();
+    let iam = input.iam.as_ref().map_or(0, |i| {
+        i.users.len() + i.groups.len() + i.roles.len() + i.policies.len()
+    });
+    CONTROLS
+        .iter()
+        .filter(|c| params.is_selected(c.meta().id))
+        .map(|c| match c.source() {
+            DataSource::Iam => iam,
+            DataSource::Kms => keys,
+        })
+        .sum()
 }
 
 /// [`evaluate_at`], stamped with the current time.
@@ -268,4 +304,70 @@ pub fn evaluate(input: &AccountInput, params: &Parameters) -> Result<ScanReport,
         params,
         chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Remediation, Resource, Severity};
+
+    fn at(control: &str, arn: &str, status: Status, tag: &str) -> Finding {
+        let meta = crate::registry::find(control).unwrap_or_else(|| panic!("no {control}"));
+        Finding {
+            control: meta.id.into(),
+            title: meta.title.into(),
+            status,
+            severity: Severity::Medium,
+            resource: Resource {
+                kind: "AWS::KMS::Key".into(),
+                arn: arn.into(),
+                region: "us-east-1".into(),
+                account: "111122223333".into(),
+                partition: "aws".into(),
+                name: None,
+                id: None,
+                location: None,
+            },
+            reason: serde_json::from_value(serde_json::json!({
+                "code": "ROTATION_ENABLED",
+                "text": tag,
+            }))
+            .unwrap_or_else(|e| panic!("reason: {e}")),
+            evidence: None,
+            remediation: Remediation {
+                text: meta.remediation.into(),
+                url: meta.remediation_url.into(),
+            },
+            workflow: None,
+            lifecycle: None,
+        }
+    }
+
+    #[test]
+    fn repeated_resources_keep_the_first_worst_finding_at_the_first_place() {
+        use Status::*;
+        let mut findings = vec![
+            at("KMS.3", "k1", Warning, "k1 a"),
+            at("KMS.3", "k2", Passed, "k2 a"),
+            at("KMS.4", "k1", Passed, "other control"),
+            at("KMS.3", "k2", NotAvailable, "k2 b"),
+            at("KMS.3", "k1", Failed, "k1 b"),
+            at("KMS.3", "k3", Passed, "single"),
+            at("KMS.3", "k1", NotAvailable, "k1 c"),
+            at("KMS.3", "k1", Failed, "k1 d"),
+        ];
+        let mut problems = Vec::new();
+        merge_duplicates(&mut findings, &mut problems, "s.json");
+        let kept: Vec<&str> = findings.iter().map(|f| f.reason.text.as_str()).collect();
+        assert_eq!(kept, ["k1 b", "k2 b", "other control", "single"]);
+        let said: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            said,
+            [
+                "`k2` appears more than once in the input; its KMS.3 findings were merged, keeping the worst status",
+                "`k1` appears more than once in the input; its KMS.3 findings were merged, keeping the worst status",
+            ]
+        );
+        assert!(problems.iter().all(|p| p.location == "s.json: $"));
+    }
 }

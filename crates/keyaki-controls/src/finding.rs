@@ -242,8 +242,8 @@ pub enum Evidence {
 pub struct Finding {
     /// `KMS.1`
     pub control: String,
-    /// The control's title.
-    pub title: String,
+    /// The control's title (the registry's text, shared by every finding of a scan).
+    pub title: Text,
     pub status: Status,
     /// The control's severity, or `INFORMATIONAL` when passed (as Security Hub does).
     pub severity: Severity,
@@ -253,13 +253,14 @@ pub struct Finding {
     pub evidence: Option<Evidence>,
     pub remediation: Remediation,
     /// Triage state (Security Hub's `Workflow`): set when suppression rules were applied
-    /// to the finding, or when it comes from the findings store; absent otherwise.
+    /// to the finding, or when it comes from the findings store; absent otherwise. Boxed,
+    /// as `lifecycle`: a scan holds hundreds of thousands of findings without either.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub workflow: Option<Workflow>,
+    pub workflow: Option<Box<Workflow>>,
     /// Lifecycle kept by the findings store (first/last observed, record state); absent
     /// for a finding that was not recorded.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub lifecycle: Option<Lifecycle>,
+    pub lifecycle: Option<Box<Lifecycle>>,
 }
 
 impl Finding {
@@ -384,11 +385,16 @@ impl Finding {
     }
 }
 
+/// The control's remediation (the registry's texts, shared by every finding of a scan).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Remediation {
-    pub text: String,
-    pub url: String,
+    pub text: Text,
+    pub url: Text,
 }
+
+/// Text that is most often the registry's own (a control's title, its remediation): held
+/// once for hundreds of thousands of findings, and owned when read from JSON or built.
+pub type Text = std::borrow::Cow<'static, str>;
 
 /// Counts of findings by status.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -402,19 +408,22 @@ pub struct Summary {
 
 impl Summary {
     pub fn of(findings: &[Finding]) -> Summary {
-        let mut s = Summary {
-            total: findings.len(),
-            ..Summary::default()
-        };
+        let mut s = Summary::default();
         for f in findings {
-            match f.status {
-                Status::Passed => s.passed += 1,
-                Status::Failed => s.failed += 1,
-                Status::Warning => s.warning += 1,
-                Status::NotAvailable => s.not_available += 1,
-            }
+            s.count(f.status);
         }
         s
+    }
+
+    /// Counts one more finding of `status`.
+    pub fn count(&mut self, status: Status) {
+        self.total += 1;
+        match status {
+            Status::Passed => self.passed += 1,
+            Status::Failed => self.failed += 1,
+            Status::Warning => self.warning += 1,
+            Status::NotAvailable => self.not_available += 1,
+        }
     }
 }
 

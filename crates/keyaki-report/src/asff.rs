@@ -42,6 +42,7 @@ use keyaki_controls::finding::{Evidence, Finding, ScanReport, Status};
 use serde::Serialize;
 
 use crate::meta::{self, truncate_chars, FSBP_STANDARD};
+use crate::stream::{Context, FindingWriter, PrettyArray};
 use crate::table::{evidence_lines, one_line};
 use crate::ReportError;
 
@@ -226,27 +227,23 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// The time of a report: `options.now`, else its `generated_at`, else now.
-pub(crate) fn report_time(report: &ScanReport, now: Option<DateTime<Utc>>) -> DateTime<Utc> {
-    now.or_else(|| {
-        DateTime::parse_from_rfc3339(&report.generated_at)
-            .ok()
-            .map(|t| t.with_timezone(&Utc))
-    })
-    .unwrap_or_else(Utc::now)
-}
-
 /// The ASFF findings of a report, one per finding, in the report's order.
 pub fn asff_findings(report: &ScanReport, options: &AsffOptions) -> Vec<AsffFinding> {
-    let at = timestamp(report_time(report, options.now));
+    let ctx = Context::of(report);
+    let at = timestamp(ctx.time(options.now));
     report
         .findings
         .iter()
-        .map(|f| asff_finding(report, f, options, &at))
+        .map(|f| asff_finding(&ctx, f, options, &at))
         .collect()
 }
 
-fn asff_finding(report: &ScanReport, f: &Finding, options: &AsffOptions, at: &str) -> AsffFinding {
+/// The ASFF finding of one finding of the report `ctx` describes (see [`Context`]).
+pub fn asff_finding_in(ctx: &Context, f: &Finding, options: &AsffOptions) -> AsffFinding {
+    asff_finding(ctx, f, options, &timestamp(ctx.time(options.now)))
+}
+
+fn asff_finding(ctx: &Context, f: &Finding, options: &AsffOptions, at: &str) -> AsffFinding {
     let normalize = |t: &str| {
         DateTime::parse_from_rfc3339(t)
             .map(|t| timestamp(t.with_timezone(&Utc)))
@@ -271,9 +268,9 @@ fn asff_finding(report: &ScanReport, f: &Finding, options: &AsffOptions, at: &st
         None if f.status == Status::Passed => "RESOLVED".to_string(),
         None => "NEW".to_string(),
     };
-    let info = meta::control(&f.control, &report.findings);
-    let partition = non_empty(&f.resource.partition, &report.partition);
-    let account = non_empty(&f.resource.account, &report.account);
+    let info = meta::control(&f.control, &ctx.examples);
+    let partition = non_empty(&f.resource.partition, &ctx.partition);
+    let account = non_empty(&f.resource.account, &ctx.account);
     let region = options
         .region
         .clone()
@@ -443,10 +440,45 @@ fn non_empty<'a>(a: &'a str, b: &'a str) -> &'a str {
 
 /// Writes the findings as one JSON array (the `Findings` of a `BatchImportFindings` call).
 pub fn write(report: &ScanReport, out: &mut dyn Write) -> Result<(), ReportError> {
-    let findings = asff_findings(report, &AsffOptions::default());
-    serde_json::to_writer_pretty(&mut *out, &findings)?;
-    writeln!(out)?;
-    Ok(())
+    crate::stream::write_all(report, crate::Format::Asff, out)
+}
+
+/// The ASFF writer, one finding at a time (see [`crate::stream`]).
+pub(crate) struct AsffWriter<'a> {
+    array: PrettyArray<'a>,
+    ctx: Context,
+    options: AsffOptions,
+    at: String,
+}
+
+impl<'a> AsffWriter<'a> {
+    pub(crate) fn new(
+        ctx: Context,
+        options: AsffOptions,
+        out: &'a mut dyn Write,
+    ) -> Result<AsffWriter<'a>, ReportError> {
+        let at = timestamp(ctx.time(options.now));
+        Ok(AsffWriter {
+            array: PrettyArray::begin(out, 0)?,
+            ctx,
+            options,
+            at,
+        })
+    }
+}
+
+impl FindingWriter for AsffWriter<'_> {
+    fn write(&mut self, finding: &Finding) -> Result<(), ReportError> {
+        let asff = asff_finding(&self.ctx, finding, &self.options, &self.at);
+        self.array.push(&asff)
+    }
+
+    fn finish(self: Box<Self>) -> Result<(), ReportError> {
+        let out = self.array.finish()?;
+        writeln!(out)?;
+        out.flush()?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

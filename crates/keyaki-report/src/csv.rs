@@ -9,6 +9,7 @@ use std::io::Write;
 
 use keyaki_controls::finding::{Evidence, Finding, ScanReport};
 
+use crate::stream::FindingWriter;
 use crate::table::{evidence_lines, one_line};
 use crate::ReportError;
 
@@ -35,15 +36,34 @@ pub const COLUMNS: [&str; 18] = [
 ];
 
 pub fn write(report: &ScanReport, out: &mut dyn Write) -> Result<(), ReportError> {
-    let mut w = ::csv::WriterBuilder::new()
-        .terminator(::csv::Terminator::CRLF)
-        .from_writer(out);
-    w.write_record(COLUMNS).map_err(csv_error)?;
-    for f in &report.findings {
-        w.write_record(row(f)).map_err(csv_error)?;
+    crate::stream::write_all(report, crate::Format::Csv, out)
+}
+
+/// The CSV writer, one finding at a time (see [`crate::stream`]).
+pub(crate) struct CsvWriter<'a> {
+    w: ::csv::Writer<&'a mut dyn Write>,
+}
+
+impl<'a> CsvWriter<'a> {
+    /// Writes the header row.
+    pub(crate) fn new(out: &'a mut dyn Write) -> Result<CsvWriter<'a>, ReportError> {
+        let mut w = ::csv::WriterBuilder::new()
+            .terminator(::csv::Terminator::CRLF)
+            .from_writer(out);
+        w.write_record(COLUMNS).map_err(csv_error)?;
+        Ok(CsvWriter { w })
     }
-    w.flush()?;
-    Ok(())
+}
+
+impl FindingWriter for CsvWriter<'_> {
+    fn write(&mut self, finding: &Finding) -> Result<(), ReportError> {
+        self.w.write_record(row(finding)).map_err(csv_error)
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<(), ReportError> {
+        self.w.flush()?;
+        Ok(())
+    }
 }
 
 fn row(f: &Finding) -> Vec<String> {

@@ -122,7 +122,8 @@ fn counts_by_control(report: &ScanReport) -> Vec<(String, String, Counts)> {
             let mut c = Counts::default();
             let mut title = String::new();
             for f in report.findings.iter().filter(|f| f.control == control) {
-                title.clone_from(&f.title);
+                title.clear();
+                title.push_str(&f.title);
                 match f.status {
                     Status::Passed => c.passed += 1,
                     Status::Failed => c.failed += 1,

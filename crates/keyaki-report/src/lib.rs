@@ -13,6 +13,8 @@
 //! - [`sarif`]: SARIF 2.1.0, for a scan ([`sarif::write`]) and for policy files
 //!   ([`sarif::write_policy_results`], `keyaki policy --format sarif`).
 //! - `html`: the self-contained HTML report.
+//! - [`stream`]: CSV, ASFF and OCSF written one finding at a time, as read (the findings
+//!   store lists a million findings in flat memory), byte for byte as the whole report.
 //!
 //! Control metadata (title, description, severity, requirements, remediation) comes
 //! from the registry of `keyaki-controls` through one lookup (`meta`). Serialize-only
@@ -33,6 +35,7 @@ mod json;
 mod meta;
 pub mod ocsf;
 pub mod sarif;
+pub mod stream;
 pub mod table;
 pub mod text;
 

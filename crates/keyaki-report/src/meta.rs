@@ -56,12 +56,12 @@ impl ControlInfo {
     fn from_finding(finding: &Finding) -> ControlInfo {
         ControlInfo {
             id: finding.control.clone(),
-            title: finding.title.clone(),
-            description: finding.title.clone(),
+            title: finding.title.to_string(),
+            description: finding.title.to_string(),
             severity: finding.severity,
             related_requirements: Vec::new(),
-            remediation_text: finding.remediation.text.clone(),
-            remediation_url: finding.remediation.url.clone(),
+            remediation_text: finding.remediation.text.to_string(),
+            remediation_url: finding.remediation.url.to_string(),
             help_url: help_url(&finding.control),
         }
     }

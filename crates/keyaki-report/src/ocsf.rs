@@ -29,8 +29,9 @@ use keyaki_controls::finding::{
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::asff::{finding_id, report_time, FINDING_TYPE};
+use crate::asff::{finding_id, FINDING_TYPE};
 use crate::meta::{self, FSBP_STANDARD};
+use crate::stream::{Context, FindingWriter, PrettyArray};
 use crate::table::one_line;
 use crate::ReportError;
 
@@ -182,16 +183,17 @@ fn finding_status(f: &Finding) -> (u32, &'static str) {
 
 /// The OCSF events of a report, one per finding, in the report's order.
 pub fn ocsf_findings(report: &ScanReport) -> Vec<ComplianceFinding> {
-    let time = report_time(report, None).timestamp_millis();
+    let ctx = Context::of(report);
+    let time = ctx.time(None).timestamp_millis();
     report
         .findings
         .iter()
-        .map(|f| event(report, f, time))
+        .map(|f| event(&ctx, f, time))
         .collect()
 }
 
-fn event(report: &ScanReport, f: &Finding, time: i64) -> ComplianceFinding {
-    let info = meta::control(&f.control, &report.findings);
+fn event(report: &Context, f: &Finding, time: i64) -> ComplianceFinding {
+    let info = meta::control(&f.control, &report.examples);
     let (severity_id, severity) = severity_id(f.severity);
     let (compliance_status_id, compliance_status) = compliance_status(f.status);
     let (status_id, status) = finding_status(f);
@@ -290,12 +292,12 @@ fn event(report: &ScanReport, f: &Finding, time: i64) -> ComplianceFinding {
             desc: if f.remediation.text.is_empty() {
                 info.remediation_text.clone()
             } else {
-                f.remediation.text.clone()
+                f.remediation.text.to_string()
             },
             references: if f.remediation.url.is_empty() {
                 vec![info.remediation_url.clone()]
             } else {
-                vec![f.remediation.url.clone()]
+                vec![f.remediation.url.to_string()]
             },
         },
         cloud: Cloud {
@@ -312,7 +314,37 @@ fn event(report: &ScanReport, f: &Finding, time: i64) -> ComplianceFinding {
 
 /// Writes the events as one JSON array.
 pub fn write(report: &ScanReport, out: &mut dyn Write) -> Result<(), ReportError> {
-    serde_json::to_writer_pretty(&mut *out, &ocsf_findings(report))?;
-    writeln!(out)?;
-    Ok(())
+    crate::stream::write_all(report, crate::Format::Ocsf, out)
+}
+
+/// The OCSF writer, one finding at a time (see [`crate::stream`]).
+pub(crate) struct OcsfWriter<'a> {
+    array: PrettyArray<'a>,
+    ctx: Context,
+    time: i64,
+}
+
+impl<'a> OcsfWriter<'a> {
+    pub(crate) fn new(ctx: Context, out: &'a mut dyn Write) -> Result<OcsfWriter<'a>, ReportError> {
+        let time = ctx.time(None).timestamp_millis();
+        Ok(OcsfWriter {
+            array: PrettyArray::begin(out, 0)?,
+            ctx,
+            time,
+        })
+    }
+}
+
+impl FindingWriter for OcsfWriter<'_> {
+    fn write(&mut self, finding: &Finding) -> Result<(), ReportError> {
+        let event = event(&self.ctx, finding, self.time);
+        self.array.push(&event)
+    }
+
+    fn finish(self: Box<Self>) -> Result<(), ReportError> {
+        let out = self.array.finish()?;
+        writeln!(out)?;
+        out.flush()?;
+        Ok(())
+    }
 }

@@ -293,7 +293,7 @@ fn asff_long_texts_are_cut_on_character_boundaries() {
     // of multi-byte characters.
     let mut f: Finding = report.findings[1].clone();
     f.control = "KMS.99".into();
-    f.title = "ü".repeat(3000);
+    f.title = "ü".repeat(3000).into();
     f.reason.text = "ß".repeat(5000);
     report.findings = vec![f];
     report.summary = Summary::of(&report.findings);
@@ -442,17 +442,17 @@ fn table_shows_not_applicable_and_colours_on_request() {
 fn recorded_report() -> keyaki_controls::finding::ScanReport {
     use keyaki_controls::finding::{Lifecycle, RecordState, Workflow, WorkflowStatus};
     let mut report = common::report();
-    report.findings[0].lifecycle = Some(Lifecycle {
+    report.findings[0].lifecycle = Some(Box::new(Lifecycle {
         record_state: RecordState::Archived,
         first_observed_at: "2026-10-30T08:00:00Z".into(),
         last_observed_at: "2026-11-29T08:00:00Z".into(),
         updated_at: "2026-11-30T02:00:00Z".into(),
-    });
-    report.findings[1].workflow = Some(Workflow {
+    }));
+    report.findings[1].workflow = Some(Box::new(Workflow {
         status: WorkflowStatus::Suppressed,
         suppression: None,
         note: Some("accepted until the migration".into()),
-    });
+    }));
     report
 }
 

@@ -12,136 +12,15 @@
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use keyaki_controls::finding::{
-    ActionEvidence, Evidence, Finding, PolicyEvidence, Reason, Remediation, Resource, ScanReport,
-    Severity, StatementEvidence, Status, Summary,
-};
+use keyaki_controls::finding::Status;
 use keyaki_store::{Filter, RunInfo, Store};
 
 // The allocator of the `keyaki` binary, so that the figures match.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const PER_SCAN: usize = 20_000;
-const CONTROLS: [&str; 4] = ["KMS.1", "KMS.2", "KMS.3", "KMS.4"];
-
-fn finding(account: usize, i: usize, failed: bool) -> Finding {
-    let control = CONTROLS[i % 4];
-    let account = format!("{:012}", 100_000_000_000usize + account);
-    let arn = if i % 4 < 2 {
-        format!("arn:aws:iam::{account}:policy/team-{}/policy-{i}", i % 97)
-    } else {
-        format!("arn:aws:kms:us-east-1:{account}:key/{i:08x}-0000-4000-8000-000000000000")
-    };
-    let status = if failed {
-        Status::Failed
-    } else {
-        Status::Passed
-    };
-    let source = format!(
-        "{{\"Sid\":\"S{i}\",\"Effect\":\"Allow\",\"Action\":[\"kms:Decrypt\",\"kms:ReEncrypt*\"],\"Resource\":\"*\",\"Condition\":{{\"StringEquals\":{{\"aws:PrincipalTag/team\":\"team-{}\"}}}}}}",
-        i % 97
-    );
-    Finding {
-        control: control.to_owned(),
-        title: format!("{control} title of the control as Security Hub words it"),
-        status,
-        severity: if failed {
-            Severity::Medium
-        } else {
-            Severity::Informational
-        },
-        resource: Resource {
-            kind: if i % 4 < 2 {
-                "AWS::IAM::Policy"
-            } else {
-                "AWS::KMS::Key"
-            }
-            .to_owned(),
-            arn,
-            region: "us-east-1".to_owned(),
-            account,
-            partition: "aws".to_owned(),
-            name: Some(format!("policy-{i}")),
-            id: None,
-            location: None,
-        },
-        reason: Reason {
-            code: if failed {
-                keyaki_controls::ReasonCode::AllowsBlockedActionsOnAllKeys
-            } else {
-                keyaki_controls::ReasonCode::NoBlockedActionsOnAllKeys
-            },
-            text: "the default version allows kms:Decrypt on every key (statement S1)".to_owned(),
-        },
-        evidence: Some(Evidence::Policies {
-            policies: vec![PolicyEvidence {
-                policy_name: format!("policy-{i}"),
-                policy_arn: None,
-                version_id: Some("v3".to_owned()),
-                verdict: if failed {
-                    keyaki_controls::PolicyVerdict::Failed
-                } else {
-                    keyaki_controls::PolicyVerdict::Passed
-                },
-                error: None,
-                actions: vec![ActionEvidence {
-                    action: "kms:Decrypt".to_owned(),
-                    allowed_on_all_keys: Some(failed),
-                    statements: vec![StatementEvidence {
-                        index: 0,
-                        sid: Some(format!("S{i}")),
-                        source,
-                        line: Some(4),
-                        action_entries: vec![0],
-                        resource_entries: vec![0],
-                    }],
-                    witness: Some("arn:aws:kms:us-east-1:000000000000:key/any".to_owned()),
-                    counterexample: None,
-                    unknown_reason: None,
-                }],
-            }],
-        }),
-        remediation: Remediation {
-            text: "Remove kms:Decrypt on all keys from the policy's default version".to_owned(),
-            url: "https://docs.aws.amazon.com/securityhub/latest/userguide/kms-controls.html"
-                .to_owned(),
-        },
-        workflow: None,
-        lifecycle: None,
-    }
-}
-
-/// One scan of `account`; `variant` 1 flips 1,000 statuses, drops 500 resources and adds 500.
-fn scan(account: usize, variant: usize) -> ScanReport {
-    let mut findings = Vec::with_capacity(PER_SCAN);
-    for i in 0..PER_SCAN {
-        if variant == 1 && i < 500 {
-            continue; // gone
-        }
-        let mut failed = i % 10 == 0;
-        if variant == 1 && (500..1500).contains(&i) {
-            failed = !failed;
-        }
-        findings.push(finding(account, i, failed));
-    }
-    if variant == 1 {
-        for i in PER_SCAN..PER_SCAN + 500 {
-            findings.push(finding(account, i, i % 10 == 0));
-        }
-    }
-    ScanReport {
-        account: format!("{:012}", 100_000_000_000usize + account),
-        partition: "aws".to_owned(),
-        collected_at: None,
-        generated_at: "2026-11-30T00:00:00Z".to_owned(),
-        controls: CONTROLS.map(String::from).to_vec(),
-        not_evaluated: Vec::new(),
-        summary: Summary::of(&findings),
-        findings,
-        problems: Vec::new(),
-    }
-}
+mod synthetic;
+use synthetic::{scan, PER_SCAN};
 
 fn info() -> RunInfo {
     RunInfo {

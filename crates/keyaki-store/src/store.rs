@@ -1,6 +1,7 @@
 //! The SQLite findings store: opening and migrating it, recording scans, queries.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -290,6 +291,9 @@ fn is_global(resource_type: &str) -> bool {
 
 /// How much of the store file SQLite may map into memory.
 const MMAP_BYTES: i64 = 1 << 30;
+/// How much of the store file SQLite may map while findings are streamed (see
+/// `Store::with_stream_mapping`).
+const STREAM_MMAP_BYTES: i64 = 0;
 /// SQLite's page cache, in KiB.
 const CACHE_KIB: i64 = 32 * 1024;
 
@@ -972,8 +976,8 @@ impl Store {
 
         for (index, workflow, lifecycle) in annotations {
             if let Some(f) = report.findings.get_mut(index) {
-                f.workflow = Some(workflow);
-                f.lifecycle = Some(lifecycle);
+                f.workflow = Some(Box::new(workflow));
+                f.lifecycle = Some(Box::new(lifecycle));
             }
         }
         Ok(summary)
@@ -1033,75 +1037,183 @@ impl Store {
     /// The stored findings `filter` selects (without their evidence), ordered by control,
     /// account and resource.
     pub fn findings(&self, filter: &Filter) -> Result<Vec<StoredFinding>, StoreError> {
-        Ok(self
-            .select(filter, false)?
-            .into_iter()
-            .map(|(s, _)| s)
-            .collect())
+        let mut out = Vec::new();
+        self.stored_rows(filter, |f| {
+            out.push(f);
+            Ok::<_, StoreError>(ControlFlow::Continue(()))
+        })?;
+        Ok(out)
     }
 
     /// The stored findings `filter` selects, in full (evidence, remediation), with their
     /// workflow and lifecycle set.
     pub fn load_findings(&self, filter: &Filter) -> Result<Vec<Finding>, StoreError> {
         let mut out = Vec::new();
-        for (s, body) in self.select(filter, true)? {
-            let mut f: Finding = serde_json::from_str(body.as_deref().unwrap_or_default())
-                .map_err(|source| StoreError::Corrupt {
-                    path: self.path.clone(),
-                    id: s.id.clone(),
-                    source,
-                })?;
-            f.workflow = Some(Workflow {
-                status: s.workflow,
-                suppression: s.suppression,
-                note: s.note,
-            });
-            f.lifecycle = Some(Lifecycle {
-                record_state: s.record_state,
-                first_observed_at: s.first_observed_at,
-                last_observed_at: s.last_observed_at,
-                updated_at: s.updated_at,
-            });
+        self.full_rows(filter, |f| {
             out.push(f);
-        }
+            Ok::<_, StoreError>(ControlFlow::Continue(()))
+        })?;
         Ok(out)
     }
 
-    /// The rows `filter` selects, in list order, with their JSON body when `with_body`.
-    fn select(
+    /// Calls `each` with every stored finding `filter` selects (without its evidence), in
+    /// the order of [`Store::findings`], one at a time as the rows are read: memory stays
+    /// flat however many findings the store holds. `each` may stop the reading early
+    /// ([`ControlFlow::Break`]); its error stops it and is returned.
+    pub fn each_stored_finding<E: From<StoreError>>(
         &self,
         filter: &Filter,
-        with_body: bool,
-    ) -> Result<Vec<(StoredFinding, Option<String>)>, StoreError> {
-        let (clause, args) = Store::where_clause(filter);
-        let body = if with_body {
-            ", (SELECT body FROM finding_bodies b WHERE b.id = findings.id)"
-        } else {
-            ""
+        each: impl FnMut(StoredFinding) -> Result<ControlFlow<()>, E>,
+    ) -> Result<(), E> {
+        self.with_stream_mapping(|| self.stored_rows(filter, each))
+    }
+
+    /// Calls `each` with every finding `filter` selects, in full, as [`Store::load_findings`]
+    /// gives them and in the same order, one at a time as the rows are read: memory stays
+    /// flat however many findings the store holds. `each` may stop the reading early
+    /// ([`ControlFlow::Break`]); its error stops it and is returned.
+    pub fn each_finding<E: From<StoreError>>(
+        &self,
+        filter: &Filter,
+        each: impl FnMut(Finding) -> Result<ControlFlow<()>, E>,
+    ) -> Result<(), E> {
+        self.with_stream_mapping(|| self.full_rows(filter, each))
+    }
+
+    /// Runs `read` in one read transaction: every query in it sees the store as it was when
+    /// the first one began, whatever scans are recorded meanwhile (a listing read in two
+    /// passes, for example). Inside another transaction, `read` just runs.
+    pub fn read_snapshot<T, E: From<StoreError>>(
+        &self,
+        read: impl FnOnce(&Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        if !self.conn.is_autocommit() {
+            return read(self);
+        }
+        let tx = self.conn.unchecked_transaction().map_err(self.sql())?;
+        let out = read(self)?;
+        tx.commit().map_err(self.sql())?;
+        Ok(out)
+    }
+
+    /// The distinct controls of the stored findings, in order: one index seek per control,
+    /// however many findings the store holds.
+    pub fn controls(&self) -> Result<Vec<String>, StoreError> {
+        let mut next = self
+            .conn
+            .prepare("SELECT min(control) FROM findings WHERE control > ?1")
+            .map_err(self.sql())?;
+        let mut out: Vec<String> = Vec::new();
+        loop {
+            let after = out.last().map_or("", String::as_str);
+            let control: Option<String> =
+                next.query_row([after], |r| r.get(0)).map_err(self.sql())?;
+            match control {
+                Some(c) => out.push(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    fn stored_rows<E: From<StoreError>>(
+        &self,
+        filter: &Filter,
+        mut each: impl FnMut(StoredFinding) -> Result<ControlFlow<()>, E>,
+    ) -> Result<(), E> {
+        self.select(filter, |row| each(stored_finding(row).map_err(self.sql())?))
+    }
+
+    fn full_rows<E: From<StoreError>>(
+        &self,
+        filter: &Filter,
+        mut each: impl FnMut(Finding) -> Result<ControlFlow<()>, E>,
+    ) -> Result<(), E> {
+        // The body is read by id after the list's own sort: read within the listing query,
+        // SQLite would sort every body along with its row.
+        let mut body = self
+            .conn
+            .prepare("SELECT body FROM finding_bodies WHERE id = ?1")
+            .map_err(self.sql())?;
+        self.select(filter, |row| {
+            let s = stored_finding(row).map_err(self.sql())?;
+            let text: Option<String> = body
+                .query_row([&s.id], |r| r.get(0))
+                .optional()
+                .map_err(self.sql())?;
+            each(self.full_finding(s, text.as_deref().unwrap_or_default())?)
+        })
+    }
+
+    /// A stored finding with its JSON body: the finding, with workflow and lifecycle set.
+    fn full_finding(&self, s: StoredFinding, body: &str) -> Result<Finding, StoreError> {
+        let mut f: Finding = serde_json::from_str(body).map_err(|source| StoreError::Corrupt {
+            path: self.path.clone(),
+            id: s.id.clone(),
+            source,
+        })?;
+        f.workflow = Some(Box::new(Workflow {
+            status: s.workflow,
+            suppression: s.suppression,
+            note: s.note,
+        }));
+        f.lifecycle = Some(Box::new(Lifecycle {
+            record_state: s.record_state,
+            first_observed_at: s.first_observed_at,
+            last_observed_at: s.last_observed_at,
+            updated_at: s.updated_at,
+        }));
+        Ok(f)
+    }
+
+    /// Runs `read` with SQLite's memory map of the file cut to [`STREAM_MMAP_BYTES`]: a
+    /// mapped page read counts in the process's resident memory, so a listing of the whole
+    /// store through the full map would hold up to [`MMAP_BYTES`]. Restored afterwards.
+    fn with_stream_mapping<T, E: From<StoreError>>(
+        &self,
+        read: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        let set = |bytes: i64| {
+            self.conn
+                .query_row(&format!("PRAGMA mmap_size = {bytes}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .optional()
+                .map_err(self.sql())
         };
+        set(STREAM_MMAP_BYTES)?;
+        let out = read();
+        set(MMAP_BYTES)?;
+        out
+    }
+
+    /// Calls `each` on the rows `filter` selects, in list order (the columns of
+    /// [`FINDING_COLUMNS`]), until it breaks or fails.
+    fn select<E: From<StoreError>>(
+        &self,
+        filter: &Filter,
+        mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<ControlFlow<()>, E>,
+    ) -> Result<(), E> {
+        let (clause, args) = Store::where_clause(filter);
         let query = format!(
-            "SELECT {FINDING_COLUMNS}{body} FROM findings{clause} \
+            "SELECT {FINDING_COLUMNS} FROM findings{clause} \
              ORDER BY control, account, resource_arn"
         );
         let mut stmt = self.conn.prepare(&query).map_err(self.sql())?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-                let body = if with_body { r.get(16)? } else { None };
-                Ok((stored_finding(r)?, body))
-            })
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(args.iter()))
             .map_err(self.sql())?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (f, body) = row.map_err(self.sql())?;
-            if filter
-                .resource
-                .as_ref()
-                .is_none_or(|g| g.is_match(&f.resource_arn))
-            {
-                out.push((f, body));
+        while let Some(row) = rows.next().map_err(self.sql())? {
+            if let Some(glob) = &filter.resource {
+                let arn = row.get_ref(7).map_err(self.sql())?;
+                if !glob.is_match(arn.as_str().map_err(|e| self.sql()(e.into()))?) {
+                    continue;
+                }
+            }
+            if each(row)?.is_break() {
+                break;
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The full id of the finding whose id is `id` or starts with `id`.

@@ -274,11 +274,11 @@ impl Suppressions {
                     continue;
                 }
                 let note = finding.workflow.as_ref().and_then(|w| w.note.clone());
-                finding.workflow = Some(Workflow {
+                finding.workflow = Some(Box::new(Workflow {
                     status: WorkflowStatus::Suppressed,
                     suppression: Some(rule.to_ref()),
                     note,
-                });
+                }));
                 suppressed += 1;
                 break;
             }

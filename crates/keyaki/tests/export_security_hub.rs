@@ -270,3 +270,80 @@ fn an_unreachable_security_hub_is_one_line_per_cause() {
     );
     assert!(errors[0].contains("more (all with -v)"), "{stderr}");
 }
+
+/// A store of `keys` KMS.3 findings of account 111122223333 (the demo account), recorded at
+/// noon on `day`, through the store's library.
+fn record_keys(db: &Path, keys: usize, day: u32) {
+    let findings: Vec<keyaki_controls::finding::Finding> = (0..keys)
+        .map(|i| {
+            serde_json::from_value(json!({
+                "control": "KMS.3",
+                "title": "AWS KMS keys should not be deleted unintentionally",
+                "status": if i % 3 == 0 { "FAILED" } else { "PASSED" },
+                "severity": if i % 3 == 0 { "CRITICAL" } else { "INFORMATIONAL" },
+                "resource": {
+                    "type": "AWS::KMS::Key",
+                    "arn": format!("arn:aws:kms:us-east-1:111122223333:key/{i:08}-0000-4000-8000-000000000000"),
+                    "region": "us-east-1",
+                    "account": "111122223333",
+                    "partition": "aws",
+                },
+                "reason": {"code": "KEY_NOT_PENDING_DELETION", "text": "the key is enabled"},
+                "remediation": {"text": "Cancel the deletion.", "url": "https://docs.aws.amazon.com/kms/"},
+            }))
+            .expect("finding")
+        })
+        .collect();
+    let mut report = keyaki_controls::finding::ScanReport {
+        account: "111122223333".into(),
+        partition: "aws".into(),
+        collected_at: None,
+        generated_at: "2026-11-30T00:00:00Z".into(),
+        controls: vec!["KMS.3".into()],
+        not_evaluated: Vec::new(),
+        summary: keyaki_controls::finding::Summary::of(&findings),
+        findings,
+        problems: Vec::new(),
+    };
+    let info = keyaki_store::RunInfo {
+        inputs: vec!["test".into()],
+        regions: vec!["us-east-1".into()],
+        complete: true,
+        ..keyaki_store::RunInfo::default()
+    };
+    let at = chrono::DateTime::parse_from_rfc3339(&format!("2026-11-{day:02}T12:00:00Z"))
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    keyaki_store::Store::open(db)
+        .expect("store")
+        .record_scan(&mut report, &info, at)
+        .expect("record");
+}
+
+#[test]
+fn export_from_a_store_sends_every_finding_in_calls_of_at_most_100() {
+    let endpoint = moto_endpoint();
+    let region = "ca-central-1";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("findings.db");
+    record_keys(&db, 250, 1);
+    record_keys(&db, 230, 2); // the last 20 keys are gone: archived
+    let out = keyaki(&endpoint, region)
+        .args(["export", "security-hub", "--db"])
+        .arg(&db)
+        .args(["--region", region, "--endpoint-url", &endpoint])
+        .assert()
+        .code(0);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("imported 250 of 250 findings in 3 call(s), 20 archived"),
+        "{stderr}"
+    );
+    let stored = findings(&endpoint, region);
+    assert_eq!(stored.len(), 250);
+    let archived = stored
+        .iter()
+        .filter(|f| f["RecordState"] == "ARCHIVED")
+        .count();
+    assert_eq!(archived, 20);
+}

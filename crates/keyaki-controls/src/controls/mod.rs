@@ -211,7 +211,7 @@ pub fn finding(
 ) -> Finding {
     Finding {
         control: meta.id.to_owned(),
-        title: meta.title.to_owned(),
+        title: meta.title.into(),
         status,
         severity: if status == Status::Passed {
             Severity::Informational
@@ -222,8 +222,8 @@ pub fn finding(
         reason: Reason { code, text },
         evidence,
         remediation: Remediation {
-            text: meta.remediation.to_owned(),
-            url: meta.remediation_url.to_owned(),
+            text: meta.remediation.into(),
+            url: meta.remediation_url.into(),
         },
         workflow: None,
         lifecycle: None,

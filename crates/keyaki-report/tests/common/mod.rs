@@ -27,8 +27,9 @@ fn resource(kind: &str, arn: &str, region: &str, name: &str) -> Resource {
 
 fn remediation(control: &str) -> Remediation {
     Remediation {
-        text: format!("Fix the resource as the {control} remediation says."),
-        url: format!("https://docs.aws.amazon.com/console/securityhub/{control}/remediation"),
+        text: format!("Fix the resource as the {control} remediation says.").into(),
+        url: format!("https://docs.aws.amazon.com/console/securityhub/{control}/remediation")
+            .into(),
     }
 }
 
@@ -45,7 +46,7 @@ fn finding(
 ) -> Finding {
     Finding {
         control: control.into(),
-        title: title.into(),
+        title: title.to_owned().into(),
         status,
         severity: if status == Status::Passed {
             Severity::Informational

@@ -49,7 +49,7 @@ pub fn finding_in(
     };
     Finding {
         control: control.to_string(),
-        title: format!("{control} title"),
+        title: format!("{control} title").into(),
         status,
         severity,
         resource: Resource {
@@ -68,8 +68,8 @@ pub fn finding_in(
         },
         evidence: None,
         remediation: Remediation {
-            text: "fix it".to_string(),
-            url: "https://docs.aws.amazon.com/securityhub/".to_string(),
+            text: "fix it".into(),
+            url: "https://docs.aws.amazon.com/securityhub/".into(),
         },
         workflow: None,
         lifecycle: None,

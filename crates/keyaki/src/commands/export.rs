@@ -6,15 +6,18 @@
 //! workflow. Exit status 0 when every finding was imported, 2 otherwise.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::{bail, Context as _};
 use chrono::{DateTime, Utc};
 use keyaki_aws::config::AwsOptions;
 use keyaki_aws::securityhub::{self, ExportOptions, ExportReport, FailedFinding};
-use keyaki_controls::finding::{Finding, RecordState, ScanReport, Summary};
+use keyaki_controls::finding::{Finding, RecordState, ScanReport};
 use keyaki_report::asff::{self, AsffOptions};
+use keyaki_report::stream::{Context, PrettyArray};
+use keyaki_store::{Filter, Store};
 use serde_json::Value;
 
 use crate::exit::Code;
@@ -129,22 +132,35 @@ fn security_hub(global: &Global, args: SecurityHubArgs) -> anyhow::Result<Code> 
         bail!("no AWS region: pass `--region` or set `AWS_REGION`");
     };
 
-    let findings = match &args.input {
-        Some(path) => from_report(path, &region)?,
-        None => {
-            let path = match &args.db {
-                Some(p) => p.clone(),
-                None => keyaki_store::default_path().context(
-                    "no findings store: pass `--db PATH` or `--input REPORT.json`, or set `KEYAKI_DB`",
-                )?,
-            };
-            from_store(&path, &region)?
+    let store_path = match &args.input {
+        Some(_) => None,
+        None => Some(match &args.db {
+            Some(p) => p.clone(),
+            None => keyaki_store::default_path().context(
+                "no findings store: pass `--db PATH` or `--input REPORT.json`, or set `KEYAKI_DB`",
+            )?,
+        }),
+    };
+    let store = store_path.as_deref().map(open_store).transpose()?;
+    // The findings, one at a time: from the report, or as read from the store.
+    let each = |send: &mut dyn FnMut(Value) -> anyhow::Result<()>| -> anyhow::Result<()> {
+        match (&args.input, &store) {
+            (Some(path), _) => {
+                for finding in from_report(path, &region)? {
+                    send(finding)?;
+                }
+                Ok(())
+            }
+            (None, Some(store)) => each_from_store(store, &region, send),
+            (None, None) => bail!("no findings to send"),
         }
     };
 
     if args.dry_run {
         crate::output::to_stdout("findings", |out| {
-            serde_json::to_writer_pretty(&mut *out, &findings)?;
+            let mut array = PrettyArray::begin(&mut *out, 0)?;
+            each(&mut |finding| Ok(array.push(&finding)?))?;
+            let out = array.finish()?;
             writeln!(out)?;
             Ok(())
         })?;
@@ -152,11 +168,12 @@ fn security_hub(global: &Global, args: SecurityHubArgs) -> anyhow::Result<Code> 
     }
 
     let client = securityhub::client(&config);
-    let report = runtime.block_on(securityhub::export(
-        &client,
-        findings,
-        &ExportOptions::default(),
-    ));
+    let mut exporter = securityhub::Exporter::new(&client, ExportOptions::default());
+    each(&mut |finding| {
+        runtime.block_on(exporter.push(finding));
+        Ok(())
+    })?;
+    let report = runtime.block_on(exporter.finish());
     print_report(global, &report, &region);
     Ok(exit_code(&report))
 }
@@ -267,17 +284,20 @@ pub fn asff_values(report: &ScanReport, region: &str) -> anyhow::Result<Vec<Valu
         region: Some(region.to_string()),
         ..AsffOptions::default()
     };
-    let mut values = Vec::with_capacity(report.findings.len());
-    for (finding, asff) in report
+    let ctx = Context::of(report);
+    report
         .findings
         .iter()
-        .zip(asff::asff_findings(report, &options))
-    {
-        let mut value = serde_json::to_value(asff).context("could not build the ASFF finding")?;
-        apply_lifecycle(finding, &mut value);
-        values.push(value);
-    }
-    Ok(values)
+        .map(|finding| asff_value(&ctx, finding, &options))
+        .collect()
+}
+
+/// One finding of the report `ctx` describes, as ASFF JSON with its lifecycle.
+fn asff_value(ctx: &Context, finding: &Finding, options: &AsffOptions) -> anyhow::Result<Value> {
+    let asff = asff::asff_finding_in(ctx, finding, options);
+    let mut value = serde_json::to_value(asff).context("could not build the ASFF finding")?;
+    apply_lifecycle(finding, &mut value);
+    Ok(value)
 }
 
 fn from_report(path: &Path, region: &str) -> anyhow::Result<Vec<Value>> {
@@ -285,51 +305,61 @@ fn from_report(path: &Path, region: &str) -> anyhow::Result<Vec<Value>> {
     asff_values(&report, region)
 }
 
-/// Every finding of the store (active and archived), as ASFF with its lifecycle.
-fn from_store(path: &Path, region: &str) -> anyhow::Result<Vec<Value>> {
+fn open_store(path: &Path) -> anyhow::Result<Store> {
     if !path.exists() {
         bail!(
             "no findings store at `{}` (run `keyaki scan` first, or pass `--input REPORT.json`)",
             path.display()
         );
     }
-    let store = keyaki_store::Store::open_read_only(path)?;
-    let findings = store.load_findings(&keyaki_store::Filter::default())?;
-    // One report per account: the ASFF mapping takes account and partition from it.
-    let mut by_account: Vec<(String, String, Vec<Finding>)> = Vec::new();
-    for f in findings {
-        match by_account
-            .iter_mut()
-            .find(|(a, p, _)| *a == f.resource.account && *p == f.resource.partition)
-        {
-            Some((_, _, list)) => list.push(f),
-            None => by_account.push((
-                f.resource.account.clone(),
-                f.resource.partition.clone(),
-                vec![f],
-            )),
-        }
-    }
-    let now = Utc::now().to_rfc3339();
-    let mut values = Vec::new();
-    for (account, partition, findings) in by_account {
-        let mut controls: Vec<String> = findings.iter().map(|f| f.control.clone()).collect();
-        controls.sort();
-        controls.dedup();
-        let report = ScanReport {
-            account,
-            partition,
-            collected_at: None,
-            generated_at: now.clone(),
-            controls,
-            not_evaluated: Vec::new(),
-            summary: Summary::of(&findings),
-            findings,
-            problems: Vec::new(),
+    Ok(Store::open_read_only(path)?)
+}
+
+/// Every finding of the store (active and archived), as ASFF with its lifecycle, given to
+/// `send` one at a time as the store is read. The findings go by account and partition (in
+/// the order each first appears in the store's list), each group in list order, as one
+/// report per account: the ASFF mapping takes account and partition from it.
+fn each_from_store(
+    store: &Store,
+    region: &str,
+    send: &mut dyn FnMut(Value) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    store.read_snapshot(|store| {
+        let mut groups: Vec<(String, String)> = Vec::new();
+        store.each_finding(&Filter::default(), |f| {
+            let (account, partition) = (&f.resource.account, &f.resource.partition);
+            if !groups.iter().any(|(a, p)| a == account && p == partition) {
+                groups.push((account.clone(), partition.clone()));
+            }
+            Ok::<_, anyhow::Error>(ControlFlow::Continue(()))
+        })?;
+        let now = Utc::now().to_rfc3339();
+        let options = AsffOptions {
+            region: Some(region.to_string()),
+            ..AsffOptions::default()
         };
-        values.extend(asff_values(&report, region)?);
-    }
-    Ok(values)
+        for (account, partition) in groups {
+            let filter = Filter {
+                account: Some(account.clone()),
+                ..Filter::default()
+            };
+            let in_group =
+                |f: &Finding| f.resource.account == account && f.resource.partition == partition;
+            let ctx = Context {
+                examples: super::findings::control_examples(store, &filter, in_group)?,
+                account: account.clone(),
+                partition: partition.clone(),
+                generated_at: now.clone(),
+            };
+            store.each_finding(&filter, |finding| {
+                if in_group(&finding) {
+                    send(asff_value(&ctx, &finding, &options)?)?;
+                }
+                Ok::<_, anyhow::Error>(ControlFlow::Continue(()))
+            })?;
+        }
+        Ok(())
+    })
 }
 
 /// Sets the ASFF lifecycle attributes from what the findings store recorded.

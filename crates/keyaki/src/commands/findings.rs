@@ -2,6 +2,7 @@
 //! store options every store command (and `keyaki scan`) shares.
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
@@ -9,6 +10,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use keyaki_controls::finding::{
     Finding, RecordState, ScanReport, Severity, Status, Summary, WorkflowStatus,
 };
+use keyaki_report::stream::{Context, FindingWriter, PrettyArray};
 use keyaki_store::{Filter, Glob, Store, StoredFinding, Suppressions};
 
 use crate::exit::Code;
@@ -280,81 +282,137 @@ fn filter(list: &ListArgs) -> anyhow::Result<Filter> {
 fn run_list(db: &DbArgs, list: &ListArgs) -> anyhow::Result<Code> {
     let store = db.open_for_reading()?;
     let f = filter(list)?;
-    let text = match list.format {
-        ListFormat::Table => {
-            let rows = store.findings(&f)?;
-            findings_table(&rows, list.all)
-        }
-        ListFormat::Json => {
-            let findings = store.load_findings(&f)?;
-            let items: Vec<serde_json::Value> = findings
-                .iter()
-                .map(|finding| {
-                    let mut v = serde_json::to_value(finding)?;
-                    if let Some(obj) = v.as_object_mut() {
-                        obj.shift_insert(0, "id".into(), serde_json::Value::String(finding.id()));
-                    }
-                    Ok(v)
-                })
-                .collect::<Result<_, serde_json::Error>>()?;
-            let mut s = serde_json::to_string_pretty(&serde_json::json!({
-                "findings": items,
-                "summary": Summary::of(&findings),
-            }))?;
-            s.push('\n');
-            s
-        }
+    // Every format is written as the store is read, one finding at a time: memory stays
+    // flat however many findings are listed.
+    crate::output::to_stdout("findings", |out| match list.format {
+        ListFormat::Table => store.read_snapshot(|s| write_table(s, &f, list.all, out)),
+        ListFormat::Json => write_json(&store, &f, out),
         ListFormat::Csv | ListFormat::Asff | ListFormat::Ocsf => {
-            let findings = store.load_findings(&f)?;
-            let report = report_of(findings, list.account.as_deref());
             let format = match list.format {
                 ListFormat::Csv => keyaki_report::Format::Csv,
                 ListFormat::Asff => keyaki_report::Format::Asff,
                 _ => keyaki_report::Format::Ocsf,
             };
-            let mut buf = Vec::new();
-            keyaki_report::write(
-                &report,
-                format,
-                &keyaki_report::Options::default(),
-                &mut buf,
-            )
-            .with_context(|| format!("cannot write the `{}` format", format.name()))?;
-            String::from_utf8_lossy(&buf).into_owned()
+            write_report(&store, &f, format, list.account.as_deref(), out)
+                .with_context(|| format!("cannot write the `{}` format", format.name()))
         }
-    };
-    print(&text)?;
+    })?;
     Ok(Code::Clean)
 }
 
-/// A report holding stored findings, for the report writers.
-pub fn report_of(findings: Vec<Finding>, account: Option<&str>) -> ScanReport {
-    let first = findings.first();
-    let account = account
-        .map(str::to_owned)
-        .or_else(|| {
-            first
-                .map(|f| f.resource.account.clone())
-                .filter(|a| findings.iter().all(|f| &f.resource.account == a))
-        })
-        .unwrap_or_default();
-    let partition = first
-        .map(|f| f.resource.partition.clone())
-        .unwrap_or_else(|| "aws".to_owned());
-    let mut controls: Vec<String> = findings.iter().map(|f| f.control.clone()).collect();
-    controls.sort();
-    controls.dedup();
-    ScanReport {
-        account,
-        partition,
-        collected_at: None,
+/// `--format json`: `{"findings": [...], "summary": {...}}`, each finding with its id
+/// first, written as read.
+fn write_json(store: &Store, filter: &Filter, out: &mut dyn Write) -> anyhow::Result<()> {
+    out.write_all(b"{\n  \"findings\": ")?;
+    let mut items = PrettyArray::begin(&mut *out, 1)?;
+    let mut summary = Summary::default();
+    store.each_finding(filter, |finding| {
+        summary.count(finding.status);
+        let mut v = serde_json::to_value(&finding)?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.shift_insert(0, "id".into(), serde_json::Value::String(finding.id()));
+        }
+        items.push(&v)?;
+        Ok::<_, anyhow::Error>(ControlFlow::Continue(()))
+    })?;
+    let out = items.finish()?;
+    let summary = serde_json::to_string_pretty(&summary)?.replace('\n', "\n  ");
+    write!(out, ",\n  \"summary\": {summary}\n}}\n")?;
+    Ok(())
+}
+
+/// `--format csv|asff|ocsf`: the writers of `keyaki scan`, given one finding at a time. The
+/// report around them: the account of `--account` (a finding names its own, the report's
+/// stands only for an empty one), the partition of the first finding (`aws` without
+/// findings), the current time.
+fn write_report(
+    store: &Store,
+    filter: &Filter,
+    format: keyaki_report::Format,
+    account: Option<&str>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let ctx = Context {
+        account: account.unwrap_or_default().to_owned(),
+        partition: String::new(),
         generated_at: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
-        controls,
-        not_evaluated: Vec::new(),
-        summary: Summary::of(&findings),
-        findings,
-        problems: Vec::new(),
+        examples: control_examples(store, filter, |_| true)?,
+    };
+    let mut writer = LazyWriter::new(format, ctx, out);
+    store.each_finding(filter, |finding| {
+        writer.get(Some(&finding))?.write(&finding)?;
+        Ok::<_, anyhow::Error>(ControlFlow::Continue(()))
+    })?;
+    writer.get(None)?;
+    writer.finish()
+}
+
+/// A streaming writer made at the first finding, whose partition is the report's.
+struct LazyWriter<'a> {
+    format: keyaki_report::Format,
+    start: Option<(Context, &'a mut dyn Write)>,
+    writer: Option<Box<dyn FindingWriter + 'a>>,
+}
+
+impl<'a> LazyWriter<'a> {
+    fn new(format: keyaki_report::Format, ctx: Context, out: &'a mut dyn Write) -> Self {
+        LazyWriter {
+            format,
+            start: Some((ctx, out)),
+            writer: None,
+        }
     }
+
+    /// The writer; made now if needed, with the partition of `first` (`aws` without one).
+    fn get(&mut self, first: Option<&Finding>) -> anyhow::Result<&mut Box<dyn FindingWriter + 'a>> {
+        if let Some((mut ctx, out)) = self.start.take() {
+            ctx.partition =
+                first.map_or_else(|| "aws".to_owned(), |f| f.resource.partition.clone());
+            self.writer = Some(keyaki_report::stream::writer(self.format, ctx, out)?);
+        }
+        self.writer
+            .as_mut()
+            .context("the report writer was not made")
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        if let Some(w) = self.writer {
+            w.finish()?;
+        }
+        Ok(())
+    }
+}
+
+/// For each control of the selection the registry does not know, the finding whose
+/// metadata stands for it in the writers (see [`Context::examples`]), among the findings
+/// `keep` accepts.
+pub fn control_examples(
+    store: &Store,
+    filter: &Filter,
+    keep: impl Fn(&Finding) -> bool,
+) -> anyhow::Result<Vec<Finding>> {
+    let mut ctx = Context::default();
+    for control in store.controls()? {
+        if !Context::needs_example(&control) {
+            continue;
+        }
+        let one = Filter {
+            controls: vec![control],
+            ..filter.clone()
+        };
+        store.each_finding(&one, |finding| {
+            if !keep(&finding) {
+                return Ok::<_, anyhow::Error>(ControlFlow::Continue(()));
+            }
+            ctx.offer_example(&finding);
+            Ok(if finding.severity == Severity::Informational {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            })
+        })?;
+    }
+    Ok(ctx.examples)
 }
 
 pub fn print(text: &str) -> anyhow::Result<()> {
@@ -366,33 +424,57 @@ pub fn print(text: &str) -> anyhow::Result<()> {
 
 /// Left-aligned columns separated by two spaces.
 pub fn columns(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    let mut widths = Columns::of(header);
     for row in rows {
+        widths.fit(row);
+    }
+    let mut out = widths.line(header);
+    for row in rows {
+        out.push_str(&widths.line(row));
+    }
+    out
+}
+
+/// The widths of left-aligned columns separated by two spaces, fitted to every row before
+/// any is written.
+pub struct Columns {
+    widths: Vec<usize>,
+}
+
+impl Columns {
+    /// Columns as wide as their headers.
+    pub fn of(header: &[&str]) -> Columns {
+        Columns {
+            widths: header.iter().map(|h| h.chars().count()).collect(),
+        }
+    }
+
+    /// Widens the columns to hold `row`.
+    pub fn fit<S: AsRef<str>>(&mut self, row: &[S]) {
         for (i, cell) in row.iter().enumerate() {
-            if let Some(w) = widths.get_mut(i) {
-                *w = (*w).max(cell.chars().count());
+            if let Some(w) = self.widths.get_mut(i) {
+                *w = (*w).max(cell.as_ref().chars().count());
             }
         }
     }
-    let mut out = String::new();
-    let mut line = |cells: Vec<&str>| {
+
+    /// One line: the cells padded to their columns, without trailing spaces.
+    pub fn line<S: AsRef<str>>(&self, cells: &[S]) -> String {
         let n = cells.len();
         let mut l = String::new();
-        for (i, c) in cells.into_iter().enumerate() {
+        for (i, c) in cells.iter().enumerate() {
+            let c = c.as_ref();
             l.push_str(c);
             if i + 1 < n {
-                let pad = widths[i].saturating_sub(c.chars().count()) + 2;
+                let width = self.widths.get(i).copied().unwrap_or(0);
+                let pad = width.saturating_sub(c.chars().count()) + 2;
                 l.push_str(&" ".repeat(pad));
             }
         }
-        out.push_str(l.trim_end());
-        out.push('\n');
-    };
-    line(header.to_vec());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
+        let mut line = l.trim_end().to_owned();
+        line.push('\n');
+        line
     }
-    out
 }
 
 /// The short form of a finding id shown in tables (enough to be unique in practice;
@@ -401,56 +483,73 @@ pub fn short_id(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
-fn findings_table(rows: &[StoredFinding], all: bool) -> String {
-    if rows.is_empty() {
-        return if all {
-            "no findings in the store\n".to_owned()
-        } else {
-            "no active findings with workflow NEW or NOTIFIED (`--all` shows every finding)\n"
-                .to_owned()
-        };
+const TABLE_HEADER: [&str; 7] = [
+    "ID",
+    "CONTROL",
+    "STATUS",
+    "SEVERITY",
+    "WORKFLOW",
+    "RESOURCE",
+    "LAST SEEN",
+];
+
+fn table_row(f: &StoredFinding) -> [String; 7] {
+    let mut workflow = f.workflow.as_str().to_owned();
+    if f.record_state == RecordState::Archived {
+        workflow.push_str(" (archived)");
     }
-    let body: Vec<Vec<String>> = rows
-        .iter()
-        .map(|f| {
-            let mut workflow = f.workflow.as_str().to_owned();
-            if f.record_state == RecordState::Archived {
-                workflow.push_str(" (archived)");
-            }
-            vec![
-                short_id(&f.id).to_owned(),
-                f.control.clone(),
-                f.status.as_str().to_owned(),
-                f.severity.as_str().to_owned(),
-                workflow,
-                f.resource_arn.clone(),
-                f.last_observed_at
-                    .get(..10)
-                    .unwrap_or(&f.last_observed_at)
-                    .to_owned(),
-            ]
-        })
-        .collect();
-    let mut out = columns(
-        &[
-            "ID",
-            "CONTROL",
-            "STATUS",
-            "SEVERITY",
-            "WORKFLOW",
-            "RESOURCE",
-            "LAST SEEN",
-        ],
-        &body,
-    );
-    let failed = rows.iter().filter(|f| f.status == Status::Failed).count();
-    out.push_str(&format!(
+    [
+        short_id(&f.id).to_owned(),
+        f.control.clone(),
+        f.status.as_str().to_owned(),
+        f.severity.as_str().to_owned(),
+        workflow,
+        f.resource_arn.clone(),
+        f.last_observed_at
+            .get(..10)
+            .unwrap_or(&f.last_observed_at)
+            .to_owned(),
+    ]
+}
+
+/// `--format table`, in two passes over the rows (in one read snapshot): the first fits
+/// the columns, the second writes the lines.
+fn write_table(
+    store: &Store,
+    filter: &Filter,
+    all: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let mut widths = Columns::of(&TABLE_HEADER);
+    let (mut rows, mut failed) = (0usize, 0usize);
+    store.each_stored_finding(filter, |f| {
+        widths.fit(&table_row(&f));
+        rows += 1;
+        failed += usize::from(f.status == Status::Failed);
+        Ok::<_, anyhow::Error>(ControlFlow::Continue(()))
+    })?;
+    if rows == 0 {
+        out.write_all(if all {
+            b"no findings in the store\n".as_slice()
+        } else {
+            b"no active findings with workflow NEW or NOTIFIED (`--all` shows every finding)\n"
+                .as_slice()
+        })?;
+        return Ok(());
+    }
+    out.write_all(widths.line(&TABLE_HEADER).as_bytes())?;
+    store.each_stored_finding(filter, |f| {
+        out.write_all(widths.line(&table_row(&f)).as_bytes())?;
+        Ok::<_, anyhow::Error>(ControlFlow::Continue(()))
+    })?;
+    write!(
+        out,
         "\n{} finding{} ({} failed)\n",
-        rows.len(),
-        if rows.len() == 1 { "" } else { "s" },
+        rows,
+        if rows == 1 { "" } else { "s" },
         failed
-    ));
-    out
+    )?;
+    Ok(())
 }
 
 fn actor() -> String {
