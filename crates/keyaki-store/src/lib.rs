@@ -21,6 +21,7 @@
 pub mod error;
 pub mod lifecycle;
 pub mod location;
+mod record;
 pub mod schema;
 pub mod store;
 pub mod suppress;

@@ -14,7 +14,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBeha
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
-use crate::lifecycle::{self, Change, Observation, Prior};
+use crate::record;
 use crate::schema;
 use crate::suppress::SuppressionReport;
 use keyaki_policy::Glob;
@@ -244,7 +244,7 @@ fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn status_of(s: &str) -> Status {
+pub(crate) fn status_of(s: &str) -> Status {
     match s {
         "PASSED" => Status::Passed,
         "FAILED" => Status::Failed,
@@ -263,11 +263,11 @@ fn severity_of(s: &str) -> Severity {
     }
 }
 
-fn workflow_of(s: &str) -> WorkflowStatus {
+pub(crate) fn workflow_of(s: &str) -> WorkflowStatus {
     WorkflowStatus::parse(s).unwrap_or(WorkflowStatus::New)
 }
 
-fn record_of(s: &str) -> RecordState {
+pub(crate) fn record_of(s: &str) -> RecordState {
     if s == "ARCHIVED" {
         RecordState::Archived
     } else {
@@ -275,7 +275,7 @@ fn record_of(s: &str) -> RecordState {
     }
 }
 
-fn json_list<T: Serialize>(v: &T) -> String {
+pub(crate) fn json_list<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".to_string())
 }
 
@@ -285,7 +285,7 @@ fn from_json<T: for<'de> Deserialize<'de> + Default>(s: Option<String>) -> T {
 }
 
 /// Global resource types: their findings are in scope whatever regions a scan covered.
-fn is_global(resource_type: &str) -> bool {
+pub(crate) fn is_global(resource_type: &str) -> bool {
     resource_type.starts_with("AWS::IAM::")
 }
 
@@ -578,402 +578,35 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let at = ts(now);
-        let today = now.date_naive();
-        let rules_applied = info.suppressions.is_some();
-        let warnings: Vec<String> = info
-            .suppressions
-            .as_ref()
-            .map(SuppressionReport::warnings)
-            .unwrap_or_default();
-        let mut summary = RunSummary {
-            account: report.account.clone(),
-            warnings: warnings.clone(),
-            ..RunSummary::default()
-        };
-
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
-        tx.execute(
-            "INSERT INTO runs (recorded_at, account, partition, generated_at, collected_at, \
-             controls, not_evaluated, regions, inputs, unreadable, complete, total, passed, \
-             failed, warning, not_available, created, reopened, resolved, archived, \
-             suppressed, suppressions, warnings) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-             0, 0, 0, 0, 0, ?17, ?18)",
-            params![
-                at,
-                report.account,
-                report.partition,
-                report.generated_at,
-                report.collected_at,
-                json_list(&report.controls),
-                json_list(&report.not_evaluated),
-                json_list(&info.regions),
-                json_list(&info.inputs),
-                json_list(&info.unreadable),
-                info.covers_everything(),
-                report.summary.total as i64,
-                report.summary.passed as i64,
-                report.summary.failed as i64,
-                report.summary.warning as i64,
-                report.summary.not_available as i64,
-                info.suppressions.as_ref().map(json_list),
-                json_list(&warnings),
-            ],
-        )
-        .map_err(sql)?;
-        let run_id = tx.last_insert_rowid();
-        summary.run_id = run_id;
-
-        let mut annotations: Vec<(usize, Workflow, Lifecycle)> =
-            Vec::with_capacity(report.findings.len());
+        let at = ts(now);
+        let (run_id, warnings) = record::insert_run(&tx, report, info, &at).map_err(sql)?;
+        let mut summary = RunSummary {
+            run_id,
+            account: report.account.clone(),
+            warnings,
+            ..RunSummary::default()
+        };
+        let mut annotations = Vec::with_capacity(report.findings.len());
         {
-            let mut select = tx
-                .prepare_cached(
-                    "SELECT f.status, f.workflow, f.record_state, f.suppression, b.body, \
-                     f.first_observed_at, f.note \
-                     FROM findings f LEFT JOIN finding_bodies b ON b.id = f.id WHERE f.id = ?1",
-                )
-                .map_err(sql)?;
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO findings (id, control, resource_arn, resource_type, account, \
-                     region, status, severity, reason_code, workflow, record_state, \
-                     first_observed_at, last_observed_at, updated_at, first_run, last_run, \
-                     suppression) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'ACTIVE', ?11, ?11, ?11, \
-                     ?12, ?12, ?13)",
-                )
-                .map_err(sql)?;
-            let mut touch = tx
-                .prepare_cached(
-                    "UPDATE findings SET last_observed_at = ?2, last_run = ?3 WHERE id = ?1",
-                )
-                .map_err(sql)?;
-            let mut update = tx
-                .prepare_cached(
-                    "UPDATE findings SET resource_type = ?2, account = ?3, region = ?4, \
-                     status = ?5, severity = ?6, reason_code = ?7, workflow = ?8, \
-                     record_state = 'ACTIVE', last_observed_at = ?9, updated_at = ?9, \
-                     last_run = ?10, suppression = ?11 WHERE id = ?1",
-                )
-                .map_err(sql)?;
-            let mut put_body = tx
-                .prepare_cached("INSERT OR REPLACE INTO finding_bodies (id, body) VALUES (?1, ?2)")
-                .map_err(sql)?;
-            let mut observe = tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO observations (run_id, finding_id, status) \
-                     VALUES (?1, ?2, ?3)",
-                )
-                .map_err(sql)?;
-            let mut history = tx
-                .prepare_cached(
-                    "INSERT INTO history (finding_id, run_id, at, actor, status_from, status_to, \
-                     workflow_from, workflow_to, record_from, record_to, note) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                )
-                .map_err(sql)?;
-
+            let mut recorder =
+                record::Recorder::new(&tx, run_id, at.clone(), now, info).map_err(sql)?;
             let mut seen: HashSet<String> = HashSet::with_capacity(report.findings.len());
             for (index, finding) in report.findings.iter().enumerate() {
                 let id = finding.id();
                 if !seen.insert(id.clone()) {
                     continue;
                 }
-                summary.observed += 1;
-                let rule = finding
-                    .workflow
-                    .as_ref()
-                    .filter(|w| w.status == WorkflowStatus::Suppressed)
-                    .and_then(|w| w.suppression.as_ref());
-                let mut bare = finding.clone();
-                bare.workflow = None;
-                bare.lifecycle = None;
-                let body =
-                    serde_json::to_string(&bare).map_err(|source| StoreError::Serialize {
-                        id: id.clone(),
-                        source,
-                    })?;
-                let status = finding.status.as_str();
-                type Row = (
-                    String,
-                    String,
-                    String,
-                    Option<String>,
-                    Option<String>,
-                    String,
-                    Option<String>,
-                );
-                let prior_row: Option<Row> = select
-                    .query_row([&id], |r| {
-                        Ok((
-                            r.get(0)?,
-                            r.get(1)?,
-                            r.get(2)?,
-                            r.get(3)?,
-                            r.get(4)?,
-                            r.get(5)?,
-                            r.get(6)?,
-                        ))
-                    })
-                    .optional()
-                    .map_err(sql)?;
-                let prior = prior_row.as_ref().map(|row| Prior {
-                    status: status_of(&row.0),
-                    workflow: workflow_of(&row.1),
-                    record_state: record_of(&row.2),
-                    suppression: row.3.as_deref().and_then(|s| serde_json::from_str(s).ok()),
-                });
-                let next = lifecycle::observe(
-                    prior.as_ref(),
-                    Observation {
-                        status: finding.status,
-                        rule,
-                        rules_applied,
-                        today,
-                    },
-                );
-                let changes = lifecycle::changes(prior.as_ref(), &next);
-                for c in &changes {
-                    match c {
-                        Change::Created => summary.created += 1,
-                        Change::Reopened => summary.reopened += 1,
-                        Change::Resolved => summary.resolved += 1,
-                        Change::Reactivated => summary.reactivated += 1,
-                        Change::Suppressed => summary.suppressed += 1,
-                        Change::Unsuppressed => summary.unsuppressed += 1,
-                    }
-                }
-                let suppression_json = next.suppression.as_ref().map(json_list);
-                let note = if changes.contains(&Change::Suppressed) {
-                    next.suppression
-                        .as_ref()
-                        .map(|r| format!("suppressed by the rule at {}: {}", r.rule, r.reason))
-                } else if changes.contains(&Change::Unsuppressed) {
-                    Some(match prior.as_ref().and_then(|p| p.suppression.as_ref()) {
-                        Some(r) if lifecycle::suppression_expired(r, today) => format!(
-                            "suppression rule at {} expired on {}",
-                            r.rule,
-                            r.expires.as_deref().unwrap_or("?")
-                        ),
-                        Some(r) => format!("suppression rule at {} no longer matches", r.rule),
-                        None => "suppression lifted".to_string(),
-                    })
-                } else {
-                    None
-                };
-                let (first_observed, stored_note) = match &prior_row {
-                    None => {
-                        insert
-                            .execute(params![
-                                id,
-                                finding.control,
-                                finding.resource.arn,
-                                finding.resource.kind,
-                                finding.resource.account,
-                                finding.resource.region,
-                                status,
-                                finding.severity.as_str(),
-                                finding.reason.code.as_str(),
-                                next.workflow.as_str(),
-                                at,
-                                run_id,
-                                suppression_json,
-                            ])
-                            .map_err(sql)?;
-                        put_body.execute(params![id, body]).map_err(sql)?;
-                        history
-                            .execute(params![
-                                id,
-                                run_id,
-                                at,
-                                SCAN_ACTOR,
-                                Option::<&str>::None,
-                                status,
-                                Option::<&str>::None,
-                                next.workflow.as_str(),
-                                Option::<&str>::None,
-                                "ACTIVE",
-                                note,
-                            ])
-                            .map_err(sql)?;
-                        (at.clone(), None)
-                    }
-                    Some(row) => {
-                        let p = prior.as_ref().map_or(
-                            (
-                                Status::NotAvailable,
-                                WorkflowStatus::New,
-                                RecordState::Active,
-                            ),
-                            |p| (p.status, p.workflow, p.record_state),
-                        );
-                        let status_changed = p.0 != finding.status;
-                        let workflow_changed = p.1 != next.workflow;
-                        let record_changed = p.2 != next.record_state;
-                        let unchanged = !status_changed
-                            && !workflow_changed
-                            && !record_changed
-                            && row.4.as_deref() == Some(body.as_str())
-                            && row.3 == suppression_json;
-                        if unchanged {
-                            touch.execute(params![id, at, run_id]).map_err(sql)?;
-                        } else {
-                            update
-                                .execute(params![
-                                    id,
-                                    finding.resource.kind,
-                                    finding.resource.account,
-                                    finding.resource.region,
-                                    status,
-                                    finding.severity.as_str(),
-                                    finding.reason.code.as_str(),
-                                    next.workflow.as_str(),
-                                    at,
-                                    run_id,
-                                    suppression_json,
-                                ])
-                                .map_err(sql)?;
-                            put_body.execute(params![id, body]).map_err(sql)?;
-                        }
-                        if status_changed || workflow_changed || record_changed {
-                            let pick = |changed: bool, from: &'static str, to: &'static str| {
-                                if changed {
-                                    (Some(from), Some(to))
-                                } else {
-                                    (None, None)
-                                }
-                            };
-                            let s = pick(status_changed, p.0.as_str(), status);
-                            let w = pick(workflow_changed, p.1.as_str(), next.workflow.as_str());
-                            let r = pick(record_changed, p.2.as_str(), next.record_state.as_str());
-                            history
-                                .execute(params![
-                                    id, run_id, at, SCAN_ACTOR, s.0, s.1, w.0, w.1, r.0, r.1, note,
-                                ])
-                                .map_err(sql)?;
-                        }
-                        (row.5.clone(), row.6.clone())
-                    }
-                };
-                observe.execute(params![run_id, id, status]).map_err(sql)?;
-                annotations.push((
-                    index,
-                    Workflow {
-                        status: next.workflow,
-                        suppression: next.suppression.clone(),
-                        note: stored_note,
-                    },
-                    Lifecycle {
-                        record_state: next.record_state,
-                        first_observed_at: first_observed,
-                        last_observed_at: at.clone(),
-                        updated_at: at.clone(),
-                    },
-                ));
+                let (workflow, lifecycle) = recorder.observe(id, finding, &mut summary)?;
+                annotations.push((index, workflow, lifecycle));
             }
-
-            // Archive what this scan's scope no longer holds.
-            let mut to_archive: Vec<(String, String, String)> = Vec::new();
-            {
-                let mut in_scope = tx
-                    .prepare_cached(
-                        "SELECT id, status, region, resource_type, last_run FROM findings \
-                         WHERE account = ?1 AND control = ?2 AND record_state = 'ACTIVE'",
-                    )
-                    .map_err(sql)?;
-                let covered: HashSet<&str> = info.regions.iter().map(String::as_str).collect();
-                let mut scopes: Vec<(&str, bool)> = info
-                    .disabled_controls
-                    .iter()
-                    .map(|c| (c.as_str(), true))
-                    .collect();
-                if info.complete {
-                    scopes.extend(
-                        report
-                            .controls
-                            .iter()
-                            .filter(|c| !info.disabled_controls.contains(c))
-                            .map(|c| (c.as_str(), false)),
-                    );
-                }
-                for (control, disabled) in scopes {
-                    let rows = in_scope
-                        .query_map(params![report.account, control], |r| {
-                            Ok((
-                                r.get::<_, String>(0)?,
-                                r.get::<_, String>(1)?,
-                                r.get::<_, String>(2)?,
-                                r.get::<_, String>(3)?,
-                                r.get::<_, i64>(4)?,
-                            ))
-                        })
-                        .map_err(sql)?;
-                    for row in rows {
-                        let (id, status, region, kind, last_run) = row.map_err(sql)?;
-                        let gone = disabled
-                            || (last_run != run_id
-                                && !info.incomplete_types.contains(&kind)
-                                && if is_global(&kind) {
-                                    !info.global_incomplete
-                                } else {
-                                    covered.contains(region.as_str())
-                                });
-                        if gone {
-                            let why = if disabled {
-                                format!("control {control} is disabled")
-                            } else {
-                                "resource no longer seen by a complete scan".to_string()
-                            };
-                            to_archive.push((id, status, why));
-                        }
-                    }
-                }
-            }
-            let mut archive = tx
-                .prepare_cached(
-                    "UPDATE findings SET record_state = 'ARCHIVED', updated_at = ?2 WHERE id = ?1",
-                )
-                .map_err(sql)?;
-            for (id, _status, why) in &to_archive {
-                archive.execute(params![id, at]).map_err(sql)?;
-                history
-                    .execute(params![
-                        id,
-                        run_id,
-                        at,
-                        SCAN_ACTOR,
-                        Option::<&str>::None,
-                        Option::<&str>::None,
-                        Option::<&str>::None,
-                        Option::<&str>::None,
-                        "ACTIVE",
-                        "ARCHIVED",
-                        why,
-                    ])
-                    .map_err(sql)?;
-            }
-            summary.archived = to_archive.len();
+            summary.archived = recorder.archive_out_of_scope(report, info)?;
         }
-        tx.execute(
-            "UPDATE runs SET created = ?2, reopened = ?3, resolved = ?4, archived = ?5, \
-             suppressed = ?6 WHERE id = ?1",
-            params![
-                run_id,
-                summary.created as i64,
-                (summary.reopened + summary.reactivated) as i64,
-                summary.resolved as i64,
-                summary.archived as i64,
-                summary.suppressed as i64,
-            ],
-        )
-        .map_err(sql)?;
+        record::finish_run(&tx, &summary).map_err(sql)?;
         tx.commit().map_err(sql)?;
-
         for (index, workflow, lifecycle) in annotations {
             if let Some(f) = report.findings.get_mut(index) {
                 f.workflow = Some(Box::new(workflow));

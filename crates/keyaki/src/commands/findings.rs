@@ -3,20 +3,18 @@
 
 use std::io::Write;
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context as _};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use keyaki_controls::finding::{
-    Finding, RecordState, ScanReport, Severity, Status, Summary, WorkflowStatus,
-};
+use keyaki_controls::finding::{Finding, RecordState, Severity, Status, Summary, WorkflowStatus};
 use keyaki_report::stream::{Context, FindingWriter, PrettyArray};
-use keyaki_store::{Filter, Glob, Store, StoredFinding, Suppressions};
+use keyaki_store::{Filter, Glob, Store, StoredFinding};
 
 use crate::exit::Code;
 
-use super::scan::SeverityArg;
 use super::Global;
+use super::SeverityArg;
 
 /// Where the findings store is, for the commands that read it.
 #[derive(Debug, Clone, clap::Args)]
@@ -675,168 +673,6 @@ fn run_show(db: &DbArgs, args: ShowArgs) -> anyhow::Result<Code> {
     };
     print(&text)?;
     Ok(Code::Clean)
-}
-
-/// Store and suppression options of `keyaki scan`.
-#[derive(Debug, Clone, clap::Args)]
-#[command(next_help_heading = "Findings store and suppressions")]
-pub struct ScanStoreArgs {
-    /// Record the scan in this findings store (also `KEYAKI_DB`); see `keyaki findings`.
-    #[arg(long, value_name = "PATH", env = "KEYAKI_DB")]
-    pub db: Option<PathBuf>,
-    /// Record the scan in the default findings store (`$XDG_DATA_HOME/keyaki/findings.db`,
-    /// else `~/.local/share/keyaki/findings.db`).
-    #[arg(long)]
-    pub record: bool,
-    /// Do not record the scan, even when `KEYAKI_DB` is set.
-    #[arg(long, conflicts_with_all = ["record"])]
-    pub no_store: bool,
-    /// Suppression rules (TOML). Default: `keyaki-suppressions.toml` in the working
-    /// directory, when it exists.
-    #[arg(long, value_name = "FILE")]
-    pub suppressions: Option<PathBuf>,
-}
-
-impl ScanStoreArgs {
-    fn store_path(&self) -> anyhow::Result<Option<PathBuf>> {
-        if self.no_store {
-            return Ok(None);
-        }
-        match (&self.db, self.record) {
-            (Some(p), _) => Ok(Some(p.clone())),
-            (None, true) => DbArgs { db: None }.path().map(Some),
-            (None, false) => Ok(None),
-        }
-    }
-
-    fn suppressions(&self) -> anyhow::Result<Option<Suppressions>> {
-        let path = match &self.suppressions {
-            Some(p) => p.clone(),
-            None => {
-                let default = Path::new(keyaki_store::DEFAULT_FILE);
-                if !default.exists() {
-                    return Ok(None);
-                }
-                default.to_path_buf()
-            }
-        };
-        Ok(Some(Suppressions::load(&path)?))
-    }
-}
-
-/// What the scan knows about its input, for the run record.
-#[derive(Default)]
-pub struct ScanScope {
-    pub inputs: Vec<String>,
-    /// Regions read without error (their KMS findings can be archived).
-    pub regions: Vec<String>,
-    pub unreadable: Vec<String>,
-    /// IAM could not all be read: IAM findings are not archived.
-    pub global_incomplete: bool,
-    /// Resource types whose list could not all be read: their findings are not archived.
-    pub incomplete_types: Vec<String>,
-}
-
-impl ScanScope {
-    /// The scope of a scan of `input` (see [`keyaki_controls::AccountInput::coverage`]).
-    pub fn of(input: &keyaki_controls::AccountInput) -> ScanScope {
-        let c = input.coverage();
-        ScanScope {
-            inputs: vec![input.source.clone()],
-            regions: c.regions,
-            unreadable: c.unreadable,
-            global_incomplete: c.iam_incomplete,
-            incomplete_types: c.incomplete_types,
-        }
-    }
-}
-
-/// The scan's store step: applies the suppression rules to `report` (with or without a
-/// store) and records the scan when a store is chosen. Warnings go to stderr.
-pub fn record_scan(
-    global: &Global,
-    args: &ScanStoreArgs,
-    scope: ScanScope,
-    report: &mut ScanReport,
-) -> anyhow::Result<()> {
-    let now = Utc::now();
-    let outcome = match args.suppressions()? {
-        Some(rules) => {
-            let outcome = rules.apply(report, now.date_naive());
-            for w in outcome.warnings() {
-                eprintln!(
-                    "keyaki: warning: {}",
-                    keyaki_report::text::printable_lines(&w.to_string())
-                );
-            }
-            if !global.quiet && outcome.suppressed > 0 {
-                eprintln!(
-                    "keyaki: {} finding{} suppressed by `{}`",
-                    outcome.suppressed,
-                    if outcome.suppressed == 1 { "" } else { "s" },
-                    outcome.file
-                );
-            }
-            Some(outcome)
-        }
-        None => None,
-    };
-    let Some(path) = args.store_path()? else {
-        return Ok(());
-    };
-    let mut store = Store::open(&path)?;
-    let info = keyaki_store::RunInfo {
-        inputs: scope.inputs,
-        regions: scope.regions,
-        unreadable: scope.unreadable,
-        complete: true,
-        global_incomplete: scope.global_incomplete,
-        incomplete_types: scope.incomplete_types,
-        disabled_controls: Vec::new(),
-        suppressions: outcome,
-    };
-    let s = store.record_scan(report, &info, now)?;
-    if !global.quiet {
-        eprintln!(
-            "keyaki: recorded run {} in `{}`: {} new, {} resolved, {} reopened, {} archived, {} suppressed{}",
-            s.run_id,
-            path.display(),
-            s.created,
-            s.resolved,
-            s.reopened + s.reactivated,
-            s.archived,
-            s.suppressed,
-            if info.unreadable.is_empty() {
-                ""
-            } else {
-                " (what could not be read was not archived)"
-            }
-        );
-    }
-    Ok(())
-}
-
-/// How many recorded runs the HTML report's chart shows.
-const CHART_RUNS: usize = 30;
-
-/// The failed findings of the account's last recorded runs, for the HTML report's chart;
-/// empty when the scan uses no store.
-pub fn chart_history(
-    args: &ScanStoreArgs,
-    account: &str,
-) -> anyhow::Result<Vec<keyaki_report::RunPoint>> {
-    let Some(path) = args.store_path()? else {
-        return Ok(Vec::new());
-    };
-    let store = Store::open(&path)?;
-    Ok(store
-        .failed_by_run(account, CHART_RUNS)?
-        .into_iter()
-        .map(|r| keyaki_report::RunPoint {
-            time: r.recorded_at,
-            failed_by_control: r.failed_by_control,
-        })
-        .collect())
 }
 
 #[cfg(test)]

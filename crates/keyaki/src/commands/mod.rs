@@ -11,6 +11,7 @@ pub mod export;
 pub mod findings;
 pub mod policy;
 pub mod predeploy;
+pub mod record;
 pub mod runs;
 pub mod scan;
 
@@ -42,5 +43,28 @@ impl Global {
             .with_ansi(std::io::stderr().is_terminal())
             .with_target(false)
             .try_init();
+    }
+}
+
+/// A severity on the command line (`--fail-on`, `--severity`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SeverityArg {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl From<SeverityArg> for keyaki_controls::finding::Severity {
+    fn from(s: SeverityArg) -> keyaki_controls::finding::Severity {
+        use keyaki_controls::finding::Severity;
+        match s {
+            SeverityArg::Informational => Severity::Informational,
+            SeverityArg::Low => Severity::Low,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::High => Severity::High,
+            SeverityArg::Critical => Severity::Critical,
+        }
     }
 }

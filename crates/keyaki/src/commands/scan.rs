@@ -24,7 +24,7 @@ use keyaki_report::Format;
 use crate::exit::Code;
 use crate::output;
 
-use super::Global;
+use super::{Global, SeverityArg};
 use keyaki_report::text::{printable, printable_lines};
 
 #[derive(Debug, clap::Args)]
@@ -42,7 +42,7 @@ pub struct ScanArgs {
     #[command(flatten, next_help_heading = "Live account (without --input)")]
     pub aws: super::aws_args::AwsArgs,
     #[command(flatten)]
-    pub store: super::findings::ScanStoreArgs,
+    pub store: super::record::ScanStoreArgs,
     #[cfg(feature = "aws")]
     #[command(flatten)]
     pub export: super::export::ScanExportArgs,
@@ -150,27 +150,6 @@ impl From<FormatArg> for Format {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SeverityArg {
-    Informational,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl From<SeverityArg> for Severity {
-    fn from(s: SeverityArg) -> Severity {
-        match s {
-            SeverityArg::Informational => Severity::Informational,
-            SeverityArg::Low => Severity::Low,
-            SeverityArg::Medium => Severity::Medium,
-            SeverityArg::High => Severity::High,
-            SeverityArg::Critical => Severity::Critical,
-        }
-    }
-}
-
 pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
     let mut params = parameters(&args.controls)?;
     let loaded = match &args.input.input {
@@ -209,10 +188,10 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
                 );
             }
             store.no_store = true;
-            super::findings::record_scan(
+            super::record::record_scan(
                 global,
                 &store,
-                super::findings::ScanScope::default(),
+                super::record::ScanScope::default(),
                 &mut report,
             )?;
             report
@@ -225,7 +204,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
         .unwrap_or_else(|| default_format(&args.output));
     // With a store, the HTML report charts the failed findings of the recorded runs.
     let history = if format == Format::Html {
-        super::findings::chart_history(&args.store, &report.account)?
+        super::record::chart_history(&args.store, &report.account)?
     } else {
         Vec::new()
     };
@@ -336,8 +315,8 @@ fn post_process(
     input: &AccountInput,
     report: &mut ScanReport,
 ) -> anyhow::Result<()> {
-    let scope = super::findings::ScanScope::of(input);
-    super::findings::record_scan(global, &args.store, scope, report)
+    let scope = super::record::ScanScope::of(input);
+    super::record::record_scan(global, &args.store, scope, report)
 }
 
 /// The format when none is given: `table` for a person at a terminal, `json` for
