@@ -32,6 +32,14 @@ impl ParameterKind {
     }
 }
 
+/// The value of a control parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParameterValue {
+    /// A list of KMS action patterns (`blockedActionsPatterns`).
+    ActionPatterns(Vec<String>),
+    Bool(bool),
+}
+
 /// A parameter's default, as the control declares it (written in JSON as Security Hub
 /// writes it: `"kms:Decrypt, kms:ReEncryptFrom"`, `"True"`).
 #[derive(Debug, Clone, Copy)]
@@ -42,8 +50,7 @@ pub enum ParameterDefault {
 
 impl ParameterDefault {
     /// The default as a value.
-    pub fn value(self) -> crate::params::ParameterValue {
-        use crate::params::ParameterValue;
+    pub fn value(self) -> ParameterValue {
         match self {
             ParameterDefault::ActionPatterns(list) => {
                 ParameterValue::ActionPatterns(list.iter().map(|s| s.to_string()).collect())
