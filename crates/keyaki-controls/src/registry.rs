@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-use crate::control::{ControlMeta, ParameterKind};
+use crate::control::{ControlMeta, Parameter, ParameterKind};
 use crate::controls::{kms1, kms2, kms3, kms4, Control};
 use crate::params::{ConfigError, ParameterValue, Parameters};
 
@@ -95,14 +95,7 @@ impl Parameters {
         value: ParameterValue,
     ) -> Result<(), ConfigError> {
         let meta = find(control).ok_or_else(|| unknown_control(control))?;
-        let declared = meta
-            .parameters
-            .iter()
-            .find(|p| p.name == name)
-            .ok_or_else(|| ConfigError::UnknownParameter {
-                control: meta.id.to_owned(),
-                parameter: name.to_owned(),
-            })?;
+        let declared = declared(meta, name)?;
         let expected = match (declared.kind, &value) {
             (ParameterKind::ActionPatterns, ParameterValue::ActionPatterns(list)) => {
                 if list.is_empty() {
@@ -167,20 +160,24 @@ impl Parameters {
     }
 }
 
+/// The parameter `name` as `meta` declares it.
+fn declared<'m>(meta: &'m ControlMeta, name: &str) -> Result<&'m Parameter, ConfigError> {
+    meta.parameters
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| ConfigError::UnknownParameter {
+            control: meta.id.to_owned(),
+            parameter: name.to_owned(),
+        })
+}
+
 /// A TOML value read as the kind of parameter the control declares under `name`.
 fn from_toml_value(
     meta: &ControlMeta,
     name: &str,
     value: &toml::Value,
 ) -> Result<ParameterValue, ConfigError> {
-    let declared = meta
-        .parameters
-        .iter()
-        .find(|p| p.name == name)
-        .ok_or_else(|| ConfigError::UnknownParameter {
-            control: meta.id.to_owned(),
-            parameter: name.to_owned(),
-        })?;
+    let declared = declared(meta, name)?;
     let bad = || ConfigError::BadValue {
         control: meta.id.to_owned(),
         parameter: name.to_owned(),
