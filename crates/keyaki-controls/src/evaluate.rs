@@ -67,10 +67,112 @@ pub fn evaluate_at(
     params: &Parameters,
     generated_at: String,
 ) -> Result<ScanReport, EvaluateError> {
+    let plan = plan(input, params)?;
     let mut findings = Vec::with_capacity(expected_findings(input, params));
+    let all: Vec<Planned> = (0u16..).zip(plan.selected.iter().copied()).collect();
+    let problems = run(
+        input,
+        params,
+        &plan.queries,
+        &all,
+        &mut findings,
+        &mut Vec::new(),
+    );
+    Ok(finish(input, plan, findings, problems, generated_at))
+}
+
+/// [`evaluate_at`] over an input it may consume: the IAM data is dropped once the controls
+/// that read it are done, and the KMS controls judge one region at a time, each region's
+/// keys dropped once judged, so that the account and all its findings are never held at
+/// once. The report is the same, finding for finding and in the same order.
+pub fn evaluate_owned_at(
+    mut input: AccountInput,
+    params: &Parameters,
+    generated_at: String,
+) -> Result<ScanReport, EvaluateError> {
+    let plan = plan(&input, params)?;
+    let (iam, kms): (Vec<Planned>, Vec<Planned>) = (0u16..)
+        .zip(plan.selected.iter().copied())
+        .partition(|(_, c)| c.source() == DataSource::Iam);
+    let mut findings = Vec::with_capacity(expected_findings(&input, params));
+    // The position of each finding's control in the plan: the order of the report.
+    let mut positions: Vec<u16> = Vec::with_capacity(findings.capacity());
+    let mut problems = run(
+        &input,
+        params,
+        &plan.queries,
+        &iam,
+        &mut findings,
+        &mut positions,
+    );
+    input.iam = None;
+    if !kms.is_empty() {
+        for (region, keys) in input.kms.take().unwrap_or_default() {
+            let view = AccountInput {
+                source: input.source.clone(),
+                kind: input.kind,
+                account_id: input.account_id.clone(),
+                partition: input.partition.clone(),
+                collected_at: input.collected_at.clone(),
+                iam: None,
+                kms: Some(std::iter::once((region, keys)).collect()),
+                problems: Vec::new(),
+                not_evaluable: Vec::new(),
+            };
+            let mut more = run(
+                &view,
+                params,
+                &plan.queries,
+                &kms,
+                &mut findings,
+                &mut positions,
+            );
+            problems.append(&mut more);
+        }
+    }
+    in_plan_order(&mut findings, &positions);
+    Ok(finish(&input, plan, findings, problems, generated_at))
+}
+
+/// Puts the findings in the order of their controls in the plan (each control's findings in
+/// the order found), in place: a stable sort by position without a second buffer of findings.
+fn in_plan_order(findings: &mut [Finding], positions: &[u16]) {
+    if positions.windows(2).all(|w| w[0] <= w[1]) {
+        return;
+    }
+    // order[k]: the index of the finding that goes to place k.
+    let mut order: Vec<u32> = (0..findings.len() as u32).collect();
+    order.sort_unstable_by_key(|&i| (positions[i as usize], i));
+    for start in 0..order.len() {
+        let mut k = start;
+        while order[k] as usize != k {
+            let from = order[k] as usize;
+            order[k] = k as u32;
+            if from == start {
+                break;
+            }
+            findings.swap(k, from);
+            k = from;
+        }
+    }
+}
+
+/// A control of the plan, with its position (the order of its findings in the report).
+type Planned = (u16, &'static dyn Control);
+
+/// What an evaluation does, decided before any control runs: the controls evaluated (or
+/// why not), and the reasoning core's questions (a usage error when one cannot be asked).
+struct Plan {
+    controls: Vec<String>,
+    not_evaluated: Vec<NotEvaluated>,
+    selected: Vec<&'static dyn Control>,
+    queries: Queries,
+}
+
+fn plan(input: &AccountInput, params: &Parameters) -> Result<Plan, EvaluateError> {
     let mut controls = Vec::new();
     let mut not_evaluated = Vec::new();
-    let mut selected: Vec<&dyn Control> = Vec::new();
+    let mut selected: Vec<&'static dyn Control> = Vec::new();
     for &control in CONTROLS {
         let meta = control.meta();
         if !params.is_selected(meta.id) {
@@ -102,17 +204,40 @@ pub fn evaluate_at(
         selected.push(control);
     }
     let queries = queries(&selected, params, &input.partition, params.budget)?;
+    Ok(Plan {
+        controls,
+        not_evaluated,
+        selected,
+        queries,
+    })
+}
+
+/// Runs `controls` over `input`, appending their findings to `out` (control after control)
+/// and each finding's control position to `positions`; returns the problems met. The
+/// controls that read policies run twice, the second time with every document judged ahead
+/// on all cores.
+fn run(
+    input: &AccountInput,
+    params: &Parameters,
+    queries: &Queries,
+    controls: &[Planned],
+    out: &mut Vec<Finding>,
+    positions: &mut Vec<u16>,
+) -> Vec<InputProblem> {
     let context = |judging| Context {
         input,
         params,
-        queries: &queries,
+        queries,
         problems: Vec::new(),
         judging,
     };
     // First run of the controls that read policies: which documents do they ask about?
     let mut ctx = context(Judging::Collect(Vec::new()));
     let mut dropped = Vec::new();
-    for control in selected.iter().filter(|c| c.source() == DataSource::Iam) {
+    for (_, control) in controls
+        .iter()
+        .filter(|(_, c)| c.source() == DataSource::Iam)
+    {
         control.evaluate(&mut ctx, &mut dropped);
     }
     drop(dropped);
@@ -128,24 +253,37 @@ pub fn evaluate_at(
         ahead,
         deadline: params.deadline,
     });
-    for control in selected {
-        control.evaluate(&mut ctx, &mut findings);
+    for (position, control) in controls {
+        let before = out.len();
+        control.evaluate(&mut ctx, out);
+        positions.resize(positions.len() + out.len() - before, *position);
     }
+    ctx.problems
+}
+
+/// The report: the findings (in plan order) with duplicates merged, counted.
+fn finish(
+    input: &AccountInput,
+    plan: Plan,
+    mut findings: Vec<Finding>,
+    mut evaluation_problems: Vec<InputProblem>,
+    generated_at: String,
+) -> ScanReport {
     let mut problems = input.problems.clone();
-    problems.append(&mut ctx.problems);
+    problems.append(&mut evaluation_problems);
     merge_duplicates(&mut findings, &mut problems, &input.source);
     let summary = Summary::of(&findings);
-    Ok(ScanReport {
+    ScanReport {
         account: input.account_id.clone(),
         partition: input.partition.clone(),
         collected_at: input.collected_at.clone(),
         generated_at,
-        controls,
-        not_evaluated,
+        controls: plan.controls,
+        not_evaluated: plan.not_evaluated,
         findings,
         problems,
         summary,
-    })
+    }
 }
 
 /// How long each policy may take in the first pass of [`judge_all`] when the scan has a
@@ -297,6 +435,18 @@ fn expected_findings(input: &AccountInput, params: &Parameters) -> usize {
         .sum()
 }
 
+/// [`evaluate_owned_at`], stamped with the current time.
+pub fn evaluate_owned(
+    input: AccountInput,
+    params: &Parameters,
+) -> Result<ScanReport, EvaluateError> {
+    evaluate_owned_at(
+        input,
+        params,
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
+}
+
 /// [`evaluate_at`], stamped with the current time.
 pub fn evaluate(input: &AccountInput, params: &Parameters) -> Result<ScanReport, EvaluateError> {
     evaluate_at(
@@ -310,6 +460,32 @@ pub fn evaluate(input: &AccountInput, params: &Parameters) -> Result<ScanReport,
 mod tests {
     use super::*;
     use crate::finding::{Remediation, Resource, Severity};
+
+    #[test]
+    fn plan_order_is_a_stable_sort_by_position_in_place() {
+        // positions as an owned evaluation appends them: IAM controls, then regions
+        // interleaving the KMS controls
+        let cases: &[&[u16]] = &[
+            &[0, 0, 1, 2, 3, 2, 2, 3, 3, 2],
+            &[3, 2, 1, 0],
+            &[],
+            &[1, 1, 0],
+        ];
+        for &positions in cases {
+            let mut items: Vec<(u16, usize)> =
+                positions.iter().copied().zip(0..positions.len()).collect();
+            let mut expected = items.clone();
+            expected.sort_by_key(|&(p, _)| p);
+            let mut findings: Vec<Finding> = items
+                .drain(..)
+                .map(|(p, i)| at("KMS.1", &format!("{p}:{i}"), Status::Passed, ""))
+                .collect();
+            in_plan_order(&mut findings, positions);
+            let got: Vec<String> = findings.into_iter().map(|f| f.resource.arn).collect();
+            let want: Vec<String> = expected.iter().map(|(p, i)| format!("{p}:{i}")).collect();
+            assert_eq!(got, want, "{positions:?}");
+        }
+    }
 
     fn at(control: &str, arn: &str, status: Status, tag: &str) -> Finding {
         let meta = crate::registry::find(control).unwrap_or_else(|| panic!("no {control}"));

@@ -39,7 +39,7 @@ pub mod registry;
 pub mod snapshot;
 mod strict;
 
-pub use evaluate::{evaluate, evaluate_at, EvaluateError};
+pub use evaluate::{evaluate, evaluate_at, evaluate_owned, evaluate_owned_at, EvaluateError};
 pub use finding::PolicyVerdict;
 pub use input::{AccountInput, InputError};
 pub use params::Parameters;

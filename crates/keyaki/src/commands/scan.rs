@@ -5,8 +5,9 @@
 //!    `aws iam get-account-authorization-details` output) or, without `--input`, the
 //!    live account;
 //! 2. [`parameters`] — control parameters from `--config` and the command line;
-//! 3. evaluation (`keyaki_controls::evaluate`);
-//! 4. [`post_process`] — steps on the evaluated report (recording, suppressions, export);
+//! 3. evaluation (`keyaki_controls::evaluate_owned`: the account is dropped part by part
+//!    as it is judged, so that it and all its findings are never held at once);
+//! 4. the store step (`super::record::record_scan`: suppressions, recording) and the export;
 //! 5. [`write_report`] — the chosen format to stdout or, atomically, to `--output`;
 //! 6. [`exit_code`] — 0 no FAILED finding, 1 some FAILED (at or above `--fail-on`),
 //!    2 the scan could not run.
@@ -175,8 +176,11 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
     };
     let report = match loaded {
         super::predeploy::Loaded::Account(input) => {
-            let mut report = keyaki_controls::evaluate(&input, &params)?;
-            post_process(global, &args, &input, &mut report)?;
+            // What the input covers, for the store, is read before the evaluation consumes it
+            // (it drops each part of the account once judged).
+            let scope = super::record::ScanScope::of(&input);
+            let mut report = keyaki_controls::evaluate_owned(input, &params)?;
+            super::record::record_scan(global, &args.store, scope, &mut report)?;
             report
         }
         super::predeploy::Loaded::PreDeploy(mut report) => {
@@ -305,18 +309,6 @@ pub fn parameters(args: &ControlArgs) -> anyhow::Result<Parameters> {
         )?;
     }
     Ok(params)
-}
-
-/// Step 4: what happens to an evaluated report before it is written (recording it in
-/// the findings store, applying suppressions, exporting to Security Hub).
-fn post_process(
-    global: &Global,
-    args: &ScanArgs,
-    input: &AccountInput,
-    report: &mut ScanReport,
-) -> anyhow::Result<()> {
-    let scope = super::record::ScanScope::of(input);
-    super::record::record_scan(global, &args.store, scope, report)
 }
 
 /// The format when none is given: `table` for a person at a terminal, `json` for
