@@ -19,6 +19,11 @@
 //! - `analysis`: [`Query`] — the decision procedure.
 //! - [`eval`]: the plain concrete evaluator used as the oracle in tests.
 //! - `catalog`: the KMS actions ([`kms_actions`]).
+//! - `key_policy`: [`KeyPolicy::parse`] — key policies (resource policies with `Principal`
+//!   and their `Condition` blocks), on the same JSON reader.
+//! - `public`: [`KeyPolicy::public_access`] — does a key policy let arbitrary principals of
+//!   arbitrary accounts call a KMS action (Security Hub KMS.5)? With the statement, a concrete
+//!   caller, and what limits every other statement.
 //!
 //! # The question
 //! The universe U is the set of key ARNs that can exist:
@@ -112,8 +117,10 @@ mod error;
 pub mod eval;
 mod glob;
 mod json;
+mod key_policy;
 mod model;
 mod pattern;
+mod public;
 mod universe;
 
 pub use analysis::{
@@ -123,4 +130,8 @@ pub use analysis::{
 pub use catalog::kms_actions;
 pub use error::{ParseError, ParseErrorKind, QueryError};
 pub use glob::Glob;
+pub use key_policy::{
+    ConditionEntry, KeyPolicy, KeyStatement, Patterns, PrincipalEntry, PrincipalKind, Principals,
+};
 pub use model::{Effect, Location, Policy, Statement, MAX_DOCUMENT_BYTES};
+pub use public::{Caller, Exposure, GrantRef, KeyContext, Limit, PublicAccess, PINNING_KEYS};
