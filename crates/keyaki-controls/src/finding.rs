@@ -212,6 +212,69 @@ impl std::fmt::Display for PolicyVerdict {
     }
 }
 
+/// KMS.5: what the key policy answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum KeyPolicyVerdict {
+    /// Some KMS action is allowed to arbitrary principals of arbitrary accounts.
+    Public,
+    /// No statement lets arbitrary principals in.
+    NotPublic,
+    /// A statement is open, but no caller was found that gets through it.
+    Unknown,
+    /// The key policy could not be read.
+    Error,
+}
+
+impl KeyPolicyVerdict {
+    /// `PUBLIC`, `NOT_PUBLIC`, `UNKNOWN` or `ERROR`, as in the JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyPolicyVerdict::Public => "PUBLIC",
+            KeyPolicyVerdict::NotPublic => "NOT_PUBLIC",
+            KeyPolicyVerdict::Unknown => "UNKNOWN",
+            KeyPolicyVerdict::Error => "ERROR",
+        }
+    }
+}
+
+/// KMS.5: one `Allow` statement of a key policy that allows a KMS action on the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyStatementEvidence {
+    /// 0-based position in `Statement`.
+    pub index: usize,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sid: Option<String>,
+    /// The statement's JSON text.
+    pub source: String,
+    /// 1-based line of the statement in the key policy.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub line: Option<usize>,
+    /// Whether it lets arbitrary principals of arbitrary accounts in.
+    pub public: bool,
+    /// What keeps it from doing so: the principals it names, the condition test that pins
+    /// the caller, or the Deny statements that restrict it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub limited_by: Option<String>,
+}
+
+/// KMS.5: a caller outside the known accounts that the key policy lets in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallerEvidence {
+    /// The statement that lets it in (its `index`).
+    pub statement: usize,
+    /// A 12-digit account that is neither the key's nor named in the policy (`any` for the
+    /// users of a web identity provider).
+    pub account: String,
+    /// Its principal ARN (or the identity provider).
+    pub principal: String,
+    /// The KMS actions it may call on the key.
+    pub actions: Vec<String>,
+    /// Condition tests on keys that pin nothing, which the caller must also meet.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub other_conditions: Vec<String>,
+}
+
 /// Control-specific evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -234,6 +297,15 @@ pub enum Evidence {
         key_spec: String,
         origin: String,
         key_manager: String,
+    },
+    /// KMS.5: the key policy's statements that allow KMS actions, and a caller it lets in.
+    KeyPolicy {
+        verdict: KeyPolicyVerdict,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        error: Option<String>,
+        statements: Vec<KeyStatementEvidence>,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        caller: Option<Box<CallerEvidence>>,
     },
 }
 

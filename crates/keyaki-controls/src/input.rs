@@ -171,6 +171,9 @@ pub struct KeyInput {
     pub metadata: Result<KeyMetadata, String>,
     /// `GetKeyRotationStatus`; `Ok(None)` when absent, `Err` when unreadable.
     pub rotation: Result<Option<KeyRotationStatus>, String>,
+    /// `GetKeyPolicy` (`default`), as its JSON text; `Ok(None)` when absent, `Err` when
+    /// the field is neither text nor an object.
+    pub policy: Result<Option<Document>, String>,
     pub errors: Vec<ApiError>,
     /// The record is ambiguous or contradicts itself or the input (a duplicate key, a
     /// value outside the API's enumeration, an ARN of another partition, region, account
@@ -623,7 +626,8 @@ impl Reader<'_> {
                 location,
                 arn: None,
                 metadata: Err(message.clone()),
-                rotation: Err(message),
+                rotation: Err(message.clone()),
+                policy: Err(message),
                 errors: vec![],
                 invalid: false,
             };
@@ -698,6 +702,16 @@ impl Reader<'_> {
                 }
             },
         };
+        let policy = match obj.get("KeyPolicy") {
+            None | Some(Value::Null) => Ok(None),
+            Some(v @ (Value::String(_) | Value::Object(_))) => Ok(Some(Document::from_value(v))),
+            Some(other) => {
+                let place = format!("{path}.KeyPolicy");
+                let message = format!("expected the key policy as text, found {}", kind_of(other));
+                self.problem(&place, message.clone());
+                Err(format!("unreadable key policy at `{place}`: {message}"))
+            }
+        };
         let record_arn = obj.get("KeyArn").and_then(Value::as_str);
         if let Ok(m) = &metadata {
             doubts.extend(
@@ -737,6 +751,7 @@ impl Reader<'_> {
                 arn,
                 metadata,
                 rotation,
+                policy,
                 errors,
                 invalid: false,
             };
@@ -761,7 +776,8 @@ impl Reader<'_> {
             location,
             arn,
             metadata: Err(why.clone()),
-            rotation: Err(why),
+            rotation: Err(why.clone()),
+            policy: Err(why),
             errors,
             invalid: true,
         }

@@ -49,7 +49,8 @@ reason_codes! {
     NoBlockedActionsOnAllKeys = "NO_BLOCKED_ACTIONS_ON_ALL_KEYS",
     /// The principal has no inline policy (KMS.2).
     NoInlinePolicies = "NO_INLINE_POLICIES",
-    /// The reasoning core could not decide within its budget.
+    /// The reasoning core could not decide within its budget (KMS.5: a statement is open to
+    /// arbitrary principals, but no caller was found that its conditions let in).
     Undecided = "UNDECIDED",
     /// The scan's time budget (`--budget`) ran out before the policy was decided.
     ScanBudgetExhausted = "SCAN_BUDGET_EXHAUSTED",
@@ -78,6 +79,12 @@ reason_codes! {
     RotationEnabled = "ROTATION_ENABLED",
     /// KMS.4: automatic rotation is disabled.
     RotationDisabled = "ROTATION_DISABLED",
+    /// KMS.5: the key policy allows a KMS action to arbitrary principals of arbitrary
+    /// accounts, and no condition pins them to known accounts, organisations or VPC endpoints.
+    KeyPolicyPublic = "KEY_POLICY_PUBLIC",
+    /// KMS.5: every statement of the key policy that allows a KMS action is limited to known
+    /// principals, pinned by a condition, or restricted by a Deny.
+    KeyPolicyNotPublic = "KEY_POLICY_NOT_PUBLIC",
     /// Before deploy: the finding depends on values not known before deploy.
     UnresolvedValue = "UNRESOLVED_VALUE",
 }

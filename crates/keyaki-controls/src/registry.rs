@@ -5,11 +5,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 
 use crate::control::{ControlMeta, Parameter, ParameterKind};
-use crate::controls::{kms1, kms2, kms3, kms4, Control};
+use crate::controls::{kms1, kms2, kms3, kms4, kms5, Control};
 use crate::params::{ConfigError, ParameterValue, Parameters};
 
 /// Every control, in order. Add a control here and nowhere else.
-pub static CONTROLS: &[&dyn Control] = &[&kms1::Kms1, &kms2::Kms2, &kms3::Kms3, &kms4::Kms4];
+pub static CONTROLS: &[&dyn Control] = &[
+    &kms1::Kms1,
+    &kms2::Kms2,
+    &kms3::Kms3,
+    &kms4::Kms4,
+    &kms5::Kms5,
+];
 
 /// The metadata of every control, in registry order.
 pub fn metas() -> impl Iterator<Item = &'static ControlMeta> {
@@ -202,9 +208,9 @@ mod tests {
     #[test]
     fn ids_are_unique_and_ordered() {
         let ids: Vec<&str> = metas().map(|m| m.id).collect();
-        assert_eq!(ids, ["KMS.1", "KMS.2", "KMS.3", "KMS.4"]);
+        assert_eq!(ids, ["KMS.1", "KMS.2", "KMS.3", "KMS.4", "KMS.5"]);
         assert_eq!(find("kms.3").map(|m| m.id), Some("KMS.3"));
-        assert!(find("KMS.5").is_none());
+        assert!(find("KMS.6").is_none());
     }
 
     #[test]
@@ -284,7 +290,7 @@ mod tests {
         let e = Parameters::from_toml("[controls.\"KMS.9\"]\nenabled = true\n").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown control `KMS.9` (known: KMS.1, KMS.2, KMS.3, KMS.4)"
+            "unknown control `KMS.9` (known: KMS.1, KMS.2, KMS.3, KMS.4, KMS.5)"
         );
         let e = Parameters::from_toml(
             "[controls.\"KMS.3\"]\nblockedActionsPatterns = [\"kms:Decrypt\"]\n",
@@ -344,6 +350,6 @@ mod tests {
         p.select(["kms.1", "KMS.3"]).unwrap();
         assert!(p.is_selected("KMS.1") && p.is_selected("KMS.3"));
         assert!(!p.is_selected("KMS.2") && !p.is_selected("KMS.4"));
-        assert!(p.select(["KMS.5"]).is_err());
+        assert!(p.select(["KMS.6"]).is_err());
     }
 }

@@ -370,10 +370,21 @@ pub fn account_input(stack: &Stack) -> (AccountInput, Index) {
         iam: Some(iam),
         kms: Some(kms),
         problems: Vec::new(),
-        not_evaluable: stack.not_evaluable.clone(),
+        not_evaluable: stack
+            .not_evaluable
+            .iter()
+            .cloned()
+            .chain(std::iter::once(NotEvaluated {
+                control: "KMS.5".into(),
+                reason: NO_KEY_POLICIES_BEFORE_DEPLOY.into(),
+            }))
+            .collect(),
     };
     (input, index)
 }
+
+/// Why KMS.5 is not evaluated before deploy.
+pub const NO_KEY_POLICIES_BEFORE_DEPLOY: &str = "key policies are judged in a live account or a snapshot (`keyaki collect`): before deploy, a `KeyPolicy` often depends on values only known after it (the account, the principals of other stacks)";
 
 /// A key in the controls' model. Unknown settings take the value under which the key is
 /// least likely to fail (rotation on, a key spec and origin that cannot rotate): the
@@ -386,6 +397,7 @@ fn key_input(stack: &Stack, k: &PlannedKey, arn: String, replacement: bool) -> K
             arn: Some(arn),
             metadata: Err(problem.message.clone()),
             rotation: Err(problem.message.clone()),
+            policy: Ok(None),
             errors: vec![],
             invalid: false,
         };
@@ -444,6 +456,7 @@ fn key_input(stack: &Stack, k: &PlannedKey, arn: String, replacement: bool) -> K
         arn: Some(arn),
         metadata: Ok(metadata),
         rotation,
+        policy: Ok(None),
         errors: vec![],
         invalid: false,
     }

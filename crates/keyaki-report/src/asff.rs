@@ -415,6 +415,17 @@ fn product_fields(f: &Finding) -> BTreeMap<String, String> {
             put("Origin", origin.clone());
             put("KeyManager", key_manager.clone());
         }
+        Some(Evidence::KeyPolicy {
+            verdict, caller, ..
+        }) => {
+            put("KeyPolicyVerdict", verdict.as_str().to_owned());
+            if let Some(c) = caller {
+                put("PublicStatement", c.statement.to_string());
+                put("Caller", c.principal.clone());
+                put("CallerAccount", c.account.clone());
+                put("CallerActions", c.actions.join(", "));
+            }
+        }
         None => {}
     }
     fields

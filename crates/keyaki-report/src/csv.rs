@@ -129,6 +129,20 @@ fn evidence(f: &Finding) -> String {
             };
             format!("{rotation}; {key_spec}, origin {origin}, {key_manager} managed")
         }
+        Some(Evidence::KeyPolicy {
+            verdict,
+            error,
+            statements,
+            ..
+        }) => {
+            let mut parts = vec![format!("key policy {}", verdict.as_str())];
+            parts.extend(error.iter().cloned());
+            parts.extend(statements.iter().map(|s| match &s.limited_by {
+                Some(limit) => format!("statement {}: {limit}", s.index),
+                None => format!("statement {}: open", s.index),
+            }));
+            parts.join("; ")
+        }
         None => String::new(),
     }
 }

@@ -24,8 +24,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use keyaki_controls::finding::{
-    ActionEvidence, Evidence, Finding, PolicyEvidence, ScanReport, Severity, StatementEvidence,
-    Status,
+    ActionEvidence, CallerEvidence, Evidence, Finding, KeyPolicyVerdict, KeyStatementEvidence,
+    PolicyEvidence, ScanReport, Severity, StatementEvidence, Status,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -633,6 +633,75 @@ fn render_evidence(h: &mut String, e: &Evidence) {
             }
             h.push_str("</dl>\n");
         }
+        Evidence::KeyPolicy {
+            verdict,
+            error,
+            statements,
+            caller,
+        } => render_key_policy(h, *verdict, error.as_deref(), statements, caller.as_deref()),
+    }
+    h.push_str("</div>\n");
+}
+
+/// KMS.5: the key policy's verdict, the caller it lets in, and each statement that allows
+/// a KMS action with what limits it (the core decided; this only shows it).
+fn render_key_policy(
+    h: &mut String,
+    verdict: KeyPolicyVerdict,
+    error: Option<&str>,
+    statements: &[KeyStatementEvidence],
+    caller: Option<&CallerEvidence>,
+) {
+    h.push_str(&format!(
+        "<div class=\"policy\">\n<div class=\"policy-head\"><span class=\"badge verdict-{}\">{}</span> \
+         key policy</div>\n",
+        verdict.as_str().to_ascii_lowercase(),
+        verdict.as_str()
+    ));
+    if let Some(e) = error {
+        h.push_str(&format!("<p class=\"error\">{}</p>\n", escape(e)));
+    }
+    if let Some(c) = caller {
+        h.push_str("<dl class=\"facts\">");
+        for (k, v) in [
+            ("Caller", c.principal.clone()),
+            ("Caller account", c.account.clone()),
+            ("Actions", c.actions.join(", ")),
+        ] {
+            h.push_str(&format!("<div><dt>{k}</dt><dd>{}</dd></div>", escape(&v)));
+        }
+        if !c.other_conditions.is_empty() {
+            h.push_str(&format!(
+                "<div><dt>When also</dt><dd>{}</dd></div>",
+                escape(&c.other_conditions.join(", "))
+            ));
+        }
+        h.push_str("</dl>\n");
+    }
+    for s in statements {
+        h.push_str("<figure class=\"statement\"><figcaption>Statement ");
+        h.push_str(&format!("#{}", s.index));
+        if let Some(sid) = &s.sid {
+            h.push_str(&format!(" <code class=\"sid\">{}</code>", escape(sid)));
+        }
+        if let Some(l) = s.line {
+            h.push_str(&format!(" (line {l})"));
+        }
+        match (&s.limited_by, s.public) {
+            (_, true) => {
+                h.push_str(": <span class=\"answer bad\">open to arbitrary principals</span>")
+            }
+            (Some(limit), false) => h.push_str(&format!(
+                ": <span class=\"answer good\">limited by {}</span>",
+                escape(limit)
+            )),
+            (None, false) => {
+                h.push_str(": <span class=\"answer unknown\">open, no caller found</span>")
+            }
+        }
+        h.push_str("</figcaption><pre>");
+        h.push_str(&escape(&s.source));
+        h.push_str("</pre></figure>\n");
     }
     h.push_str("</div>\n");
 }

@@ -225,7 +225,34 @@ pub(crate) fn evidence_lines(f: &Finding) -> Vec<String> {
             }
             lines.push(line);
         }
-        Some(Evidence::KeyRotation { .. }) | None => {}
+        Some(Evidence::KeyPolicy {
+            statements,
+            caller: Some(caller),
+            ..
+        }) => {
+            let mut line = match statements.iter().find(|s| s.index == caller.statement) {
+                Some(s) => {
+                    let mut at = format!("key policy statement {}", s.index);
+                    if let Some(sid) = &s.sid {
+                        at.push_str(&format!(" (Sid `{sid}`)"));
+                    }
+                    at
+                }
+                None => format!("key policy statement {}", caller.statement),
+            };
+            let actions = match caller.actions.as_slice() {
+                [one] => one.clone(),
+                [first, rest @ ..] => format!("{first} and {} more", rest.len()),
+                [] => "KMS actions".to_owned(),
+            };
+            line.push_str(&format!(" lets {} in", caller.principal));
+            if caller.account != "any" {
+                line.push_str(&format!(" (account {})", caller.account));
+            }
+            line.push_str(&format!(": {actions}"));
+            lines.push(line);
+        }
+        Some(Evidence::KeyRotation { .. } | Evidence::KeyPolicy { .. }) | None => {}
     }
     lines
 }

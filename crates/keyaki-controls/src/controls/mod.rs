@@ -20,6 +20,7 @@ pub mod kms1;
 pub mod kms2;
 pub mod kms3;
 pub mod kms4;
+pub mod kms5;
 
 /// The name of the parameter listing the KMS actions no policy may allow on all keys
 /// (KMS.1, KMS.2).
