@@ -12,6 +12,13 @@ fn region_name(code: &str) -> &'static str {
         "ap-northeast-3" => "Asia Pacific (Osaka)",
         "me-central-1" => "Middle East (UAE)",
         "eu-south-1" => "Europe (Milan)",
+        "ap-east-2" => "Asia Pacific (Taipei)",
+        "ap-southeast-5" => "Asia Pacific (Malaysia)",
+        "ap-southeast-7" => "Asia Pacific (Thailand)",
+        "ca-west-1" => "Canada West (Calgary)",
+        "mx-central-1" => "Mexico (Central)",
+        "us-gov-east-1" => "AWS GovCloud (US-East)",
+        "us-gov-west-1" => "AWS GovCloud (US-West)",
         _ => "",
     }
 }

@@ -1,4 +1,4 @@
-//! The AWS Security Hub KMS controls (KMS.1–KMS.4) over an account snapshot.
+//! The AWS Security Hub KMS controls (KMS.1–KMS.5) over an account snapshot.
 //!
 //! Data flow, one module per step:
 //! 1. [`input`]: JSON text → [`input::AccountInput`]. A keyaki snapshot

@@ -12,7 +12,7 @@ fn committed_controls_page_is_the_generated_one() {
         committed == generated,
         "docs/controls.md is stale: run `keyaki controls --format markdown > docs/controls.md`"
     );
-    for id in ["KMS.1", "KMS.2", "KMS.3", "KMS.4"] {
+    for id in ["KMS.1", "KMS.2", "KMS.3", "KMS.4", "KMS.5"] {
         assert!(generated.contains(&format!("## {id} — ")), "{id}");
     }
     assert!(generated.contains("Europe (Milan) `eu-south-1`"));
