@@ -143,7 +143,7 @@ fn the_change_set_example() {
         "arn:aws:kms:eu-west-1:111122223333:key/5e0a8f7c-2b1d-4e3f-9a8b-7c6d5e4f3a2b"
     );
     let ids: Vec<&str> = r.not_evaluated.iter().map(|n| n.control.as_str()).collect();
-    assert_eq!(ids, ["KMS.1", "KMS.2", "KMS.4"]);
+    assert_eq!(ids, ["KMS.1", "KMS.2", "KMS.4", "KMS.5"]);
 }
 
 #[test]

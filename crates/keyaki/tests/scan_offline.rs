@@ -66,12 +66,12 @@ fn the_demo_account_counts_per_control_and_exit_status() {
     assert_eq!(count_of(&report, "KMS.2", "FAILED"), 3);
     assert_eq!(count_of(&report, "KMS.2", "PASSED"), 5);
     assert_eq!(count_of(&report, "KMS.2", "NOT_AVAILABLE"), 0);
-    // KMS.3: 11 keys + the region in error.
+    // KMS.3: 12 keys + the region in error.
     assert_eq!(count_of(&report, "KMS.3", "FAILED"), 2);
-    assert_eq!(count_of(&report, "KMS.3", "PASSED"), 9);
+    assert_eq!(count_of(&report, "KMS.3", "PASSED"), 10);
     assert_eq!(count_of(&report, "KMS.3", "NOT_AVAILABLE"), 1);
-    // KMS.4: rotation on (2), off (1), denied + region (2), not applicable (7).
-    assert_eq!(count_of(&report, "KMS.4", "PASSED"), 2);
+    // KMS.4: rotation on (3), off (1), denied + region (2), not applicable (7).
+    assert_eq!(count_of(&report, "KMS.4", "PASSED"), 3);
     assert_eq!(count_of(&report, "KMS.4", "FAILED"), 1);
     assert_eq!(count_of(&report, "KMS.4", "NOT_AVAILABLE"), 9);
     let not_applicable = report["findings"]
@@ -81,6 +81,24 @@ fn the_demo_account_counts_per_control_and_exit_status() {
         .filter(|f| f["control"] == "KMS.4" && f["reason"]["code"] == "NOT_APPLICABLE")
         .count();
     assert_eq!(not_applicable, 7);
+    // KMS.5: one key open to any account through S3 (`kms:ViaService` alone), the AWS
+    // managed key pinned by `kms:CallerAccount`, the others named principals; the region.
+    assert_eq!(count_of(&report, "KMS.5", "FAILED"), 1);
+    assert_eq!(count_of(&report, "KMS.5", "PASSED"), 11);
+    assert_eq!(count_of(&report, "KMS.5", "NOT_AVAILABLE"), 1);
+    let public = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["control"] == "KMS.5" && f["status"] == "FAILED")
+        .expect("the public key");
+    assert_eq!(
+        public["resource"]["arn"],
+        "arn:aws:kms:us-east-1:111122223333:key/d38e5f76-9cab-4a1f-b4e3-2f3a4b5c6d7e"
+    );
+    assert_eq!(public["reason"]["code"], "KEY_POLICY_PUBLIC");
+    assert_eq!(public["evidence"]["kind"], "key_policy");
+    assert_eq!(public["evidence"]["caller"]["account"], "999988887777");
 }
 
 #[test]
@@ -118,9 +136,9 @@ fn json_shape_is_the_documented_one() {
         .expect("url")
         .starts_with("https://docs.aws.amazon.com/kms/"));
     let s = &report["summary"];
-    assert_eq!(s["total"], 12);
+    assert_eq!(s["total"], 13);
     assert_eq!(s["failed"], 2);
-    assert_eq!(s["passed"], 9);
+    assert_eq!(s["passed"], 10);
     assert_eq!(s["not_available"], 1);
 }
 
@@ -170,7 +188,7 @@ fn authorization_details_evaluate_iam_only_and_say_so() {
         .iter()
         .map(|n| n["control"].as_str().expect("control"))
         .collect();
-    assert_eq!(not_evaluated, ["KMS.3", "KMS.4"]);
+    assert_eq!(not_evaluated, ["KMS.3", "KMS.4", "KMS.5"]);
     assert!(report["not_evaluated"][0]["reason"]
         .as_str()
         .expect("reason")
@@ -326,7 +344,10 @@ fn a_config_file_disables_controls() {
         "--config",
         config.to_str().expect("utf-8"),
     ]);
-    assert_eq!(report["controls"], serde_json::json!(["KMS.1", "KMS.2"]));
+    assert_eq!(
+        report["controls"],
+        serde_json::json!(["KMS.1", "KMS.2", "KMS.5"])
+    );
     assert!(code == 0 || code == 1);
 }
 
@@ -344,7 +365,7 @@ fn controls_lists_the_registry() {
         .iter()
         .map(|c| c["id"].as_str().expect("id"))
         .collect();
-    assert_eq!(ids, ["KMS.1", "KMS.2", "KMS.3", "KMS.4"]);
+    assert_eq!(ids, ["KMS.1", "KMS.2", "KMS.3", "KMS.4", "KMS.5"]);
     assert_eq!(v["controls"][2]["severity"], "CRITICAL");
     assert_eq!(
         v["controls"][2]["unsupported_regions"],
@@ -362,7 +383,7 @@ fn controls_lists_the_registry() {
     let table = keyaki().args(["controls"]).output().expect("runs");
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(
-        text.lines().count() == 5 && text.contains("KMS.3  CRITICAL"),
+        text.lines().count() == 6 && text.contains("KMS.3  CRITICAL"),
         "{text}"
     );
 }

@@ -108,7 +108,7 @@ fn scan_twice_then_runs_diff_and_findings_show_what_changed() {
     let second = env.scan("scan-2.json", &[]);
     assert_eq!(second.status.code(), Some(1));
     assert!(
-        stderr(&second).contains("3 new, 1 resolved, 1 reopened, 1 archived"),
+        stderr(&second).contains("4 new, 1 resolved, 1 reopened, 1 archived"),
         "{}",
         stderr(&second)
     );
@@ -209,7 +209,8 @@ fn scan_twice_then_runs_diff_and_findings_show_what_changed() {
     assert!(f["findings"][0]["lifecycle"]["first_observed_at"].is_string());
     // --all: the archived and resolved ones too
     let all = env.json(&["findings", "--all"]);
-    assert_eq!(all["findings"].as_array().map(Vec::len), Some(11));
+    // 5 policies (KMS.1), 3 keys for KMS.3, KMS.4 and KMS.5.
+    assert_eq!(all["findings"].as_array().map(Vec::len), Some(14));
     let temp = all["findings"]
         .as_array()
         .and_then(|a| {

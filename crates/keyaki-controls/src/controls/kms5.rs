@@ -209,7 +209,12 @@ fn statement_name(policy: &KeyPolicy, index: usize) -> String {
     if let Some(sid) = &s.sid {
         out.push_str(&format!(" `{sid}`"));
     }
-    if let Some(l) = s.location {
+    // A policy written on one line (as the API often returns it) has no line to point at.
+    let multiline = policy
+        .statements
+        .iter()
+        .any(|s| s.location.is_some_and(|l| l.line > 1));
+    if let Some(l) = s.location.filter(|_| multiline) {
         out.push_str(&format!(" (line {})", l.line));
     }
     out
@@ -235,7 +240,7 @@ fn public_text(policy: &KeyPolicy, access: &PublicAccess) -> String {
     );
     if !caller.other_conditions.is_empty() {
         text.push_str(&format!(
-            " (when {} also hold)",
+            ", provided the call also meets {}",
             caller.other_conditions.join(", ")
         ));
     }
