@@ -382,6 +382,33 @@ fn scan_result(f: &Finding, rule_index: usize) -> SarifResult {
             properties.insert("statements".into(), Value::Array(statements));
         }
     }
+    if let Some(Evidence::KeyPolicy {
+        verdict,
+        statements,
+        caller,
+        ..
+    }) = &f.evidence
+    {
+        properties.insert("keyPolicyVerdict".into(), json!(verdict.as_str()));
+        let statements: Vec<Value> = statements
+            .iter()
+            .map(|s| {
+                json!({"index": s.index, "sid": s.sid, "line": s.line,
+                       "public": s.public, "limitedBy": s.limited_by})
+            })
+            .collect();
+        if !statements.is_empty() {
+            properties.insert("statements".into(), Value::Array(statements));
+        }
+        if let Some(c) = caller {
+            properties.insert(
+                "caller".into(),
+                json!({"statement": c.statement, "account": c.account,
+                       "principal": c.principal, "actions": c.actions,
+                       "otherConditions": c.other_conditions}),
+            );
+        }
+    }
     let mut fingerprints = BTreeMap::new();
     fingerprints.insert(
         "keyakiFinding/v1".to_string(),

@@ -67,7 +67,7 @@ fn sarif_scan_has_one_rule_per_control_and_levels_by_status() {
         .as_array()
         .map(|r| r.iter().filter_map(|r| r["id"].as_str()).collect())
         .unwrap_or_default();
-    assert_eq!(rules, ["KMS.1", "KMS.2", "KMS.3", "KMS.4"]);
+    assert_eq!(rules, ["KMS.1", "KMS.2", "KMS.3", "KMS.4", "KMS.5"]);
     assert_eq!(
         run["tool"]["driver"]["rules"][2]["properties"]["security-severity"],
         "9.5"
@@ -420,7 +420,7 @@ fn table_orders_by_status_and_hides_not_applicable() {
     assert!(text.contains("2 not-applicable findings not shown"));
     assert!(text
         .trim_end()
-        .ends_with("4 failed, 0 warning, 6 not available, 4 passed"));
+        .ends_with("5 failed, 0 warning, 7 not available, 5 passed"));
 }
 
 #[test]

@@ -5,8 +5,9 @@
 use std::path::PathBuf;
 
 use keyaki_controls::finding::{
-    ActionEvidence, Evidence, Finding, InputProblem, PolicyEvidence, PolicyVerdict, Reason,
-    ReasonCode, Remediation, Resource, ScanReport, Severity, StatementEvidence, Status, Summary,
+    ActionEvidence, CallerEvidence, Evidence, Finding, InputProblem, KeyPolicyVerdict,
+    KeyStatementEvidence, PolicyEvidence, PolicyVerdict, Reason, ReasonCode, Remediation, Resource,
+    ScanReport, Severity, StatementEvidence, Status, Summary,
 };
 use keyaki_report::{Format, Options};
 
@@ -71,6 +72,7 @@ const T2: &str =
     "IAM principals should not have IAM inline policies that allow decryption actions on all KMS keys";
 const T3: &str = "AWS KMS keys should not be deleted unintentionally";
 const T4: &str = "AWS KMS key rotation should be enabled";
+const T5: &str = "KMS keys should not be publicly accessible";
 
 pub const FAILED_POLICY_ARN: &str = "arn:aws:iam::111122223333:policy/DecryptEverything";
 pub const WITNESS: &str =
@@ -295,6 +297,56 @@ pub fn report() -> ScanReport {
             "GetKeyRotationStatus failed: AccessDeniedException",
             None,
         ),
+        finding(
+            "KMS.5",
+            T5,
+            Status::Failed,
+            Severity::Critical,
+            resource("AWS::KMS::Key", &key("5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f", "us-east-1"), "us-east-1", "alias/payments"),
+            "KEY_POLICY_PUBLIC",
+            "statement 1 `Open` (line 6) allows `kms:Decrypt` and 1 other KMS actions to arbitrary principals of any account, pinned by no condition: e.g. `arn:aws:iam::999988887777:role/external-caller` of account 999988887777",
+            Some(Evidence::KeyPolicy {
+                verdict: KeyPolicyVerdict::Public,
+                error: None,
+                statements: vec![
+                    KeyStatementEvidence { index: 0, sid: Some("Enable IAM User Permissions".into()), source: r#"{"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"}"#.into(), line: Some(5), public: false, limited_by: Some("names only known principals: `arn:aws:iam::111122223333:root`".into()) },
+                    KeyStatementEvidence { index: 1, sid: Some("Open".into()), source: r#"{"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": ["kms:Decrypt", "kms:Encrypt"], "Resource": "*"}"#.into(), line: Some(6), public: true, limited_by: None },
+                ],
+                caller: Some(Box::new(CallerEvidence { statement: 1, account: "999988887777".into(), principal: "arn:aws:iam::999988887777:role/external-caller".into(), actions: vec!["kms:Decrypt".into(), "kms:Encrypt".into()], other_conditions: vec![] })),
+            }),
+        ),
+        finding(
+            "KMS.5",
+            T5,
+            Status::Passed,
+            Severity::Critical,
+            resource("AWS::KMS::Key", WITNESS, "us-east-1", "alias/app"),
+            "KEY_POLICY_NOT_PUBLIC",
+            "the key policy allows KMS actions only to known principals or callers pinned to known accounts: statement 1 by `aws:PrincipalOrgID`",
+            Some(Evidence::KeyPolicy {
+                verdict: KeyPolicyVerdict::NotPublic,
+                error: None,
+                statements: vec![
+                    KeyStatementEvidence { index: 1, sid: None, source: r#"{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}"#.into(), line: None, public: false, limited_by: Some("the condition `StringEquals` `aws:PrincipalOrgID` `o-a1b2c3d4e5`".into()) },
+                ],
+                caller: None,
+            }),
+        ),
+        finding(
+            "KMS.5",
+            T5,
+            Status::NotAvailable,
+            Severity::Critical,
+            resource("AWS::KMS::Key", &key("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "eu-west-1"), "eu-west-1", "alias/old-backups"),
+            "POLICY_PARSE_ERROR",
+            "the key policy does not parse (line 1, column 2 at `$`): unknown policy element `Statements`",
+            Some(Evidence::KeyPolicy {
+                verdict: KeyPolicyVerdict::Error,
+                error: Some("the key policy does not parse (line 1, column 2 at `$`): unknown policy element `Statements`".into()),
+                statements: vec![],
+                caller: None,
+            }),
+        ),
     ];
     let summary = Summary::of(&findings);
     ScanReport {
@@ -307,6 +359,7 @@ pub fn report() -> ScanReport {
             "KMS.2".into(),
             "KMS.3".into(),
             "KMS.4".into(),
+            "KMS.5".into(),
         ],
         not_evaluated: vec![],
         findings,
