@@ -211,9 +211,27 @@ fn live_scan_gives_the_expected_findings_for_every_control() {
     let endpoint = testing::moto_endpoint();
     let account = testing::fresh_account_id();
     let rt = runtime();
-    let f = rt.block_on(async {
+    let (f, key_public) = rt.block_on(async {
         let cfg = testing::account_config(&endpoint, &account).await;
-        testing::create_standard_fixtures(&cfg, &account).await
+        let f = testing::create_standard_fixtures(&cfg, &account).await;
+        // A key any account may decrypt with (KMS.5), its policy set at creation.
+        let public = testing::kms_in(&cfg, REGION_A)
+            .create_key()
+            .description("public")
+            .policy(format!(
+                r#"{{"Version": "2012-10-17", "Statement": [
+                    {{"Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::{account}:root"}}, "Action": "kms:*", "Resource": "*"}},
+                    {{"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}}]}}"#
+            ))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create the public key: {e:?}"));
+        let arn = public
+            .key_metadata()
+            .and_then(|m| m.arn())
+            .unwrap_or_else(|| panic!("the public key has no ARN"))
+            .to_owned();
+        (f, arn)
     });
     let run = keyaki()
         .args(["scan", "--endpoint-url", &endpoint])
@@ -263,6 +281,10 @@ fn live_scan_gives_the_expected_findings_for_every_control() {
         ("KMS.4", &f.key_pending_deletion, "NOT_AVAILABLE"),
         ("KMS.4", &f.key_b_not_rotating, "FAILED"),
         ("KMS.4", &f.key_b_rotating, "PASSED"),
+        // moto gives keys created without a policy AWS's default one: the account's root.
+        ("KMS.5", &f.key_rotating, "PASSED"),
+        ("KMS.5", &f.key_b_not_rotating, "PASSED"),
+        ("KMS.5", &key_public, "FAILED"),
     ];
     let wrong: Vec<String> = expect
         .iter()
