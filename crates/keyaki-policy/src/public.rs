@@ -34,8 +34,9 @@
 //! - every value is fixed: no policy variable (`${...}`), and for the wildcard operators
 //!   (`StringLike`, `ArnLike`, `ArnEquals`) no `*` or `?` in the part that names the account
 //!   or organisation: the whole value for account ids, organisation ids and VPC endpoint ids;
-//!   the first five segments of an ARN, up to and including its account (or, for an ARN
-//!   without an account such as an S3 bucket's, the whole ARN); the organisation id that
+//!   an ARN's account segment for `ArnLike`/`ArnEquals` (which match segment by segment), its
+//!   first five segments for `StringLike` (where a `*` may run across colons), or, for an ARN
+//!   without an account such as an S3 bucket's, the whole ARN; the organisation id that
 //!   starts an organisation path (`o-a1b2c3/r-ab12/*` pins to `o-a1b2c3`).
 //!
 //! `kms:ViaService` does not pin: it names the AWS service a call comes through, not who
@@ -398,7 +399,14 @@ fn value_pins(key: &str, base: &str, value: &str) -> bool {
             if head.len() < 6 || head[4].is_empty() {
                 return !has_wildcard(value);
             }
-            !head[..5].iter().any(|s| has_wildcard(s))
+            if base == "StringLike" {
+                // A `*` before the account may run across colons.
+                !head[..5].iter().any(|s| has_wildcard(s))
+            } else {
+                // `ArnLike`/`ArnEquals` match each segment on its own: a fixed account
+                // segment pins the account whatever the region or partition.
+                !has_wildcard(head[4])
+            }
         }
         "aws:PrincipalOrgPaths" | "aws:SourceOrgPaths" => match value.split_once('/') {
             Some((org, _)) => !org.is_empty() && !has_wildcard(org),
@@ -841,6 +849,16 @@ mod tests {
             ),
             cond("ArnEquals", "aws:SourceArn", &["arn:aws:s3:::my-bucket"]),
             cond(
+                "ArnLike",
+                "aws:SourceArn",
+                &["arn:aws:cloudtrail:*:111122223333:trail/*"],
+            ),
+            cond(
+                "StringLike",
+                "aws:SourceArn",
+                &["arn:aws:logs:us-east-1:111122223333:*"],
+            ),
+            cond(
                 "StringEquals",
                 "kms:CallerAccount",
                 &["111122223333", "444455556666"],
@@ -883,6 +901,11 @@ mod tests {
                 &["arn:aws:iam::*:role/Admin"],
             ),
             cond("ArnLike", "aws:SourceArn", &["arn:aws:s3:::my-*"]),
+            cond(
+                "StringLike",
+                "aws:SourceArn",
+                &["arn:aws:cloudtrail:*:111122223333:trail/*"],
+            ),
             cond("StringLike", "aws:PrincipalOrgPaths", &["o-*/r-ab12/*"]),
             cond(
                 "StringEquals",
