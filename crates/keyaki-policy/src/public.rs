@@ -11,9 +11,9 @@
 //! (nor its owner), a principal of that account, found among a few candidates and checked
 //! against every condition test on the pinning keys and every `Deny` keyaki can evaluate for
 //! it ([`find_caller`]). The caller's other pinning keys (organisation, source, VPC endpoint)
-//! are each absent (an account in no organisation, calling directly) or a value written from
-//! a wildcard pattern of the policy (`o-*` → `o-external`, an organisation of its own), never
-//! a fixed value the policy names. Tests on other keys (`aws:SecureTransport`, `kms:ViaService`, …) are
+//! are each absent (an account in no organisation, calling directly), a value of its own
+//! (`o-external`, `vpce-external`) or one written from a wildcard pattern of the policy
+//! (`o-*` → `o-external`), never a fixed value the policy names. Tests on other keys (`aws:SecureTransport`, `kms:ViaService`, …) are
 //! listed as the caller's `other_conditions`. NOT_PUBLIC when no statement is open and
 //! unrestricted; UNKNOWN when one is, but no candidate caller gets through (the conditions may
 //! exclude every caller, which keyaki does not prove): never NOT_PUBLIC on doubt.
@@ -741,9 +741,9 @@ fn find_caller(
 const MAX_CHOICES: usize = 64;
 
 /// The assignments of the pinning keys other than the caller's account and ARN that the
-/// conditions of `s` and of the `Deny` statements test: each absent, or a value written from
-/// one of their wildcard patterns (`o-*` → `o-external`; an account key: the caller's own
-/// account too), never a fixed value the policy names.
+/// conditions of `s` and of the `Deny` statements test: each absent, a value of the caller's
+/// own (`o-external`, `vpce-external`, its own account), or a value written from one of their
+/// wildcard patterns (`o-*` → `o-external`), never a fixed value the policy names.
 fn other_key_choices(
     policy: &KeyPolicy,
     s: &KeyStatement,
@@ -770,10 +770,17 @@ fn other_key_choices(
         let slot = match keys.iter().position(|(o, _)| *o == k) {
             Some(i) => &mut keys[i].1,
             None => {
-                let mut first = vec![None];
-                if matches!(k, "aws:SourceAccount" | "aws:SourceOwner") {
-                    first.push(Some(account.to_owned()));
-                }
+                // Absent, or a value of the caller's own that the policy does not name.
+                let own = match k {
+                    "aws:SourceAccount" | "aws:SourceOwner" => account.to_owned(),
+                    "aws:SourceArn" => format!("arn:aws:s3:::external-{account}"),
+                    "aws:PrincipalOrgID" | "aws:SourceOrgID" => "o-external".to_owned(),
+                    "aws:PrincipalOrgPaths" | "aws:SourceOrgPaths" => {
+                        "o-external/r-external/ou-external/".to_owned()
+                    }
+                    _ => "vpce-external".to_owned(),
+                };
+                let first = vec![None, Some(own)];
                 keys.push((k, first));
                 &mut keys.last_mut().expect("just pushed").1
             }
