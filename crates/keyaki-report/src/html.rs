@@ -692,7 +692,7 @@ fn render_key_policy(
                 h.push_str(": <span class=\"answer bad\">open to arbitrary principals</span>")
             }
             (Some(limit), false) => h.push_str(&format!(
-                ": <span class=\"answer good\">limited by {}</span>",
+                ": <span class=\"answer good\">not public: {}</span>",
                 escape(limit)
             )),
             (None, false) => {
@@ -700,7 +700,11 @@ fn render_key_policy(
             }
         }
         h.push_str("</figcaption><pre>");
-        h.push_str(&escape(&s.source));
+        // Pretty-printed when it is JSON, as the KMS.1/KMS.2 statements are.
+        let pretty = serde_json::from_str::<Value>(&s.source)
+            .ok()
+            .and_then(|v| serde_json::to_string_pretty(&v).ok());
+        h.push_str(&escape(pretty.as_deref().unwrap_or(&s.source)));
         h.push_str("</pre></figure>\n");
     }
     h.push_str("</div>\n");

@@ -521,3 +521,20 @@ fn table_joins_actions_granted_by_the_same_statements() {
     assert_eq!(lines.len(), 1, "{text}");
     assert!(lines[0].contains("allows kms:Decrypt, kms:ReEncryptFrom, e.g. on"));
 }
+
+#[test]
+fn html_shows_the_key_policy_evidence_of_kms5() {
+    let html = common::render(Format::Html);
+    assert!(html.contains("<span class=\"badge verdict-public\">PUBLIC</span> key policy"));
+    assert!(html.contains("<dt>Caller</dt><dd>arn:aws:iam::999988887777:role/external-caller</dd>"));
+    assert!(html.contains("<span class=\"answer bad\">open to arbitrary principals</span>"));
+    assert!(html.contains(
+        "<span class=\"answer good\">not public: the condition `StringEquals` `aws:PrincipalOrgID` `o-a1b2c3d4e5`</span>"
+    ));
+    assert!(html.contains("<span class=\"badge verdict-error\">ERROR</span> key policy"));
+    // The statement's JSON, pretty-printed and escaped.
+    assert!(
+        html.contains("  &quot;Sid&quot;: &quot;Open&quot;,\n"),
+        "pretty-printed source"
+    );
+}
