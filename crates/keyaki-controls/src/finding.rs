@@ -250,7 +250,8 @@ pub struct KeyStatementEvidence {
     /// 1-based line of the statement in the key policy.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub line: Option<usize>,
-    /// Whether it lets arbitrary principals of arbitrary accounts in.
+    /// Whether it lets arbitrary principals of arbitrary accounts in (open, in a policy
+    /// found PUBLIC; `CallerEvidence::statement` names the one the caller goes through).
     pub public: bool,
     /// What keeps it from doing so: the principals it names, the condition test that pins
     /// the caller, or the Deny statements that restrict it.

@@ -304,7 +304,9 @@ fn evidence(policy: &KeyPolicy, access: &PublicAccess) -> Evidence {
                 sid: g.sid.clone(),
                 source: s.map(|s| super::dedent(&s.source)).unwrap_or_default(),
                 line: s.and_then(|s| s.location).map(|l| l.line),
-                public: access.statement == Some(g.index),
+                // Open (no named principals, no pin, no restricting Deny) in a policy where
+                // an outside caller was found to get in.
+                public: g.limit == Limit::None && access.exposure == Exposure::Public,
                 limited_by: limit_text(policy, &g.limit),
             }
         })
