@@ -825,3 +825,88 @@ fn store_listings_show_control_characters_as_escapes() {
         assert!(text.contains(shown), "{args:?}: {text}");
     }
 }
+
+/// Reading commands write nothing: an empty file given as `--db` stays empty, with an error
+/// that says there is no store in it yet.
+#[test]
+fn reading_commands_do_not_turn_an_empty_file_into_a_store() {
+    let env = Env::new();
+    let db = env.write("empty.db", "");
+    for args in [
+        vec!["runs"],
+        vec!["findings"],
+        vec!["diff"],
+        vec!["findings", "show", "0123"],
+    ] {
+        let mut all = args.clone();
+        all.extend_from_slice(&["--db", db.to_str().unwrap_or_default()]);
+        let out = env.cmd(&all).output().expect("run");
+        assert_eq!(out.status.code(), Some(2), "{all:?}");
+        assert!(
+            stderr(&out).contains("an empty database, not yet a findings store"),
+            "{all:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(std::fs::metadata(&db).expect("stat").len(), 0);
+}
+
+/// A database of another program that sets a schema version of its own is refused by the
+/// reading and the writing commands, and left as it was.
+#[test]
+fn another_programs_versioned_database_is_refused_by_every_command() {
+    let env = Env::new();
+    let db = env.dir.path().join("app.sqlite");
+    let c = rusqlite::Connection::open(&db).expect("create");
+    c.execute_batch("CREATE TABLE notes (body TEXT); PRAGMA user_version = 2;")
+        .expect("schema");
+    drop(c);
+    let before = std::fs::read(&db).expect("read");
+    let input = fixture("scan-1.json");
+    let db_arg = db.to_str().unwrap_or_default();
+    for args in [
+        vec!["runs", "--db", db_arg],
+        vec!["findings", "--db", db_arg],
+        vec![
+            "scan",
+            "--input",
+            input.to_str().unwrap_or_default(),
+            "--db",
+            db_arg,
+            "--format",
+            "json",
+        ],
+    ] {
+        let out = env.cmd(&args).output().expect("run");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains("another program"), "{}", stderr(&out));
+    }
+    assert_eq!(std::fs::read(&db).expect("read"), before);
+}
+
+/// A scan before deploy records nothing, and its HTML report does not make a store to chart
+/// from either.
+#[test]
+fn an_html_report_before_deploy_creates_no_store() {
+    let env = Env::new();
+    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/iac");
+    let db = env.db();
+    let report = env.dir.path().join("report.html");
+    let out = env
+        .cmd(&[
+            "scan",
+            "--input",
+            template.to_str().unwrap_or_default(),
+            "--db",
+            db.to_str().unwrap_or_default(),
+            "--format",
+            "html",
+            "--output",
+            report.to_str().unwrap_or_default(),
+        ])
+        .output()
+        .expect("scan");
+    assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(report.is_file());
+    assert!(!db.exists(), "no store created at `{}`", db.display());
+}

@@ -174,6 +174,9 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
             super::predeploy::Loaded::Account(input)
         }
     };
+    // Whether the findings store (if any) is this scan's: findings before deploy are not
+    // recorded, nor is the store read for them.
+    let mut uses_store = true;
     let report = match loaded {
         super::predeploy::Loaded::Account(input) => {
             // What the input covers, for the store, is read before the evaluation consumes it
@@ -192,6 +195,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
                 );
             }
             store.no_store = true;
+            uses_store = false;
             super::record::record_scan(
                 global,
                 &store,
@@ -207,7 +211,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
         .map(Format::from)
         .unwrap_or_else(|| default_format(&args.output));
     // With a store, the HTML report charts the failed findings of the recorded runs.
-    let history = if format == Format::Html {
+    let history = if format == Format::Html && uses_store {
         super::record::chart_history(&args.store, &report.account)?
     } else {
         Vec::new()
