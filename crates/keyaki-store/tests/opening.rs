@@ -102,7 +102,10 @@ fn another_programs_versioned_database_is_refused_and_left_unchanged() {
                 .err()
                 .expect("refused for reading"),
         ] {
-            assert!(matches!(err, StoreError::Foreign { .. }), "v{version}: {err}");
+            assert!(
+                matches!(err, StoreError::Foreign { .. }),
+                "v{version}: {err}"
+            );
         }
         assert_eq!(tables(&path), ["notes"]);
         assert_eq!(std::fs::read(&path).expect("read"), before, "v{version}");
@@ -226,7 +229,10 @@ impl Drop for ReadOnly {
         use std::os::unix::fs::PermissionsExt;
         for p in &self.paths {
             if self.as_root {
-                let _ = std::process::Command::new("chattr").arg("-i").arg(p).status();
+                let _ = std::process::Command::new("chattr")
+                    .arg("-i")
+                    .arg(p)
+                    .status();
             } else {
                 let mode = if p.is_dir() { 0o755 } else { 0o644 };
                 let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode));
@@ -295,7 +301,9 @@ fn an_older_store_that_cannot_be_written_is_refused_with_the_reason() {
     let before = std::fs::read(&path).expect("read");
     {
         let _read_only = ReadOnly::make(&[&path, &shared]);
-        let err = Store::open_read_only(&path).err().expect("cannot be updated");
+        let err = Store::open_read_only(&path)
+            .err()
+            .expect("cannot be updated");
         assert!(
             matches!(err, StoreError::Outdated { found: 2, .. }),
             "{err}"

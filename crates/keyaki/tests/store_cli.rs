@@ -798,8 +798,11 @@ fn store_listings_show_control_characters_as_escapes() {
     let id = env.json(&["findings"])["findings"]
         .as_array()
         .and_then(|a| {
-            a.iter()
-                .find(|f| f["resource"]["arn"].as_str().is_some_and(|s| s.contains(evil)))
+            a.iter().find(|f| {
+                f["resource"]["arn"]
+                    .as_str()
+                    .is_some_and(|s| s.contains(evil))
+            })
         })
         .and_then(|f| f["id"].as_str())
         .expect("the finding of the hostile policy, its ARN kept exactly in JSON")
