@@ -101,8 +101,8 @@ pub fn write(
         writeln!(
             out,
             "{} {} ({})",
-            p.paint(BOLD, &id),
-            p.paint(BOLD, &info.title),
+            p.paint(BOLD, &printable(&id)),
+            p.paint(BOLD, &printable(&info.title)),
             info.severity.as_str()
         )?;
         if findings.is_empty() {

@@ -538,3 +538,55 @@ fn html_shows_the_key_policy_evidence_of_kms5() {
         "pretty-printed source"
     );
 }
+
+// ----- control characters -----
+
+/// Every string of a JSON value.
+fn strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|i| strings(i, out)),
+        Value::Object(map) => map.values().for_each(|i| strings(i, out)),
+        _ => {}
+    }
+}
+
+/// A role name or ARN carrying `\r\x1b[K` (and a C1 CSI, `\u{9b}`) is shown as visible
+/// escapes in the table, so it cannot overwrite its FAILED line on a terminal, while JSON,
+/// CSV, SARIF, ASFF and OCSF keep the exact value (escaped by their own rules).
+#[test]
+fn the_table_escapes_control_characters_and_the_formats_keep_them() {
+    let evil_name = "ok\r\u{1b}[K\u{9b}2KPASSED";
+    let evil_arn = format!("arn:aws:iam::111122223333:role/{evil_name}");
+    let mut report = common::report();
+    let failed = report
+        .findings
+        .iter_mut()
+        .find(|f| f.status == Status::Failed)
+        .expect("a FAILED finding");
+    failed.resource.arn = evil_arn.clone();
+    failed.resource.name = Some(evil_name.to_owned());
+
+    let table = common::render_with(&report, Format::Table, &Options::default());
+    assert!(
+        !table.contains(['\r', '\u{1b}', '\u{9b}']),
+        "raw control characters in the table: {table:?}"
+    );
+    assert!(
+        table.contains("ok\\r\\u{1b}[K\\u{9b}2KPASSED"),
+        "the escapes are visible: {table}"
+    );
+
+    for format in [Format::Json, Format::Sarif, Format::Asff, Format::Ocsf] {
+        let out = common::json(&common::render_with(&report, format, &Options::default()));
+        let mut all = Vec::new();
+        strings(&out, &mut all);
+        assert!(
+            all.iter().any(|s| s.contains(&evil_arn)),
+            "{} keeps the exact ARN",
+            format.name()
+        );
+    }
+    let csv = common::render_with(&report, Format::Csv, &Options::default());
+    assert!(csv.contains(&evil_arn), "CSV keeps the exact ARN (quoted)");
+}

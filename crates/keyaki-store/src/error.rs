@@ -34,12 +34,32 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
     #[error(
-        "`{path}` is an SQLite database of another program (it has tables and no keyaki \
-         schema): keyaki does not add its tables to it; choose another store with `--db`"
+        "`{path}` is an SQLite database of another program (it is not empty and holds no \
+         keyaki schema): keyaki does not add its tables to it; choose another store with `--db`"
     )]
     Foreign { path: PathBuf },
+    #[error(
+        "cannot open the findings store `{path}`: the file is not a database (not SQLite): \
+         choose another store with `--db`"
+    )]
+    NotADatabase { path: PathBuf },
     #[error("no findings store at `{path}`")]
     Missing { path: PathBuf },
+    #[error(
+        "`{path}` is an empty database, not yet a findings store: record a scan in it first \
+         (`keyaki scan --db`)"
+    )]
+    Empty { path: PathBuf },
+    #[error(
+        "the findings store `{path}` has schema version {found}, older than this keyaki's \
+         ({supported}), and cannot be updated where it is (it is read-only there): update it \
+         once with write access, e.g. by recording a scan in it"
+    )]
+    Outdated {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
     #[error("findings store `{path}`: {source}")]
     Sql {
         path: PathBuf,

@@ -358,17 +358,58 @@ fn immutable_uri(path: &Path) -> String {
     uri
 }
 
-/// The schema version of a keyaki store; another program's database (tables, and no
-/// keyaki version) and a store of a newer keyaki are refused. An empty database is a new
-/// store (version 0).
+/// What keyaki writes in the SQLite header's application id (`PRAGMA application_id`) of the
+/// stores it creates: `kyak` in ASCII. Stores created before it have 0 there and are known
+/// by their tables.
+pub const APPLICATION_ID: i32 = 0x6B79_616B;
+
+/// The tables every keyaki store has had since schema version 1.
+const KEYAKI_TABLES: [&str; 2] = ["runs", "findings"];
+
+/// The schema version of a keyaki store, read without writing anything. A database is a
+/// keyaki store when its header carries keyaki's application id, or, with no application
+/// id, when it has a schema version and keyaki's tables; an empty database (no tables, no
+/// version, no application id) is a new store (version 0). Anything else is another
+/// program's and refused, before the newer-version check (a foreign database's version
+/// means nothing to keyaki).
 fn check_is_keyaki(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
-    let open_err = |source| StoreError::Open {
-        path: path.to_path_buf(),
-        source,
+    let open_err = |source: rusqlite::Error| {
+        if source.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) {
+            StoreError::NotADatabase {
+                path: path.to_path_buf(),
+            }
+        } else {
+            StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
     };
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(open_err)?;
+    let application_id: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(open_err)?;
+    let mut statement = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+        .map_err(open_err)?;
+    let names = statement
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(open_err)?
+        .collect::<Result<HashSet<String>, _>>()
+        .map_err(open_err)?;
+    let keyaki = match application_id {
+        APPLICATION_ID => true,
+        0 if version == 0 && names.is_empty() => return Ok(0),
+        0 => version > 0 && KEYAKI_TABLES.iter().all(|t| names.contains(*t)),
+        _ => false,
+    };
+    if !keyaki {
+        return Err(StoreError::Foreign {
+            path: path.to_path_buf(),
+        });
+    }
     if version > schema::VERSION {
         return Err(StoreError::TooNew {
             path: path.to_path_buf(),
@@ -376,21 +417,19 @@ fn check_is_keyaki(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
             supported: schema::VERSION,
         });
     }
-    if version == 0 {
-        let tables: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view')",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(open_err)?;
-        if tables > 0 {
-            return Err(StoreError::Foreign {
-                path: path.to_path_buf(),
-            });
-        }
-    }
     Ok(version)
+}
+
+/// Whether opening a store to migrate it failed because it cannot be written where it is.
+fn is_read_only_store_error(e: &StoreError) -> bool {
+    match e {
+        StoreError::Open { source, .. } | StoreError::Migrate { source, .. } => {
+            is_read_only_error(source)
+                || source.sqlite_error_code() == Some(rusqlite::ErrorCode::PermissionDenied)
+        }
+        StoreError::CreateDir { .. } => true,
+        _ => false,
+    }
 }
 
 impl Store {
@@ -485,9 +524,26 @@ impl Store {
             }
             Err(e) => return Err(e),
         };
+        if version == 0 {
+            // An empty database: a reader neither makes it a store nor reads it as one.
+            return Err(StoreError::Empty {
+                path: path.to_path_buf(),
+            });
+        }
         if version < schema::VERSION {
+            // An older store is brought up to date once, which writes it.
             drop(conn);
-            return Store::open(path);
+            return Store::open(path).map_err(|e| {
+                if is_read_only_store_error(&e) {
+                    StoreError::Outdated {
+                        path: path.to_path_buf(),
+                        found: version,
+                        supported: schema::VERSION,
+                    }
+                } else {
+                    e
+                }
+            });
         }
         conn.query_row(&format!("PRAGMA mmap_size = {MMAP_BYTES}"), [], |r| {
             r.get::<_, i64>(0)
@@ -536,6 +592,8 @@ impl Store {
         for sql in &schema::MIGRATIONS[from.max(0) as usize..] {
             tx.execute_batch(sql).map_err(mig)?;
         }
+        tx.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(mig)?;
         tx.pragma_update(None, "user_version", schema::VERSION)
             .map_err(mig)?;
         tx.commit().map_err(mig)

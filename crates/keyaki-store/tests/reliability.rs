@@ -343,8 +343,12 @@ fn a_store_from_a_newer_version_is_refused_and_left_alone() {
     let path = dir.path().join("new.db");
     {
         let c = Connection::open(&path).expect("create");
-        c.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 7;")
-            .expect("future store");
+        // A newer keyaki's store: keyaki's application id in the header, tables of its own.
+        c.execute_batch(&format!(
+            "CREATE TABLE future (x); PRAGMA user_version = 7; PRAGMA application_id = {};",
+            keyaki_store::store::APPLICATION_ID
+        ))
+        .expect("future store");
     }
     let err = Store::open(&path).err().expect("refused");
     let msg = err.to_string();

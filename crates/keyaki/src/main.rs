@@ -82,7 +82,10 @@ fn main() -> ExitCode {
             );
             if global.verbose > 0 {
                 if let Some(detail) = exit::detail(&err) {
-                    eprintln!("keyaki: detail: {detail}");
+                    eprintln!(
+                        "keyaki: detail: {}",
+                        keyaki_report::text::printable_lines(&detail)
+                    );
                 }
             }
             exit::Code::Error.into()

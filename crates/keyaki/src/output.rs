@@ -19,7 +19,8 @@ pub fn to_stdout(
 /// Streams to `path`, respecting what is already there:
 /// - a regular file (or nothing) is replaced atomically: readers see the old file or the
 ///   whole new one, never a part (a temporary file beside it, flushed to disk, renamed over
-///   it); an existing file keeps its permissions;
+///   it); an existing file keeps its permissions (and its owner and group, as far as this
+///   process may give them); a new file is readable and writable by its owner only;
 /// - a symbolic link is followed: its target is replaced that way, the link stays;
 /// - a device, FIFO or socket (`/dev/null`, `/dev/stdout`, a named pipe) is written straight
 ///   to, with no temporary file and no rename.
@@ -63,6 +64,7 @@ pub fn to_file_atomically(
         .map_err(|e| e.into_error())
         .with_context(|| format!("could not write `{}`", path.display()))?;
     if let Some(meta) = &existing {
+        keep_owner(tmp.as_file(), meta);
         tmp.as_file()
             .set_permissions(meta.permissions())
             .with_context(|| format!("could not keep the permissions of `{}`", path.display()))?;
@@ -75,6 +77,27 @@ pub fn to_file_atomically(
         .with_context(|| format!("could not write `{}`", path.display()))?;
     Ok(())
 }
+
+/// Gives the new file the owner and group of the file it replaces, as far as this process
+/// may (root: both; others: the group, when they belong to it); what it may not is left as
+/// the system made it. Done before the permissions are set: a change of owner clears the
+/// set-user-id and set-group-id bits.
+#[cfg(unix)]
+fn keep_owner(file: &std::fs::File, meta: &std::fs::Metadata) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(now) = file.metadata() else {
+        return;
+    };
+    if (now.uid(), now.gid()) == (meta.uid(), meta.gid()) {
+        return;
+    }
+    if std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid())).is_err() {
+        let _ = std::os::unix::fs::fchown(file, None, Some(meta.gid()));
+    }
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_file: &std::fs::File, _meta: &std::fs::Metadata) {}
 
 /// The file a path names once its symbolic links are followed (the path itself when it is
 /// not a link; a dangling link gives the path it points to, which is then created).
@@ -272,6 +295,44 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(mode, 0o640);
         assert_eq!(std::fs::read(&path).unwrap_or_default(), b"new".to_vec());
+    }
+
+    /// Root replacing another user's report leaves it theirs (owner, group and mode).
+    #[cfg(unix)]
+    #[test]
+    fn an_existing_file_keeps_its_owner_and_group() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let path = dir.path().join("report.json");
+        std::fs::write(&path, b"old").unwrap_or_else(|e| panic!("write: {e}"));
+        let mine = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{e}"));
+        if mine.uid() != 0 {
+            // Only root can give a file to another user: the premise cannot be set up.
+            eprintln!("skipped: needs root to give the file to another user");
+            return;
+        }
+        std::os::unix::fs::chown(&path, Some(65534), Some(65534))
+            .unwrap_or_else(|e| panic!("chown: {e}"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640))
+            .unwrap_or_else(|e| panic!("chmod: {e}"));
+        bytes_to_file_atomically(&path, b"new").unwrap_or_else(|e| panic!("{e:#}"));
+        let meta = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o640);
+        assert_eq!(std::fs::read(&path).unwrap_or_default(), b"new".to_vec());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_file_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let path = dir.path().join("snapshot.json");
+        bytes_to_file_atomically(&path, b"{}").unwrap_or_else(|e| panic!("{e:#}"));
+        let mode = std::fs::metadata(&path)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or_default();
+        assert_eq!(mode, 0o600);
     }
 
     #[test]

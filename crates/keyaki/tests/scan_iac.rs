@@ -242,9 +242,11 @@ fn snapshots_are_still_read_as_accounts() {
     assert!(err.contains("apply to templates"), "{err}");
 }
 
+/// A link to nothing among the templates fails the scan (exit status 2) naming the link, after
+/// the templates that could be read are reported, the link among the report's problems.
 #[cfg(unix)]
 #[test]
-fn a_broken_link_in_an_input_directory_stops_the_scan_unless_ignored() {
+fn a_broken_link_in_an_input_directory_fails_the_scan_unless_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let template = root().join("examples/iac/cloudformation");
     let first = std::fs::read_dir(&template)
@@ -256,12 +258,44 @@ fn a_broken_link_in_an_input_directory_stops_the_scan_unless_ignored() {
     std::os::unix::fs::symlink("missing.yaml", dir.path().join("gone.yaml")).unwrap();
     let input = dir.path().to_str().unwrap();
 
-    let (code, _, err) = run(&["scan", "--input", input, "--format", "json"]);
+    let (code, report, err) = json(&["--input", input]);
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("gone.yaml") && err.contains("a symbolic link to nothing"),
         "{err}"
     );
+    assert!(
+        err.contains("keyaki: error: 1 broken symbolic link"),
+        "{err}"
+    );
+    assert!(
+        !report["findings"].as_array().unwrap().is_empty(),
+        "the readable template is still reported"
+    );
+    let problems = report["problems"].as_array().unwrap();
+    assert!(
+        problems.iter().any(|p| p["location"]
+            .as_str()
+            .is_some_and(|l| l.ends_with("gone.yaml"))
+            && p["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("a symbolic link to nothing"))),
+        "{problems:?}"
+    );
+
+    // Only broken links: nothing to report, the scan stops with them.
+    let only = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("loop-b.yaml", only.path().join("loop-a.yaml")).unwrap();
+    std::os::unix::fs::symlink("loop-a.yaml", only.path().join("loop-b.yaml")).unwrap();
+    let (code, _, err) = run(&[
+        "scan",
+        "--input",
+        only.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("a loop of symbolic links"), "{err}");
 
     let (code, report, err) = json(&["--input", input, "--ignore-broken-links"]);
     assert_ne!(code, 2, "{err}");

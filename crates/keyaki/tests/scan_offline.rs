@@ -506,3 +506,40 @@ fn the_table_escapes_control_characters_from_the_account() {
         "JSON keeps the exact value: {names:?}"
     );
 }
+
+/// `--output` respects what it is given: `/dev/null` stays a character device, and a
+/// symbolic link to a report stays a link, its target replaced with the new report.
+#[cfg(unix)]
+#[test]
+fn the_output_file_keeps_devices_and_links_as_they_are() {
+    use std::os::unix::fs::FileTypeExt;
+    let (code, _, err) = scan(&[
+        "--input",
+        "examples/demo-account.json",
+        "--output",
+        "/dev/null",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let null = std::fs::symlink_metadata("/dev/null").expect("stat /dev/null");
+    assert!(null.file_type().is_char_device(), "/dev/null replaced");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = dir.path().join("latest.json");
+    std::fs::write(&target, b"old").expect("write");
+    let link = dir.path().join("report.json");
+    std::os::unix::fs::symlink("latest.json", &link).expect("symlink");
+    let (code, _, err) = scan(&[
+        "--input",
+        "examples/demo-account.json",
+        "--output",
+        link.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(std::fs::symlink_metadata(&link)
+        .expect("stat")
+        .file_type()
+        .is_symlink());
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(&target).expect("read")).expect("a JSON report");
+    assert_eq!(report["account"], "111122223333");
+}

@@ -751,3 +751,166 @@ fn another_programs_database_is_never_used_as_a_store() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("another program"), "{err}");
 }
+
+/// `findings` (table and `show`), `runs` and `diff` print names, ARNs and the account's
+/// messages with their control characters as visible escapes: a policy named
+/// `ok\r\x1b[KPASSED` cannot overwrite its FAILED line on a terminal.
+#[test]
+fn store_listings_show_control_characters_as_escapes() {
+    let env = Env::new();
+    assert!(env.scan("scan-1.json", &[]).status.code() != Some(2));
+    let mut snapshot: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("scan-1.json")).expect("fixture"))
+            .expect("json");
+    let evil = "ok\r\u{1b}[KPASSED";
+    let policy = snapshot
+        .pointer_mut("/iam/Policies/0")
+        .and_then(Value::as_object_mut)
+        .expect("a policy");
+    policy.insert("PolicyName".into(), evil.into());
+    policy.insert(
+        "Arn".into(),
+        format!("arn:aws:iam::111122223333:policy/{evil}").into(),
+    );
+    snapshot
+        .pointer_mut("/regions")
+        .and_then(Value::as_object_mut)
+        .expect("regions")
+        .insert(
+            "eu-west-1".into(),
+            serde_json::json!({"Status": "error", "Code": "AccessDenied", "Message": "denied\r\u{1b}[2J"}),
+        );
+    let hostile = env.write("hostile.json", &snapshot.to_string());
+    let db = env.db();
+    let db = db.to_str().unwrap_or_default();
+    let out = env
+        .cmd(&[
+            "scan",
+            "--input",
+            hostile.to_str().unwrap_or_default(),
+            "--db",
+            db,
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("scan");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let id = env.json(&["findings"])["findings"]
+        .as_array()
+        .and_then(|a| {
+            a.iter().find(|f| {
+                f["resource"]["arn"]
+                    .as_str()
+                    .is_some_and(|s| s.contains(evil))
+            })
+        })
+        .and_then(|f| f["id"].as_str())
+        .expect("the finding of the hostile policy, its ARN kept exactly in JSON")
+        .to_owned();
+    for args in [
+        vec!["findings", "--db", db],
+        vec!["findings", "show", &id, "--db", db],
+        vec!["runs", "--db", db],
+        vec!["diff", "--db", db],
+    ] {
+        let out = env.cmd(&args).output().expect("run");
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !text.contains('\r') && !text.contains('\u{1b}'),
+            "{args:?}: {text:?}"
+        );
+        let shown = if args[0] == "runs" {
+            "denied\\r\\u{1b}[2J"
+        } else {
+            "ok\\r\\u{1b}[KPASSED"
+        };
+        assert!(text.contains(shown), "{args:?}: {text}");
+    }
+}
+
+/// Reading commands write nothing: an empty file given as `--db` stays empty, with an error
+/// that says there is no store in it yet.
+#[test]
+fn reading_commands_do_not_turn_an_empty_file_into_a_store() {
+    let env = Env::new();
+    let db = env.write("empty.db", "");
+    for args in [
+        vec!["runs"],
+        vec!["findings"],
+        vec!["diff"],
+        vec!["findings", "show", "0123"],
+    ] {
+        let mut all = args.clone();
+        all.extend_from_slice(&["--db", db.to_str().unwrap_or_default()]);
+        let out = env.cmd(&all).output().expect("run");
+        assert_eq!(out.status.code(), Some(2), "{all:?}");
+        assert!(
+            stderr(&out).contains("an empty database, not yet a findings store"),
+            "{all:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(std::fs::metadata(&db).expect("stat").len(), 0);
+}
+
+/// A database of another program that sets a schema version of its own is refused by the
+/// reading and the writing commands, and left as it was.
+#[test]
+fn another_programs_versioned_database_is_refused_by_every_command() {
+    let env = Env::new();
+    let db = env.dir.path().join("app.sqlite");
+    let c = rusqlite::Connection::open(&db).expect("create");
+    c.execute_batch("CREATE TABLE notes (body TEXT); PRAGMA user_version = 2;")
+        .expect("schema");
+    drop(c);
+    let before = std::fs::read(&db).expect("read");
+    let input = fixture("scan-1.json");
+    let db_arg = db.to_str().unwrap_or_default();
+    for args in [
+        vec!["runs", "--db", db_arg],
+        vec!["findings", "--db", db_arg],
+        vec![
+            "scan",
+            "--input",
+            input.to_str().unwrap_or_default(),
+            "--db",
+            db_arg,
+            "--format",
+            "json",
+        ],
+    ] {
+        let out = env.cmd(&args).output().expect("run");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains("another program"), "{}", stderr(&out));
+    }
+    assert_eq!(std::fs::read(&db).expect("read"), before);
+}
+
+/// A scan before deploy records nothing, and its HTML report does not make a store to chart
+/// from either.
+#[test]
+fn an_html_report_before_deploy_creates_no_store() {
+    let env = Env::new();
+    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/iac");
+    let db = env.db();
+    let report = env.dir.path().join("report.html");
+    let out = env
+        .cmd(&[
+            "scan",
+            "--input",
+            template.to_str().unwrap_or_default(),
+            "--db",
+            db.to_str().unwrap_or_default(),
+            "--format",
+            "html",
+            "--output",
+            report.to_str().unwrap_or_default(),
+        ])
+        .output()
+        .expect("scan");
+    assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(report.is_file());
+    assert!(!db.exists(), "no store created at `{}`", db.display());
+}

@@ -138,7 +138,7 @@ pub fn collect_live(
             unread.len()
         );
         for line in &unread {
-            eprintln!("  {line}");
+            eprintln!("  {}", keyaki_report::text::printable(line));
         }
     }
     Ok(snapshot)

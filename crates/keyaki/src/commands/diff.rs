@@ -1,6 +1,7 @@
 //! `keyaki diff`: what changed between two recorded scans — new, fixed, reopened and
 //! gone findings.
 
+use keyaki_report::text::printable;
 use keyaki_store::DiffEntry;
 
 use crate::exit::Code;
@@ -45,7 +46,10 @@ pub fn run(_global: &Global, args: DiffArgs) -> anyhow::Result<Code> {
             let run_b = store.run(b)?;
             let mut s = format!(
                 "run {a} ({}, account {}) -> run {b} ({}, account {})\n",
-                run_a.recorded_at, run_a.account, run_b.recorded_at, run_b.account
+                printable(&run_a.recorded_at),
+                printable(&run_a.account),
+                printable(&run_b.recorded_at),
+                printable(&run_b.account)
             );
             s.push_str(&format!(
                 "{} new, {} fixed, {} reopened, {} gone, {} changed, {} still failing\n",

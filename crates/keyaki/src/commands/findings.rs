@@ -9,6 +9,7 @@ use anyhow::{bail, Context as _};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use keyaki_controls::finding::{Finding, RecordState, Severity, Status, Summary, WorkflowStatus};
 use keyaki_report::stream::{Context, FindingWriter, PrettyArray};
+use keyaki_report::text::printable;
 use keyaki_store::{Filter, Glob, Store, StoredFinding};
 
 use crate::exit::Code;
@@ -434,7 +435,8 @@ pub fn columns(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// The widths of left-aligned columns separated by two spaces, fitted to every row before
-/// any is written.
+/// any is written. Cells are shown with their control characters escaped
+/// ([`printable`]): an ARN holding `\r\x1b[K` cannot overwrite the line.
 pub struct Columns {
     widths: Vec<usize>,
 }
@@ -451,7 +453,7 @@ impl Columns {
     pub fn fit<S: AsRef<str>>(&mut self, row: &[S]) {
         for (i, cell) in row.iter().enumerate() {
             if let Some(w) = self.widths.get_mut(i) {
-                *w = (*w).max(cell.as_ref().chars().count());
+                *w = (*w).max(printable(cell.as_ref()).chars().count());
             }
         }
     }
@@ -461,8 +463,8 @@ impl Columns {
         let n = cells.len();
         let mut l = String::new();
         for (i, c) in cells.iter().enumerate() {
-            let c = c.as_ref();
-            l.push_str(c);
+            let c = printable(c.as_ref());
+            l.push_str(&c);
             if i + 1 < n {
                 let width = self.widths.get(i).copied().unwrap_or(0);
                 let pad = width.saturating_sub(c.chars().count()) + 2;
@@ -609,25 +611,29 @@ fn run_show(db: &DbArgs, args: ShowArgs) -> anyhow::Result<Code> {
             s.push_str(&format!("id:        {id}\n"));
             s.push_str(&format!(
                 "control:   {} {}\n",
-                finding.control, finding.title
+                printable(&finding.control),
+                printable(&finding.title)
             ));
-            s.push_str(&format!("resource:  {}\n", finding.resource.arn));
+            s.push_str(&format!(
+                "resource:  {}\n",
+                printable(&finding.resource.arn)
+            ));
             s.push_str(&format!(
                 "status:    {} ({}): {}\n",
                 finding.status.as_str(),
                 finding.severity.as_str(),
-                finding.reason.text
+                printable(&finding.reason.text)
             ));
             if let Some(w) = &finding.workflow {
                 s.push_str(&format!("workflow:  {}\n", w.status.as_str()));
                 if let Some(r) = &w.suppression {
                     s.push_str(&format!(
                         "suppressed by the rule at {}: {}{}\n",
-                        r.rule,
-                        r.reason,
+                        printable(&r.rule),
+                        printable(&r.reason),
                         r.expires
                             .as_deref()
-                            .map(|e| format!(" (until {e})"))
+                            .map(|e| format!(" (until {})", printable(e)))
                             .unwrap_or_default()
                     ));
                 }
@@ -636,7 +642,8 @@ fn run_show(db: &DbArgs, args: ShowArgs) -> anyhow::Result<Code> {
                 s.push_str(&format!("record:    {}\n", l.record_state.as_str()));
                 s.push_str(&format!(
                     "observed:  {} .. {}\n",
-                    l.first_observed_at, l.last_observed_at
+                    printable(&l.first_observed_at),
+                    printable(&l.last_observed_at)
                 ));
             }
             s.push_str("\nhistory:\n");

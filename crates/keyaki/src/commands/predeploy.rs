@@ -93,8 +93,10 @@ impl PredeployArgs {
 pub enum Loaded {
     /// A keyaki snapshot or authorization details: evaluated as an account.
     Account(AccountInput),
-    /// Templates, assemblies, plans or change sets, already evaluated.
-    PreDeploy(ScanReport),
+    /// Templates, assemblies, plans or change sets, already evaluated; with the broken
+    /// symbolic links met in the directory (unless ignored), each also a problem of the
+    /// report: the scan reports what it read, then fails.
+    PreDeploy(ScanReport, Vec<String>),
 }
 
 /// Reads `--input`.
@@ -124,13 +126,13 @@ pub fn load(
         } else {
             scan.walk(path)?;
         }
-        if !scan.broken.is_empty() {
-            if !ignore_broken_links {
-                bail!("{}", scan.broken.join("; "));
+        if ignore_broken_links {
+            for (_, message) in scan.broken.drain(..) {
+                eprintln!("keyaki: warning: skipped {}", printable(&message));
             }
-            for message in &scan.broken {
-                eprintln!("keyaki: warning: skipped {}", printable(message));
-            }
+        } else if scan.reports.is_empty() && !scan.broken.is_empty() {
+            let messages: Vec<&str> = scan.broken.iter().map(|(_, m)| m.as_str()).collect();
+            bail!("{}", messages.join("; "));
         }
         if scan.reports.is_empty() {
             bail!(
@@ -174,7 +176,14 @@ pub fn load(
             if scan.skipped == 1 { "" } else { "s" }
         );
     }
-    Ok(Loaded::PreDeploy(keyaki_iac::merge(scan.reports, &now)))
+    let mut report = keyaki_iac::merge(scan.reports, &now);
+    let broken: Vec<String> = scan.broken.iter().map(|(path, _)| path.clone()).collect();
+    report.problems.extend(
+        scan.broken.into_iter().map(
+            |(location, message)| keyaki_controls::finding::InputProblem { location, message },
+        ),
+    );
+    Ok(Loaded::PreDeploy(report, broken))
 }
 
 struct Scan<'a> {
@@ -183,8 +192,9 @@ struct Scan<'a> {
     now: &'a str,
     reports: Vec<ScanReport>,
     skipped: usize,
-    /// Symbolic links met in a directory that lead nowhere, and why.
-    broken: Vec<String>,
+    /// Symbolic links met in a directory that lead nowhere (as findings show paths), and
+    /// why.
+    broken: Vec<(String, String)>,
 }
 
 impl Scan<'_> {
@@ -282,7 +292,7 @@ impl Scan<'_> {
             }
             if !(meta.is_file() || std::fs::metadata(&path).is_ok_and(|m| m.is_file())) {
                 if let Some(why) = crate::input::broken_link(&path) {
-                    self.broken.push(why);
+                    self.broken.push((shown(&path), why));
                 }
                 continue;
             }

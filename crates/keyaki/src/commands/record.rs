@@ -153,7 +153,7 @@ pub fn record_scan(
 const CHART_RUNS: usize = 30;
 
 /// The failed findings of the account's last recorded runs, for the HTML report's chart;
-/// empty when the scan uses no store.
+/// empty when the scan uses no store. The store is only read.
 pub fn chart_history(
     args: &ScanStoreArgs,
     account: &str,
@@ -161,7 +161,13 @@ pub fn chart_history(
     let Some(path) = args.store_path()? else {
         return Ok(Vec::new());
     };
-    let store = Store::open(&path)?;
+    let store = match Store::open_read_only(&path) {
+        Ok(store) => store,
+        Err(keyaki_store::StoreError::Missing { .. } | keyaki_store::StoreError::Empty { .. }) => {
+            return Ok(Vec::new())
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok(store
         .failed_by_run(account, CHART_RUNS)?
         .into_iter()

@@ -1,5 +1,7 @@
 //! `keyaki runs`: the scans recorded in the findings store, newest first.
 
+use keyaki_report::text::printable;
+
 use crate::exit::Code;
 
 use super::findings::{columns, print, DbArgs};
@@ -87,10 +89,10 @@ pub fn run(_global: &Global, args: RunsArgs) -> anyhow::Result<Code> {
             );
             for r in &runs {
                 for w in &r.warnings {
-                    s.push_str(&format!("run {}: {w}\n", r.id));
+                    s.push_str(&format!("run {}: {}\n", r.id, printable(w)));
                 }
                 for u in &r.unreadable {
-                    s.push_str(&format!("run {}: could not read {u}\n", r.id));
+                    s.push_str(&format!("run {}: could not read {}\n", r.id, printable(u)));
                 }
             }
             s

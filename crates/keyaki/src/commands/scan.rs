@@ -174,6 +174,10 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
             super::predeploy::Loaded::Account(input)
         }
     };
+    // Whether the findings store (if any) is this scan's: findings before deploy are not
+    // recorded, nor is the store read for them.
+    let mut uses_store = true;
+    let mut broken_links = Vec::new();
     let report = match loaded {
         super::predeploy::Loaded::Account(input) => {
             // What the input covers, for the store, is read before the evaluation consumes it
@@ -183,7 +187,8 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
             super::record::record_scan(global, &args.store, scope, &mut report)?;
             report
         }
-        super::predeploy::Loaded::PreDeploy(mut report) => {
+        super::predeploy::Loaded::PreDeploy(mut report, broken) => {
+            broken_links = broken;
             // Suppressions apply; the findings store keeps deployed accounts only.
             let mut store = args.store.clone();
             if !store.no_store && (store.db.is_some() || store.record) && !global.quiet {
@@ -192,6 +197,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
                 );
             }
             store.no_store = true;
+            uses_store = false;
             super::record::record_scan(
                 global,
                 &store,
@@ -207,12 +213,23 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
         .map(Format::from)
         .unwrap_or_else(|| default_format(&args.output));
     // With a store, the HTML report charts the failed findings of the recorded runs.
-    let history = if format == Format::Html {
+    let history = if format == Format::Html && uses_store {
         super::record::chart_history(&args.store, &report.account)?
     } else {
         Vec::new()
     };
     write_report(global, &report, format, history, &args.output)?;
+    if !broken_links.is_empty() {
+        // Reported above with the other problems: a file left out could hide a FAILED one.
+        eprintln!(
+            "keyaki: error: {} broken symbolic link{} in `{}`: {} (pass --ignore-broken-links to skip such links)",
+            broken_links.len(),
+            if broken_links.len() == 1 { "" } else { "s" },
+            printable(&args.input.input.as_deref().unwrap_or(Path::new("")).display().to_string()),
+            printable(&broken_links.join(", "))
+        );
+        return Ok(Code::Error);
+    }
     #[cfg(feature = "aws")]
     if super::export::after_scan(global, &args.export, &args.aws, &report)? == Code::Error {
         return Ok(Code::Error);
