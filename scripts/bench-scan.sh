@@ -7,7 +7,7 @@
 #   BENCH_BIN=example scripts/bench-scan.sh  # the same pipeline (read, evaluate, JSON) as the
 #                                            # keyaki-controls example `scan_file`, which
 #                                            # builds without the AWS SDK
-#   KEYS=240000 POLICIES=30000 PRINCIPALS=15000 RUNS=1 scripts/bench-scan.sh
+#   KEYS=150000 POLICIES=50000 PRINCIPALS=25000 RUNS=1 scripts/bench-scan.sh
 #                                            # a larger account (about 200 MB)
 #   KEYAKI_BIN=/path/to/keyaki scripts/bench-scan.sh   # another keyaki (an older build)
 #
@@ -21,13 +21,17 @@ mkdir -p "$work"
 keys=${KEYS:-5000}
 policies=${POLICIES:-10000}
 principals=${PRINCIPALS:-5000}
-snapshot=$work/synthetic-account-$keys-$policies-$principals.json
+# KEY_POLICIES=0: keys without their key policy (KMS.5 then cannot read it: NOT_AVAILABLE), the
+# shape of snapshots made before keyaki collected key policies.
+key_policies=${KEY_POLICIES:-1}
+snapshot=$work/synthetic-account-$keys-$policies-$principals-kp$key_policies.json
 
 if [ ! -f "$snapshot" ]; then
-python3 - "$snapshot.tmp" "$keys" "$policies" "$principals" <<'PY'
+python3 - "$snapshot.tmp" "$keys" "$policies" "$principals" "$key_policies" <<'PY'
 import json, random, sys, uuid
 random.seed(42)
 KEYS, POLICIES, PRINCIPALS = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+KEY_POLICIES = sys.argv[5] == "1"
 A = "111122223333"
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1"]
 ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:DescribeKey",
@@ -87,7 +91,19 @@ for i in range(KEYS):
     if state == "PendingDeletion":
         meta["DeletionDate"] = "2026-12-24T00:00:00+00:00"
     rot = {"KeyRotationEnabled": random.random() < 0.7, "RotationPeriodInDays": 365} if spec == "SYMMETRIC_DEFAULT" else None
-    kms[region].append({"KeyMetadata": meta, "KeyRotationStatus": rot, "KeyPolicy": None, "Errors": []})
+    # The default key policy, as GetKeyPolicy returns it (a pretty-printed string); one key in
+    # fifty is also open to any account through a service (KMS.5 FAILED).
+    policy = None
+    if KEY_POLICIES:
+        stmts = [{"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+                  "Principal": {"AWS": f"arn:aws:iam::{A}:root"}, "Action": "kms:*", "Resource": "*"}]
+        if random.random() < 0.02:
+            stmts.append({"Sid": "ViaS3", "Effect": "Allow", "Principal": {"AWS": "*"},
+                          "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+                          "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}})
+        policy = json.dumps({"Version": "2012-10-17", "Id": "key-default-1", "Statement": stmts},
+                            indent=2, separators=(",", " : "))
+    kms[region].append({"KeyMetadata": meta, "KeyRotationStatus": rot, "KeyPolicy": policy, "Errors": []})
 snap = {"format": "keyaki-snapshot/1", "account_id": A, "partition": "aws", "collected_at": "2026-11-30T08:00:00Z",
         "iam": {"UserDetailList": users, "GroupDetailList": groups, "RoleDetailList": roles, "Policies": policies},
         "kms": kms, "regions": {r: {"Status": "ok"} for r in REGIONS}}
