@@ -7,6 +7,7 @@
 
 use std::ops::Range;
 
+use crate::condition;
 use crate::json::{self, Member, Node, Step, Value};
 use crate::model::{Effect, Location, MAX_DOCUMENT_BYTES, VERSION_2008, VERSION_2012};
 use crate::{ParseError, ParseErrorKind};
@@ -350,57 +351,15 @@ impl<'t> Reader<'t> {
         node: &Node<'_>,
         path: &[Step],
     ) -> Result<Vec<ConditionEntry>, ParseError> {
-        let Value::Object(operators) = &node.value else {
-            return Err(self.error(
-                format!("`Condition` must be an object, found {}", node.value.kind()),
-                node.start..node.end,
-                path,
-            ));
-        };
-        let mut out = Vec::new();
-        for op in operators {
-            let op_path = with(path, key(&op.key));
-            let Value::Object(keys) = &op.value.value else {
-                return Err(self.error(
-                    format!(
-                        "condition operator `{}` must hold an object, found {}",
-                        op.key,
-                        op.value.value.kind()
-                    ),
-                    op.value.start..op.value.end,
-                    &op_path,
-                ));
-            };
-            for k in keys {
-                let k_path = with(&op_path, key(&k.key));
-                let scalar = |n: &Node<'_>, p: &[Step]| match &n.value {
-                    Value::Str(s) => Ok(s.to_string()),
-                    Value::Bool | Value::Number => Ok(self.text[n.start..n.end].to_owned()),
-                    other => Err(self.error(
-                        format!(
-                            "condition values must be strings, numbers or booleans, found {}",
-                            other.kind()
-                        ),
-                        n.start..n.end,
-                        p,
-                    )),
-                };
-                let values = match &k.value.value {
-                    Value::Array(items) => items
-                        .iter()
-                        .enumerate()
-                        .map(|(i, n)| scalar(n, &with(&k_path, Step::Index(i))))
-                        .collect::<Result<Vec<_>, _>>()?,
-                    _ => vec![scalar(&k.value, &k_path)?],
-                };
-                out.push(ConditionEntry {
-                    operator: op.key.to_string(),
-                    key: k.key.to_string(),
-                    values,
-                });
-            }
-        }
-        Ok(out)
+        // Kept as written: KMS.5 reads the operator text itself ([`crate::public`]).
+        let error = |m: String, span: Range<usize>, p: &[Step]| self.error(m, span, p);
+        condition::read_block(self.text, node, path, &error, |op, k, values, _| {
+            Ok(ConditionEntry {
+                operator: op.key.to_string(),
+                key: k.key.to_string(),
+                values,
+            })
+        })
     }
 
     fn statement(

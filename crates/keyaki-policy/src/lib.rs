@@ -113,6 +113,7 @@
 
 mod analysis;
 mod catalog;
+mod condition;
 mod error;
 pub mod eval;
 mod glob;
@@ -128,6 +129,10 @@ pub use analysis::{
     Verdict, DEADLINE_REASON,
 };
 pub use catalog::kms_actions;
+pub use condition::{
+    block_scope, Condition, ConditionError, ErrorPlace, Operator, OperatorKind, Scope, SetQualifier,
+    ValueKind, CALLER_KEYS, SINGLE_VALUED_KEYS,
+};
 pub use error::{ParseError, ParseErrorKind, QueryError};
 pub use glob::Glob;
 pub use key_policy::{

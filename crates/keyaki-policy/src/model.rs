@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use crate::condition::{self, Condition};
 use crate::json::{self, Member, Node, Step, Value};
 use crate::pattern::may_match_kms;
 use crate::{ParseError, ParseErrorKind};
@@ -44,6 +45,8 @@ pub struct Statement {
     pub source: String,
     /// Whether the statement has a non-empty `Condition` block.
     pub has_condition: bool,
+    /// Every test of the `Condition` block (all must hold), in document order, typed.
+    pub conditions: Vec<Condition>,
     pub(crate) action: Element,
     pub(crate) resource: Element,
     /// Whether the statement may be about a KMS action at all (always for `NotAction`).
@@ -482,6 +485,7 @@ impl<'t> Builder<'t> {
         let mut effect = None;
         let mut action: Option<(Element, &str)> = None;
         let mut resource: Option<(Element, &str)> = None;
+        let mut conditions = Vec::new();
         let mut has_condition = false;
         for m in members {
             let p = || {
@@ -544,16 +548,17 @@ impl<'t> Builder<'t> {
                         },
                     ));
                 }
-                "Condition" => match &m.value.value {
-                    Value::Object(c) => has_condition = !c.is_empty(),
-                    other => {
-                        return Err(self.error(
-                            format!("`Condition` must be an object, found {}", other.kind()),
-                            m.value.start..m.value.end,
-                            &p(),
-                        ))
-                    }
-                },
+                "Condition" => {
+                    let error = |msg: String, span: Range<usize>, at: &[Step]| {
+                        self.error(msg, span, at)
+                    };
+                    let key_span = |m: &Member<'_>| self.key_span(m);
+                    conditions =
+                        condition::read_typed(self.text, &m.value, &p(), &error, &key_span)?;
+                    // An operator with no key (`{"StringEquals": {}}`) still makes the block
+                    // non-empty, as before conditions were typed.
+                    has_condition = matches!(&m.value.value, Value::Object(c) if !c.is_empty());
+                }
                 k @ ("Principal" | "NotPrincipal") => {
                     return Err(self.error(
                         format!("`{k}` is not allowed in an identity policy"),
@@ -603,6 +608,7 @@ impl<'t> Builder<'t> {
                 .unwrap_or("")
                 .to_string(),
             has_condition,
+            conditions,
             may_kms: action.negated || policy.element_patterns(action).any(may_match_kms),
             action,
             resource,
