@@ -6,7 +6,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
 
 use crate::catalog::kms_actions;
-use crate::condition::{block_scope, Scope};
+use crate::condition::{block_scope, Condition, Scope};
 use crate::model::Effect;
 use crate::pattern::{
     action_matches, compile_resource, padded, sure_in_not_resource, Reading, Tok,
@@ -156,17 +156,28 @@ impl ActionResult {
         if self.allowed_on_all_keys != Some(true) {
             return;
         }
-        let granting: Vec<&Statement> = self
+        let statements: Vec<&Statement> = self
             .statements
             .iter()
             .filter_map(|r| policy.statements.get(r.index))
             .collect();
-        let scope = if granting.len() < self.statements.len() || granting.is_empty() {
+        // A granting statement without conditions makes the action unconditional: no
+        // condition block needs to be read (the common case).
+        if statements.len() < self.statements.len()
+            || statements.is_empty()
+            || statements.iter().any(|s| !s.has_condition)
+        {
+            self.scope = Some(Scope::Unconditional);
+            return;
+        }
+        let granting: Vec<Vec<Condition>> =
+            statements.into_iter().map(Statement::conditions).collect();
+        let scope = if granting.is_empty() {
             Scope::Unconditional
         } else {
             granting
                 .iter()
-                .map(|s| block_scope(&s.conditions))
+                .map(|c| block_scope(c))
                 .max()
                 .unwrap_or(Scope::Unconditional)
         };
@@ -176,7 +187,6 @@ impl ActionResult {
         }
         for s in &granting {
             let text = s
-                .conditions
                 .iter()
                 .map(|c| c.to_string())
                 .collect::<Vec<_>>()
@@ -188,7 +198,7 @@ impl ActionResult {
         self.limit = Some(match scope {
             Scope::Service => {
                 let mut services: Vec<&str> = Vec::new();
-                for c in granting.iter().flat_map(|s| &s.conditions) {
+                for c in granting.iter().flatten() {
                     for v in c.services() {
                         if !services.contains(&v.as_str()) {
                             services.push(v);

@@ -109,10 +109,29 @@ impl OperatorKind {
 
     /// The operator named `name`, compared without case.
     pub fn from_name(name: &str) -> Option<OperatorKind> {
-        OPERATORS
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|&(_, k)| k)
+        use OperatorKind::*;
+        // As AWS spells them (almost every policy): one `match`, compiled to a few compares.
+        let exact = match name {
+            "StringEquals" => StringEquals,
+            "StringNotEquals" => StringNotEquals,
+            "StringEqualsIgnoreCase" => StringEqualsIgnoreCase,
+            "StringNotEqualsIgnoreCase" => StringNotEqualsIgnoreCase,
+            "StringLike" => StringLike,
+            "StringNotLike" => StringNotLike,
+            "ArnEquals" => ArnEquals,
+            "ArnLike" => ArnLike,
+            "ArnNotEquals" => ArnNotEquals,
+            "ArnNotLike" => ArnNotLike,
+            "Bool" => Bool,
+            "Null" => Null,
+            _ => {
+                return OPERATORS
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                    .map(|&(_, k)| k)
+            }
+        };
+        Some(exact)
     }
 
     /// What its values are.
@@ -192,6 +211,14 @@ impl Operator {
                 kind,
                 set,
                 if_exists: false,
+            });
+        }
+        if let Some(base) = rest.strip_suffix("IfExists") {
+            let kind = OperatorKind::from_name(base)?;
+            return (kind != OperatorKind::Null).then_some(Operator {
+                kind,
+                set,
+                if_exists: true,
             });
         }
         let cut = rest.len().checked_sub("IfExists".len())?;
@@ -365,6 +392,22 @@ impl Condition {
         values: Vec<String>,
         listed: bool,
     ) -> Result<Condition, ConditionError> {
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        let op = Condition::check(operator, key, &refs, listed)?;
+        Ok(Condition {
+            operator: op,
+            key: key.to_owned(),
+            values,
+        })
+    }
+
+    /// [`Condition::new`] without building the test: its operator, or what is wrong.
+    pub fn check(
+        operator: &str,
+        key: &str,
+        values: &[&str],
+        listed: bool,
+    ) -> Result<Operator, ConditionError> {
         let Some(op) = Operator::parse(operator) else {
             return Err(ConditionError {
                 message: format!("unknown condition operator `{operator}`"),
@@ -397,11 +440,7 @@ impl Condition {
                 });
             }
         }
-        Ok(Condition {
-            operator: op,
-            key: key.to_owned(),
-            values,
-        })
+        Ok(op)
     }
 
     fn key_is(&self, name: &str) -> bool {
@@ -656,29 +695,36 @@ impl fmt::Display for Condition {
 /// Reads a `Condition` block: an object of operators, each an object of keys, each a value or
 /// a list of values (strings, numbers or booleans). `make` builds one test from its operator
 /// member, its key member, its values as text, and the key's JSON path; `error` makes a
-/// [`ParseError`] from a message, a byte span and a path.
-pub(crate) fn read_block<T>(
-    text: &str,
-    node: &Node<'_>,
-    path: &[Step],
+/// [`ParseError`] from a message, a byte span and a path. Paths are only built for errors:
+/// reading a block allocates nothing but the values.
+pub(crate) fn read_block<'n, T>(
+    text: &'n str,
+    node: &'n Node<'_>,
+    path: &dyn Fn() -> Vec<Step>,
     error: &dyn Fn(String, Range<usize>, &[Step]) -> ParseError,
-    mut make: impl FnMut(&Member<'_>, &Member<'_>, Vec<String>, &[Step]) -> Result<T, ParseError>,
+    mut make: impl FnMut(
+        &Member<'_>,
+        &Member<'_>,
+        &[&str],
+        &dyn Fn() -> Vec<Step>,
+    ) -> Result<T, ParseError>,
 ) -> Result<Vec<T>, ParseError> {
-    let with = |p: &[Step], s: Step| {
-        let mut p = p.to_vec();
-        p.push(s);
-        p
-    };
     let Value::Object(operators) = &node.value else {
         return Err(error(
             format!("`Condition` must be an object, found {}", node.value.kind()),
             node.start..node.end,
-            path,
+            &path(),
         ));
     };
     let mut out = Vec::new();
+    // One buffer for the values of every key (they are borrowed from the document).
+    let mut values: Vec<&'n str> = Vec::new();
     for op in operators {
-        let op_path = with(path, Step::Key(op.key.to_string()));
+        let op_path = || {
+            let mut p = path();
+            p.push(Step::Key(op.key.to_string()));
+            p
+        };
         let Value::Object(keys) = &op.value.value else {
             return Err(error(
                 format!(
@@ -687,63 +733,108 @@ pub(crate) fn read_block<T>(
                     op.value.value.kind()
                 ),
                 op.value.start..op.value.end,
-                &op_path,
+                &op_path(),
             ));
         };
         for k in keys {
-            let k_path = with(&op_path, Step::Key(k.key.to_string()));
-            let scalar = |n: &Node<'_>, p: &[Step]| match &n.value {
-                Value::Str(s) => Ok(s.to_string()),
-                Value::Bool | Value::Number => Ok(text[n.start..n.end].to_owned()),
-                other => Err(error(
-                    format!(
-                        "condition values must be strings, numbers or booleans, found {}",
-                        other.kind()
-                    ),
-                    n.start..n.end,
-                    p,
-                )),
+            let k_path = || {
+                let mut p = op_path();
+                p.push(Step::Key(k.key.to_string()));
+                p
             };
-            let values = match &k.value.value {
-                Value::Array(items) => items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, n)| scalar(n, &with(&k_path, Step::Index(i))))
-                    .collect::<Result<Vec<_>, _>>()?,
-                _ => vec![scalar(&k.value, &k_path)?],
+            let scalar = |n: &'n Node<'_>, at: Option<usize>| match &n.value {
+                Value::Str(s) => Ok(&**s),
+                Value::Bool | Value::Number => Ok(&text[n.start..n.end]),
+                other => {
+                    let mut p = k_path();
+                    p.extend(at.map(Step::Index));
+                    Err(error(
+                        format!(
+                            "condition values must be strings, numbers or booleans, found {}",
+                            other.kind()
+                        ),
+                        n.start..n.end,
+                        &p,
+                    ))
+                }
             };
-            out.push(make(op, k, values, &k_path)?);
+            let test = match &k.value.value {
+                Value::Array(items) => {
+                    values.clear();
+                    for (i, n) in items.iter().enumerate() {
+                        values.push(scalar(n, Some(i))?);
+                    }
+                    make(op, k, &values, &k_path)?
+                }
+                _ => make(op, k, &[scalar(&k.value, None)?], &k_path)?,
+            };
+            out.push(test);
         }
     }
     Ok(out)
 }
 
-/// [`read_block`] for identity policies: every test checked and typed, an error naming the
-/// operator, the key or the value it is about.
+/// [`read_block`] for identity policies: every test checked (an error names the operator, the
+/// key or the value it is about) and, with `build`, typed; without, nothing is kept nor
+/// allocated (the parser checks every block, and types one again only when its conditions
+/// are asked for: [`crate::Statement::conditions`]).
 pub(crate) fn read_typed(
     text: &str,
     node: &Node<'_>,
-    path: &[Step],
+    path: &dyn Fn() -> Vec<Step>,
     error: &dyn Fn(String, Range<usize>, &[Step]) -> ParseError,
     key_span: &dyn Fn(&Member<'_>) -> Range<usize>,
+    build: bool,
 ) -> Result<Vec<Condition>, ParseError> {
-    read_block(text, node, path, error, |op, k, values, k_path| {
+    let check = |op: &Member<'_>, k: &Member<'_>, values: &[&str], k_path: &dyn Fn() -> Vec<Step>| {
         let listed = matches!(k.value.value, Value::Array(_));
-        Condition::new(&op.key, &k.key, values, listed).map_err(|e| match e.place {
-            ErrorPlace::Operator => error(e.message, key_span(op), &k_path[..k_path.len() - 1]),
-            ErrorPlace::Key => error(e.message, key_span(k), k_path),
-            ErrorPlace::Value(None) => error(e.message, k.value.start..k.value.end, k_path),
-            ErrorPlace::Value(Some(i)) => {
-                let node = match &k.value.value {
-                    Value::Array(items) => items.get(i).unwrap_or(&k.value),
-                    _ => &k.value,
-                };
-                let mut p = k_path.to_vec();
-                p.push(Step::Index(i));
-                error(e.message, node.start..node.end, &p)
+        Condition::check(&op.key, &k.key, values, listed).map_err(|e| {
+            let mut p = k_path();
+            match e.place {
+                ErrorPlace::Operator => {
+                    p.pop();
+                    error(e.message, key_span(op), &p)
+                }
+                ErrorPlace::Key => error(e.message, key_span(k), &p),
+                ErrorPlace::Value(None) => error(e.message, k.value.start..k.value.end, &p),
+                ErrorPlace::Value(Some(i)) => {
+                    let node = match &k.value.value {
+                        Value::Array(items) => items.get(i).unwrap_or(&k.value),
+                        _ => &k.value,
+                    };
+                    p.push(Step::Index(i));
+                    error(e.message, node.start..node.end, &p)
+                }
             }
         })
+    };
+    if !build {
+        // `Vec<()>` allocates nothing.
+        read_block(text, node, path, error, |op, k, values, k_path| {
+            check(op, k, values, k_path).map(|_| ())
+        })?;
+        return Ok(Vec::new());
+    }
+    read_block(text, node, path, error, |op, k, values, k_path| {
+        Ok(Condition {
+            operator: check(op, k, values, k_path)?,
+            key: k.key.to_string(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        })
     })
+}
+
+/// The typed tests of a `Condition` block's JSON text (empty when, which the parser rules
+/// out, the text cannot be read).
+pub(crate) fn of_block_text(block: &str) -> Vec<Condition> {
+    let Ok(root) = crate::json::parse(block) else {
+        return Vec::new();
+    };
+    let error = |m: String, _: Range<usize>, _: &[Step]| {
+        ParseError::whole(crate::ParseErrorKind::Element, m)
+    };
+    let key_span = |m: &Member<'_>| m.key_start..m.key_start;
+    read_typed(block, &root, &Vec::new, &error, &key_span, true).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -43,10 +43,11 @@ pub struct Statement {
     pub location: Option<Location>,
     /// The statement as JSON text (for evidence and reports).
     pub source: String,
-    /// Whether the statement has a non-empty `Condition` block.
+    /// Whether the statement has a non-empty `Condition` block (every test of it was checked
+    /// when the policy was parsed: [`Statement::conditions`]).
     pub has_condition: bool,
-    /// Every test of the `Condition` block (all must hold), in document order, typed.
-    pub conditions: Vec<Condition>,
+    /// Where the `Condition` object stands in [`Statement::source`] (bytes), when non-empty.
+    pub(crate) condition_span: Option<(u32, u32)>,
     pub(crate) action: Element,
     pub(crate) resource: Element,
     /// Whether the statement may be about a KMS action at all (always for `NotAction`).
@@ -57,6 +58,20 @@ impl Statement {
     /// `true` when the statement uses `NotAction` instead of `Action`.
     pub fn not_action(&self) -> bool {
         self.action.negated
+    }
+
+    /// Every test of the `Condition` block (all must hold), typed, in document order. Read
+    /// again from [`Statement::source`] when asked (the parser checks every block but keeps
+    /// none: conditions are asked about only for the few grants that fail).
+    pub fn conditions(&self) -> Vec<Condition> {
+        match self.condition_span {
+            Some((start, end)) => self
+                .source
+                .get(start as usize..end as usize)
+                .map(condition::of_block_text)
+                .unwrap_or_default(),
+            None => Vec::new(),
+        }
     }
 
     /// `true` when the statement uses `NotResource` instead of `Resource`.
@@ -485,8 +500,8 @@ impl<'t> Builder<'t> {
         let mut effect = None;
         let mut action: Option<(Element, &str)> = None;
         let mut resource: Option<(Element, &str)> = None;
-        let mut conditions = Vec::new();
         let mut has_condition = false;
+        let mut condition_span = None;
         for m in members {
             let p = || {
                 let mut p = path();
@@ -553,11 +568,14 @@ impl<'t> Builder<'t> {
                         self.error(msg, span, at)
                     };
                     let key_span = |m: &Member<'_>| self.key_span(m);
-                    conditions =
-                        condition::read_typed(self.text, &m.value, &p(), &error, &key_span)?;
+                    condition::read_typed(self.text, &m.value, &p, &error, &key_span, false)?;
                     // An operator with no key (`{"StringEquals": {}}`) still makes the block
                     // non-empty, as before conditions were typed.
                     has_condition = matches!(&m.value.value, Value::Object(c) if !c.is_empty());
+                    condition_span = has_condition.then(|| {
+                        let at = |offset: usize| offset.saturating_sub(node.start) as u32;
+                        (at(m.value.start), at(m.value.end))
+                    });
                 }
                 k @ ("Principal" | "NotPrincipal") => {
                     return Err(self.error(
@@ -608,7 +626,7 @@ impl<'t> Builder<'t> {
                 .unwrap_or("")
                 .to_string(),
             has_condition,
-            conditions,
+            condition_span,
             may_kms: action.negated || policy.element_patterns(action).any(may_match_kms),
             action,
             resource,

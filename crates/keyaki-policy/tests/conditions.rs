@@ -221,7 +221,7 @@ fn numbers_and_booleans_are_accepted_where_aws_accepts_them() {
                       "NumericLessThan": {"aws:MultiFactorAuthAge": [3600, "7200"]},
                       "StringEquals": {"kms:CallerAccount": 111122223333_u64}}}});
     let policy = Policy::parse(&doc.to_string()).expect("parses");
-    let c = &policy.statements[0].conditions;
+    let c = &policy.statements[0].conditions();
     assert_eq!(c.len(), 3);
     assert_eq!(c[0].values, ["true"]);
     assert_eq!(c[1].values, ["3600", "7200"]);

@@ -312,7 +312,7 @@ fn check_conditions_keep_the_verdict(doc: &Value, blocks: &[Option<Value>]) {
             let bare_grant = rb
                 .statements
                 .iter()
-                .any(|r| c.statements[r.index].conditions.is_empty());
+                .any(|r| c.statements[r.index].conditions().is_empty());
             assert_eq!(rb.scope == Some(Scope::Unconditional), bare_grant, "{with}");
             assert_eq!(rb.conditions.is_empty(), bare_grant, "{with}");
         }
