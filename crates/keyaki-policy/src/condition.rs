@@ -65,7 +65,10 @@ pub enum ValueKind {
 const OPERATORS: &[(&str, OperatorKind)] = &[
     ("StringEquals", OperatorKind::StringEquals),
     ("StringNotEquals", OperatorKind::StringNotEquals),
-    ("StringEqualsIgnoreCase", OperatorKind::StringEqualsIgnoreCase),
+    (
+        "StringEqualsIgnoreCase",
+        OperatorKind::StringEqualsIgnoreCase,
+    ),
     (
         "StringNotEqualsIgnoreCase",
         OperatorKind::StringNotEqualsIgnoreCase,
@@ -138,11 +141,23 @@ impl OperatorKind {
     pub fn value_kind(self) -> ValueKind {
         use OperatorKind::*;
         match self {
-            StringEquals | StringNotEquals | StringEqualsIgnoreCase | StringNotEqualsIgnoreCase
-            | StringLike | StringNotLike => ValueKind::String,
-            NumericEquals | NumericNotEquals | NumericLessThan | NumericLessThanEquals
-            | NumericGreaterThan | NumericGreaterThanEquals => ValueKind::Number,
-            DateEquals | DateNotEquals | DateLessThan | DateLessThanEquals | DateGreaterThan
+            StringEquals
+            | StringNotEquals
+            | StringEqualsIgnoreCase
+            | StringNotEqualsIgnoreCase
+            | StringLike
+            | StringNotLike => ValueKind::String,
+            NumericEquals
+            | NumericNotEquals
+            | NumericLessThan
+            | NumericLessThanEquals
+            | NumericGreaterThan
+            | NumericGreaterThanEquals => ValueKind::Number,
+            DateEquals
+            | DateNotEquals
+            | DateLessThan
+            | DateLessThanEquals
+            | DateGreaterThan
             | DateGreaterThanEquals => ValueKind::Date,
             Bool => ValueKind::Bool,
             BinaryEquals => ValueKind::Binary,
@@ -237,7 +252,9 @@ impl Operator {
     /// Whether the test holds only for a request whose key is present and matches one of the
     /// values (a positive match, no `IfExists`, no `ForAllValues:`).
     pub fn requires_match(self) -> bool {
-        self.kind.is_positive_match() && !self.if_exists && self.set != Some(SetQualifier::ForAllValues)
+        self.kind.is_positive_match()
+            && !self.if_exists
+            && self.set != Some(SetQualifier::ForAllValues)
     }
 }
 
@@ -360,12 +377,14 @@ pub const SINGLE_VALUED_KEYS: &[&str] = &[
 const CONTEXT_PREFIX: &str = "kms:EncryptionContext:";
 
 fn is_single_valued(key: &str) -> bool {
-    SINGLE_VALUED_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) || starts_with_ci(key, CONTEXT_PREFIX)
+    SINGLE_VALUED_KEYS
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(key))
+        || starts_with_ci(key, CONTEXT_PREFIX)
 }
 
 fn starts_with_ci(s: &str, prefix: &str) -> bool {
-    s.len() >= prefix.len()
-        && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 /// What is wrong with a test, and where: the operator, the key, or one of the values (its
@@ -536,7 +555,9 @@ fn check_value(kind: OperatorKind, v: &str) -> Option<&'static str> {
     }
     Some(match kind.value_kind() {
         ValueKind::Number => "is not a number",
-        ValueKind::Date => "is not a date (ISO 8601, e.g. `2026-01-31T00:00:00Z`, or epoch seconds)",
+        ValueKind::Date => {
+            "is not a date (ISO 8601, e.g. `2026-01-31T00:00:00Z`, or epoch seconds)"
+        }
         ValueKind::Bool | ValueKind::Null => "is not `true` or `false`",
         ValueKind::Binary => "is not base64",
         _ => "is not an IP address or CIDR block (`203.0.113.0/24`, `2001:db8::/32`)",
@@ -567,7 +588,12 @@ fn is_date(v: &str) -> bool {
             .and_then(|s| s.parse::<u32>().ok())
             .unwrap_or(u32::MAX)
     };
-    if b.len() < 10 || !digits(0..4) || b[4] != b'-' || !digits(5..7) || b[7] != b'-' || !digits(8..10)
+    if b.len() < 10
+        || !digits(0..4)
+        || b[4] != b'-'
+        || !digits(5..7)
+        || b[7] != b'-'
+        || !digits(8..10)
     {
         return false;
     }
@@ -597,7 +623,11 @@ fn is_date(v: &str) -> bool {
     };
     let mut parts = clock.split(':');
     let field = |p: Option<&str>, max: u32| {
-        p.is_some_and(|p| p.len() == 2 && p.bytes().all(|c| c.is_ascii_digit()) && p.parse::<u32>().is_ok_and(|n| n <= max))
+        p.is_some_and(|p| {
+            p.len() == 2
+                && p.bytes().all(|c| c.is_ascii_digit())
+                && p.parse::<u32>().is_ok_and(|n| n <= max)
+        })
     };
     let hh = parts.next();
     let mm = parts.next();
@@ -786,28 +816,29 @@ pub(crate) fn read_typed(
     key_span: &dyn Fn(&Member<'_>) -> Range<usize>,
     build: bool,
 ) -> Result<Vec<Condition>, ParseError> {
-    let check = |op: &Member<'_>, k: &Member<'_>, values: &[&str], k_path: &dyn Fn() -> Vec<Step>| {
-        let listed = matches!(k.value.value, Value::Array(_));
-        Condition::check(&op.key, &k.key, values, listed).map_err(|e| {
-            let mut p = k_path();
-            match e.place {
-                ErrorPlace::Operator => {
-                    p.pop();
-                    error(e.message, key_span(op), &p)
+    let check =
+        |op: &Member<'_>, k: &Member<'_>, values: &[&str], k_path: &dyn Fn() -> Vec<Step>| {
+            let listed = matches!(k.value.value, Value::Array(_));
+            Condition::check(&op.key, &k.key, values, listed).map_err(|e| {
+                let mut p = k_path();
+                match e.place {
+                    ErrorPlace::Operator => {
+                        p.pop();
+                        error(e.message, key_span(op), &p)
+                    }
+                    ErrorPlace::Key => error(e.message, key_span(k), &p),
+                    ErrorPlace::Value(None) => error(e.message, k.value.start..k.value.end, &p),
+                    ErrorPlace::Value(Some(i)) => {
+                        let node = match &k.value.value {
+                            Value::Array(items) => items.get(i).unwrap_or(&k.value),
+                            _ => &k.value,
+                        };
+                        p.push(Step::Index(i));
+                        error(e.message, node.start..node.end, &p)
+                    }
                 }
-                ErrorPlace::Key => error(e.message, key_span(k), &p),
-                ErrorPlace::Value(None) => error(e.message, k.value.start..k.value.end, &p),
-                ErrorPlace::Value(Some(i)) => {
-                    let node = match &k.value.value {
-                        Value::Array(items) => items.get(i).unwrap_or(&k.value),
-                        _ => &k.value,
-                    };
-                    p.push(Step::Index(i));
-                    error(e.message, node.start..node.end, &p)
-                }
-            }
-        })
-    };
+            })
+        };
     if !build {
         // `Vec<()>` allocates nothing.
         read_block(text, node, path, error, |op, k, values, k_path| {
@@ -893,18 +924,38 @@ mod tests {
             ("NumericEquals", "s3:max-keys", "ten", false),
             ("NumericEquals", "s3:max-keys", "1.", false),
             ("NumericEquals", "s3:max-keys", "", false),
-            ("DateGreaterThan", "aws:CurrentTime", "2026-01-31T00:00:00Z", true),
+            (
+                "DateGreaterThan",
+                "aws:CurrentTime",
+                "2026-01-31T00:00:00Z",
+                true,
+            ),
             ("DateLessThan", "aws:CurrentTime", "2026-01-31", true),
-            ("DateLessThan", "aws:CurrentTime", "2026-01-31T12:00:00.123+02:00", true),
+            (
+                "DateLessThan",
+                "aws:CurrentTime",
+                "2026-01-31T12:00:00.123+02:00",
+                true,
+            ),
             ("DateLessThan", "aws:CurrentTime", "2026-01-31T12:00Z", true),
             ("DateLessThan", "aws:EpochTime", "1767225600", true),
             ("DateLessThan", "aws:CurrentTime", "2026-13-01", false),
             ("DateLessThan", "aws:CurrentTime", "tomorrow", false),
-            ("DateLessThan", "aws:CurrentTime", "2026-01-31T25:00:00Z", false),
+            (
+                "DateLessThan",
+                "aws:CurrentTime",
+                "2026-01-31T25:00:00Z",
+                false,
+            ),
             ("DateLessThan", "aws:CurrentTime", "2026-01-31 12:00", false),
             ("IpAddress", "aws:SourceIp", "203.0.113.0/24", true),
             ("IpAddress", "aws:SourceIp", "203.0.113.7", true),
-            ("NotIpAddress", "aws:SourceIp", "2001:DB8:1234:5678::/64", true),
+            (
+                "NotIpAddress",
+                "aws:SourceIp",
+                "2001:DB8:1234:5678::/64",
+                true,
+            ),
             ("IpAddress", "aws:SourceIp", "203.0.113.0/33", false),
             ("IpAddress", "aws:SourceIp", "203.0.113/24", false),
             ("IpAddress", "aws:SourceIp", "2001:db8::/129", false),
@@ -915,7 +966,12 @@ mod tests {
             ("Bool", "aws:SecureTransport", "yes", false),
             ("Null", "kms:EncryptionContextKeys", "false", true),
             ("Null", "kms:EncryptionContextKeys", "0", false),
-            ("BinaryEquals", "aws:ResourceTag/bin", "QmluYXJ5VmFsdWU=", true),
+            (
+                "BinaryEquals",
+                "aws:ResourceTag/bin",
+                "QmluYXJ5VmFsdWU=",
+                true,
+            ),
             ("BinaryEquals", "aws:ResourceTag/bin", "not base64!", false),
             ("StringEquals", "kms:ViaService", "anything at all", true),
             ("ArnLike", "aws:PrincipalArn", "arn:aws:iam::*:role/x", true),
@@ -999,22 +1055,42 @@ mod tests {
                 &["2026-01-01", "2027-01-01"],
                 "aws:CurrentTime ≥ one of {2026-01-01, 2027-01-01}",
             ),
-            ("Bool", "aws:SecureTransport", &["true"], "aws:SecureTransport = true"),
+            (
+                "Bool",
+                "aws:SecureTransport",
+                &["true"],
+                "aws:SecureTransport = true",
+            ),
             (
                 "NotIpAddress",
                 "aws:SourceIp",
                 &["203.0.113.0/24"],
                 "aws:SourceIp not within {203.0.113.0/24}",
             ),
-            ("Null", "kms:EncryptionContextKeys", &["false"], "kms:EncryptionContextKeys present"),
-            ("Null", "aws:TokenIssueTime", &["true"], "aws:TokenIssueTime absent"),
+            (
+                "Null",
+                "kms:EncryptionContextKeys",
+                &["false"],
+                "kms:EncryptionContextKeys present",
+            ),
+            (
+                "Null",
+                "aws:TokenIssueTime",
+                &["true"],
+                "aws:TokenIssueTime absent",
+            ),
             (
                 "StringEqualsIgnoreCase",
                 "aws:username",
                 &["Alice"],
                 "aws:username ∈ {Alice} ignoring case",
             ),
-            ("ArnNotLike", "aws:SourceArn", &["arn:aws:s3:::b"], "aws:SourceArn not like {arn:aws:s3:::b}"),
+            (
+                "ArnNotLike",
+                "aws:SourceArn",
+                &["arn:aws:s3:::b"],
+                "aws:SourceArn not like {arn:aws:s3:::b}",
+            ),
         ];
         for &(op, key, values, want) in table {
             assert_eq!(cond(op, key, values).unwrap().to_string(), want);
@@ -1025,36 +1101,110 @@ mod tests {
     fn scope_follows_what_the_test_requires() {
         use Scope::*;
         let table: &[(&str, &str, &[&str], Scope)] = &[
-            ("StringEquals", "kms:ViaService", &["s3.us-east-1.amazonaws.com"], Service),
-            ("StringLike", "kms:ViaService", &["ec2.*.amazonaws.com"], Service),
+            (
+                "StringEquals",
+                "kms:ViaService",
+                &["s3.us-east-1.amazonaws.com"],
+                Service,
+            ),
+            (
+                "StringLike",
+                "kms:ViaService",
+                &["ec2.*.amazonaws.com"],
+                Service,
+            ),
             ("StringLike", "kms:ViaService", &["*"], Other),
-            ("StringEqualsIfExists", "kms:ViaService", &["s3.us-east-1.amazonaws.com"], Other),
-            ("StringNotEquals", "kms:ViaService", &["s3.us-east-1.amazonaws.com"], Other),
-            ("StringEquals", "kms:ViaService", &["${aws:username}"], Other),
+            (
+                "StringEqualsIfExists",
+                "kms:ViaService",
+                &["s3.us-east-1.amazonaws.com"],
+                Other,
+            ),
+            (
+                "StringNotEquals",
+                "kms:ViaService",
+                &["s3.us-east-1.amazonaws.com"],
+                Other,
+            ),
+            (
+                "StringEquals",
+                "kms:ViaService",
+                &["${aws:username}"],
+                Other,
+            ),
             ("StringEquals", "kms:ViaService", &[], Other),
-            ("StringEquals", "kms:CallerAccount", &["111122223333"], Caller),
-            ("StringEquals", "aws:PrincipalOrgID", &["o-a1b2c3d4e5"], Caller),
+            (
+                "StringEquals",
+                "kms:CallerAccount",
+                &["111122223333"],
+                Caller,
+            ),
+            (
+                "StringEquals",
+                "aws:PrincipalOrgID",
+                &["o-a1b2c3d4e5"],
+                Caller,
+            ),
             ("StringLike", "aws:PrincipalOrgID", &["o-*"], Other),
-            ("ArnLike", "aws:PrincipalArn", &["arn:aws:iam::111122223333:role/*"], Caller),
-            ("ArnLike", "aws:PrincipalArn", &["arn:aws:iam::*:role/admin"], Other),
-            ("StringEquals", "aws:PrincipalAccount", &["${aws:ResourceAccount}"], Other),
-            ("StringEquals", "kms:EncryptionContext:aws:s3:arn", &["arn:aws:s3:::b"], Context),
+            (
+                "ArnLike",
+                "aws:PrincipalArn",
+                &["arn:aws:iam::111122223333:role/*"],
+                Caller,
+            ),
+            (
+                "ArnLike",
+                "aws:PrincipalArn",
+                &["arn:aws:iam::*:role/admin"],
+                Other,
+            ),
+            (
+                "StringEquals",
+                "aws:PrincipalAccount",
+                &["${aws:ResourceAccount}"],
+                Other,
+            ),
+            (
+                "StringEquals",
+                "kms:EncryptionContext:aws:s3:arn",
+                &["arn:aws:s3:::b"],
+                Context,
+            ),
             ("StringLike", "kms:EncryptionContext:Dept", &["*"], Context),
-            ("ForAnyValue:StringEquals", "kms:EncryptionContextKeys", &["Dept"], Context),
-            ("ForAllValues:StringEquals", "kms:EncryptionContextKeys", &["Dept"], Other),
+            (
+                "ForAnyValue:StringEquals",
+                "kms:EncryptionContextKeys",
+                &["Dept"],
+                Context,
+            ),
+            (
+                "ForAllValues:StringEquals",
+                "kms:EncryptionContextKeys",
+                &["Dept"],
+                Other,
+            ),
             ("Null", "kms:EncryptionContextKeys", &["false"], Context),
             ("Null", "kms:EncryptionContextKeys", &["true"], Other),
             ("Bool", "aws:SecureTransport", &["true"], Other),
             ("IpAddress", "aws:SourceIp", &["203.0.113.0/24"], Other),
         ];
         for &(op, key, values, want) in table {
-            assert_eq!(cond(op, key, values).unwrap().scope(), want, "{op} {key} {values:?}");
+            assert_eq!(
+                cond(op, key, values).unwrap().scope(),
+                want,
+                "{op} {key} {values:?}"
+            );
         }
     }
 
     #[test]
     fn a_block_takes_its_narrowest_test_and_no_block_is_unconditional() {
-        let via = cond("StringEquals", "kms:ViaService", &["s3.us-east-1.amazonaws.com"]).unwrap();
+        let via = cond(
+            "StringEquals",
+            "kms:ViaService",
+            &["s3.us-east-1.amazonaws.com"],
+        )
+        .unwrap();
         let caller = cond("StringEquals", "kms:CallerAccount", &["111122223333"]).unwrap();
         let tls = cond("Bool", "aws:SecureTransport", &["true"]).unwrap();
         assert_eq!(block_scope(&[]), Scope::Unconditional);

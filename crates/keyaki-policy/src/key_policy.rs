@@ -353,13 +353,19 @@ impl<'t> Reader<'t> {
     ) -> Result<Vec<ConditionEntry>, ParseError> {
         // Kept as written: KMS.5 reads the operator text itself ([`crate::public`]).
         let error = |m: String, span: Range<usize>, p: &[Step]| self.error(m, span, p);
-        condition::read_block(self.text, node, &|| path.to_vec(), &error, |op, k, values, _| {
-            Ok(ConditionEntry {
-                operator: op.key.to_string(),
-                key: k.key.to_string(),
-                values: values.iter().map(|v| v.to_string()).collect(),
-            })
-        })
+        condition::read_block(
+            self.text,
+            node,
+            &|| path.to_vec(),
+            &error,
+            |op, k, values, _| {
+                Ok(ConditionEntry {
+                    operator: op.key.to_string(),
+                    key: k.key.to_string(),
+                    values: values.iter().map(|v| v.to_string()).collect(),
+                })
+            },
+        )
     }
 
     fn statement(

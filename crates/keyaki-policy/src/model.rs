@@ -564,9 +564,8 @@ impl<'t> Builder<'t> {
                     ));
                 }
                 "Condition" => {
-                    let error = |msg: String, span: Range<usize>, at: &[Step]| {
-                        self.error(msg, span, at)
-                    };
+                    let error =
+                        |msg: String, span: Range<usize>, at: &[Step]| self.error(msg, span, at);
                     let key_span = |m: &Member<'_>| self.key_span(m);
                     condition::read_typed(self.text, &m.value, &p, &error, &key_span, false)?;
                     // An operator with no key (`{"StringEquals": {}}`) still makes the block

@@ -105,10 +105,7 @@ fn the_widest_granting_statement_decides_and_the_narrowest_test_of_a_statement()
         (vec![grant(Some(&via)), grant(Some(&tls))], Scope::Other),
         (vec![grant(Some(&via)), grant(None)], Scope::Unconditional),
         (vec![grant(Some(&both))], Scope::Service),
-        (
-            vec![grant(Some(&via)), grant(Some(&via))],
-            Scope::Service,
-        ),
+        (vec![grant(Some(&via)), grant(Some(&via))], Scope::Service),
     ];
     for (statements, want) in cases {
         let doc = json!({"Statement": statements});
@@ -210,7 +207,10 @@ fn malformed_conditions_are_errors_with_their_json_path() {
         assert_eq!(e.path.as_deref(), Some(*path), "{block}: {e}");
         assert!(e.message.contains(message), "{block}: {e}");
         assert_eq!(e.statement, Some(0));
-        assert!(e.line.is_some_and(|l| l > 1), "{block}: a place in the text");
+        assert!(
+            e.line.is_some_and(|l| l > 1),
+            "{block}: a place in the text"
+        );
     }
 }
 

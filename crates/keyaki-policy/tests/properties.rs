@@ -262,11 +262,19 @@ fn condition_block() -> impl Strategy<Value = Option<Value>> {
         Some(json!({"StringEquals": {"kms:CallerAccount": "111122223333"}})),
         Some(json!({"ForAnyValue:StringEquals": {"kms:EncryptionContextKeys": "Dept"}})),
         Some(json!({"StringEquals": {"kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::b"}})),
-        Some(json!({"Bool": {"aws:SecureTransport": true}, "IpAddress": {"aws:SourceIp": "203.0.113.0/24"}})),
-        Some(json!({"NumericLessThan": {"aws:MultiFactorAuthAge": 3600}, "DateLessThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}})),
+        Some(
+            json!({"Bool": {"aws:SecureTransport": true}, "IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}),
+        ),
+        Some(
+            json!({"NumericLessThan": {"aws:MultiFactorAuthAge": 3600}, "DateLessThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}}),
+        ),
         Some(json!({"StringNotEqualsIfExists": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}})),
-        Some(json!({"Null": {"kms:EncryptionContextKeys": "false"}, "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/*"}})),
-        Some(json!({"ForAllValues:StringLike": {"aws:TagKeys": "team-*"}, "BinaryEquals": {"aws:ResourceTag/b": "QQ=="}})),
+        Some(
+            json!({"Null": {"kms:EncryptionContextKeys": "false"}, "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/*"}}),
+        ),
+        Some(
+            json!({"ForAllValues:StringLike": {"aws:TagKeys": "team-*"}, "BinaryEquals": {"aws:ResourceTag/b": "QQ=="}}),
+        ),
     ])
 }
 

@@ -639,7 +639,10 @@ fn policy_result(
                 properties.insert("limit".into(), Value::Object(limits));
             }
             if let Some(limit) = failing.iter().find_map(|a| a.limit.as_deref()) {
-                if failing.iter().all(|a| a.scope != Some(keyaki_policy::Scope::Unconditional)) {
+                if failing
+                    .iter()
+                    .all(|a| a.scope != Some(keyaki_policy::Scope::Unconditional))
+                {
                     text.push_str(&format!(" — {limit}"));
                 }
             }

@@ -191,8 +191,7 @@ pub(crate) fn evidence_lines(f: &Finding) -> Vec<String> {
             for policy in policies {
                 // Blocked actions granted by the same statements with the same witness
                 // share one line.
-                let mut groups: Vec<(String, Option<&str>, Option<&str>, Vec<&str>)> =
-                    Vec::new();
+                let mut groups: Vec<(String, Option<&str>, Option<&str>, Vec<&str>)> = Vec::new();
                 for action in &policy.actions {
                     if action.allowed_on_all_keys != Some(true) {
                         continue;

@@ -667,7 +667,10 @@ fn scope_and_conditions_are_in_the_json_and_fail_on_scope_sets_the_exit_status()
     assert_eq!(code, 1);
     let results = report["results"].as_array().expect("results");
     let decrypt = |i: usize| &results[i]["actions"][0];
-    assert_eq!(results[0]["verdict"], "FAILED", "conditions never change the verdict");
+    assert_eq!(
+        results[0]["verdict"], "FAILED",
+        "conditions never change the verdict"
+    );
     assert_eq!(decrypt(0)["scope"], "service");
     assert_eq!(
         decrypt(0)["conditions"],

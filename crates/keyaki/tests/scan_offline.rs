@@ -576,7 +576,11 @@ fn fail_on_scope_fails_only_on_grants_no_condition_limits() {
         {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]});
     let dir = tempfile::tempdir().expect("tempdir");
     let conditional = dir.path().join("conditional.json");
-    std::fs::write(&conditional, managed_policies(&[("CdkDeploy", via_s3.clone())])).unwrap();
+    std::fs::write(
+        &conditional,
+        managed_policies(&[("CdkDeploy", via_s3.clone())]),
+    )
+    .unwrap();
     let both = dir.path().join("both.json");
     std::fs::write(
         &both,
@@ -625,7 +629,13 @@ fn fail_on_scope_fails_only_on_grants_no_condition_limits() {
 
     // The table shows the scope under the finding.
     let out = keyaki()
-        .args(["scan", "--input", conditional.to_str().unwrap(), "--controls", "KMS.1"])
+        .args([
+            "scan",
+            "--input",
+            conditional.to_str().unwrap(),
+            "--controls",
+            "KMS.1",
+        ])
         .args(["--format", "table"])
         .output()
         .expect("runs");

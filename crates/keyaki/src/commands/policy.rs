@@ -470,11 +470,7 @@ impl ResultWriter for TextWriter {
                                     .limit
                                     .as_deref()
                                     .unwrap_or("no condition limits the grant");
-                                writeln!(
-                                    out,
-                                    "          scope: {scope} — {}",
-                                    printable(limit)
-                                )?;
+                                writeln!(out, "          scope: {scope} — {}", printable(limit))?;
                             }
                         }
                         (_, None) => {
