@@ -722,6 +722,9 @@ impl fmt::Display for Condition {
     }
 }
 
+/// Makes a [`ParseError`] from a message, a byte span and a JSON path.
+pub(crate) type MakeError<'e> = dyn Fn(String, Range<usize>, &[Step]) -> ParseError + 'e;
+
 /// Reads a `Condition` block: an object of operators, each an object of keys, each a value or
 /// a list of values (strings, numbers or booleans). `make` builds one test from its operator
 /// member, its key member, its values as text, and the key's JSON path; `error` makes a
@@ -731,7 +734,7 @@ pub(crate) fn read_block<'n, T>(
     text: &'n str,
     node: &'n Node<'_>,
     path: &dyn Fn() -> Vec<Step>,
-    error: &dyn Fn(String, Range<usize>, &[Step]) -> ParseError,
+    error: &MakeError<'_>,
     mut make: impl FnMut(
         &Member<'_>,
         &Member<'_>,
@@ -812,7 +815,7 @@ pub(crate) fn read_typed(
     text: &str,
     node: &Node<'_>,
     path: &dyn Fn() -> Vec<Step>,
-    error: &dyn Fn(String, Range<usize>, &[Step]) -> ParseError,
+    error: &MakeError<'_>,
     key_span: &dyn Fn(&Member<'_>) -> Range<usize>,
     build: bool,
 ) -> Result<Vec<Condition>, ParseError> {

@@ -5,7 +5,8 @@ use keyaki_policy::{ParseErrorKind, Policy, Query, QueryOptions, Scope, Verdict}
 use serde_json::{json, Value};
 
 fn analyse(doc: &Value) -> keyaki_policy::Analysis {
-    let policy = Policy::parse(&serde_json::to_string_pretty(doc).unwrap()).expect("parses");
+    let policy =
+        Policy::parse(&serde_json::to_string_pretty(doc).expect("serializes")).expect("parses");
     Query::new(QueryOptions::default())
         .expect("query")
         .analyze(&policy)

@@ -189,9 +189,10 @@ pub(crate) fn evidence_lines(f: &Finding) -> Vec<String> {
     match &f.evidence {
         Some(Evidence::Policies { policies }) => {
             for policy in policies {
-                // Blocked actions granted by the same statements with the same witness
-                // share one line.
-                let mut groups: Vec<(String, Option<&str>, Option<&str>, Vec<&str>)> = Vec::new();
+                // Blocked actions granted by the same statements with the same witness and
+                // limit share one line: (statements, witness, limit) and the actions.
+                type Grant<'a> = (String, Option<&'a str>, Option<&'a str>);
+                let mut groups: Vec<(Grant<'_>, Vec<&str>)> = Vec::new();
                 for action in &policy.actions {
                     if action.allowed_on_all_keys != Some(true) {
                         continue;
@@ -207,15 +208,13 @@ pub(crate) fn evidence_lines(f: &Finding) -> Vec<String> {
                         .join(", ");
                     let witness = action.witness.as_deref();
                     let limit = action.limit.as_deref();
-                    match groups
-                        .iter_mut()
-                        .find(|(s, w, l, _)| *s == statements && *w == witness && *l == limit)
-                    {
-                        Some(group) => group.3.push(&action.action),
-                        None => groups.push((statements, witness, limit, vec![&action.action])),
+                    let grant = (statements, witness, limit);
+                    match groups.iter_mut().find(|(g, _)| *g == grant) {
+                        Some(group) => group.1.push(&action.action),
+                        None => groups.push((grant, vec![&action.action])),
                     }
                 }
-                for (statements, witness, limit, actions) in groups {
+                for ((statements, witness, limit), actions) in groups {
                     let mut line = format!("policy `{}`", policy.policy_name);
                     if let Some(v) = &policy.version_id {
                         line.push_str(&format!(" {v}"));

@@ -588,7 +588,12 @@ fn fail_on_scope_fails_only_on_grants_no_condition_limits() {
     )
     .unwrap();
     let run = |input: &std::path::Path, extra: &[&str]| {
-        let mut args = vec!["--input", input.to_str().unwrap(), "--controls", "KMS.1"];
+        let mut args = vec![
+            "--input",
+            input.to_str().expect("utf-8 path"),
+            "--controls",
+            "KMS.1",
+        ];
         args.extend_from_slice(extra);
         scan(&args)
     };
