@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use crate::condition;
+use crate::condition::{self, Condition, ConditionError};
 use crate::json::{self, Member, Node, Step, Value};
 use crate::model::{Effect, Location, MAX_DOCUMENT_BYTES, VERSION_2008, VERSION_2012};
 use crate::{ParseError, ParseErrorKind};
@@ -67,6 +67,13 @@ pub struct ConditionEntry {
 }
 
 impl ConditionEntry {
+    /// The test typed and checked as an identity policy's tests are ([`Condition::new`]):
+    /// key policies keep their tests as written (KMS.5 reads the operator text), and share
+    /// the one condition model through this.
+    pub fn typed(&self) -> Result<Condition, ConditionError> {
+        Condition::new(&self.operator, &self.key, self.values.clone(), true)
+    }
+
     /// The entry as people read it: `` `StringEquals` `kms:CallerAccount` `111122223333` ``.
     pub fn describe(&self) -> String {
         let values = self
@@ -512,6 +519,12 @@ mod tests {
         assert_eq!(c[0].values, ["111122223333", "444455556666"]);
         assert_eq!(c[1].operator, "Bool");
         assert_eq!(c[1].values, ["true"]);
+        // The same model as identity policies.
+        assert_eq!(
+            c[0].typed().map(|t| t.to_string()).as_deref(),
+            Ok("kms:CallerAccount ∈ {111122223333, 444455556666}")
+        );
+        assert_eq!(c[1].typed().map(|t| t.scope()), Ok(crate::Scope::Other));
         assert_eq!(
             p.statements[0].principals.entries[0].kind,
             PrincipalKind::Everyone
