@@ -550,6 +550,17 @@ fn html_shows_the_key_policy_evidence_of_kms5() {
     );
 }
 
+#[test]
+fn html_shows_how_far_a_failed_grant_reaches() {
+    let html = common::render(Format::Html);
+    assert!(html.contains(
+        "<div class=\"scope\">Scope: <code>service</code> — only via s3.us-east-1.amazonaws.com</div>"
+    ));
+    assert!(html.contains(
+        "<div class=\"condition\">Condition: <code>kms:ViaService ∈ {s3.us-east-1.amazonaws.com}</code></div>"
+    ));
+}
+
 // ----- control characters -----
 
 /// Every string of a JSON value.
