@@ -537,7 +537,7 @@ pub fn block_scope(conditions: &[Condition]) -> Scope {
 /// Why a value does not suit its operator, or `None`. Values with a policy variable
 /// (`${...}`) are only known when the request is made, and are not checked.
 fn check_value(kind: OperatorKind, v: &str) -> Option<&'static str> {
-    if v.contains("${") {
+    if matches!(kind.value_kind(), ValueKind::String | ValueKind::Arn) || v.contains("${") {
         return None;
     }
     let ok = match kind.value_kind() {
