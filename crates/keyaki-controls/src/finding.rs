@@ -4,6 +4,7 @@
 //! `keyaki-report`; this model's JSON form is the `--format json` schema.
 
 pub use crate::reason::ReasonCode;
+pub use keyaki_policy::Scope;
 use serde::{Deserialize, Serialize};
 
 /// Compliance status of a finding, as Security Hub names it.
@@ -150,6 +151,17 @@ pub struct ActionEvidence {
     pub counterexample: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub unknown_reason: Option<String>,
+    /// When allowed on all keys: how far the grant reaches under its conditions
+    /// ([`keyaki_policy::Scope`]); never changes the status.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scope: Option<Scope>,
+    /// When allowed on all keys under conditions: per granting statement with a `Condition`
+    /// block, its tests normalised (any one entry suffices).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub conditions: Vec<String>,
+    /// What limits the grant, as people read it (`only via s3.us-east-1.amazonaws.com`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub limit: Option<String>,
 }
 
 /// Evidence about one policy document.
@@ -340,6 +352,30 @@ impl Finding {
     /// The finding's stable id: see [`finding_id`].
     pub fn id(&self) -> String {
         finding_id(&self.control, &self.resource.reference())
+    }
+
+    /// How far the grants behind a KMS.1/KMS.2 finding reach: the widest scope of the
+    /// actions its policies allow on all keys, with what limits the first action of that
+    /// scope (`only via s3.us-east-1.amazonaws.com`; `None` when unconditional). An action
+    /// allowed on all keys without a scope in the evidence (recorded before scopes existed)
+    /// counts as unconditional. `None` when no policy of the evidence allows a blocked
+    /// action on all keys.
+    pub fn grant_scope(&self) -> Option<(Scope, Option<&str>)> {
+        let Some(Evidence::Policies { policies }) = &self.evidence else {
+            return None;
+        };
+        let mut widest: Option<(Scope, Option<&str>)> = None;
+        for a in policies
+            .iter()
+            .flat_map(|p| &p.actions)
+            .filter(|a| a.allowed_on_all_keys == Some(true))
+        {
+            let scope = a.scope.unwrap_or(Scope::Unconditional);
+            if widest.is_none_or(|(w, _)| scope > w) {
+                widest = Some((scope, a.limit.as_deref()));
+            }
+        }
+        widest
     }
 }
 

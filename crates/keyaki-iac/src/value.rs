@@ -22,6 +22,12 @@ use crate::source::{Key, Pos};
 /// it holds no wildcard).
 pub const NOTHING: &str = "{{unresolved}}";
 
+/// The stand-in for an unknown value inside a `Condition` block: a policy variable, which the
+/// reasoning core reads as a value known only with the request — never format-checked (an
+/// unresolved CIDR or number is no error) and never pinning a grant's scope. Conditions never
+/// change a verdict.
+pub const UNRESOLVED_CONDITION_VALUE: &str = "${keyaki:unresolved}";
+
 /// A resolved value and where it was written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RNode {
@@ -441,6 +447,10 @@ fn statement(s: &RNode, unresolved: &mut Vec<String>) -> Json {
                 plain(v, unresolved);
                 Json::Object(JsonMap::new())
             }
+            ("Condition", _) if !matches!(v.value, RValue::Unknown(_)) => {
+                plain(v, unresolved); // records its unknown values
+                v.to_json(&|_| Json::String(UNRESOLVED_CONDITION_VALUE.to_owned()))
+            }
             _ => plain(v, unresolved),
         };
         out.insert(k.text.clone(), json);
@@ -549,6 +559,46 @@ mod tests {
             r(doc("Deny", "NotResource", unknown()))["NotResource"],
             NOTHING
         );
+    }
+
+    #[test]
+    fn unknown_condition_values_are_values_known_with_the_request() {
+        let block = map(vec![(
+            "IpAddress",
+            map(vec![(
+                "aws:SourceIp",
+                RNode::new(RValue::Unknown("parameter `P`".into()), at()),
+            )]),
+        )]);
+        let node = map(vec![
+            ("Version", lit("2012-10-17")),
+            (
+                "Statement",
+                RNode::new(
+                    RValue::List(vec![map(vec![
+                        ("Effect", lit("Allow")),
+                        ("Action", lit("kms:Decrypt")),
+                        ("Resource", lit("*")),
+                        ("Condition", block),
+                    ])]),
+                    at(),
+                ),
+            ),
+        ]);
+        let d = policy_document(&node).expect("writes");
+        assert_eq!(d.unresolved, vec!["parameter `P`".to_string()]);
+        let json: Json = serde_json::from_str(&d.text).expect("json");
+        assert_eq!(
+            json["Statement"][0]["Condition"]["IpAddress"]["aws:SourceIp"],
+            UNRESOLVED_CONDITION_VALUE
+        );
+        // The core reads it (an unresolved CIDR is no parse error), and the grant stays
+        // FAILED, limited by a condition it cannot pin.
+        let policy = keyaki_policy::Policy::parse(&d.text).expect("the core reads it");
+        let q = keyaki_policy::Query::new(keyaki_policy::QueryOptions::default()).expect("query");
+        let a = q.analyze(&policy);
+        assert_eq!(a.verdict, keyaki_policy::Verdict::Failed);
+        assert_eq!(a.actions[0].scope, Some(keyaki_policy::Scope::Other));
     }
 
     #[test]

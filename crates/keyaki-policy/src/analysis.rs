@@ -6,6 +6,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
 
 use crate::catalog::kms_actions;
+use crate::condition::{block_scope, Condition, Scope};
 use crate::model::Effect;
 use crate::pattern::{
     action_matches, compile_resource, padded, sure_in_not_resource, Reading, Tok,
@@ -128,6 +129,92 @@ pub struct ActionResult {
     /// Why the action is undecided.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub unknown_reason: Option<String>,
+    /// How far the grant reaches when the action is allowed on all keys (`None` otherwise):
+    /// the widest scope of the granting statements ([`Scope`]). Never changes the verdict.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scope: Option<Scope>,
+    /// When the action is allowed on all keys under conditions: one entry per granting
+    /// statement with a `Condition` block, its tests (normalised) joined with ` and `; the
+    /// action is allowed when any one entry holds. Empty when unconditional.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub conditions: Vec<String>,
+    /// What limits the grant, as people read it (`only via s3.us-east-1.amazonaws.com`),
+    /// when the scope is not unconditional.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub limit: Option<String>,
+}
+
+impl ActionResult {
+    /// Fills [`ActionResult::scope`], [`ActionResult::conditions`] and
+    /// [`ActionResult::limit`] from the granting statements of an action allowed on all keys.
+    ///
+    /// Several statements granting the action: the widest scope (an unconditional one makes
+    /// the action unconditional). Several tests in one statement: the narrowest
+    /// ([`crate::block_scope`]). A statement named without its conditions read (none named
+    /// at all) counts as unconditional: the scope is never narrower than the grant.
+    fn describe_scope(&mut self, policy: &Policy) {
+        if self.allowed_on_all_keys != Some(true) {
+            return;
+        }
+        let statements: Vec<&Statement> = self
+            .statements
+            .iter()
+            .filter_map(|r| policy.statements.get(r.index))
+            .collect();
+        // A granting statement without conditions makes the action unconditional: no
+        // condition block needs to be read (the common case).
+        if statements.len() < self.statements.len()
+            || statements.is_empty()
+            || statements.iter().any(|s| !s.has_condition)
+        {
+            self.scope = Some(Scope::Unconditional);
+            return;
+        }
+        let granting: Vec<Vec<Condition>> =
+            statements.into_iter().map(Statement::conditions).collect();
+        let scope = if granting.is_empty() {
+            Scope::Unconditional
+        } else {
+            granting
+                .iter()
+                .map(|c| block_scope(c))
+                .max()
+                .unwrap_or(Scope::Unconditional)
+        };
+        self.scope = Some(scope);
+        if scope == Scope::Unconditional {
+            return;
+        }
+        for s in &granting {
+            let text = s
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(" and ");
+            if !text.is_empty() && !self.conditions.contains(&text) {
+                self.conditions.push(text);
+            }
+        }
+        self.limit = Some(match scope {
+            Scope::Service => {
+                let mut services: Vec<&str> = Vec::new();
+                for c in granting.iter().flatten() {
+                    for v in c.services() {
+                        if !services.contains(&v.as_str()) {
+                            services.push(v);
+                        }
+                    }
+                }
+                format!("only via {}", services.join(", "))
+            }
+            Scope::Caller => format!("only for pinned callers: {}", self.conditions.join(" or ")),
+            Scope::Context => format!(
+                "only with an encryption context: {}",
+                self.conditions.join(" or ")
+            ),
+            _ => format!("only if {}", self.conditions.join(" or ")),
+        });
+    }
 }
 
 /// The answer for one policy.
@@ -268,9 +355,10 @@ impl Query {
                 },
                 None => {
                     asked.push((key, actions.len()));
-                    let (result, stopped) =
+                    let (mut result, stopped) =
                         self.analyze_action(policy, &relevant, action, start, deadline);
                     deadline_reached |= stopped;
+                    result.describe_scope(policy);
                     result
                 }
             };
@@ -305,6 +393,9 @@ impl Query {
             witness: None,
             counterexample: None,
             unknown_reason: None,
+            scope: None,
+            conditions: Vec::new(),
+            limit: None,
         };
         if !relevant.iter().any(|s| s.effect == Effect::Allow) {
             result.allowed_on_all_keys = Some(false);

@@ -7,6 +7,7 @@
 
 use std::ops::Range;
 
+use crate::condition::{self, Condition, ConditionError};
 use crate::json::{self, Member, Node, Step, Value};
 use crate::model::{Effect, Location, MAX_DOCUMENT_BYTES, VERSION_2008, VERSION_2012};
 use crate::{ParseError, ParseErrorKind};
@@ -66,6 +67,13 @@ pub struct ConditionEntry {
 }
 
 impl ConditionEntry {
+    /// The test typed and checked as an identity policy's tests are ([`Condition::new`]):
+    /// key policies keep their tests as written (KMS.5 reads the operator text), and share
+    /// the one condition model through this.
+    pub fn typed(&self) -> Result<Condition, ConditionError> {
+        Condition::new(&self.operator, &self.key, self.values.clone(), true)
+    }
+
     /// The entry as people read it: `` `StringEquals` `kms:CallerAccount` `111122223333` ``.
     pub fn describe(&self) -> String {
         let values = self
@@ -350,57 +358,21 @@ impl<'t> Reader<'t> {
         node: &Node<'_>,
         path: &[Step],
     ) -> Result<Vec<ConditionEntry>, ParseError> {
-        let Value::Object(operators) = &node.value else {
-            return Err(self.error(
-                format!("`Condition` must be an object, found {}", node.value.kind()),
-                node.start..node.end,
-                path,
-            ));
-        };
-        let mut out = Vec::new();
-        for op in operators {
-            let op_path = with(path, key(&op.key));
-            let Value::Object(keys) = &op.value.value else {
-                return Err(self.error(
-                    format!(
-                        "condition operator `{}` must hold an object, found {}",
-                        op.key,
-                        op.value.value.kind()
-                    ),
-                    op.value.start..op.value.end,
-                    &op_path,
-                ));
-            };
-            for k in keys {
-                let k_path = with(&op_path, key(&k.key));
-                let scalar = |n: &Node<'_>, p: &[Step]| match &n.value {
-                    Value::Str(s) => Ok(s.to_string()),
-                    Value::Bool | Value::Number => Ok(self.text[n.start..n.end].to_owned()),
-                    other => Err(self.error(
-                        format!(
-                            "condition values must be strings, numbers or booleans, found {}",
-                            other.kind()
-                        ),
-                        n.start..n.end,
-                        p,
-                    )),
-                };
-                let values = match &k.value.value {
-                    Value::Array(items) => items
-                        .iter()
-                        .enumerate()
-                        .map(|(i, n)| scalar(n, &with(&k_path, Step::Index(i))))
-                        .collect::<Result<Vec<_>, _>>()?,
-                    _ => vec![scalar(&k.value, &k_path)?],
-                };
-                out.push(ConditionEntry {
+        // Kept as written: KMS.5 reads the operator text itself ([`crate::public`]).
+        let error = |m: String, span: Range<usize>, p: &[Step]| self.error(m, span, p);
+        condition::read_block(
+            self.text,
+            node,
+            &|| path.to_vec(),
+            &error,
+            |op, k, values, _| {
+                Ok(ConditionEntry {
                     operator: op.key.to_string(),
                     key: k.key.to_string(),
-                    values,
-                });
-            }
-        }
-        Ok(out)
+                    values: values.iter().map(|v| v.to_string()).collect(),
+                })
+            },
+        )
     }
 
     fn statement(
@@ -547,6 +519,12 @@ mod tests {
         assert_eq!(c[0].values, ["111122223333", "444455556666"]);
         assert_eq!(c[1].operator, "Bool");
         assert_eq!(c[1].values, ["true"]);
+        // The same model as identity policies.
+        assert_eq!(
+            c[0].typed().map(|t| t.to_string()).as_deref(),
+            Ok("kms:CallerAccount ∈ {111122223333, 444455556666}")
+        );
+        assert_eq!(c[1].typed().map(|t| t.scope()), Ok(crate::Scope::Other));
         assert_eq!(
             p.statements[0].principals.entries[0].kind,
             PrincipalKind::Everyone

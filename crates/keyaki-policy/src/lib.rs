@@ -18,6 +18,8 @@
 //! - `universe`: the key ARNs that can exist, as a DFA with realistic completions.
 //! - `analysis`: [`Query`] — the decision procedure.
 //! - [`eval`]: the plain concrete evaluator used as the oracle in tests.
+//! - `condition`: `Condition` blocks — every operator typed ([`Condition`], [`Operator`]) and
+//!   checked at parse, and how far a grant reaches under them ([`Scope`]; never a verdict).
 //! - `catalog`: the KMS actions ([`kms_actions`]).
 //! - `key_policy`: [`KeyPolicy::parse`] — key policies (resource policies with `Principal`
 //!   and their `Condition` blocks), on the same JSON reader.
@@ -35,7 +37,8 @@
 //! leaves out strings no key can be (`key/*-*` covers every key id). Every witness and
 //! counterexample is a member of U. A policy allows action a on ARN r when some Allow statement matches (a, r)
 //! and no applicable Deny statement does. A Deny with a non-empty `Condition` is not applicable
-//! (it might not hold); an Allow with a `Condition` counts. The policy FAILS when some blocked
+//! (it might not hold); an Allow with a `Condition` counts (its scope says how far it reaches:
+//! [`ActionResult::scope`]). The policy FAILS when some blocked
 //! action is allowed on every ARN of U.
 //!
 //! # The method
@@ -113,6 +116,7 @@
 
 mod analysis;
 mod catalog;
+mod condition;
 mod error;
 pub mod eval;
 mod glob;
@@ -128,6 +132,10 @@ pub use analysis::{
     Verdict, DEADLINE_REASON,
 };
 pub use catalog::kms_actions;
+pub use condition::{
+    block_scope, Condition, ConditionError, ErrorPlace, Operator, OperatorKind, Scope,
+    SetQualifier, ValueKind, CALLER_KEYS, SINGLE_VALUED_KEYS,
+};
 pub use error::{ParseError, ParseErrorKind, QueryError};
 pub use glob::Glob;
 pub use key_policy::{

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use crate::condition::{self, Condition};
 use crate::json::{self, Member, Node, Step, Value};
 use crate::pattern::may_match_kms;
 use crate::{ParseError, ParseErrorKind};
@@ -42,8 +43,11 @@ pub struct Statement {
     pub location: Option<Location>,
     /// The statement as JSON text (for evidence and reports).
     pub source: String,
-    /// Whether the statement has a non-empty `Condition` block.
+    /// Whether the statement has a non-empty `Condition` block (every test of it was checked
+    /// when the policy was parsed: [`Statement::conditions`]).
     pub has_condition: bool,
+    /// Where the `Condition` object stands in [`Statement::source`] (bytes), when non-empty.
+    pub(crate) condition_span: Option<(u32, u32)>,
     pub(crate) action: Element,
     pub(crate) resource: Element,
     /// Whether the statement may be about a KMS action at all (always for `NotAction`).
@@ -54,6 +58,20 @@ impl Statement {
     /// `true` when the statement uses `NotAction` instead of `Action`.
     pub fn not_action(&self) -> bool {
         self.action.negated
+    }
+
+    /// Every test of the `Condition` block (all must hold), typed, in document order. Read
+    /// again from [`Statement::source`] when asked (the parser checks every block but keeps
+    /// none: conditions are asked about only for the few grants that fail).
+    pub fn conditions(&self) -> Vec<Condition> {
+        match self.condition_span {
+            Some((start, end)) => self
+                .source
+                .get(start as usize..end as usize)
+                .map(condition::of_block_text)
+                .unwrap_or_default(),
+            None => Vec::new(),
+        }
     }
 
     /// `true` when the statement uses `NotResource` instead of `Resource`.
@@ -483,6 +501,7 @@ impl<'t> Builder<'t> {
         let mut action: Option<(Element, &str)> = None;
         let mut resource: Option<(Element, &str)> = None;
         let mut has_condition = false;
+        let mut condition_span = None;
         for m in members {
             let p = || {
                 let mut p = path();
@@ -544,16 +563,19 @@ impl<'t> Builder<'t> {
                         },
                     ));
                 }
-                "Condition" => match &m.value.value {
-                    Value::Object(c) => has_condition = !c.is_empty(),
-                    other => {
-                        return Err(self.error(
-                            format!("`Condition` must be an object, found {}", other.kind()),
-                            m.value.start..m.value.end,
-                            &p(),
-                        ))
-                    }
-                },
+                "Condition" => {
+                    let error =
+                        |msg: String, span: Range<usize>, at: &[Step]| self.error(msg, span, at);
+                    let key_span = |m: &Member<'_>| self.key_span(m);
+                    condition::read_typed(self.text, &m.value, &p, &error, &key_span, false)?;
+                    // An operator with no key (`{"StringEquals": {}}`) still makes the block
+                    // non-empty, as before conditions were typed.
+                    has_condition = matches!(&m.value.value, Value::Object(c) if !c.is_empty());
+                    condition_span = has_condition.then(|| {
+                        let at = |offset: usize| offset.saturating_sub(node.start) as u32;
+                        (at(m.value.start), at(m.value.end))
+                    });
+                }
                 k @ ("Principal" | "NotPrincipal") => {
                     return Err(self.error(
                         format!("`{k}` is not allowed in an identity policy"),
@@ -603,6 +625,7 @@ impl<'t> Builder<'t> {
                 .unwrap_or("")
                 .to_string(),
             has_condition,
+            condition_span,
             may_kms: action.negated || policy.element_patterns(action).any(may_match_kms),
             action,
             resource,

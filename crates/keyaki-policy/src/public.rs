@@ -385,7 +385,7 @@ fn negated_of(base: &str) -> Option<&'static str> {
 
 /// Whether `value` of the pinning `key`, under the positive operator `base`, names fixed
 /// accounts, organisations or endpoints.
-fn value_pins(key: &str, base: &str, value: &str) -> bool {
+pub(crate) fn value_pins(key: &str, base: &str, value: &str) -> bool {
     if value.contains("${") {
         return false;
     }

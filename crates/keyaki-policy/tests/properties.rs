@@ -3,7 +3,7 @@
 //! universe agree with the verdict, and the search without the fast paths (realistic
 //! candidates, literal keys, one covering pattern) gives the same answers.
 
-use keyaki_policy::{eval, Budget, Policy, Query, QueryOptions, Verdict};
+use keyaki_policy::{eval, Budget, Policy, Query, QueryOptions, Scope, Verdict};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -253,6 +253,80 @@ fn check(doc: &Value, account: Option<&'static str>, samples: &[String]) {
     }
 }
 
+/// Condition blocks of every operator family and scope, for statements that have none.
+fn condition_block() -> impl Strategy<Value = Option<Value>> {
+    proptest::sample::select(vec![
+        None,
+        Some(json!({"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}})),
+        Some(json!({"StringLike": {"kms:ViaService": ["ec2.*.amazonaws.com", "rds.*"]}})),
+        Some(json!({"StringEquals": {"kms:CallerAccount": "111122223333"}})),
+        Some(json!({"ForAnyValue:StringEquals": {"kms:EncryptionContextKeys": "Dept"}})),
+        Some(json!({"StringEquals": {"kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::b"}})),
+        Some(
+            json!({"Bool": {"aws:SecureTransport": true}, "IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}),
+        ),
+        Some(
+            json!({"NumericLessThan": {"aws:MultiFactorAuthAge": 3600}, "DateLessThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}}),
+        ),
+        Some(json!({"StringNotEqualsIfExists": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}})),
+        Some(
+            json!({"Null": {"kms:EncryptionContextKeys": "false"}, "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/*"}}),
+        ),
+        Some(
+            json!({"ForAllValues:StringLike": {"aws:TagKeys": "team-*"}, "BinaryEquals": {"aws:ResourceTag/b": "QQ=="}}),
+        ),
+    ])
+}
+
+/// Conditions never change the verdict: the same policy with any condition blocks on its
+/// `Allow` statements has the same answer, evidence statements and witness for every action;
+/// a scope is given exactly for the actions allowed on all keys, and it is `unconditional`
+/// exactly when some granting statement has no condition.
+fn check_conditions_keep_the_verdict(doc: &Value, blocks: &[Option<Value>]) {
+    let mut bare = doc.clone();
+    let mut with = doc.clone();
+    let statements = |d: &mut Value| d["Statement"].as_array_mut().map(std::mem::take);
+    let (Some(mut plain), Some(mut conditioned)) = (statements(&mut bare), statements(&mut with))
+    else {
+        return;
+    };
+    for (i, (p, c)) in plain.iter_mut().zip(conditioned.iter_mut()).enumerate() {
+        if p["Effect"] != "Allow" {
+            continue;
+        }
+        p.as_object_mut().map(|o| o.remove("Condition"));
+        let o = c.as_object_mut().expect("statement object");
+        o.remove("Condition");
+        if let Some(Some(block)) = blocks.get(i % blocks.len().max(1)) {
+            o.insert("Condition".into(), block.clone());
+        }
+    }
+    bare["Statement"] = Value::Array(plain);
+    with["Statement"] = Value::Array(conditioned);
+    let p = Policy::parse(&bare.to_string()).expect("parses");
+    let c = Policy::parse(&with.to_string()).expect("conditions parse");
+    let [q, _] = queries(None);
+    let (a, b) = (q.analyze(&p), q.analyze(&c));
+    assert_eq!(a.verdict, b.verdict, "{with}");
+    for (ra, rb) in a.actions.iter().zip(&b.actions) {
+        assert_eq!(ra.allowed_on_all_keys, rb.allowed_on_all_keys, "{with}");
+        assert_eq!(ra.statements, rb.statements, "{with}");
+        assert_eq!(ra.witness, rb.witness, "{with}");
+        assert_eq!(ra.counterexample, rb.counterexample, "{with}");
+        let allowed = rb.allowed_on_all_keys == Some(true);
+        assert_eq!(rb.scope.is_some(), allowed, "{with}");
+        assert_eq!(ra.scope, allowed.then_some(Scope::Unconditional), "{bare}");
+        if allowed {
+            let bare_grant = rb
+                .statements
+                .iter()
+                .any(|r| c.statements[r.index].conditions().is_empty());
+            assert_eq!(rb.scope == Some(Scope::Unconditional), bare_grant, "{with}");
+            assert_eq!(rb.conditions.is_empty(), bare_grant, "{with}");
+        }
+    }
+}
+
 /// 400 cases, or `KEYAKI_PROPTEST_CASES` for a longer run.
 fn cases() -> u32 {
     std::env::var("KEYAKI_PROPTEST_CASES")
@@ -270,6 +344,14 @@ proptest! {
         samples in proptest::collection::vec(key_arn(None), 8),
     ) {
         check(&doc, None, &samples);
+    }
+
+    #[test]
+    fn conditions_on_allow_statements_keep_the_verdict(
+        doc in policy(),
+        blocks in proptest::collection::vec(condition_block(), 1..5),
+    ) {
+        check_conditions_keep_the_verdict(&doc, &blocks);
     }
 
     #[test]

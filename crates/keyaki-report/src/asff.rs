@@ -384,6 +384,12 @@ fn product_fields(f: &Finding) -> BTreeMap<String, String> {
                     .join(", "),
             );
             put("Witness", witnesses.join(", "));
+            if let Some((scope, limit)) = f.grant_scope() {
+                put("Scope", scope.to_string());
+                if let Some(limit) = limit {
+                    put("Limit", limit.to_owned());
+                }
+            }
         }
         Some(Evidence::KeyDeletion {
             key_state,

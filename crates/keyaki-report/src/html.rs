@@ -761,6 +761,22 @@ fn render_action(h: &mut String, a: &ActionEvidence) {
     if let Some(r) = &a.unknown_reason {
         h.push_str(&format!("<div class=\"error\">{}</div>\n", escape(r)));
     }
+    if let Some(scope) = a.scope {
+        let limit = a
+            .limit
+            .as_deref()
+            .unwrap_or("no condition limits the grant");
+        h.push_str(&format!(
+            "<div class=\"scope\">Scope: <code>{scope}</code> — {}</div>\n",
+            escape(limit)
+        ));
+        for c in &a.conditions {
+            h.push_str(&format!(
+                "<div class=\"condition\">Condition: <code>{}</code></div>\n",
+                escape(c)
+            ));
+        }
+    }
     for s in &a.statements {
         h.push_str("<figure class=\"statement\"><figcaption>Statement ");
         h.push_str(&format!("#{}", s.index));

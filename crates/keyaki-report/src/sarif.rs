@@ -381,6 +381,12 @@ fn scan_result(f: &Finding, rule_index: usize) -> SarifResult {
         if !statements.is_empty() {
             properties.insert("statements".into(), Value::Array(statements));
         }
+        if let Some((scope, limit)) = f.grant_scope() {
+            properties.insert("scope".into(), json!(scope));
+            if let Some(limit) = limit {
+                properties.insert("limit".into(), json!(limit));
+            }
+        }
     }
     if let Some(Evidence::KeyPolicy {
         verdict,
@@ -619,6 +625,27 @@ fn policy_result(
                 .filter_map(|a| a.witness.as_ref().map(|w| (a.action.clone(), json!(w))))
                 .collect();
             properties.insert("witness".into(), Value::Object(witnesses));
+            // How far each grant reaches (conditions never change the verdict).
+            let scopes: Map<String, Value> = failing
+                .iter()
+                .filter_map(|a| a.scope.map(|s| (a.action.clone(), json!(s))))
+                .collect();
+            properties.insert("scope".into(), Value::Object(scopes));
+            let limits: Map<String, Value> = failing
+                .iter()
+                .filter_map(|a| a.limit.as_ref().map(|l| (a.action.clone(), json!(l))))
+                .collect();
+            if !limits.is_empty() {
+                properties.insert("limit".into(), Value::Object(limits));
+            }
+            if let Some(limit) = failing.iter().find_map(|a| a.limit.as_deref()) {
+                if failing
+                    .iter()
+                    .all(|a| a.scope != Some(keyaki_policy::Scope::Unconditional))
+                {
+                    text.push_str(&format!(" — {limit}"));
+                }
+            }
             ("error", text, failing)
         }
         Verdict::Unknown => {

@@ -13,7 +13,7 @@
 
 use std::io::Write;
 
-use keyaki_controls::finding::{Evidence, Finding, ScanReport, Status};
+use keyaki_controls::finding::{Evidence, Finding, ScanReport, Scope, Status};
 
 use crate::meta;
 use crate::text::printable;
@@ -117,6 +117,9 @@ pub fn write(
                 printable(&one_line(&f.reason.text))
             )?;
             if f.status == Status::Failed {
+                if let Some(line) = scope_line(f) {
+                    writeln!(out, "  {:<13} {}", "", printable(&line))?;
+                }
                 for line in evidence_lines(f) {
                     writeln!(out, "  {:<13} {}", "", p.paint(DIM, &printable(&line)))?;
                 }
@@ -166,6 +169,19 @@ pub fn write(
     Ok(())
 }
 
+/// How far the grants behind a FAILED KMS.1/KMS.2 finding reach:
+/// `FAILED — only via s3.us-east-1.amazonaws.com (scope: service)`, or
+/// `FAILED — unconditional: no condition limits the grant`.
+pub(crate) fn scope_line(f: &Finding) -> Option<String> {
+    let (scope, limit) = f.grant_scope()?;
+    Some(match limit {
+        Some(limit) if scope != Scope::Unconditional => {
+            format!("FAILED — {limit} (scope: {scope})")
+        }
+        _ => "FAILED — unconditional: no condition limits the grant".to_owned(),
+    })
+}
+
 /// The evidence of a FAILED finding, one short line each: for policies, the statement
 /// that grants a blocked action and the witness key; for keys, the state that fails.
 pub(crate) fn evidence_lines(f: &Finding) -> Vec<String> {
@@ -173,9 +189,10 @@ pub(crate) fn evidence_lines(f: &Finding) -> Vec<String> {
     match &f.evidence {
         Some(Evidence::Policies { policies }) => {
             for policy in policies {
-                // Blocked actions granted by the same statements with the same witness
-                // share one line.
-                let mut groups: Vec<(String, Option<&str>, Vec<&str>)> = Vec::new();
+                // Blocked actions granted by the same statements with the same witness and
+                // limit share one line: (statements, witness, limit) and the actions.
+                type Grant<'a> = (String, Option<&'a str>, Option<&'a str>);
+                let mut groups: Vec<(Grant<'_>, Vec<&str>)> = Vec::new();
                 for action in &policy.actions {
                     if action.allowed_on_all_keys != Some(true) {
                         continue;
@@ -190,15 +207,14 @@ pub(crate) fn evidence_lines(f: &Finding) -> Vec<String> {
                         .collect::<Vec<_>>()
                         .join(", ");
                     let witness = action.witness.as_deref();
-                    match groups
-                        .iter_mut()
-                        .find(|(s, w, _)| *s == statements && *w == witness)
-                    {
-                        Some(group) => group.2.push(&action.action),
-                        None => groups.push((statements, witness, vec![&action.action])),
+                    let limit = action.limit.as_deref();
+                    let grant = (statements, witness, limit);
+                    match groups.iter_mut().find(|(g, _)| *g == grant) {
+                        Some(group) => group.1.push(&action.action),
+                        None => groups.push((grant, vec![&action.action])),
                     }
                 }
-                for (statements, witness, actions) in groups {
+                for ((statements, witness, limit), actions) in groups {
                     let mut line = format!("policy `{}`", policy.policy_name);
                     if let Some(v) = &policy.version_id {
                         line.push_str(&format!(" {v}"));
@@ -209,6 +225,9 @@ pub(crate) fn evidence_lines(f: &Finding) -> Vec<String> {
                     line.push_str(&format!(" allows {}", actions.join(", ")));
                     if let Some(w) = witness {
                         line.push_str(&format!(", e.g. on {w}"));
+                    }
+                    if let Some(limit) = limit {
+                        line.push_str(&format!(" — {limit}"));
                     }
                     lines.push(line);
                 }

@@ -112,6 +112,9 @@ fn failing(statements: Vec<StatementRef>) -> Analysis {
             witness: Some(common::WITNESS.into()),
             counterexample: None,
             unknown_reason: None,
+            scope: Some(keyaki_policy::Scope::Unconditional),
+            conditions: vec![],
+            limit: None,
         }],
     }
 }
@@ -409,10 +412,18 @@ fn table_orders_by_status_and_hides_not_applicable() {
     let passed = pos("PASSED        arn:aws:iam::111122223333:policy/app/ScopedDecrypt");
     assert!(failed < not_available && not_available < passed);
     assert!(pos("KMS.1 ") < pos("KMS.2 ") && pos("KMS.2 ") < pos("KMS.3 "));
-    // The FAILED policy line is followed by the granting statement and the witness.
-    let next = text[failed..].lines().nth(1).unwrap_or("");
+    // The FAILED policy line is followed by how far the grant reaches, then the granting
+    // statement and the witness.
+    let scope = text[failed..].lines().nth(1).unwrap_or("");
+    assert_eq!(
+        scope.trim(),
+        "FAILED — only via s3.us-east-1.amazonaws.com (scope: service)"
+    );
+    let next = text[failed..].lines().nth(2).unwrap_or("");
     assert!(
-        next.contains("statement 1 (Sid `AllowDecryptAnywhere`)") && next.contains(common::WITNESS)
+        next.contains("statement 1 (Sid `AllowDecryptAnywhere`)")
+            && next.contains(common::WITNESS)
+            && next.ends_with("— only via s3.us-east-1.amazonaws.com")
     );
     // NOT_APPLICABLE is left out, and counted.
     assert!(!text.contains("key/mrk-1a2b3c4d5e6f"));
@@ -537,6 +548,17 @@ fn html_shows_the_key_policy_evidence_of_kms5() {
         html.contains("  &quot;Sid&quot;: &quot;Open&quot;,\n"),
         "pretty-printed source"
     );
+}
+
+#[test]
+fn html_shows_how_far_a_failed_grant_reaches() {
+    let html = common::render(Format::Html);
+    assert!(html.contains(
+        "<div class=\"scope\">Scope: <code>service</code> — only via s3.us-east-1.amazonaws.com</div>"
+    ));
+    assert!(html.contains(
+        "<div class=\"condition\">Condition: <code>kms:ViaService ∈ {s3.us-east-1.amazonaws.com}</code></div>"
+    ));
 }
 
 // ----- control characters -----

@@ -641,3 +641,73 @@ fn the_text_report_escapes_control_characters_of_names() {
     );
     assert!(stdout.contains("(ok\\r\\u{1b}[KPASSED)"), "{stdout}");
 }
+
+#[test]
+fn scope_and_conditions_are_in_the_json_and_fail_on_scope_sets_the_exit_status() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cdk = write(
+        dir.path(),
+        "cdk.json",
+        r#"{"Version": "2012-10-17", "Statement": [{
+  "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
+  "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"],
+  "Resource": "*", "Effect": "Allow", "Sid": "PipelineCrossAccountArtifactsKey"}]}"#,
+    );
+    let caller = write(
+        dir.path(),
+        "caller.json",
+        r#"{"Statement": {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
+  "Condition": {"StringEquals": {"kms:CallerAccount": "111122223333"}}}}"#,
+    );
+    let broad = write(dir.path(), "broad.json", BROAD);
+    let narrow = write(dir.path(), "narrow.json", NARROW);
+    let path = |p: &PathBuf| p.to_str().expect("utf-8 path").to_owned();
+
+    let (code, report) = json_run(&[&path(&cdk), &path(&caller), &path(&broad), &path(&narrow)]);
+    assert_eq!(code, 1);
+    let results = report["results"].as_array().expect("results");
+    let decrypt = |i: usize| &results[i]["actions"][0];
+    assert_eq!(
+        results[0]["verdict"], "FAILED",
+        "conditions never change the verdict"
+    );
+    assert_eq!(decrypt(0)["scope"], "service");
+    assert_eq!(
+        decrypt(0)["conditions"],
+        json!(["kms:ViaService ∈ {s3.us-east-1.amazonaws.com}"])
+    );
+    assert_eq!(decrypt(0)["limit"], "only via s3.us-east-1.amazonaws.com");
+    assert_eq!(decrypt(1)["scope"], "caller");
+    assert_eq!(decrypt(2)["scope"], "unconditional");
+    assert_eq!(decrypt(2)["conditions"], json!([]));
+    assert_eq!(results[3]["verdict"], "PASSED");
+    assert_eq!(decrypt(3)["scope"], Value::Null);
+
+    let exit = |args: &[String]| json_run(&args.iter().map(String::as_str).collect::<Vec<_>>()).0;
+    let with = |scope: &str, files: &[&PathBuf]| {
+        let mut args = vec!["--fail-on-scope".to_owned(), scope.to_owned()];
+        args.extend(files.iter().map(|f| path(f)));
+        args
+    };
+    assert_eq!(exit(&with("unconditional", &[&cdk, &caller])), 0);
+    assert_eq!(exit(&with("unconditional", &[&cdk, &broad])), 1);
+    assert_eq!(exit(&with("caller", &[&cdk, &caller])), 1);
+    assert_eq!(exit(&with("context", &[&cdk, &caller])), 0);
+    assert_eq!(exit(&with("service", &[&cdk])), 1);
+    // A document that cannot be read is still exit status 2.
+    let bad = write(
+        dir.path(),
+        "bad.json",
+        r#"{"Statement": {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
+  "Condition": {"StringEqual": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}}}"#,
+    );
+    let (code, report) = json_run(&["--fail-on-scope", "unconditional", &path(&bad)]);
+    assert_eq!(code, 2);
+    let error = report["results"][0]["error"].as_str().expect("error");
+    assert!(
+        error.contains("unknown condition operator `StringEqual`")
+            && error.contains("$.Statement.Condition.StringEqual")
+            && error.starts_with(&format!("{}:2:17:", path(&bad))),
+        "{error}"
+    );
+}

@@ -543,3 +543,110 @@ fn the_output_file_keeps_devices_and_links_as_they_are() {
         serde_json::from_slice(&std::fs::read(&target).expect("read")).expect("a JSON report");
     assert_eq!(report["account"], "111122223333");
 }
+
+/// An authorization-details document with one customer managed policy per document given.
+fn managed_policies(docs: &[(&str, serde_json::Value)]) -> String {
+    let policies: Vec<Value> = docs
+        .iter()
+        .map(|(name, doc)| {
+            serde_json::json!({
+                "PolicyName": name, "PolicyId": format!("ANPA{}", name.to_uppercase()),
+                "Arn": format!("arn:aws:iam::111122223333:policy/{name}"), "Path": "/",
+                "DefaultVersionId": "v1", "AttachmentCount": 1, "PermissionsBoundaryUsageCount": 0,
+                "IsAttachable": true, "CreateDate": "2024-03-01T10:00:00+00:00",
+                "UpdateDate": "2024-03-01T10:00:00+00:00",
+                "PolicyVersionList": [{"Document": doc, "VersionId": "v1", "IsDefaultVersion": true,
+                                       "CreateDate": "2024-03-01T10:00:00+00:00"}]
+            })
+        })
+        .collect();
+    serde_json::json!({"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [],
+                       "Policies": policies, "IsTruncated": false})
+    .to_string()
+}
+
+#[test]
+fn fail_on_scope_fails_only_on_grants_no_condition_limits() {
+    let via_s3 = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "PipelineCrossAccountArtifactsKey", "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}}]});
+    let everywhere = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]});
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conditional = dir.path().join("conditional.json");
+    std::fs::write(
+        &conditional,
+        managed_policies(&[("CdkDeploy", via_s3.clone())]),
+    )
+    .unwrap();
+    let both = dir.path().join("both.json");
+    std::fs::write(
+        &both,
+        managed_policies(&[("CdkDeploy", via_s3), ("Everywhere", everywhere)]),
+    )
+    .unwrap();
+    let run = |input: &std::path::Path, extra: &[&str]| {
+        let mut args = vec![
+            "--input",
+            input.to_str().expect("utf-8 path"),
+            "--controls",
+            "KMS.1",
+        ];
+        args.extend_from_slice(extra);
+        scan(&args)
+    };
+
+    // The status stays the control's, and the evidence says how far the grant reaches.
+    let (code, report, stderr) = run(&conditional, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let f = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["resource"]["arn"] == "arn:aws:iam::111122223333:policy/CdkDeploy")
+        .expect("the CDK policy's finding");
+    assert_eq!(f["status"], "FAILED");
+    let action = &f["evidence"]["policies"][0]["actions"][0];
+    assert_eq!(action["scope"], "service");
+    assert_eq!(
+        action["conditions"],
+        serde_json::json!(["kms:ViaService ∈ {s3.us-east-1.amazonaws.com}"])
+    );
+    assert_eq!(action["limit"], "only via s3.us-east-1.amazonaws.com");
+
+    for (scope, want) in [
+        ("unconditional", 0),
+        ("other", 0),
+        ("context", 0),
+        ("caller", 0),
+        ("service", 1),
+        ("unconditional,service", 1),
+    ] {
+        let (code, _, stderr) = run(&conditional, &["--fail-on-scope", scope]);
+        assert_eq!(code, want, "--fail-on-scope {scope}: {stderr}");
+    }
+    let (code, _, stderr) = run(&both, &["--fail-on-scope", "unconditional"]);
+    assert_eq!(code, 1, "an unconditional grant still fails: {stderr}");
+    let (code, _, stderr) = run(&both, &["--fail-on-scope", "everywhere"]);
+    assert_eq!(code, 2, "{stderr}");
+
+    // The table shows the scope under the finding.
+    let out = keyaki()
+        .args([
+            "scan",
+            "--input",
+            conditional.to_str().unwrap(),
+            "--controls",
+            "KMS.1",
+        ])
+        .args(["--format", "table"])
+        .output()
+        .expect("runs");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("FAILED — only via s3.us-east-1.amazonaws.com (scope: service)"),
+        "{table}"
+    );
+}

@@ -353,6 +353,9 @@ fn action_evidence(policy: &Policy, analysis: &Analysis) -> Vec<ActionEvidence> 
             witness: a.witness.clone(),
             counterexample: a.counterexample.clone(),
             unknown_reason: a.unknown_reason.clone(),
+            scope: a.scope,
+            conditions: a.conditions.clone(),
+            limit: a.limit.clone(),
         })
         .collect()
 }

@@ -82,7 +82,7 @@ fn decrypt_all() -> PolicyEvidence {
     let statement = StatementEvidence {
         index: 1,
         sid: Some("AllowDecryptAnywhere".into()),
-        source: r#"{"Sid":"AllowDecryptAnywhere","Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:*:*:key/*"}"#.into(),
+        source: r#"{"Sid":"AllowDecryptAnywhere","Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:*:*:key/*","Condition":{"StringEquals":{"kms:ViaService":"s3.us-east-1.amazonaws.com"}}}"#.into(),
         line: Some(9),
         action_entries: vec![0],
         resource_entries: vec![0],
@@ -101,6 +101,9 @@ fn decrypt_all() -> PolicyEvidence {
                 witness: Some(WITNESS.into()),
                 counterexample: None,
                 unknown_reason: None,
+                scope: Some(keyaki_policy::Scope::Service),
+                conditions: vec!["kms:ViaService ∈ {s3.us-east-1.amazonaws.com}".into()],
+                limit: Some("only via s3.us-east-1.amazonaws.com".into()),
             },
             ActionEvidence {
                 action: "kms:ReEncryptFrom".into(),
@@ -112,6 +115,9 @@ fn decrypt_all() -> PolicyEvidence {
                         .into(),
                 ),
                 unknown_reason: None,
+                scope: None,
+                conditions: vec![],
+                limit: None,
             },
         ],
     }
@@ -141,6 +147,9 @@ fn scoped(name: &str, arn: Option<&str>) -> PolicyEvidence {
                     .into(),
             ),
             unknown_reason: None,
+            scope: None,
+            conditions: vec![],
+            limit: None,
         }],
     }
 }

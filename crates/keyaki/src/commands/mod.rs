@@ -56,6 +56,22 @@ pub enum SeverityArg {
     Critical,
 }
 
+/// Reads one word of `--fail-on-scope` (`unconditional`, `other`, `context`, `caller`,
+/// `service`).
+pub fn parse_scope(text: &str) -> Result<keyaki_policy::Scope, String> {
+    keyaki_policy::Scope::from_word(text).ok_or_else(|| {
+        format!(
+            "`{text}` is not a scope (expected `unconditional`, `other`, `context`, `caller` or `service`)"
+        )
+    })
+}
+
+/// The narrowest scope of a `--fail-on-scope` list: a grant fails the run when its scope is
+/// this one or wider (`None`: every grant does).
+pub fn scope_threshold(scopes: &[keyaki_policy::Scope]) -> Option<keyaki_policy::Scope> {
+    scopes.iter().copied().min()
+}
+
 impl From<SeverityArg> for keyaki_controls::finding::Severity {
     fn from(s: SeverityArg) -> keyaki_controls::finding::Severity {
         use keyaki_controls::finding::Severity;

@@ -5,13 +5,17 @@
 //! many documents are read; SARIF, one document, is written at the end. A document that cannot be read or parsed is an `ERROR` result that
 //! names the file and the place; the other documents are still analysed.
 //!
-//! Exit status: 0 all PASSED; 1 some FAILED or UNKNOWN; 2 some ERROR, or a usage error.
+//! Exit status: 0 all PASSED; 1 some FAILED or UNKNOWN; 2 some ERROR, or a usage error. With
+//! `--fail-on-scope`, a FAILED document counts for status 1 only when one of its actions
+//! allowed on all keys reaches that scope or wider.
 
 use std::io::{self, BufWriter, Write};
 use std::panic::{self, AssertUnwindSafe};
 
 use anyhow::Context;
-use keyaki_policy::{Analysis, ParseError, Policy, Query, QueryOptions, StatementRef, Verdict};
+use keyaki_policy::{
+    Analysis, ParseError, Policy, Query, QueryOptions, Scope, StatementRef, Verdict,
+};
 use keyaki_report::text::printable;
 use serde::Serialize;
 
@@ -47,6 +51,12 @@ pub struct PolicyArgs {
     /// a loop (by default each is an error, and the exit status is 2).
     #[arg(long)]
     pub ignore_broken_links: bool,
+    /// Exit with status 1 for a FAILED document only when one of its actions allowed on all
+    /// keys reaches this scope or wider (comma-separated scope words; the narrowest one given
+    /// counts): `unconditional` > `other` > `context` > `caller` > `service`.
+    /// `--fail-on-scope unconditional` fails only on grants no condition limits.
+    #[arg(long, value_name = "SCOPE", value_delimiter = ',', value_parser = super::parse_scope)]
+    pub fail_on_scope: Vec<Scope>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -171,6 +181,20 @@ impl PolicyResult {
                 Verdict::Unknown => ResultVerdict::Unknown,
             },
         }
+    }
+
+    /// The widest scope of the actions the document allows on all keys (`None` when it
+    /// allows none).
+    pub fn widest_scope(&self) -> Option<Scope> {
+        let Outcome::Analysed { analysis, .. } = &self.outcome else {
+            return None;
+        };
+        analysis
+            .actions
+            .iter()
+            .filter(|a| a.allowed_on_all_keys == Some(true))
+            .map(|a| a.scope.unwrap_or(Scope::Unconditional))
+            .max()
     }
 
     /// The error message naming the file and the place, for an `ERROR` result.
@@ -302,6 +326,10 @@ pub struct Summary {
     pub unknown: usize,
     pub error: usize,
     pub total: usize,
+    /// FAILED documents whose grants all stay below `--fail-on-scope` (they do not make
+    /// the exit status 1).
+    #[serde(skip)]
+    pub failed_below_scope: usize,
 }
 
 impl Summary {
@@ -315,10 +343,21 @@ impl Summary {
         self.total += 1;
     }
 
+    /// Counts a result, and whether it is FAILED below `fail_on_scope`.
+    pub fn add_result(&mut self, result: &PolicyResult, fail_on_scope: Option<Scope>) {
+        let verdict = result.verdict();
+        self.add(verdict);
+        if verdict == ResultVerdict::Failed
+            && fail_on_scope.is_some_and(|min| result.widest_scope().is_some_and(|s| s < min))
+        {
+            self.failed_below_scope += 1;
+        }
+    }
+
     pub fn exit_code(&self) -> Code {
         if self.error > 0 {
             Code::Error
-        } else if self.failed > 0 || self.unknown > 0 {
+        } else if self.failed > self.failed_below_scope || self.unknown > 0 {
             Code::Findings
         } else {
             Code::Clean
@@ -338,6 +377,7 @@ pub fn run(_global: &Global, args: PolicyArgs) -> anyhow::Result<Code> {
         }),
     };
     let mut summary = Summary::default();
+    let fail_on_scope = super::scope_threshold(&args.fail_on_scope);
     let mut failure: Option<io::Error> = None;
     writer.begin(&mut out).context("cannot write the report")?;
     input::read_paths(&args.paths, args.ignore_broken_links, &mut |doc| {
@@ -345,7 +385,7 @@ pub fn run(_global: &Global, args: PolicyArgs) -> anyhow::Result<Code> {
             return;
         }
         let result = analyse(&query, doc);
-        summary.add(result.verdict());
+        summary.add_result(&result, fail_on_scope);
         if let Err(err) = writer.result(&mut out, &result) {
             failure = Some(err);
         }
@@ -424,6 +464,13 @@ impl ResultWriter for TextWriter {
                             )?;
                             if let Some(witness) = &action.witness {
                                 writeln!(out, "          witness key: {}", printable(witness))?;
+                            }
+                            if let Some(scope) = action.scope {
+                                let limit = action
+                                    .limit
+                                    .as_deref()
+                                    .unwrap_or("no condition limits the grant");
+                                writeln!(out, "          scope: {scope} — {}", printable(limit))?;
                             }
                         }
                         (_, None) => {
@@ -519,6 +566,13 @@ struct JsonAction<'a> {
     counterexample: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     unknown_reason: Option<&'a str>,
+    /// How far the grant reaches when allowed on all keys, else `null`.
+    scope: Option<Scope>,
+    /// The granting statements' conditions, normalised (empty when unconditional or not
+    /// allowed on all keys).
+    conditions: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<&'a str>,
 }
 
 impl ResultWriter for JsonWriter {
@@ -539,6 +593,9 @@ impl ResultWriter for JsonWriter {
                     witness: a.witness.as_deref(),
                     counterexample: a.counterexample.as_deref(),
                     unknown_reason: a.unknown_reason.as_deref(),
+                    scope: a.scope,
+                    conditions: &a.conditions,
+                    limit: a.limit.as_deref(),
                 })
                 .collect(),
         };

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use keyaki_controls::finding::{ScanReport, Severity, Status};
+use keyaki_controls::finding::{Finding, ScanReport, Scope, Severity, Status};
 use keyaki_controls::params::ParameterValue;
 use keyaki_controls::{AccountInput, Parameters};
 use keyaki_report::Format;
@@ -119,6 +119,13 @@ pub struct OutputArgs {
     /// Exit with status 1 only when a FAILED finding has this severity or higher.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<SeverityArg>,
+    /// Exit with status 1 for a FAILED KMS.1/KMS.2 finding only when the grant behind it
+    /// reaches this scope or wider (comma-separated scope words; the narrowest one given
+    /// counts): `unconditional` > `other` > `context` > `caller` > `service`.
+    /// `--fail-on-scope unconditional` fails only on grants no condition limits. Findings
+    /// of the other controls fail as before.
+    #[arg(long, value_name = "SCOPE", value_delimiter = ',', value_parser = super::parse_scope)]
+    pub fail_on_scope: Vec<keyaki_policy::Scope>,
     /// Also list, in the table, the findings a control does not apply to (status
     /// NOT_AVAILABLE with reason `NOT_APPLICABLE`, or a KMS.1 policy used as a permissions
     /// boundary). The other formats always carry them.
@@ -234,7 +241,11 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
     if super::export::after_scan(global, &args.export, &args.aws, &report)? == Code::Error {
         return Ok(Code::Error);
     }
-    Ok(exit_code(&report, args.output.fail_on.map(Severity::from)))
+    Ok(exit_code(
+        &report,
+        args.output.fail_on.map(Severity::from),
+        super::scope_threshold(&args.output.fail_on_scope),
+    ))
 }
 
 /// The region of templates and plans: `--region`, once.
@@ -401,13 +412,25 @@ fn write_report(
 }
 
 /// Step 6: 1 when a FAILED finding has at least the `fail_on` severity (any FAILED
-/// finding without it), else 0. Suppressed findings do not fail the scan.
-pub fn exit_code(report: &ScanReport, fail_on: Option<Severity>) -> Code {
+/// finding without it) and, for a finding about grants (KMS.1/KMS.2), a scope of at least
+/// `fail_on_scope` ([`Finding::grant_scope`]; any scope without it), else 0. Suppressed
+/// findings do not fail the scan.
+pub fn exit_code(
+    report: &ScanReport,
+    fail_on: Option<Severity>,
+    fail_on_scope: Option<Scope>,
+) -> Code {
+    let in_scope = |f: &Finding| match (fail_on_scope, f.grant_scope()) {
+        (Some(min), Some((scope, _))) => scope >= min,
+        _ => true,
+    };
     let failing = report
         .findings
         .iter()
         .filter(|f| !keyaki_store::is_suppressed(f))
-        .any(|f| f.status == Status::Failed && fail_on.is_none_or(|min| f.severity >= min));
+        .any(|f| {
+            f.status == Status::Failed && fail_on.is_none_or(|min| f.severity >= min) && in_scope(f)
+        });
     if failing {
         Code::Findings
     } else {
