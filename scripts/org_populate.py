@@ -6,7 +6,7 @@ credentials of a role assumed in an account act in it). Uses boto3, which comes 
 
     python scripts/org_populate.py ENDPOINT [--management ACCOUNT] [--members 3]
         [--ou-members 1] [--policies 2] [--principals 2] [--keys 2]
-        [--regions eu-west-1] [--threads 8]
+        [--regions eu-west-1] [--threads 8] [--fill-management]
 
 Prints one JSON object: the management account, its session credentials (to run keyaki
 as the management account), the root and OU ids, and the member account ids in the
@@ -32,6 +32,8 @@ p.add_argument("--principals", type=int, default=2)
 p.add_argument("--keys", type=int, default=2)
 p.add_argument("--regions", default="eu-west-1")
 p.add_argument("--threads", type=int, default=8)
+p.add_argument("--fill-management", action="store_true",
+               help="also create resources in the management account (as an odd member)")
 args = p.parse_args()
 regions = args.regions.split(",")
 cfg = Config(max_pool_connections=64, retries={"max_attempts": 10, "mode": "standard"})
@@ -101,6 +103,8 @@ if args.ou_members:
 
 with ThreadPoolExecutor(args.threads) as pool:
     list(pool.map(lambda pair: fill(*pair), enumerate(members)))
+if args.fill_management:
+    fill(1, args.management)
 
 print(json.dumps({"management": args.management, "credentials": mgmt, "root": root,
                   "ou": ou, "members": members}))
