@@ -312,6 +312,17 @@ fn accounts_exclusions_and_units_choose_what_is_scanned() {
         accounts_of(&["--ou", &org.ou]),
         [m[0].clone(), m[1].clone()].into()
     );
+    // an account that is not in the organization is named; a choice of none is an error
+    let out = run(keyaki(&org, &moto, "scan")
+        .args(["--organization", "--role-name", ROLE])
+        .args(["--accounts", "999999999999"]));
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("`999999999999` is not an active account") && err.contains("nothing to scan"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
 }
 
 #[test]

@@ -127,6 +127,12 @@ fn discover(
     for w in &found.warnings {
         eprintln!("keyaki: warning: {}", printable(w));
     }
+    if found.members.is_empty() {
+        bail!(
+            "no active account of the organization of account {} matches `--accounts`, `--exclude-accounts` and `--ou`: nothing to scan",
+            found.caller
+        );
+    }
     if !global.quiet {
         eprintln!(
             "keyaki: organization of account {} ({}): {} account{} to scan, {} at a time",
@@ -157,7 +163,10 @@ pub fn collect(global: &Global, aws: &AwsArgs, org: &OrgArgs, dir: &Path) -> any
     while let Some(scan) = rx.blocking_recv() {
         let id = scan.member.id.clone();
         match &scan.outcome {
-            Ok((snapshot, _)) => {
+            Ok((snapshot, stats)) => {
+                if aws.stats {
+                    progress.println(&format!("keyaki: account {id}:\n{stats}"));
+                }
                 let path = dir.join(format!("{id}.json"));
                 output::to_file_atomically(&path, |out| {
                     serde_json::to_writer_pretty(&mut *out, snapshot)
@@ -285,7 +294,9 @@ pub fn scan(global: &Global, req: ScanRequest<'_>) -> anyhow::Result<Code> {
                 &mut sink,
                 &mut totals,
             )?;
-            progress.println(&line);
+            if !global.quiet {
+                progress.println(&line);
+            }
             progress.done(&id);
         }
         progress.finish();
@@ -347,7 +358,10 @@ fn account(
     let id = scan.member.id.clone();
     let name = name_of(&scan);
     let (mut report, scope, unscanned) = match scan.outcome {
-        Ok((snapshot, _stats)) => {
+        Ok((snapshot, stats)) => {
+            if req.aws.stats {
+                progress.println(&format!("keyaki: account {id}:\n{stats}"));
+            }
             warn_unread(progress, &id, &snapshot);
             let label = format!("account {id}");
             let input = keyaki_controls::input::from_snapshot(&label, &snapshot)
@@ -360,6 +374,11 @@ fn account(
             (report, scope, false)
         }
         Err(unscanned) => {
+            // always said, even with --quiet, as what a single scan could not read
+            progress.println(&format!(
+                "keyaki: warning: account {id}{name} could not be scanned (its findings are NOT_AVAILABLE): {}",
+                printable_lines(&unscanned.account.why)
+            ));
             say_detail(global, progress, unscanned.detail.as_deref());
             let report = keyaki_controls::account::unscanned_report(
                 &unscanned.account,
@@ -379,7 +398,7 @@ fn account(
     };
     // the report says which account; a live scan of one account has no file to name
     let recorded = store.record(scope, &mut report)?;
-    if !global.quiet {
+    if !global.quiet && !unscanned {
         for p in &report.problems {
             progress.println(&format!(
                 "keyaki: warning: {}: {}",
