@@ -241,10 +241,7 @@ fn every_account_is_scanned_and_one_that_cannot_be_entered_is_not_available() {
     assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
     let report = json(&out);
     let accounts = by_account(&report);
-    assert_eq!(
-        accounts.keys().cloned().collect::<Vec<_>>(),
-        [broken.clone()]
-    );
+    assert_eq!(accounts.keys().collect::<Vec<_>>(), [&broken]);
     let failed: BTreeSet<&str> = accounts[&broken]
         .iter()
         .filter(|(_, s, _)| s == "FAILED")
