@@ -6,11 +6,11 @@ credentials of a role assumed in an account act in it). Uses boto3, which comes 
 
     python scripts/org_populate.py ENDPOINT [--management ACCOUNT] [--members 3]
         [--ou-members 1] [--policies 2] [--principals 2] [--keys 2]
-        [--regions eu-west-1] [--threads 8] [--fill-management]
+        [--regions eu-west-1] [--threads 8] [--fill-management] [--close 0]
 
 Prints one JSON object: the management account, its session credentials (to run keyaki
 as the management account), the root and OU ids, and the member account ids in the
-order they were created. Member i (0-based) gets policies that allow `kms:Decrypt` on
+order they were created (and those closed, the last `--close` of them). Member i (0-based) gets policies that allow `kms:Decrypt` on
 every key when i is even, and keys with rotation disabled when i is odd, so that each
 account has findings of its own.
 """
@@ -32,6 +32,8 @@ p.add_argument("--principals", type=int, default=2)
 p.add_argument("--keys", type=int, default=2)
 p.add_argument("--regions", default="eu-west-1")
 p.add_argument("--threads", type=int, default=8)
+p.add_argument("--close", type=int, default=0,
+               help="close the last N member accounts (CloseAccount: SUSPENDED)")
 p.add_argument("--fill-management", action="store_true",
                help="also create resources in the management account (as an odd member)")
 args = p.parse_args()
@@ -105,6 +107,9 @@ with ThreadPoolExecutor(args.threads) as pool:
     list(pool.map(lambda pair: fill(*pair), enumerate(members)))
 if args.fill_management:
     fill(1, args.management)
+closed = members[len(members) - args.close:] if args.close else []
+for account in closed:
+    org.close_account(AccountId=account)
 
 print(json.dumps({"management": args.management, "credentials": mgmt, "root": root,
-                  "ou": ou, "members": members}))
+                  "ou": ou, "members": members, "closed": closed}))

@@ -26,12 +26,21 @@ struct Org {
     management: String,
     credentials: Value,
     ou: String,
+    /// Every member created, closed ones included.
     members: Vec<String>,
+    /// Members closed after they were created (SUSPENDED: not scanned).
+    closed: Vec<String>,
 }
 
 impl Org {
+    /// The active accounts.
     fn all(&self) -> BTreeSet<String> {
-        let mut all: BTreeSet<String> = self.members.iter().cloned().collect();
+        let mut all: BTreeSet<String> = self
+            .members
+            .iter()
+            .filter(|m| !self.closed.contains(m))
+            .cloned()
+            .collect();
         all.insert(self.management.clone());
         all
     }
@@ -45,20 +54,17 @@ fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// An organization in a fresh management account, with three members; the first
-/// `ou_members` of them under an organizational unit (the last of those one level deeper).
-fn organization(endpoint: &str, ou_members: usize) -> Org {
+/// An organization in a fresh management account, with three active members; the first
+/// `ou_members` of them under an organizational unit (the last of those one level deeper);
+/// and `closed` more members, closed.
+fn organization(endpoint: &str, ou_members: usize, closed: usize) -> Org {
     let management = testing::fresh_account_id();
     let out = Command::new(support::python())
         .arg(repo_root().join("scripts/org_populate.py"))
         .arg(endpoint)
-        .args([
-            "--management",
-            &management,
-            "--members",
-            "3",
-            "--fill-management",
-        ])
+        .args(["--management", &management, "--fill-management"])
+        .args(["--members", &(3 + closed).to_string()])
+        .args(["--close", &closed.to_string()])
         .args(["--ou-members", &ou_members.to_string()])
         .output()
         .unwrap_or_else(|e| panic!("org_populate.py: {e}"));
@@ -69,16 +75,20 @@ fn organization(endpoint: &str, ou_members: usize) -> Org {
     );
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("org_populate.py output: {e}"));
+    let ids = |key: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key}: {v}"))
+            .iter()
+            .map(|m| m.as_str().unwrap_or_default().to_string())
+            .collect()
+    };
     Org {
         management,
         credentials: v["credentials"].clone(),
         ou: v["ou"].as_str().unwrap_or_default().to_string(),
-        members: v["members"]
-            .as_array()
-            .unwrap_or_else(|| panic!("members: {v}"))
-            .iter()
-            .map(|m| m.as_str().unwrap_or_default().to_string())
-            .collect(),
+        members: ids("members"),
+        closed: ids("closed"),
     }
 }
 
@@ -145,7 +155,7 @@ fn validates_against_the_findings_schema(report: &Value) {
 #[test]
 fn every_account_is_scanned_and_one_that_cannot_be_entered_is_not_available() {
     let moto = testing::moto_endpoint();
-    let org = organization(&moto, 0);
+    let org = organization(&moto, 0, 0);
     let broken = org.members[1].clone();
     let proxy = support::Proxy::start(&moto, &["--deny-role", &org.role_of(&broken)]);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
@@ -265,7 +275,7 @@ fn every_account_is_scanned_and_one_that_cannot_be_entered_is_not_available() {
 #[test]
 fn accounts_exclusions_and_units_choose_what_is_scanned() {
     let moto = testing::moto_endpoint();
-    let org = organization(&moto, 2);
+    let org = organization(&moto, 2, 1);
     let accounts_of = |args: &[&str]| -> BTreeSet<String> {
         let out = run(keyaki(&org, &moto, "scan")
             .args(["--organization", "--role-name", ROLE, "--format", "json"])
@@ -281,6 +291,9 @@ fn accounts_exclusions_and_units_choose_what_is_scanned() {
         by_account(&report).keys().cloned().collect()
     };
     let m = &org.members;
+    // every active account; the closed one is left out
+    assert_eq!(accounts_of(&[]), org.all());
+    assert!(!org.all().contains(&m[3]));
     assert_eq!(
         accounts_of(&["--accounts", &format!("{},{}", m[0], m[2])]),
         [m[0].clone(), m[2].clone()].into()
@@ -309,23 +322,27 @@ fn accounts_exclusions_and_units_choose_what_is_scanned() {
         accounts_of(&["--ou", &org.ou]),
         [m[0].clone(), m[1].clone()].into()
     );
-    // an account that is not in the organization is named; a choice of none is an error
+    // an account that is not active in the organization is named; a choice of none is an
+    // error
     let out = run(keyaki(&org, &moto, "scan")
         .args(["--organization", "--role-name", ROLE])
-        .args(["--accounts", "999999999999"]));
+        .args(["--accounts", &format!("{},999999999999", m[3])]));
     assert_eq!(out.status.code(), Some(2), "stderr: {}", stderr(&out));
     let err = stderr(&out);
-    assert!(
-        err.contains("`999999999999` is not an active account") && err.contains("nothing to scan"),
-        "{err}"
-    );
+    for id in [m[3].as_str(), "999999999999"] {
+        assert!(
+            err.contains(&format!("`{id}` is not an active account")),
+            "{err}"
+        );
+    }
+    assert!(err.contains("nothing to scan"), "{err}");
     assert!(out.stdout.is_empty());
 }
 
 #[test]
 fn collect_writes_one_snapshot_per_account_and_fails_for_one_it_cannot_enter() {
     let moto = testing::moto_endpoint();
-    let org = organization(&moto, 0);
+    let org = organization(&moto, 0, 0);
     let broken = org.members[2].clone();
     let proxy = support::Proxy::start(&moto, &["--deny-role", &org.role_of(&broken)]);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
