@@ -293,6 +293,16 @@ fn accounts_exclusions_and_units_choose_what_is_scanned() {
     let m = &org.members;
     // every active account; the closed one is left out
     assert_eq!(accounts_of(&[]), org.all());
+    // the table's summary counts the accounts
+    let out = run(keyaki(&org, &moto, "scan").args([
+        "--organization",
+        "--role-name",
+        ROLE,
+        "--format",
+        "table",
+    ]));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("findings in 4 accounts:"), "{table}");
     assert!(!org.all().contains(&m[3]));
     assert_eq!(
         accounts_of(&["--accounts", &format!("{},{}", m[0], m[2])]),
