@@ -397,6 +397,26 @@ fn organization_options_are_checked_before_anything_is_read() {
     let out = run(cmd.args(["collect", "--organization", "--role-name", ROLE]));
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("-o DIR"), "{}", stderr(&out));
+    for (args, said) in [
+        (&["--input", "examples/demo-account.json"][..], "--input"),
+        (&["--security-hub"][..], "--security-hub"),
+        (
+            &["--role-arn", "arn:aws:iam::123456789012:role/x"][..],
+            "--role-arn",
+        ),
+        (&["--accounts", "12345"][..], "`12345` is not an account id"),
+    ] {
+        let mut cmd = Command::cargo_bin("keyaki").unwrap_or_else(|e| panic!("keyaki binary: {e}"));
+        let out = run(cmd
+            .current_dir(repo_root())
+            .args(["scan", "--organization", "--role-name", ROLE])
+            .args(args)
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .env("AWS_REGION", "eu-west-1"));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(said), "{args:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
 }
 
 fn files_in(dir: &Path) -> Vec<String> {
