@@ -478,23 +478,24 @@ async fn collect_member(
             None,
         )),
         Err(e) => {
-            let detail = e.detail().map(str::to_string);
-            let code = match &e {
-                CollectError::Identity(call) if entry_refused(call) => {
-                    ReasonCode::AccountNotAccessible
-                }
-                _ => ReasonCode::AccountReadError,
-            };
-            let why = match (&e, opts.aws.role_arn.as_deref()) {
-                (CollectError::Identity(call), Some(role))
-                    if code == ReasonCode::AccountNotAccessible =>
-                {
-                    format!("role `{role}` could not be assumed: {}", call.message)
-                }
-                _ => e.to_string(),
-            };
-            Err(unscanned(code, why, detail))
+            let (code, why) = classify(&e, opts.aws.role_arn.as_deref());
+            Err(unscanned(code, why, e.detail().map(str::to_string)))
         }
+    }
+}
+
+/// What a failed collection of an account says: `ACCOUNT_NOT_ACCESSIBLE` when it could not
+/// be entered (its role refused), else `ACCOUNT_READ_ERROR`; and why, in one sentence.
+fn classify(e: &CollectError, role: Option<&str>) -> (ReasonCode, String) {
+    match (e, role) {
+        (CollectError::Identity(call), Some(role)) if entry_refused(call) => (
+            ReasonCode::AccountNotAccessible,
+            format!("role `{role}` could not be assumed: {}", call.message),
+        ),
+        (CollectError::Identity(call), None) if entry_refused(call) => {
+            (ReasonCode::AccountNotAccessible, e.to_string())
+        }
+        _ => (ReasonCode::AccountReadError, e.to_string()),
     }
 }
 
@@ -634,6 +635,48 @@ mod tests {
             ous: vec!["ou-ab12-cd34ef56".into(), "r-ab12".into()],
         };
         assert!(good.check().is_ok());
+    }
+
+    #[test]
+    fn a_refused_role_is_not_accessible_and_other_failures_are_read_errors() {
+        use crate::collect::FailureKind;
+        let role = "arn:aws:iam::222222222222:role/keyaki-audit";
+        let refused = CollectError::Identity(CallError::new(
+            "GetCallerIdentity",
+            "AccessDenied",
+            "could not get credentials: AccessDenied: not authorized to perform: sts:AssumeRole",
+            FailureKind::Access,
+        ));
+        let (code, why) = classify(&refused, Some(role));
+        assert_eq!(code, ReasonCode::AccountNotAccessible);
+        assert!(
+            why.starts_with(&format!("role `{role}` could not be assumed: ")),
+            "{why}"
+        );
+        assert!(why.contains("sts:AssumeRole"), "{why}");
+        let unreachable = CollectError::Identity(CallError::new(
+            "GetCallerIdentity",
+            "DispatchFailure",
+            "connection refused",
+            FailureKind::Unreachable,
+        ));
+        let iam = CollectError::Iam(CallError::new(
+            "GetAccountAuthorizationDetails",
+            "ServiceUnavailable",
+            "try later",
+            FailureKind::Service,
+        ));
+        let lost = CollectError::Lost(CallError::new(
+            "GetCallerIdentity",
+            "DispatchFailure",
+            "connection reset",
+            FailureKind::Unreachable,
+        ));
+        for e in [unreachable, iam, lost] {
+            let (code, why) = classify(&e, Some(role));
+            assert_eq!(code, ReasonCode::AccountReadError, "{e}");
+            assert_eq!(why, e.to_string());
+        }
     }
 
     #[test]
