@@ -37,9 +37,9 @@ use crate::output;
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Organization (every account, from the management account)")]
 pub struct OrgArgs {
-    /// Scan every active account of the AWS organization: run from the management account
-    /// or a delegated administrator; each member account is entered through the role
-    /// `--role-name`, the caller's own account with the caller's credentials.
+    /// Every active account of the AWS organization (run from the management account or a
+    /// delegated administrator): each member account is entered through the role
+    /// `--role-name`, the caller's own account read with the caller's credentials.
     #[arg(long, requires = "role_name", conflicts_with = "role_arn")]
     pub organization: bool,
     /// The role to assume in each member account (`arn:PARTITION:iam::ACCOUNT:role/NAME`,
