@@ -165,7 +165,11 @@ fn credentials_failure(err: &CredentialsError) -> (Cause, String) {
                     .find(|code| text.contains(&format!("({code})")))
                     .map(|code| (cause_of_code(code), *code))
             });
-            let reason = innermost_of(other);
+            // STS's own message when a role could not be assumed, else the innermost reason
+            let reason = find::<aws_sdk_sts::operation::assume_role::AssumeRoleError>(other)
+                .and_then(ProvideErrorMetadata::message)
+                .map(one_line)
+                .unwrap_or_else(|| innermost_of(other));
             match service {
                 Some((Cause::CredentialsExpired, code)) => (
                     Cause::CredentialsExpired,

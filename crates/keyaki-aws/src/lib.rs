@@ -4,6 +4,8 @@
 //!   a `keyaki-snapshot/1` snapshot, concurrently and politely; see the module docs.
 //! - [`config`]: the SDK configuration (credential chain, profile, endpoint, role).
 //! - [`limits`]: the size limit of every answer, per operation.
+//! - [`organization`]: the accounts of an organization, each entered through a role and
+//!   collected, several at a time.
 //! - [`securityhub`]: sends ASFF findings to Security Hub (`BatchImportFindings`).
 //!
 //! Everything here is async; the binary owns the tokio runtime. The reasoning core and
@@ -13,6 +15,7 @@ pub mod collect;
 pub mod config;
 pub mod failure;
 pub mod limits;
+pub mod organization;
 pub mod securityhub;
 /// Fixtures for the tests against the moto emulator (this crate's and the binary's). Always
 /// compiled, so that tests and builds share one feature set of this crate; unused code is

@@ -87,6 +87,14 @@ reason_codes! {
     KeyPolicyNotPublic = "KEY_POLICY_NOT_PUBLIC",
     /// Before deploy: the finding depends on values not known before deploy.
     UnresolvedValue = "UNRESOLVED_VALUE",
+    /// Organization scans: the account could not be entered (the role named by
+    /// `--role-name` could not be assumed in it: missing, not trusting the caller, or
+    /// refused), so none of its resources were read.
+    AccountNotAccessible = "ACCOUNT_NOT_ACCESSIBLE",
+    /// Organization scans: the account was entered but could not be read (its identity,
+    /// region list or IAM could not be read, or AWS stopped answering during its
+    /// collection), so none of its resources were evaluated.
+    AccountReadError = "ACCOUNT_READ_ERROR",
 }
 
 impl ReasonCode {

@@ -157,10 +157,10 @@ pub fn write(
     let s = &report.summary;
     writeln!(
         out,
-        "{}: {} findings in account {}: {}, {}, {}, {}",
+        "{}: {} findings in {}: {}, {}, {}, {}",
         p.paint(BOLD, "Summary"),
         s.total,
-        printable(&report.account),
+        accounts_of(report),
         p.paint(RED, &format!("{} failed", s.failed)),
         p.paint(YELLOW, &format!("{} warning", s.warning)),
         p.paint(YELLOW, &format!("{} not available", s.not_available)),
@@ -180,6 +180,21 @@ pub(crate) fn scope_line(f: &Finding) -> Option<String> {
         }
         _ => "FAILED — unconditional: no condition limits the grant".to_owned(),
     })
+}
+
+/// `account ID`, or `N accounts` when the findings are of several (an organization scan).
+fn accounts_of(report: &ScanReport) -> String {
+    let accounts: std::collections::BTreeSet<&str> = report
+        .findings
+        .iter()
+        .map(|f| f.resource.account.as_str())
+        .filter(|a| !a.is_empty())
+        .collect();
+    if accounts.len() > 1 {
+        format!("{} accounts", accounts.len())
+    } else {
+        format!("account {}", printable(&report.account))
+    }
 }
 
 /// The evidence of a FAILED finding, one short line each: for policies, the statement

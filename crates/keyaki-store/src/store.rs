@@ -286,7 +286,10 @@ fn from_json<T: for<'de> Deserialize<'de> + Default>(s: Option<String>) -> T {
 
 /// Global resource types: their findings are in scope whatever regions a scan covered.
 pub(crate) fn is_global(resource_type: &str) -> bool {
-    resource_type.starts_with("AWS::IAM::")
+    // The findings about a whole account (an account an organization scan could not enter,
+    // `AWS::::Account`) are global too: a later scan that reads the account's IAM in full
+    // no longer sees them and archives them, whatever its regions.
+    resource_type.starts_with("AWS::IAM::") || resource_type == "AWS::::Account"
 }
 
 /// How much of the store file SQLite may map into memory.

@@ -890,3 +890,57 @@ fn failed_by_run_counts_each_run_per_control_for_the_chart() {
     assert_eq!(last.len(), 2);
     assert_eq!(last[1].run_id, runs[2].run_id);
 }
+
+#[test]
+fn an_account_that_could_not_be_entered_archives_nothing_until_it_is_read_again() {
+    use keyaki_controls::account::{unscanned_report, UnscannedAccount};
+    let (_d, mut store) = open();
+    record(
+        &mut store,
+        report(vec![finding("KMS.1", "p", Status::Failed)]),
+        &complete(),
+        1,
+    );
+    let unscanned = unscanned_report(
+        &UnscannedAccount {
+            account: ACCOUNT.to_string(),
+            partition: "aws".to_string(),
+            arn: String::new(),
+            name: None,
+            code: keyaki_controls::ReasonCode::AccountNotAccessible,
+            why: "role `keyaki-audit` could not be assumed: AccessDenied".to_string(),
+        },
+        &keyaki_controls::Parameters::default(),
+        "2026-11-30T00:00:00Z".to_string(),
+    );
+    // what an organization scan records for such an account: nothing of it was read
+    let nothing_read = RunInfo {
+        inputs: vec![format!("account {ACCOUNT}")],
+        global_incomplete: true,
+        complete: true,
+        ..RunInfo::default()
+    };
+    let s = record(&mut store, unscanned, &nothing_read, 2);
+    assert_eq!((s.created, s.archived), (5, 0));
+    assert_eq!(one(&store, "KMS.1", "/p").record_state, RecordState::Active);
+    // read again, in another region than the account findings': they are archived
+    let eu = RunInfo {
+        regions: vec!["eu-west-1".to_string()],
+        ..complete()
+    };
+    let mut read_again = report(vec![finding("KMS.1", "p", Status::Failed)]);
+    read_again.controls.push("KMS.5".to_string());
+    let s = record(&mut store, read_again, &eu, 3);
+    assert_eq!(s.archived, 5);
+    let left: Vec<(String, RecordState)> = all(&store)
+        .into_iter()
+        .map(|f| (f.control, f.record_state))
+        .collect();
+    assert_eq!(
+        left.iter()
+            .filter(|(_, r)| *r == RecordState::Active)
+            .map(|(c, _)| c.as_str())
+            .collect::<Vec<_>>(),
+        ["KMS.1"]
+    );
+}

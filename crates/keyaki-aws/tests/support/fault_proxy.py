@@ -12,7 +12,8 @@ a connection closed without an answer. A given request (same service, operation 
 body) gets at most `--max-faults-per-request` faults (default 2), so a client that
 retries a few times always gets through: the test checks that it does, and that the
 result is the same as without faults. `--deny` answers access denied to an operation in
-a region, every time.
+a region, every time. `--deny-role ARN` answers STS `AssumeRole` of that role as AWS does
+when the role does not exist or does not trust the caller (moto assumes any role).
 """
 
 import argparse
@@ -40,6 +41,7 @@ def parse_args():
                    help="seconds added to every answer (models the network to AWS)")
     p.add_argument("--max-faults-per-request", type=int, default=2)
     p.add_argument("--deny", action="append", default=[])
+    p.add_argument("--deny-role", action="append", default=[])
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--log", action="store_true")
     return p.parse_args()
@@ -51,6 +53,18 @@ RNG = random.Random(ARGS.seed)
 LOCK = threading.Lock()
 FAULTS = {}
 DENY = set(ARGS.deny)
+DENY_ROLES = set(ARGS.deny_role)
+
+
+def role_refused(role_arn):
+    """STS's answer to AssumeRole of a role that does not exist or does not trust the
+    caller: HTTP 403, code AccessDenied."""
+    msg = (f"User: arn:aws:sts::000000000000:assumed-role/caller/session is not authorized "
+           f"to perform: sts:AssumeRole on resource: {role_arn}").encode()
+    return 403, {"Content-Type": "text/xml"}, \
+        (b"<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error>"
+         b"<Type>Sender</Type><Code>AccessDenied</Code><Message>" + msg +
+         b"</Message></Error><RequestId>fault</RequestId></ErrorResponse>")
 
 
 def throttle(json_protocol, service, status):
@@ -122,6 +136,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
         if f"{operation}@{region}" in DENY or f"{operation}@*" in DENY:
             return self.answer(*denied(json_protocol, operation))
+        if operation == "AssumeRole" and DENY_ROLES:
+            form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+            role = (form.get("RoleArn") or [""])[0]
+            if role in DENY_ROLES:
+                return self.answer(*role_refused(role))
 
         key = (service, operation, body)
         with LOCK:

@@ -7,6 +7,7 @@ use keyaki_aws::config::{AwsOptions, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT};
 use keyaki_aws::CollectOptions;
 
 #[derive(Debug, Clone, clap::Args)]
+#[command(group(clap::ArgGroup::new("assumes_role").args(["role_arn", "organization"]).multiple(true)))]
 pub struct AwsArgs {
     /// Named profile from the shared AWS config/credentials files (default: the default
     /// credential chain: environment, files, SSO, web identity, instance metadata).
@@ -25,8 +26,9 @@ pub struct AwsArgs {
     /// Assume this role first (the usual way to scan another account).
     #[arg(long, value_name = "ARN")]
     pub role_arn: Option<String>,
-    /// External id required by the role's trust policy.
-    #[arg(long, value_name = "ID", requires = "role_arn")]
+    /// External id required by the role's trust policy (`--role-arn`, or each account's
+    /// role with `--organization`).
+    #[arg(long, value_name = "ID", requires = "assumes_role")]
     pub external_id: Option<String>,
     /// Session name for the assumed role.
     #[arg(

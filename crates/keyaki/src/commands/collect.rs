@@ -19,9 +19,21 @@ pub struct CollectArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// Every account of an organization: `-o DIR` gets one snapshot per account,
+    /// `DIR/ACCOUNT.json`.
+    #[command(flatten)]
+    pub org: super::organization::OrgArgs,
 }
 
 pub fn run(global: &Global, args: CollectArgs) -> anyhow::Result<Code> {
+    if args.org.organization {
+        let Some(dir) = args.output.as_deref().filter(|p| *p != Path::new("-")) else {
+            anyhow::bail!(
+                "`--organization` writes one snapshot per account: give a directory with `-o DIR`"
+            );
+        };
+        return super::organization::collect(global, &args.aws, &args.org, dir);
+    }
     let snapshot = collect_live(global, &args.aws)?;
     let write = |out: &mut dyn Write| -> anyhow::Result<()> {
         serde_json::to_writer_pretty(&mut *out, &snapshot)

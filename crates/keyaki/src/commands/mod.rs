@@ -9,6 +9,8 @@ pub mod diff;
 #[cfg(feature = "aws")]
 pub mod export;
 pub mod findings;
+#[cfg(feature = "aws")]
+pub mod organization;
 pub mod policy;
 pub mod predeploy;
 pub mod record;

@@ -177,3 +177,90 @@ pub fn chart_history(
         })
         .collect())
 }
+
+/// The store step of a scan of several accounts (`--organization`): the suppression rules
+/// and the store are opened once, each account's report is recorded as a run of its own
+/// (so that each account keeps its own lifecycle), and the rules' warnings are said once,
+/// for the whole organization, at [`AccountsStore::finish`].
+#[cfg(feature = "aws")]
+pub struct AccountsStore {
+    rules: Option<Suppressions>,
+    store: Option<(Store, PathBuf)>,
+    /// Each rule's outcome over every account so far, by the rule's place.
+    outcomes: std::collections::BTreeMap<String, keyaki_store::RuleOutcome>,
+}
+
+#[cfg(feature = "aws")]
+impl AccountsStore {
+    pub fn open(args: &ScanStoreArgs) -> anyhow::Result<AccountsStore> {
+        let rules = args.suppressions()?;
+        let store = match args.store_path()? {
+            Some(path) => Some((Store::open(&path)?, path)),
+            None => None,
+        };
+        Ok(AccountsStore {
+            rules,
+            store,
+            outcomes: Default::default(),
+        })
+    }
+
+    /// Applies the rules to `report` and records it when a store is chosen; returns what
+    /// recording did.
+    pub fn record(
+        &mut self,
+        scope: ScanScope,
+        report: &mut ScanReport,
+    ) -> anyhow::Result<Option<keyaki_store::RunSummary>> {
+        let now = Utc::now();
+        let outcome = self.rules.as_ref().map(|rules| {
+            let outcome = rules.apply(report, now.date_naive());
+            for rule in &outcome.rules {
+                self.outcomes
+                    .entry(rule.rule.clone())
+                    .and_modify(|seen| merge_outcome(seen, rule))
+                    .or_insert_with(|| rule.clone());
+            }
+            outcome
+        });
+        let Some((store, _)) = &mut self.store else {
+            return Ok(None);
+        };
+        let info = keyaki_store::RunInfo {
+            inputs: scope.inputs,
+            regions: scope.regions,
+            unreadable: scope.unreadable,
+            complete: true,
+            global_incomplete: scope.global_incomplete,
+            incomplete_types: scope.incomplete_types,
+            disabled_controls: Vec::new(),
+            suppressions: outcome,
+        };
+        Ok(Some(store.record_scan(report, &info, now)?))
+    }
+
+    /// Warns of the rules that matched no finding in any account and of expired rules.
+    pub fn finish(self) {
+        for outcome in self.outcomes.values() {
+            if let Some(w) = outcome.warning() {
+                eprintln!(
+                    "keyaki: warning: {}",
+                    keyaki_report::text::printable_lines(&w)
+                );
+            }
+        }
+    }
+}
+
+/// A rule's outcome over two accounts: applied if it applied in either, the findings it
+/// matched added up.
+#[cfg(feature = "aws")]
+fn merge_outcome(seen: &mut keyaki_store::RuleOutcome, next: &keyaki_store::RuleOutcome) {
+    use keyaki_store::RuleState;
+    seen.matched += next.matched;
+    seen.state = match (seen.state, next.state) {
+        (RuleState::Expired, _) | (_, RuleState::Expired) => RuleState::Expired,
+        (RuleState::Applied, _) | (_, RuleState::Applied) => RuleState::Applied,
+        _ => RuleState::Unmatched,
+    };
+}

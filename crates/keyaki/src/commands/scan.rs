@@ -42,6 +42,10 @@ pub struct ScanArgs {
     #[cfg(feature = "aws")]
     #[command(flatten, next_help_heading = "Live account (without --input)")]
     pub aws: super::aws_args::AwsArgs,
+    /// Every account of an organization (live, without `--input`).
+    #[cfg(feature = "aws")]
+    #[command(flatten)]
+    pub org: super::organization::OrgArgs,
     #[command(flatten)]
     pub store: super::record::ScanStoreArgs,
     #[cfg(feature = "aws")]
@@ -159,6 +163,26 @@ impl From<FormatArg> for Format {
 }
 
 pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
+    #[cfg(feature = "aws")]
+    if args.org.organization {
+        super::organization::check_scan(args.input.input.as_ref(), args.export.security_hub)?;
+        return super::organization::scan(
+            global,
+            super::organization::ScanRequest {
+                aws: &args.aws,
+                org: &args.org,
+                store: &args.store,
+                output: &args.output,
+                format: args
+                    .output
+                    .format
+                    .map(Format::from)
+                    .unwrap_or_else(|| default_format(&args.output)),
+                params: parameters(&args.controls)?,
+                budget: args.controls.budget,
+            },
+        );
+    }
     let mut params = parameters(&args.controls)?;
     let loaded = match &args.input.input {
         Some(path) => {
