@@ -37,6 +37,53 @@ fn json_output_follows_the_findings_schema() {
     );
 }
 
+/// A scan that records in a findings store gives each finding its workflow and lifecycle:
+/// the JSON report still follows the schema, which checks their values too.
+#[test]
+fn json_output_with_workflow_and_lifecycle_follows_the_findings_schema() {
+    use keyaki_controls::finding::{
+        Lifecycle, RecordState, SuppressionRef, Workflow, WorkflowStatus,
+    };
+    let schema = common::load_schema("keyaki-findings.schema.json");
+    let mut report = common::report();
+    for (i, f) in report.findings.iter_mut().enumerate() {
+        f.workflow = Some(Box::new(Workflow {
+            status: if i == 0 {
+                WorkflowStatus::Suppressed
+            } else {
+                WorkflowStatus::New
+            },
+            suppression: (i == 0).then(|| SuppressionRef {
+                rule: "keyaki-suppressions.toml:3".into(),
+                reason: "accepted risk".into(),
+                owner: Some("security".into()),
+                expires: Some("2027-01-31".into()),
+            }),
+            note: (i == 1).then(|| "looked at".to_owned()),
+        }));
+        f.lifecycle = Some(Box::new(Lifecycle {
+            record_state: RecordState::Active,
+            first_observed_at: "2026-11-30T08:00:00Z".into(),
+            last_observed_at: "2026-12-01T08:00:00Z".into(),
+            updated_at: "2026-12-01T08:00:00Z".into(),
+        }));
+    }
+    let out = common::json(&common::render_with(
+        &report,
+        Format::Json,
+        &Options::default(),
+    ));
+    assert!(out["findings"][0]["workflow"]["suppression"].is_object());
+    common::assert_valid(&schema, &out, "--format json with a findings store");
+
+    let mut wrong = out;
+    wrong["findings"][0]["lifecycle"]["record_state"] = json!("DELETED");
+    assert!(
+        !common::is_valid(&schema, &wrong),
+        "an unknown record state must not validate"
+    );
+}
+
 // ----- sarif -----
 
 fn sarif_schema() -> Value {
