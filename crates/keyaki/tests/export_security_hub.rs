@@ -3,6 +3,8 @@
 //!
 //! Each test uses a region of its own (moto keeps one Security Hub per account and region), so
 //! tests can run in parallel. Findings are counted with a plain `GetFindings` call.
+// These drive the AWS side of the binary: without the `aws` feature there is none.
+#![cfg(feature = "aws")]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

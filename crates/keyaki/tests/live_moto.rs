@@ -1,6 +1,8 @@
 //! The `keyaki` binary end to end against the moto emulator, as a user runs it:
 //! `keyaki collect` with endpoint, regions and a role to assume; and a scan interrupted
 //! by the emulator dying.
+// These drive the AWS side of the binary: without the `aws` feature there is none.
+#![cfg(feature = "aws")]
 
 #[path = "../../keyaki-aws/tests/support/mod.rs"]
 mod support;

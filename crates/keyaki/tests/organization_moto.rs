@@ -7,6 +7,8 @@
 //! proxy in front of moto answers `AssumeRole` of that account's role with STS's
 //! `AccessDenied` (HTTP 403), as AWS answers for a role that does not exist or does not
 //! trust the caller; every other call goes through to moto.
+// These drive the AWS side of the binary: without the `aws` feature there is none.
+#![cfg(feature = "aws")]
 
 #[path = "../../keyaki-aws/tests/support/mod.rs"]
 mod support;
