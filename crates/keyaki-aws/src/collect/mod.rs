@@ -18,6 +18,7 @@ use aws_config::{Region, SdkConfig};
 use keyaki_controls::snapshot::{KeyRecord, RegionStatus, Snapshot, FORMAT};
 
 mod error;
+mod grants;
 mod iam;
 mod kms;
 mod paging;
@@ -202,6 +203,7 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Snapshot, CollectStats), 
         iam: Some(iam_details),
         kms: Some(kms_map),
         regions: region_status,
+        organization_policies: None,
     };
     let stats = CollectStats {
         operations: recorder.snapshot(),
