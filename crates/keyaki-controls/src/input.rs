@@ -1062,11 +1062,13 @@ pub fn organization_policies(
     match top.map.get("organization_policies") {
         None => Ok(None),
         Some(raw) if raw_kind(raw) == "null" => Ok(None),
-        Some(raw) => typed_raw::<OrganizationPolicies>(raw)
-            .map(Some)
-            .map_err(|(inner, message)| {
-                reader.fatal(format!("$.organization_policies{inner}"), message)
-            }),
+        Some(raw) => {
+            typed_raw::<OrganizationPolicies>(raw)
+                .map(Some)
+                .map_err(|(inner, message)| {
+                    reader.fatal(format!("$.organization_policies{inner}"), message)
+                })
+        }
     }
 }
 

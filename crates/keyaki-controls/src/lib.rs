@@ -27,6 +27,7 @@
 //! `NOT_APPLICABLE` (or `EXCLUDED_PERMISSIONS_BOUNDARY` for KMS.1), see
 //! [`finding::Finding::is_not_applicable`].
 
+pub mod access;
 pub mod control;
 pub mod controls;
 pub mod docs;

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod access;
 #[cfg(feature = "aws")]
 pub mod aws_args;
 #[cfg(feature = "aws")]
@@ -9,6 +10,7 @@ pub mod diff;
 #[cfg(feature = "aws")]
 pub mod export;
 pub mod findings;
+pub mod org_files;
 pub mod policy;
 pub mod predeploy;
 pub mod record;

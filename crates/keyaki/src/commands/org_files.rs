@@ -1,0 +1,61 @@
+//! `--scp FILE` and `--rcp FILE`: service and resource control policies read from files,
+//! each file one level of the organisation (every level must allow a request).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use keyaki_controls::snapshot::{Document, OrganizationPolicies, OrganizationPolicy, PolicyLevel};
+
+#[derive(Debug, Default, clap::Args)]
+#[command(next_help_heading = "Organization policies")]
+pub struct OrgFileArgs {
+    /// A service control policy (JSON document, e.g. `aws organizations describe-policy`
+    /// `Content`); repeatable, each file one level of the organisation that must allow.
+    #[arg(long = "scp", value_name = "FILE")]
+    pub scp: Vec<PathBuf>,
+    /// A resource control policy, as `--scp`.
+    #[arg(long = "rcp", value_name = "FILE")]
+    pub rcp: Vec<PathBuf>,
+}
+
+impl OrgFileArgs {
+    pub fn is_empty(&self) -> bool {
+        self.scp.is_empty() && self.rcp.is_empty()
+    }
+
+    /// Adds the files' policies to `base` (the snapshot's, if any).
+    pub fn merge(
+        &self,
+        base: Option<OrganizationPolicies>,
+    ) -> anyhow::Result<Option<OrganizationPolicies>> {
+        if self.is_empty() {
+            return Ok(base);
+        }
+        let mut org = base.unwrap_or_default();
+        for path in &self.scp {
+            org.service_control_policies.push(level(path)?);
+        }
+        for path in &self.rcp {
+            org.resource_control_policies.push(level(path)?);
+        }
+        Ok(Some(org))
+    }
+}
+
+fn level(path: &PathBuf) -> anyhow::Result<PolicyLevel> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read `{name}`"))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("`{name}` is not a JSON policy document"))?;
+    // `describe-policy` output: the document is the `Content` string of `Policy`
+    let content = value.pointer("/Policy/Content").cloned().unwrap_or(value);
+    Ok(PolicyLevel {
+        target: format!("file:{name}"),
+        policies: vec![OrganizationPolicy {
+            id: None,
+            name: Some(name),
+            arn: None,
+            content: Document::from_value(&content),
+        }],
+    })
+}
