@@ -274,12 +274,10 @@ fn a_resource_control_policy_that_denies_blocks_even_a_direct_grant() {
     let rcp = |statements: Value| -> Option<OrganizationPolicies> {
         serde_json::from_value(json!({"ResourceControlPolicies": [{"Target": "r-root", "Policies": [{"Content": doc(statements)}]}]})).ok()
     };
-    a.org = rcp(json!([{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]));
+    // RCPs only take away (AWS attaches `RCPFullAWSAccess` to every level)
+    a.org = rcp(json!([{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}]));
     assert!(find(&a.who(), ALICE).is_some());
-    a.org = rcp(json!([
-        {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
-        {"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*"}
-    ]));
+    a.org = rcp(json!([{"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*"}]));
     assert!(find(&a.who(), ALICE).is_none());
 }
 

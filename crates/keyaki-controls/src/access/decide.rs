@@ -4,7 +4,9 @@
 //! 1. An explicit `Deny` that applies — in the key policy, an identity policy, the
 //!    permissions boundary, an SCP or an RCP — refuses the request. A `Deny` whose
 //!    conditions keyaki cannot decide makes the access conditional (listed with it).
-//! 2. Every level of SCPs and of RCPs must have an `Allow` that applies.
+//! 2. Every level of SCPs must have an `Allow` that applies. RCPs only take away: AWS
+//!    attaches `RCPFullAWSAccess` to every level and an RCP may only hold `Deny` statements,
+//!    so an RCP level without an `Allow` blocks nothing.
 //! 3. One of, preferring a path without conditions:
 //!    - the key policy allows the principal directly (its ARN, its unique id, or `*`);
 //!      with a permissions boundary, the boundary must allow too, except for a user named
@@ -180,31 +182,13 @@ impl Compiled {
             }
         }
 
-        // 2. every level of SCPs and RCPs allows
+        // 2. every level of SCPs allows
         let mut gates = Found::default();
         for level in &self.scps {
             let g = best(self.allowing(level.iter(), &caller, key))?;
             gates.path.extend(g.path);
             gates.conds.extend(g.conds);
         }
-        for level in &self.rcps {
-            let g = best(level.iter().filter(|s| s.allow).filter_map(|s| {
-                match self.kstmt(s, p, &caller, key).1 {
-                    Applies::No => None,
-                    Applies::Yes => Some(Found {
-                        path: vec![s.step],
-                        conds: Vec::new(),
-                    }),
-                    Applies::If(e) => Some(Found {
-                        path: vec![s.step],
-                        conds: vec![(s.step, true, e)],
-                    }),
-                }
-            }))?;
-            gates.path.extend(g.path);
-            gates.conds.extend(g.conds);
-        }
-
         // 3. a path: the key policy alone, the account's delegation with IAM, or a grant
         let boundary = p
             .boundary
