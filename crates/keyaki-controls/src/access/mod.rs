@@ -176,6 +176,14 @@ pub fn evaluate(
     };
     let mut report = AccessReport::default();
     for problem in &c.account_problems {
+        // a region not read leaves keys out: it does not change who can use a known key
+        let about_keys = matches!(
+            problem.reason,
+            Reason::KmsIncomplete | Reason::KmsNotCollected
+        );
+        if about_keys && matches!(selection, Selection::Key(_)) {
+            continue;
+        }
         let mut n = problem.clone();
         match selection {
             Selection::Key(arn) => n.key = Some(arn.clone()),
