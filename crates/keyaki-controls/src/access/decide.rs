@@ -144,10 +144,35 @@ impl Compiled {
             })
     }
 
+    /// A cheap test that rules out most pairs of a large account without building a path:
+    /// no key-policy statement names the principal (but through the account), no grant
+    /// does, and the account's delegation finds no identity statement about the key.
+    /// Denies, boundaries and SCPs only take away, so a pair ruled out here has no access.
+    fn may_allow(&self, p: &PrincipalData, k: &KeyData) -> bool {
+        let mut delegated = false;
+        for s in k.statements.iter().filter(|s| s.allow) {
+            match s.names.name(p) {
+                Named::No => {}
+                Named::Account => delegated = true,
+                _ => return true,
+            }
+        }
+        if k.grants.iter().any(|g| g.grantee == p.arn || p.unique_id.as_deref() == Some(g.grantee.as_str())) {
+            return true;
+        }
+        delegated
+            && p.identity.iter().any(|s| {
+                s.allow && (s.res.variable || self.keys.matches(&s.res, k.index))
+            })
+    }
+
     /// Can `p` perform the compiled action on `k`? The path and its conditions if so.
     pub(crate) fn decide(&self, p: &PrincipalData, k: &KeyData) -> Option<Found> {
-        let caller = p.caller(&self.account);
         let key = k.index;
+        if !self.may_allow(p, k) {
+            return None;
+        }
+        let caller = p.caller(&self.account);
         let mut conds: Vec<Cond> = Vec::new();
 
         // 1. explicit denies
