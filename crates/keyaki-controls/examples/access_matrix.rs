@@ -36,8 +36,8 @@ fn main() {
     drop(text);
     let read = started.elapsed();
     let t = Instant::now();
-    let report = access::evaluate(&input, org.as_ref(), &action, &Selection::All)
-        .unwrap_or_else(|e| {
+    let report =
+        access::evaluate(&input, org.as_ref(), &action, &Selection::All).unwrap_or_else(|e| {
             eprintln!("{e}");
             std::process::exit(2)
         });

@@ -140,7 +140,7 @@ fn generate(seed: u64) -> Generated {
         format!("arn:aws:kms:us-east-1:{ACCOUNT}:key/*"),
         format!("arn:aws:kms:eu-west-1:{ACCOUNT}:key/*"),
     ]);
-    let mut statement = |r: &mut Rng, deny_percent: u64| -> Value {
+    let statement = |r: &mut Rng, deny_percent: u64| -> Value {
         let mut s = json!({
             "Effect": if r.chance(deny_percent) { "Deny" } else { "Allow" },
             "Action": r.pick(&actions),

@@ -483,6 +483,9 @@ fn default_document(p: &ManagedPolicyDetail) -> Option<&Document> {
         .and_then(|v| v.document.as_ref())
 }
 
+/// A document looked up for a principal, or why it cannot be read.
+type Found<'a> = Result<&'a Document, (Reason, String)>;
+
 /// An inline policy's label and document.
 fn inline<'a>(
     owner: &str,
@@ -692,7 +695,7 @@ fn principal(
     name: &str,
     unique_id: Option<String>,
     docs: Vec<Attached<'_>>,
-    boundary: Option<(Result<&Document, (Reason, String)>, String)>,
+    boundary: Option<(Found<'_>, String)>,
     mut problem: Option<(Reason, String)>,
 ) -> PrincipalData {
     let mut data = PrincipalData {

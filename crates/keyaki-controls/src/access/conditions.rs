@@ -190,7 +190,7 @@ mod tests {
         );
         let mine = entry("StringEquals", "kms:CallerAccount", &["111122223333"]);
         let other = entry("StringEquals", "kms:CallerAccount", &["444455556666"]);
-        assert_eq!(block(&[mine.clone()], &ALICE), Outcome::True);
+        assert_eq!(block(std::slice::from_ref(&mine), &ALICE), Outcome::True);
         assert_eq!(
             block(&[mine, via.clone()], &ALICE),
             Outcome::Depends(vec![via.clone()])

@@ -157,13 +157,16 @@ impl Compiled {
                 _ => return true,
             }
         }
-        if k.grants.iter().any(|g| g.grantee == p.arn || p.unique_id.as_deref() == Some(g.grantee.as_str())) {
+        if k.grants
+            .iter()
+            .any(|g| g.grantee == p.arn || p.unique_id.as_deref() == Some(g.grantee.as_str()))
+        {
             return true;
         }
         delegated
-            && p.identity.iter().any(|s| {
-                s.allow && (s.res.variable || self.keys.matches(&s.res, k.index))
-            })
+            && p.identity
+                .iter()
+                .any(|s| s.allow && (s.res.variable || self.keys.matches(&s.res, k.index)))
     }
 
     /// Can `p` perform the compiled action on `k`? The path and its conditions if so.

@@ -4,7 +4,7 @@
 //! the account delegating to IAM), the identity policy statement (inline, customer or AWS
 //! managed, a group's through membership), the permissions boundary, SCP and RCP
 //! statements that do not block it, or the grant. AWS's evaluation logic for a request
-//! within the account is in [`decide`](self) (module `decide`).
+//! within the account is written down in the module `decide`.
 //!
 //! Data flow: [`AccountInput`] (+ the organisation's policies) → compiled for the action
 //! (`account`: every document parsed once, statements about other actions dropped,
