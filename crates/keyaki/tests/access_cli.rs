@@ -170,3 +170,20 @@ fn the_table_lists_access_conditional_access_and_what_is_not_available() {
     );
     assert!(text.contains("NOT AVAILABLE (1)"), "{text}");
 }
+
+#[test]
+fn the_html_view_is_a_key_by_principal_matrix() {
+    let out = keyaki()
+        .args(["access", "--input", DEMO, "--format", "html"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(page.contains("<h1>Who can kms:Decrypt</h1>"));
+    // the demo's unconditional access (alice on every readable key, ...) and conditional
+    // access (through S3, the grant with a constraint) are both cells of the matrix
+    assert!(page.matches("<td class=\"ok\"").count() >= 8, "{page}");
+    assert!(page.matches("<td class=\"cond\"").count() >= 5, "{page}");
+    assert!(page.contains("class=\"na\""));
+}

@@ -30,7 +30,8 @@ pub struct AccessArgs {
     pub action: String,
     #[command(flatten)]
     pub org: OrgFileArgs,
-    /// Output format (default: `table` when stdout is a terminal, `json` otherwise).
+    /// Output format (default: `table` when stdout is a terminal, `json` otherwise); `html`
+    /// is a key × principal matrix.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<AccessFormat>,
     /// Write the answer to FILE (atomically) instead of stdout.
@@ -45,6 +46,8 @@ pub struct AccessArgs {
 pub enum AccessFormat {
     Table,
     Json,
+    /// A key × principal matrix, one self-contained page.
+    Html,
 }
 
 pub fn run(global: &Global, args: AccessArgs) -> anyhow::Result<Code> {
@@ -66,6 +69,7 @@ pub fn run(global: &Global, args: AccessArgs) -> anyhow::Result<Code> {
         (None, None) => Selection::All,
     };
     let report = access::evaluate(&input, org.as_ref(), &args.action, &selection)?;
+    let action = access::canonical_action(&args.action)?;
     let format = args.format.unwrap_or_else(|| {
         use std::io::IsTerminal;
         if args.output.is_none() && std::io::stdout().is_terminal() {
@@ -81,6 +85,7 @@ pub fn run(global: &Global, args: AccessArgs) -> anyhow::Result<Code> {
                 writeln!(out)?;
             }
             AccessFormat::Table => table(out, &report)?,
+            AccessFormat::Html => keyaki_report::write_access_html(&report, &action, out)?,
         }
         Ok(())
     };
