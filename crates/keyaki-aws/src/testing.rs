@@ -401,3 +401,19 @@ pub async fn create_key(
         .map(str::to_string)
         .unwrap_or_else(|| panic!("create_key `{description}`: no arn"))
 }
+
+/// Creates a grant of `operations` (`Decrypt`, `Encrypt`, …) on `key` to `grantee` and
+/// returns its id.
+pub async fn create_grant(
+    kms: &aws_sdk_kms::Client,
+    key: &str,
+    grantee: &str,
+    operations: &[&str],
+) -> String {
+    let mut req = kms.create_grant().key_id(key).grantee_principal(grantee);
+    for op in operations {
+        req = req.operations(aws_sdk_kms::types::GrantOperation::from(*op));
+    }
+    let out = ok("create grant", req.send().await);
+    out.grant_id().unwrap_or_default().to_string()
+}
