@@ -27,7 +27,6 @@
 //! `NOT_APPLICABLE` (or `EXCLUDED_PERMISSIONS_BOUNDARY` for KMS.1), see
 //! [`finding::Finding::is_not_applicable`].
 
-pub mod access;
 pub mod control;
 pub mod controls;
 pub mod docs;
@@ -39,6 +38,9 @@ pub mod reason;
 pub mod registry;
 pub mod snapshot;
 mod strict;
+
+/// Who can use a key: `keyaki access` (pure, over an [`AccountInput`]).
+pub mod access;
 
 pub use evaluate::{evaluate, evaluate_at, evaluate_owned, evaluate_owned_at, EvaluateError};
 pub use finding::PolicyVerdict;

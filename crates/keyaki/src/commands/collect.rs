@@ -18,14 +18,14 @@ pub struct CollectArgs {
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
     #[command(flatten)]
-    pub org: super::org_files::OrgFileArgs,
+    pub org_policies: super::org_files::OrgFileArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
 
 pub fn run(global: &Global, args: CollectArgs) -> anyhow::Result<Code> {
-    let mut snapshot = collect_live(global, &args.aws)?;
-    snapshot.organization_policies = args.org.merge(snapshot.organization_policies.take())?;
+    let snapshot = collect_live(global, &args.aws)?;
+    let snapshot = args.org_policies.add_to(snapshot)?;
     let write = |out: &mut dyn Write| -> anyhow::Result<()> {
         serde_json::to_writer_pretty(&mut *out, &snapshot)
             .map_err(std::io::Error::from)

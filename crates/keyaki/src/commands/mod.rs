@@ -1,6 +1,5 @@
 //! One module per subcommand.
 
-pub mod access;
 #[cfg(feature = "aws")]
 pub mod aws_args;
 #[cfg(feature = "aws")]
@@ -10,12 +9,15 @@ pub mod diff;
 #[cfg(feature = "aws")]
 pub mod export;
 pub mod findings;
-pub mod org_files;
 pub mod policy;
 pub mod predeploy;
 pub mod record;
 pub mod runs;
 pub mod scan;
+
+// `keyaki access` and the organisation policies it reads from files.
+pub mod access;
+pub mod org_files;
 
 /// Options every subcommand sees.
 #[derive(Debug, Clone, Copy)]

@@ -23,6 +23,15 @@ impl OrgFileArgs {
         self.scp.is_empty() && self.rcp.is_empty()
     }
 
+    /// The snapshot with the files' policies added to its own.
+    pub fn add_to(
+        &self,
+        mut snapshot: keyaki_controls::snapshot::Snapshot,
+    ) -> anyhow::Result<keyaki_controls::snapshot::Snapshot> {
+        snapshot.organization_policies = self.merge(snapshot.organization_policies.take())?;
+        Ok(snapshot)
+    }
+
     /// Adds the files' policies to `base` (the snapshot's, if any).
     pub fn merge(
         &self,
