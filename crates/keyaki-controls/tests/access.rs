@@ -441,6 +441,23 @@ fn what_keyaki_cannot_read_is_not_available_never_without_access() {
         .not_available
         .iter()
         .any(|n| n.key.as_deref() == Some(KEY) && n.reason == Reason::GrantsNotCollected));
+
+    // grants of the wrong shape: unreadable, said so, and the rest still answered
+    let mut d = Account::new(vec![key(
+        KEY,
+        &delegating(),
+        Some(json!({"GrantId": "not a list"})),
+    )]);
+    d.users
+        .push(principal(ALICE, &[allow_decrypt("*")], &[], None));
+    let r = d.who();
+    assert!(find(&r, ALICE).is_some());
+    assert!(
+        r.not_available
+            .iter()
+            .any(|n| n.key.as_deref() == Some(KEY) && n.reason == Reason::GrantsUnreadable),
+        "{r:#?}"
+    );
 }
 
 #[test]
