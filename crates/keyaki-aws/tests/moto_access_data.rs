@@ -156,3 +156,93 @@ async fn aws_managed_policies_come_with_their_default_version_document() {
         "{actions}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organization_policies_come_level_by_level_from_the_root_to_the_account() {
+    use aws_sdk_organizations::types::{OrganizationFeatureSet, PolicyType};
+
+    let endpoint = testing::moto_endpoint();
+    let account = testing::fresh_account_id();
+    let cfg = testing::account_config(&endpoint, &account).await;
+    let org = aws_sdk_organizations::Client::new(&cfg);
+    let mut opts = options(&endpoint, &account).aws;
+    opts.region = Some(REGION_A.to_string());
+
+    // outside any organisation: no levels (AWS says `AWSOrganizationsNotInUseException`,
+    // read as no organisation; moto says the account is not found, kept as an error)
+    let none = keyaki_aws::collect::organization_policies(&opts, &account).await;
+    assert!(none.service_control_policies.is_empty());
+    assert!(none.resource_control_policies.is_empty());
+
+    org.create_organization()
+        .feature_set(OrganizationFeatureSet::All)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create organization: {e:?}"));
+    let root = org
+        .list_roots()
+        .send()
+        .await
+        .ok()
+        .and_then(|r| r.roots().first().and_then(|r| r.id().map(str::to_owned)))
+        .unwrap_or_else(|| panic!("no root"));
+    for kind in [
+        PolicyType::ServiceControlPolicy,
+        PolicyType::ResourceControlPolicy,
+    ] {
+        // moto may have it enabled already
+        let _ = org
+            .enable_policy_type()
+            .root_id(&root)
+            .policy_type(kind)
+            .send()
+            .await;
+    }
+    let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*"}]}"#;
+    let created = org
+        .create_policy()
+        .name("DenyDecrypt")
+        .description("no decrypt")
+        .r#type(PolicyType::ServiceControlPolicy)
+        .content(deny)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create policy: {e:?}"));
+    let id = created
+        .policy()
+        .and_then(|p| p.policy_summary())
+        .and_then(|s| s.id())
+        .unwrap_or_default()
+        .to_string();
+    org.attach_policy()
+        .policy_id(&id)
+        .target_id(&account)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("attach policy: {e:?}"));
+
+    let got = keyaki_aws::collect::organization_policies(&opts, &account).await;
+    assert!(got.errors.is_empty(), "{:?}", got.errors);
+    let targets: Vec<&str> = got
+        .service_control_policies
+        .iter()
+        .map(|l| l.target.as_str())
+        .collect();
+    assert_eq!(targets, [root.as_str(), account.as_str()]);
+    // the account carries FullAWSAccess (attached to every entity by default) and ours
+    let at_account = &got.service_control_policies[1].policies;
+    let ours = at_account
+        .iter()
+        .find(|p| p.name.as_deref() == Some("DenyDecrypt"))
+        .unwrap_or_else(|| panic!("{at_account:#?}"));
+    assert_eq!(ours.id.as_deref(), Some(id.as_str()));
+    assert_eq!(
+        ours.content.to_value()["Statement"][0]["Action"],
+        "kms:Decrypt"
+    );
+    // the root carries the default FullAWSAccess
+    assert!(got.service_control_policies[0]
+        .policies
+        .iter()
+        .any(|p| p.name.as_deref() == Some("FullAWSAccess")));
+}

@@ -110,3 +110,50 @@ fn the_live_account_answers_who_can_decrypt_a_key_and_collect_keeps_the_scps() {
     let offline: Value = serde_json::from_slice(&offline.stdout).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(offline["access"], answer["access"]);
 }
+
+#[test]
+fn organization_policies_read_live_take_access_away() {
+    let endpoint = testing::moto_endpoint();
+    let account = testing::fresh_account_id();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("runtime: {e}"));
+    let f = rt.block_on(async {
+        let cfg = testing::account_config(&endpoint, &account).await;
+        let f = testing::create_standard_fixtures(&cfg, &account).await;
+        testing::create_organization_with_scp(
+            &cfg,
+            &account,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*"}]}"#,
+        )
+        .await;
+        f
+    });
+    let run = |extra: &[&str]| -> Value {
+        let out = keyaki()
+            .args(["access", "--format", "json", "--key", &f.key_rotating])
+            .args(["--endpoint-url", &endpoint, "--region", REGION_A])
+            .args(["--role-arn", &testing::role_in(&account)])
+            .args(extra)
+            .output()
+            .unwrap_or_else(|e| panic!("run keyaki: {e}"));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let without = run(&[]);
+    assert!(
+        without["access"].as_array().is_some_and(|a| a
+            .iter()
+            .any(|e| e["principal"] == f.user_decrypt_all.as_str())),
+        "{without:#}"
+    );
+    let with = run(&["--organization-policies"]);
+    assert_eq!(with["access"], Value::Array(vec![]), "{with:#}");
+}

@@ -21,6 +21,7 @@ mod error;
 mod grants;
 mod iam;
 mod kms;
+mod org_policies;
 mod paging;
 mod progress;
 mod regions;
@@ -28,6 +29,7 @@ mod stats;
 
 pub use error::{CallError, CollectError, FailureKind};
 pub use iam::{decode_document, name_from_arn};
+pub use org_policies::organization_policies;
 pub use regions::{partition_of_arn, partition_of_region, RegionSelection};
 pub use stats::{CollectStats, OperationCount};
 

@@ -53,6 +53,9 @@ pub enum AccessFormat {
 pub fn run(global: &Global, args: AccessArgs) -> anyhow::Result<Code> {
     let (input, org) = match &args.input {
         Some(path) => {
+            if args.org.organization_policies {
+                anyhow::bail!("`--organization-policies` reads a live account: leave out `--input`, or give the policies as files with `--scp`/`--rcp`");
+            }
             let name = path.display().to_string();
             let text =
                 std::fs::read_to_string(path).with_context(|| format!("cannot read `{name}`"))?;
@@ -105,8 +108,9 @@ fn live(
     Option<keyaki_controls::snapshot::OrganizationPolicies>,
 )> {
     let snapshot = super::aws_args::collect_live(global, &args.aws)?;
+    let org = args.org.fetch(&args.aws, &snapshot.account_id)?;
     let input = keyaki_controls::input::from_snapshot("live account", &snapshot)?;
-    Ok((input, snapshot.organization_policies))
+    Ok((input, org))
 }
 
 #[cfg(not(feature = "aws"))]

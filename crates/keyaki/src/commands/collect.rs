@@ -25,7 +25,7 @@ pub struct CollectArgs {
 
 pub fn run(global: &Global, args: CollectArgs) -> anyhow::Result<Code> {
     let snapshot = collect_live(global, &args.aws)?;
-    let snapshot = args.org_policies.add_to(snapshot)?;
+    let snapshot = args.org_policies.add_live(&args.aws, snapshot)?;
     let write = |out: &mut dyn Write| -> anyhow::Result<()> {
         serde_json::to_writer_pretty(&mut *out, &snapshot)
             .map_err(std::io::Error::from)

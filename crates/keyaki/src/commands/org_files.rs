@@ -16,11 +16,54 @@ pub struct OrgFileArgs {
     /// A resource control policy, as `--scp`.
     #[arg(long = "rcp", value_name = "FILE")]
     pub rcp: Vec<PathBuf>,
+    /// Read the SCPs and RCPs that limit the account from AWS Organizations (credentials
+    /// of the management account or a delegated administrator): live accounts only.
+    #[arg(long)]
+    pub organization_policies: bool,
 }
 
 impl OrgFileArgs {
     pub fn is_empty(&self) -> bool {
         self.scp.is_empty() && self.rcp.is_empty()
+    }
+
+    /// The organisation's policies read live (`--organization-policies`, with the same
+    /// credentials); `None` when not asked for.
+    #[cfg(feature = "aws")]
+    pub fn fetch(
+        &self,
+        aws: &super::aws_args::AwsArgs,
+        account: &str,
+    ) -> anyhow::Result<Option<OrganizationPolicies>> {
+        if !self.organization_policies {
+            return Ok(None);
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| anyhow::anyhow!("could not start the async runtime: {e}"))?;
+        let opts = aws.aws_options(aws.regions.first().cloned());
+        let org = runtime.block_on(keyaki_aws::collect::organization_policies(&opts, account));
+        for e in &org.errors {
+            eprintln!(
+                "keyaki: warning: organization policies: {}: {}: {}",
+                e.operation, e.code, e.message
+            );
+        }
+        Ok(Some(org))
+    }
+
+    /// A live snapshot with the organisation's policies (when asked for) and the files'.
+    #[cfg(feature = "aws")]
+    pub fn add_live(
+        &self,
+        aws: &super::aws_args::AwsArgs,
+        mut snapshot: keyaki_controls::snapshot::Snapshot,
+    ) -> anyhow::Result<keyaki_controls::snapshot::Snapshot> {
+        if let Some(org) = self.fetch(aws, &snapshot.account_id)? {
+            snapshot.organization_policies = Some(org);
+        }
+        self.add_to(snapshot)
     }
 
     /// The snapshot with the files' policies added to its own.
