@@ -88,7 +88,7 @@ pub fn run(global: &Global, args: AccessArgs) -> anyhow::Result<Code> {
                 writeln!(out)?;
             }
             AccessFormat::Table => table(out, &report)?,
-            AccessFormat::Html => keyaki_report::write_access_html(&report, &action, out)?,
+            AccessFormat::Html => keyaki_report::write_access_html(&report, action, out)?,
         }
         Ok(())
     };

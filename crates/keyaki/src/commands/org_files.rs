@@ -67,6 +67,7 @@ impl OrgFileArgs {
     }
 
     /// The snapshot with the files' policies added to its own.
+    #[cfg(feature = "aws")]
     pub fn add_to(
         &self,
         mut snapshot: keyaki_controls::snapshot::Snapshot,
