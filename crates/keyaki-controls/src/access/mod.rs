@@ -24,6 +24,8 @@
 mod account;
 mod conditions;
 mod decide;
+mod org;
+mod principals;
 mod resources;
 
 use serde::Serialize;
