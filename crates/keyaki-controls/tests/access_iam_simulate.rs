@@ -4,8 +4,8 @@
 //! permissions boundaries, SCPs and RCPs and KMS's own rule that the key policy must trust the
 //! account.
 //!
-//! For generated small accounts (users, roles with and without boundaries, managed and inline
-//! policies with `Allow`, `Deny` and conditions on keys keyaki decides or not, key policies
+//! For generated small accounts (users in groups, roles, with and without boundaries, managed
+//! and inline policies with `Allow`, `Deny` and conditions on keys keyaki decides or not, key policies
 //! naming principals, the account or `*`, SCP and RCP levels), every (principal, key,
 //! kms:Decrypt) triple that `keyaki access` lists without conditions (and not through a
 //! grant, which the simulator does not model) must be allowed by the simulator, and every
@@ -171,6 +171,17 @@ fn generate(seed: u64) -> Generated {
     let boundary_arn = format!("arn:aws:iam::{ACCOUNT}:policy/boundary");
     policies.push(json!({"Arn": boundary_arn, "DefaultVersionId": "v1", "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": true, "Document": boundary_doc}]}));
 
+    // two groups: one with an inline policy, one with a managed policy
+    let group_inline = doc((0..1 + r.below(2)).map(|_| statement(&mut r, 20)).collect());
+    let (group_managed_arn, group_managed) = r.pick(&managed_docs).clone();
+    let groups = json!([
+        {"GroupName": "g0", "Arn": format!("arn:aws:iam::{ACCOUNT}:group/g0"),
+         "GroupPolicyList": [{"PolicyName": "gp", "PolicyDocument": group_inline}], "AttachedManagedPolicies": []},
+        {"GroupName": "g1", "Arn": format!("arn:aws:iam::{ACCOUNT}:group/g1"),
+         "GroupPolicyList": [], "AttachedManagedPolicies": [{"PolicyArn": group_managed_arn}]},
+    ]);
+    let group_docs = [group_inline, group_managed];
+
     let mut principals = Vec::new();
     let (mut users, mut roles) = (Vec::new(), Vec::new());
     for ((name, role), arn) in names.iter().zip(&arns) {
@@ -193,6 +204,11 @@ fn generate(seed: u64) -> Generated {
         });
         if bounded {
             p["PermissionsBoundary"] = json!({"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary_arn});
+        }
+        if !*role {
+            let member: Vec<usize> = (0..2).filter(|_| r.chance(40)).collect();
+            p["GroupList"] = json!(member.iter().map(|g| format!("g{g}")).collect::<Vec<_>>());
+            identity.extend(member.iter().map(|g| group_docs[*g].clone()));
         }
         if *role {
             roles.push(p)
@@ -254,7 +270,7 @@ fn generate(seed: u64) -> Generated {
         .collect();
     let snapshot = json!({
         "format": "keyaki-snapshot/1", "account_id": ACCOUNT, "partition": "aws", "collected_at": "2026-01-01T00:00:00Z",
-        "iam": {"UserDetailList": users, "GroupDetailList": [], "RoleDetailList": roles, "Policies": policies},
+        "iam": {"UserDetailList": users, "GroupDetailList": groups, "RoleDetailList": roles, "Policies": policies},
         "kms": {"us-east-1": key_records}, "regions": {"us-east-1": {"Status": "ok"}},
     })
     .to_string();
