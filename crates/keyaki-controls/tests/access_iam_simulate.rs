@@ -8,21 +8,23 @@
 //! and inline policies with `Allow`, `Deny` and conditions on keys keyaki decides or not, key policies
 //! naming principals, the account or `*`, SCP and RCP levels), every (principal, key,
 //! kms:Decrypt) triple that `keyaki access` lists without conditions (and not through a
-//! grant, which the simulator does not model) must be allowed by the simulator, and every
-//! triple it does not list at all must be refused. The simulator gets the request context a
-//! principal of the account always has (`aws:PrincipalArn`, `aws:PrincipalAccount`,
-//! `kms:CallerAccount`, `aws:PrincipalType`, `aws:username` for users) and nothing else.
+//! grant, which the simulator does not model) must be allowed by the simulator, every triple
+//! it lists with conditions must be allowed in a request context built from them (where its
+//! conditions are `StringEquals` tests one context can meet), and every triple it does not
+//! list at all must be refused. The simulator gets the request context a principal of the
+//! account always has (`aws:PrincipalArn`, `aws:PrincipalAccount`, `kms:CallerAccount`,
+//! `aws:PrincipalType`, `aws:username` for users), plus the conditions' values.
 //!
 //! `scripts/test.sh` installs the package and sets `KEYAKI_REQUIRE_IAM_SIMULATE=1`; with it
 //! (or `CI`) a missing `node` or package fails the test; otherwise the test says what is
 //! missing and returns.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use keyaki_controls::access::{self, Selection};
+use keyaki_controls::access::{self, Access, Selection};
 use keyaki_controls::snapshot::OrganizationPolicies;
 use serde_json::{json, Value};
 
@@ -292,6 +294,35 @@ fn org(g: &Generated) -> Option<OrganizationPolicies> {
     .ok()
 }
 
+/// A request context that meets an access's conditions: each `Allow` test a `StringEquals`
+/// whose key takes its first value, each `Deny` test one that the context leaves unmet.
+/// `None` when the conditions use other operators or contradict each other.
+fn meeting(a: &Access, mut context: Value) -> Option<Value> {
+    for c in a.conditions.iter().filter(|c| c.effect == "Allow") {
+        if c.operator != "StringEquals" {
+            return None;
+        }
+        let first = c.values.first()?;
+        match context.get(&c.key) {
+            Some(v) if v != first.as_str() => return None,
+            _ => context[&c.key] = json!(first),
+        }
+    }
+    for c in a.conditions.iter().filter(|c| c.effect == "Deny") {
+        if c.operator != "StringEquals" {
+            return None;
+        }
+        if context
+            .get(&c.key)
+            .and_then(Value::as_str)
+            .is_some_and(|v| c.values.iter().any(|x| x == v))
+        {
+            return None;
+        }
+    }
+    Some(context)
+}
+
 #[test]
 fn listed_access_is_allowed_by_iam_simulate_and_unlisted_access_is_refused() {
     let dir = simulator_dir();
@@ -303,6 +334,7 @@ fn listed_access_is_allowed_by_iam_simulate_and_unlisted_access_is_refused() {
     // (seed, principal, key, expected allowed) and the request for the simulator
     let mut expectations = Vec::new();
     let mut requests = Vec::new();
+    let mut with_conditions = 0;
     for seed in 0..ACCOUNTS {
         let g = generate(seed);
         let input = keyaki_controls::input::read("generated", &g.snapshot)
@@ -326,20 +358,35 @@ fn listed_access_is_allowed_by_iam_simulate_and_unlisted_access_is_refused() {
             .filter(|a| !a.conditional && a.path.iter().all(|s| s.kind != "grant"))
             .map(|a| (a.principal.clone(), a.key.clone()))
             .collect();
+        // conditional access: allowed in a request whose context meets its conditions
+        let conditional: HashMap<(String, String), &Access> = report
+            .access
+            .iter()
+            .filter(|a| a.conditional && a.path.iter().all(|s| s.kind != "grant"))
+            .map(|a| ((a.principal.clone(), a.key.clone()), a))
+            .collect();
         for p in &g.principals {
             for (key, key_policy) in &g.keys {
                 let pair = (p.arn.clone(), key.clone());
+                let mut context = p.context();
                 let expect = if plain.contains(&pair) {
                     true
                 } else if !listed.contains(&pair) {
                     false
                 } else {
-                    continue; // conditional: the simulator would need the request's conditions
+                    match conditional.get(&pair).and_then(|a| meeting(a, p.context())) {
+                        Some(c) => {
+                            context = c;
+                            with_conditions += 1;
+                            true
+                        }
+                        None => continue, // conditions no request context of ours meets
+                    }
                 };
                 let id = requests.len();
                 requests.push(json!({
                     "id": id, "principal": p.caller(), "action": "kms:Decrypt", "key": key, "account": ACCOUNT,
-                    "context": p.context(), "identity": p.identity, "boundary": p.boundary, "keyPolicy": key_policy,
+                    "context": context, "identity": p.identity, "boundary": p.boundary, "keyPolicy": key_policy,
                     "scps": g.scps, "rcps": g.rcps,
                 }));
                 expectations.push((seed, p.arn.clone(), key.clone(), expect));
@@ -398,9 +445,10 @@ fn listed_access_is_allowed_by_iam_simulate_and_unlisted_access_is_refused() {
     );
     assert_eq!(expectations.len(), requests.len());
     eprintln!(
-        "{} triples asked, {allowed} allowed by the simulator",
+        "{} triples asked ({with_conditions} listed with conditions, asked in a context that meets them), {allowed} allowed by the simulator",
         requests.len()
     );
+    assert!(with_conditions > 20, "{with_conditions}");
     // the generated accounts exercise both answers
     assert!(
         allowed > 20 && allowed + 20 < requests.len(),
