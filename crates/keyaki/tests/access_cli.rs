@@ -187,3 +187,28 @@ fn the_html_view_is_a_key_by_principal_matrix() {
     assert!(page.matches("<td class=\"cond\"").count() >= 5, "{page}");
     assert!(page.contains("class=\"na\""));
 }
+
+#[test]
+fn organization_policies_that_cannot_be_read_stop_with_their_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("snapshot.json");
+    let mut demo: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../..")
+                .join(DEMO),
+        )
+        .expect("demo"),
+    )
+    .expect("json");
+    demo["organization_policies"] = serde_json::json!({"ServiceControlPolicies": "everything"});
+    std::fs::write(&path, demo.to_string()).expect("write");
+    let out = keyaki()
+        .args(["access", "--format", "json", "--key", KEY, "--input"])
+        .arg(&path)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("$.organization_policies"), "{stderr}");
+}
