@@ -25,11 +25,10 @@ pub struct AccessArgs {
     /// The keys this principal (a user or role ARN) can use.
     #[arg(long, value_name = "ARN")]
     pub principal: Option<String>,
-    /// The KMS action (without `--key` or `--principal`: the whole key × principal matrix).
+    /// The KMS action to answer for. Without `--key` or `--principal`, the answer is the
+    /// whole key × principal matrix.
     #[arg(long, value_name = "ACTION", default_value = "kms:Decrypt")]
     pub action: String,
-    #[command(flatten)]
-    pub org: OrgFileArgs,
     /// Output format (default: `table` when stdout is a terminal, `json` otherwise); `html`
     /// is a key × principal matrix.
     #[arg(long, value_enum, value_name = "FORMAT")]
@@ -37,6 +36,8 @@ pub struct AccessArgs {
     /// Write the answer to FILE (atomically) instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub org: OrgFileArgs,
     #[cfg(feature = "aws")]
     #[command(flatten, next_help_heading = "Live account (without --input)")]
     pub aws: super::aws_args::AwsArgs,

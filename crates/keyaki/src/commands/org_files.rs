@@ -7,7 +7,6 @@ use anyhow::Context;
 use keyaki_controls::snapshot::{Document, OrganizationPolicies, OrganizationPolicy, PolicyLevel};
 
 #[derive(Debug, Default, clap::Args)]
-#[command(next_help_heading = "Organization policies")]
 pub struct OrgFileArgs {
     /// A service control policy (JSON document, e.g. `aws organizations describe-policy`
     /// `Content`); repeatable, each file one level of the organisation that must allow.
