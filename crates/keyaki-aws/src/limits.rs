@@ -52,6 +52,8 @@ pub const LIMITS: &[(&str, u64)] = &[
     ("GetKeyRotationStatus", 64 * KIB),
     // One key policy: at most 32 KB, escaped in JSON.
     ("GetKeyPolicy", MIB),
+    // At most 100 grants, each under 8 KB (constraints included).
+    ("ListGrants", 4 * MIB),
     // Account, ARN and user id.
     ("GetCallerIdentity", 64 * KIB),
     // About 30 regions.
@@ -241,6 +243,7 @@ mod tests {
             "DescribeKey",
             "GetKeyRotationStatus",
             "GetKeyPolicy",
+            "ListGrants",
             "GetCallerIdentity",
             "DescribeRegions",
             "BatchImportFindings",

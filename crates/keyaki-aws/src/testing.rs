@@ -401,3 +401,57 @@ pub async fn create_key(
         .map(str::to_string)
         .unwrap_or_else(|| panic!("create_key `{description}`: no arn"))
 }
+
+/// Creates a grant of `operations` (`Decrypt`, `Encrypt`, …) on `key` to `grantee` and
+/// returns its id.
+pub async fn create_grant(
+    kms: &aws_sdk_kms::Client,
+    key: &str,
+    grantee: &str,
+    operations: &[&str],
+) -> String {
+    let mut req = kms.create_grant().key_id(key).grantee_principal(grantee);
+    for op in operations {
+        req = req.operations(aws_sdk_kms::types::GrantOperation::from(*op));
+    }
+    let out = ok("create grant", req.send().await);
+    out.grant_id().unwrap_or_default().to_string()
+}
+
+/// Makes the configuration's account the management account of a new organisation and
+/// attaches a service control policy with `content` to the account itself.
+pub async fn create_organization_with_scp(cfg: &SdkConfig, account: &str, content: &str) {
+    use aws_sdk_organizations::types::{OrganizationFeatureSet, PolicyType};
+    let org = aws_sdk_organizations::Client::new(cfg);
+    ok(
+        "create organization",
+        org.create_organization()
+            .feature_set(OrganizationFeatureSet::All)
+            .send()
+            .await,
+    );
+    let created = ok(
+        "create policy",
+        org.create_policy()
+            .name("KeyakiTestScp")
+            .description("test")
+            .r#type(PolicyType::ServiceControlPolicy)
+            .content(content)
+            .send()
+            .await,
+    );
+    let id = created
+        .policy()
+        .and_then(|p| p.policy_summary())
+        .and_then(|s| s.id())
+        .unwrap_or_default()
+        .to_string();
+    ok(
+        "attach policy",
+        org.attach_policy()
+            .policy_id(id)
+            .target_id(account)
+            .send()
+            .await,
+    );
+}

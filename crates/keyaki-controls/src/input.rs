@@ -20,8 +20,8 @@ use thiserror::Error;
 use crate::finding::InputProblem;
 use crate::reason::ReasonCode;
 use crate::snapshot::{
-    ApiError, Document, GroupDetail, KeyRotationStatus, ManagedPolicyDetail, RegionStatus,
-    RoleDetail, Snapshot, UserDetail, FORMAT,
+    ApiError, Document, GrantRecord, GroupDetail, KeyRotationStatus, ManagedPolicyDetail,
+    OrganizationPolicies, RegionStatus, RoleDetail, Snapshot, UserDetail, FORMAT,
 };
 use crate::strict::{self, Lists, Member, Members};
 
@@ -174,6 +174,8 @@ pub struct KeyInput {
     /// `GetKeyPolicy` (`default`), as its JSON text; `Ok(None)` when absent, `Err` when
     /// the field is neither text nor an object.
     pub policy: Result<Option<Document>, String>,
+    /// `ListGrants`; `Ok(None)` when not collected, `Err` when unreadable.
+    pub grants: Result<Option<Vec<GrantRecord>>, String>,
     pub errors: Vec<ApiError>,
     /// The record is ambiguous or contradicts itself or the input (a duplicate key, a
     /// value outside the API's enumeration, an ARN of another partition, region, account
@@ -627,7 +629,8 @@ impl Reader<'_> {
                 arn: None,
                 metadata: Err(message.clone()),
                 rotation: Err(message.clone()),
-                policy: Err(message),
+                policy: Err(message.clone()),
+                grants: Err(message),
                 errors: vec![],
                 invalid: false,
             };
@@ -712,6 +715,17 @@ impl Reader<'_> {
                 Err(format!("unreadable key policy at `{place}`: {message}"))
             }
         };
+        let grants = match obj.get("Grants") {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => match typed::<Vec<GrantRecord>>(v) {
+                Ok(g) => Ok(Some(g)),
+                Err((inner, message)) => {
+                    let place = format!("{path}.Grants{inner}");
+                    self.problem(&place, message.clone());
+                    Err(format!("unreadable grants at `{place}`: {message}"))
+                }
+            },
+        };
         let record_arn = obj.get("KeyArn").and_then(Value::as_str);
         if let Ok(m) = &metadata {
             doubts.extend(
@@ -752,6 +766,7 @@ impl Reader<'_> {
                 metadata,
                 rotation,
                 policy,
+                grants,
                 errors,
                 invalid: false,
             };
@@ -777,7 +792,8 @@ impl Reader<'_> {
             arn,
             metadata: Err(why.clone()),
             rotation: Err(why.clone()),
-            policy: Err(why),
+            policy: Err(why.clone()),
+            grants: Err(why),
             errors,
             invalid: true,
         }
@@ -1026,6 +1042,33 @@ fn required_str(reader: &Reader, top: &Members<'_>, field: &str) -> Result<Strin
             format!("$.{field}"),
             format!("expected a string, found {}", kind_of(&other)),
         )),
+    }
+}
+
+/// The `organization_policies` section of a snapshot in `text` (SCPs and RCPs); `None`
+/// when the input holds none (not collected, or not a snapshot). A section that cannot be
+/// read is an error naming its place: the policies that limit the account are then unknown.
+pub fn organization_policies(
+    file: &str,
+    text: &str,
+) -> Result<Option<OrganizationPolicies>, InputError> {
+    let reader = Reader {
+        file,
+        problems: Vec::new(),
+    };
+    let Ok(top) = parse_json(file, text)? else {
+        return Ok(None);
+    };
+    match top.map.get("organization_policies") {
+        None => Ok(None),
+        Some(raw) if raw_kind(raw) == "null" => Ok(None),
+        Some(raw) => {
+            typed_raw::<OrganizationPolicies>(raw)
+                .map(Some)
+                .map_err(|(inner, message)| {
+                    reader.fatal(format!("$.organization_policies{inner}"), message)
+                })
+        }
     }
 }
 

@@ -40,6 +40,9 @@ pub mod registry;
 pub mod snapshot;
 mod strict;
 
+/// Who can use a key: `keyaki access` (pure, over an [`AccountInput`]).
+pub mod access;
+
 pub use evaluate::{evaluate, evaluate_at, evaluate_owned, evaluate_owned_at, EvaluateError};
 pub use finding::PolicyVerdict;
 pub use input::{AccountInput, InputError};

@@ -35,6 +35,10 @@ pub struct Snapshot {
     /// What happened in each region.
     #[serde(default)]
     pub regions: BTreeMap<String, RegionStatus>,
+    /// Service and resource control policies that apply to the account (from files or
+    /// AWS Organizations); `None` when not collected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_policies: Option<OrganizationPolicies>,
 }
 
 /// `GetAccountAuthorizationDetails`, API field names.
@@ -275,6 +279,78 @@ pub struct KeyRecord {
     /// `DescribeKey` failed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_arn: Option<String>,
+    /// `ListGrants`, all pages; `None` when not collected (older snapshots) or not read
+    /// (see `Errors`): who may use the key through a grant is then unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<GrantRecord>>,
+}
+
+/// One grant of a key (`GrantListEntry`, API field names).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GrantRecord {
+    #[serde(default)]
+    pub grant_id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// The principal that may use the grant's operations.
+    #[serde(default)]
+    pub grantee_principal: Option<String>,
+    #[serde(default)]
+    pub retiring_principal: Option<String>,
+    #[serde(default)]
+    pub issuing_account: Option<String>,
+    /// `Decrypt`, `Encrypt`, `GenerateDataKey`, ... (without the `kms:` prefix).
+    #[serde(default)]
+    pub operations: Vec<String>,
+    /// `EncryptionContextEquals` / `EncryptionContextSubset`: the grant's operations are
+    /// allowed only for requests with that encryption context.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraints: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_date: Option<Value>,
+}
+
+/// The organisation's policies that limit the account (keyaki extension).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OrganizationPolicies {
+    /// Service control policies, one level of the organisation each (root, each OU,
+    /// the account): every level must allow a request.
+    #[serde(default)]
+    pub service_control_policies: Vec<PolicyLevel>,
+    /// Resource control policies, by level as above.
+    #[serde(default)]
+    pub resource_control_policies: Vec<PolicyLevel>,
+    /// Calls that failed while reading them: what they would have said is unknown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ApiError>,
+}
+
+/// The policies attached at one level of an organisation (the root, an OU, the account,
+/// or a file given on the command line): a request must be allowed by one of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PolicyLevel {
+    /// `r-ab12`, `ou-ab12-cdef3456`, the account id, or `file:PATH`.
+    pub target: String,
+    pub policies: Vec<OrganizationPolicy>,
+}
+
+/// One SCP or RCP (`DescribePolicy`'s `PolicySummary` with its `Content`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OrganizationPolicy {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub arn: Option<String>,
+    /// The policy document (object or JSON text).
+    pub content: Document,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

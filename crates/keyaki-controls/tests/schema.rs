@@ -62,3 +62,26 @@ fn invalid_snapshots_are_rejected() {
     demo["account_id"] = Value::from("1111");
     assert!(!errors(&schema, &demo).is_empty());
 }
+
+#[test]
+fn organization_policies_and_grants_written_by_the_model_are_valid() {
+    let schema = schema();
+    let mut demo = load(&repo_root().join("examples/demo-account.json"));
+    demo["organization_policies"] = serde_json::json!({
+        "ServiceControlPolicies": [{"Target": "r-ab12", "Policies": [{"Id": "p-FullAWSAccess", "Name": "FullAWSAccess",
+            "Content": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"}]}],
+        "ResourceControlPolicies": [],
+        "Errors": [{"Operation": "ListPoliciesForTarget", "Code": "AccessDeniedException", "Message": "no"}],
+    });
+    let snapshot: Snapshot = serde_json::from_value(demo).expect("reads into the model");
+    let org = snapshot.organization_policies.as_ref().expect("kept");
+    assert_eq!(org.service_control_policies[0].policies.len(), 1);
+    let written = serde_json::to_value(&snapshot).expect("serializable");
+    let errs = errors(&schema, &written);
+    assert!(errs.is_empty(), "{errs:#?}");
+    // a level without its policies is refused
+    let mut bad = written.clone();
+    bad["organization_policies"]["ServiceControlPolicies"][0] =
+        serde_json::json!({"Target": "r-ab12"});
+    assert!(!errors(&schema, &bad).is_empty());
+}

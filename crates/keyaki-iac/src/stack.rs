@@ -398,6 +398,7 @@ fn key_input(stack: &Stack, k: &PlannedKey, arn: String, replacement: bool) -> K
             metadata: Err(problem.message.clone()),
             rotation: Err(problem.message.clone()),
             policy: Ok(None),
+            grants: Ok(None),
             errors: vec![],
             invalid: false,
         };
@@ -457,6 +458,7 @@ fn key_input(stack: &Stack, k: &PlannedKey, arn: String, replacement: bool) -> K
         metadata: Ok(metadata),
         rotation,
         policy: Ok(None),
+        grants: Ok(None),
         errors: vec![],
         invalid: false,
     }

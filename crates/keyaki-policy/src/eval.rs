@@ -196,7 +196,7 @@ fn items(pattern: &str, variables: bool, broad: bool) -> Vec<Item> {
 
 /// Segment-aware resource match (see the crate docs for the two readings). The broad reading
 /// of a pattern with fewer than six segments is also its form padded with `:*` segments.
-pub(crate) fn resource_matches(pattern: &str, arn: &str, variables: bool, broad: bool) -> bool {
+pub fn resource_matches(pattern: &str, arn: &str, variables: bool, broad: bool) -> bool {
     let matches = |pattern: &str| {
         let p = items(pattern, variables, broad);
         let s: Vec<char> = arn.chars().collect();

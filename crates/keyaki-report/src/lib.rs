@@ -27,6 +27,7 @@ use std::io::Write;
 
 use keyaki_controls::finding::ScanReport;
 
+mod access_html;
 pub mod asff;
 pub mod csv;
 mod error;
@@ -39,6 +40,7 @@ pub mod stream;
 pub mod table;
 pub mod text;
 
+pub use access_html::write_access_html;
 pub use error::ReportError;
 pub use html::RunPoint;
 

@@ -34,6 +34,8 @@ enum Command {
     #[cfg(feature = "aws")]
     /// Collect an account snapshot from AWS for offline evaluation.
     Collect(commands::collect::CollectArgs),
+    /// Who can use a KMS key (or which keys a principal can use), with the statements that let them.
+    Access(Box<commands::access::AccessArgs>),
     /// List the controls and their metadata.
     Controls(commands::controls::ControlsArgs),
     /// List and triage findings kept in the findings store.
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => commands::scan::run(&global, *args),
         #[cfg(feature = "aws")]
         Command::Collect(args) => commands::collect::run(&global, args),
+        Command::Access(args) => commands::access::run(&global, *args),
         Command::Controls(args) => commands::controls::run(&global, args),
         Command::Findings(args) => commands::findings::run(&global, args),
         Command::Runs(args) => commands::runs::run(&global, args),

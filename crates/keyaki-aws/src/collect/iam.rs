@@ -1,10 +1,11 @@
 //! IAM: `GetAccountAuthorizationDetails`, all pages, mapped to the snapshot's
 //! [`AuthorizationDetails`] with the API's field names.
 //!
-//! The filter asks for users, groups, roles and *local* (customer) managed policies:
-//! AWS managed policies are not evaluated by any control (KMS.1 covers customer managed
-//! policies only), and leaving them out saves most of the response. Policies that are
-//! only referenced by an attachment keep their ARN in `AttachedManagedPolicies`.
+//! The filter asks for users, groups, roles, customer managed policies and AWS managed
+//! policies (the ones attached in the account, with their versions): no control judges
+//! AWS managed policies (KMS.1 covers customer managed policies only), but who can use a
+//! key (`keyaki access`) depends on every policy a principal has. Attachments keep the
+//! policy's ARN in `AttachedManagedPolicies`.
 
 use aws_sdk_iam::types::{self as iam, EntityType};
 use aws_smithy_types::date_time::Format;
@@ -33,6 +34,7 @@ pub(crate) async fn collect(
             .filter(EntityType::Group)
             .filter(EntityType::Role)
             .filter(EntityType::LocalManagedPolicy)
+            .filter(EntityType::AwsManagedPolicy)
             .max_items(PAGE_SIZE)
             .set_marker(marker)
             .send()

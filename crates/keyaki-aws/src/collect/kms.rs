@@ -1,6 +1,7 @@
 //! KMS, one region: `ListKeys` (all pages), then per key `DescribeKey`,
-//! `GetKeyRotationStatus` (only where rotation applies) and `GetKeyPolicy` (`default`),
-//! at most `max_concurrency` calls in flight. Keys keep the order `ListKeys` gave.
+//! `GetKeyRotationStatus` (only where rotation applies), `GetKeyPolicy` (`default`) and
+//! `ListGrants` (all pages, [`super::grants`]), at most `max_concurrency` calls in flight.
+//! Keys keep the order `ListKeys` gave.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -143,6 +144,7 @@ async fn collect_key(client: &aws_sdk_kms::Client, key: Listed, stop: &AtomicBoo
         key_policy: None,
         errors: Vec::new(),
         key_arn: key.arn.clone(),
+        grants: None,
     };
     if stop.load(Ordering::Relaxed) {
         record.errors.push(not_attempted("DescribeKey"));
@@ -207,6 +209,14 @@ async fn collect_key(client: &aws_sdk_kms::Client, key: Listed, stop: &AtomicBoo
             CallError::from_sdk("GetKeyPolicy", e),
             stop,
         )),
+    }
+    if stop.load(Ordering::Relaxed) {
+        record.errors.push(not_attempted("ListGrants"));
+        return record;
+    }
+    match super::grants::collect_key(client, &key.id).await {
+        Ok(grants) => record.grants = Some(grants),
+        Err(e) => record.errors.push(give_up_if_unreachable(e, stop)),
     }
     record
 }

@@ -18,8 +18,10 @@ use aws_config::{Region, SdkConfig};
 use keyaki_controls::snapshot::{KeyRecord, RegionStatus, Snapshot, FORMAT};
 
 mod error;
+mod grants;
 mod iam;
 mod kms;
+mod org_policies;
 mod paging;
 mod progress;
 mod regions;
@@ -27,6 +29,7 @@ mod stats;
 
 pub use error::{CallError, CollectError, FailureKind};
 pub use iam::{decode_document, name_from_arn};
+pub use org_policies::organization_policies;
 pub use regions::{partition_of_arn, partition_of_region, RegionSelection};
 pub use stats::{CollectStats, OperationCount};
 
@@ -202,6 +205,7 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Snapshot, CollectStats), 
         iam: Some(iam_details),
         kms: Some(kms_map),
         regions: region_status,
+        organization_policies: None,
     };
     let stats = CollectStats {
         operations: recorder.snapshot(),

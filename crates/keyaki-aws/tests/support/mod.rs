@@ -96,11 +96,18 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
+        Moto::start_with_env(&[])
+    }
+
+    /// A private moto server with extra environment variables (moto's settings, such as
+    /// `MOTO_IAM_LOAD_MANAGED_POLICIES`).
+    pub fn start_with_env(env: &[(&str, &str)]) -> Moto {
         let python = python();
         let moto_server = python.with_file_name("moto_server");
         let port = free_port();
         let child = Command::new(&moto_server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -120,7 +120,7 @@ pub fn collect_live(
             .unwrap_or(0);
         let iam = snapshot.iam.as_ref();
         eprintln!(
-            "keyaki: collected account {} ({}): {} customer managed policies, {} users, {} groups, {} roles, {} keys in {} regions, {} API calls in {:.1} s",
+            "keyaki: collected account {} ({}): {} managed policies, {} users, {} groups, {} roles, {} keys in {} regions, {} API calls in {:.1} s",
             snapshot.account_id,
             snapshot.partition,
             iam.map_or(0, |i| i.policies.len()),

@@ -18,6 +18,8 @@ pub struct CollectArgs {
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
     #[command(flatten)]
+    pub org_policies: super::org_files::OrgFileArgs,
+    #[command(flatten)]
     pub aws: AwsArgs,
     /// Every account of an organization: `-o DIR` gets one snapshot per account,
     /// `DIR/ACCOUNT.json`.
@@ -35,6 +37,7 @@ pub fn run(global: &Global, args: CollectArgs) -> anyhow::Result<Code> {
         return super::organization::collect(global, &args.aws, &args.org, dir);
     }
     let snapshot = collect_live(global, &args.aws)?;
+    let snapshot = args.org_policies.add_live(&args.aws, snapshot)?;
     let write = |out: &mut dyn Write| -> anyhow::Result<()> {
         serde_json::to_writer_pretty(&mut *out, &snapshot)
             .map_err(std::io::Error::from)

@@ -17,6 +17,10 @@ pub mod record;
 pub mod runs;
 pub mod scan;
 
+// `keyaki access` and the organisation policies it reads from files.
+pub mod access;
+pub mod org_files;
+
 /// Options every subcommand sees.
 #[derive(Debug, Clone, Copy)]
 pub struct Global {
