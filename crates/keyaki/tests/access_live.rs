@@ -1,5 +1,7 @@
 //! `keyaki access` and `keyaki collect --scp` against the moto emulator, as a user runs them:
 //! the live account's key policies, identity policies and grants answer who can decrypt.
+// These drive the AWS side of the binary: without the `aws` feature there is none.
+#![cfg(feature = "aws")]
 
 use std::process::Command;
 
