@@ -15,6 +15,7 @@ use crate::exit::Code;
 use crate::output;
 
 #[derive(Debug, clap::Args)]
+#[cfg_attr(feature = "aws", command(group(clap::ArgGroup::new("assumes_role").args(["role_arn"]).multiple(true))))]
 pub struct AccessArgs {
     /// A keyaki snapshot (`keyaki-snapshot/1`). Without it, the live account is read.
     #[arg(long, value_name = "PATH", required = cfg!(not(feature = "aws")))]

@@ -6,8 +6,9 @@ use std::time::Duration;
 use keyaki_aws::config::{AwsOptions, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT};
 use keyaki_aws::CollectOptions;
 
+/// `--external-id` requires the group `assumes_role`, which each command that flattens these
+/// options declares: `--role-arn`, and `--organization` where the command has it.
 #[derive(Debug, Clone, clap::Args)]
-#[command(group(clap::ArgGroup::new("assumes_role").args(["role_arn", "organization"]).multiple(true)))]
 pub struct AwsArgs {
     /// Named profile from the shared AWS config/credentials files (default: the default
     /// credential chain: environment, files, SSO, web identity, instance metadata).

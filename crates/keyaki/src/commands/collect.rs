@@ -12,6 +12,7 @@ use crate::exit::Code;
 use crate::output;
 
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("assumes_role").args(["role_arn", "organization"]).multiple(true)))]
 pub struct CollectArgs {
     /// Write the snapshot here (atomically: a temporary file in the same directory, then a
     /// rename); `-` or no option: standard output.

@@ -29,6 +29,7 @@ use super::{Global, SeverityArg};
 use keyaki_report::text::{printable, printable_lines};
 
 #[derive(Debug, clap::Args)]
+#[cfg_attr(feature = "aws", command(group(clap::ArgGroup::new("assumes_role").args(["role_arn", "organization"]).multiple(true))))]
 pub struct ScanArgs {
     #[command(flatten)]
     pub input: InputArgs,
