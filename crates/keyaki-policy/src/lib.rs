@@ -116,6 +116,7 @@ mod catalog;
 mod error;
 pub mod eval;
 mod glob;
+mod inclusion;
 mod json;
 mod key_policy;
 mod model;
@@ -130,6 +131,7 @@ pub use analysis::{
 pub use catalog::kms_actions;
 pub use error::{ParseError, ParseErrorKind, QueryError};
 pub use glob::Glob;
+pub use inclusion::{check_no_new_access, normalize_condition, Inclusion, NewAccess};
 pub use key_policy::{
     ConditionEntry, KeyPolicy, KeyStatement, Patterns, PrincipalEntry, PrincipalKind, Principals,
 };
