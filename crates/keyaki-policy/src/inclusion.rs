@@ -837,7 +837,7 @@ impl Universe for ActionUniverse {
         match (u, c) {
             (0 | 1, c) if alnum || c == '-' => Some(1),
             (1, ':') => Some(2),
-            (2 | 3, c) if alnum => Some(3),
+            (2 | 3, _) if alnum => Some(3),
             _ => None,
         }
     }

@@ -115,6 +115,7 @@ mod analysis;
 mod catalog;
 mod error;
 pub mod eval;
+mod fix;
 mod glob;
 mod inclusion;
 mod json;
@@ -130,6 +131,7 @@ pub use analysis::{
 };
 pub use catalog::kms_actions;
 pub use error::{ParseError, ParseErrorKind, QueryError};
+pub use fix::{fix_policy, Fix};
 pub use glob::Glob;
 pub use inclusion::{check_no_new_access, normalize_condition, Inclusion, NewAccess};
 pub use key_policy::{
