@@ -23,11 +23,13 @@
 //! five segments, a wildcard in the resource type, letter case in the first five segments, a
 //! short pattern read padded: see the crate docs), each difference is one unknown of the
 //! implementation, read the same way in both policies; the inclusion must hold under every
-//! combination of the differences that occur in the two policies. A policy variable
-//! (`${aws:username}`, `Version` `2012-10-17`) has one unknown value, which the check does not
-//! correlate between the policies: it is read as `*` where a larger set makes NEW allow more or
-//! OLD allow less, and as nothing where a smaller set does. Statements written identically in
-//! both policies are compared as text first, so a policy is always included in itself.
+//! combination of the differences that occur in the two policies. A resource pattern with a
+//! policy variable (`arn:aws:s3:::b/${aws:username}/*`, `Version` `2012-10-17`) is, like a
+//! condition block, an opaque set shared by both policies: whether it matches a resource is one
+//! more independent boolean, which can only be true for resources the pattern matches with `*`
+//! for its variables. A request that needs such a pattern to match is not confirmed by the
+//! evaluator (it would need a value for the variable), and the answer is UNKNOWN. Statements
+//! written identically in both policies are compared as text first.
 //!
 //! # The method
 //! Actions: the action patterns of both policies run side by side as glob automata over the
@@ -41,6 +43,7 @@
 //! UNKNOWN. Work counts against a [`Budget`]: over it, the answer is UNKNOWN with the reason.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 use std::time::Instant;
 
 use crate::analysis::Budget;
@@ -82,6 +85,15 @@ pub fn check_no_new_access(old: &Policy, new: &Policy, budget: &Budget) -> Inclu
         for (i, s) in policy.statements.iter().enumerate() {
             stmts.push(St::new(side, policy, i, s, &mut conds));
         }
+    }
+    let mut keys: HashMap<String, u32> = HashMap::new();
+    for st in &mut stmts {
+        let key = format!(
+            "{:?}|{}|{}|{:?}|{}",
+            st.effect, st.cond, st.not_resource, st.resources, st.variables
+        );
+        let next = keys.len() as u32;
+        st.resource_key = *keys.entry(key).or_insert(next);
     }
     let checker = Checker {
         old,
@@ -167,7 +179,7 @@ pub(crate) fn statement_condition(s: &Statement) -> Option<String> {
 
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Side {
     New,
     Old,
@@ -211,6 +223,9 @@ struct St {
     variables: bool,
     /// Identity of the statement's meaning as text (for the shortcut of identical statements).
     text_key: String,
+    /// Identity of the statement's meaning once its action element has matched: effect,
+    /// condition and resource element (interned by [`check_no_new_access`]).
+    resource_key: u32,
 }
 
 impl St {
@@ -248,17 +263,12 @@ impl St {
             resources,
             variables,
             text_key,
+            resource_key: 0,
         }
     }
 
     fn is(&self, side: Side, effect: Effect) -> bool {
         self.side == side && self.effect == effect
-    }
-
-    /// Should this statement's resource patterns be read large (a policy variable as `*`)?
-    /// Large where a larger set makes NEW allow more or OLD allow less.
-    fn read_large(&self) -> bool {
-        (self.side == Side::New) ^ (self.effect == Effect::Deny) ^ self.not_resource
     }
 }
 
@@ -268,6 +278,8 @@ struct Found {
     resource: String,
     statement: usize,
     true_conds: Vec<u32>,
+    /// A pattern with a policy variable that must match the resource.
+    variable: Option<String>,
 }
 
 struct Work {
@@ -313,8 +325,8 @@ struct Checker<'p> {
 }
 
 /// A request found for a set of statements: the resource, NEW's granting statement, the
-/// condition blocks set true.
-type Hit = (String, usize, Vec<u32>);
+/// condition blocks set true, a pattern with a policy variable the request needs to match.
+type Hit = (String, usize, Vec<u32>, Option<String>);
 
 fn bit(set: &[u64], i: usize) -> bool {
     set[i / 64] >> (i % 64) & 1 == 1
@@ -348,6 +360,22 @@ impl Checker<'_> {
             && texts(Side::Old, Effect::Deny).is_subset(&texts(Side::New, Effect::Deny))
     }
 
+    /// [`Self::same_text`] for statements whose action elements all matched: NEW's `Allow`
+    /// statements all have the condition and resources of one of OLD's, and OLD's `Deny`
+    /// statements those of one of NEW's.
+    fn same_resources(&self, active: &[usize]) -> bool {
+        let keys = |side: Side, effect: Effect| -> HashSet<u32> {
+            active
+                .iter()
+                .map(|&i| &self.stmts[i])
+                .filter(|s| s.is(side, effect))
+                .map(|s| s.resource_key)
+                .collect()
+        };
+        keys(Side::New, Effect::Allow).is_subset(&keys(Side::Old, Effect::Allow))
+            && keys(Side::Old, Effect::Deny).is_subset(&keys(Side::New, Effect::Deny))
+    }
+
     // -- actions ------------------------------------------------------------------------------
 
     fn actions(&self, work: &mut Work) -> Result<Option<Found>, String> {
@@ -374,6 +402,12 @@ impl Checker<'_> {
             }
         }
         nfa.finish();
+        nfa.set_groups(
+            owners
+                .iter()
+                .map(|o| o.iter().map(|&si| si as u32).collect())
+                .collect(),
+        );
         let words = self.stmts.len().div_ceil(64).max(1);
         // Statements of NEW's Allow side that an action can still make active.
         let new_allow_not_action = self
@@ -410,13 +444,15 @@ impl Checker<'_> {
             active
         };
         let mut found: Option<Found> = None;
-        // The resource question per set of statements whose action element matches.
+        // The resource question per set of statements whose action element matches, and per
+        // question (statements alike once their action matched ask the same one).
         let mut memo: HashMap<Vec<u64>, Option<Hit>> = HashMap::new();
+        let mut by_question: HashMap<Vec<(Side, u32)>, Option<Hit>> = HashMap::new();
         search(
             &nfa,
             &ActionUniverse,
             work,
-            |alive, accepting, path, work| {
+            |alive, accepting, path: &dyn Fn() -> String, work| {
                 if !new_allow_not_action
                     && !alive
                         .iter()
@@ -429,10 +465,10 @@ impl Checker<'_> {
                     return Ok(Visit::Expand);
                 }
                 let action_text = if accepting {
-                    path.to_string()
+                    path()
                 } else {
                     // Every extension gives the same statements: complete it.
-                    match ActionUniverse.completion_from(path) {
+                    match ActionUniverse.completion_from(&path()) {
                         Some(full) => full,
                         None => return Ok(Visit::Expand),
                     }
@@ -441,17 +477,43 @@ impl Checker<'_> {
                 let answer = match memo.get(&active) {
                     Some(a) => a.clone(),
                     None => {
-                        let a = self.resources(&active, work)?;
+                        let mut question: Vec<(Side, u32)> = (0..self.stmts.len())
+                            .filter(|&i| bit(&active, i))
+                            .map(|i| (self.stmts[i].side, self.stmts[i].resource_key))
+                            .collect();
+                        question.sort_unstable();
+                        question.dedup();
+                        let a = match by_question.get(&question) {
+                            Some(a) => a.clone(),
+                            None => {
+                                let a = self.resources(&active, work)?;
+                                by_question.insert(question, a.clone());
+                                a
+                            }
+                        };
+                        // The granting statement as one of this action's statements.
+                        let a = a.map(|(r, st, c, v)| {
+                            let key = self.stmts[st].resource_key;
+                            let st = (0..self.stmts.len())
+                                .find(|&i| {
+                                    bit(&active, i)
+                                        && self.stmts[i].is(Side::New, Effect::Allow)
+                                        && self.stmts[i].resource_key == key
+                                })
+                                .map_or(st, |i| self.stmts[i].index);
+                            (r, st, c, v)
+                        });
                         memo.insert(active, a.clone());
                         a
                     }
                 };
-                if let Some((resource, statement, true_conds)) = answer {
+                if let Some((resource, statement, true_conds, variable)) = answer {
                     found = Some(Found {
                         action: action_text,
                         resource,
                         statement,
                         true_conds,
+                        variable,
                     });
                     return Ok(Visit::Stop);
                 }
@@ -477,7 +539,7 @@ impl Checker<'_> {
         {
             return Ok(None);
         }
-        if self.same_text(&list) {
+        if self.same_resources(&list) {
             return Ok(None);
         }
         let flags = relevant_flags(list.iter().map(|&i| &self.stmts[i]));
@@ -501,37 +563,65 @@ impl Checker<'_> {
         work: &mut Work,
     ) -> Result<Option<Hit>, String> {
         let mut nfa = Nfa::default();
-        // pattern owner = position in `list`
+        // Owners: `k` < `list.len()` for the patterns of the statement `list[k]`; `list.len() + j`
+        // for the atom `j`: a pattern with a policy variable, an opaque set of resources shared
+        // by both policies, within the pattern read with `*` for its variables.
+        let mut atoms: Vec<&str> = Vec::new();
+        let mut stmt_atoms: Vec<Vec<usize>> = vec![Vec::new(); list.len()];
         let mut toks = Vec::new();
         for (k, &si) in list.iter().enumerate() {
             let s = &self.stmts[si];
             for p in &s.resources {
+                let owner = if has_variable(p, s.variables) {
+                    let j = match atoms.iter().position(|a| *a == p.as_str()) {
+                        Some(j) => j,
+                        None => {
+                            atoms.push(p.as_str());
+                            atoms.len() - 1
+                        }
+                    };
+                    if !stmt_atoms[k].contains(&j) {
+                        stmt_atoms[k].push(j);
+                    }
+                    (list.len() + j) as u32
+                } else {
+                    k as u32
+                };
                 toks.clear();
-                compile_resource(p, s.variables, f, s.read_large(), &mut toks);
-                nfa.add(&toks, k as u32);
+                compile_resource(p, s.variables, f, &mut toks);
+                nfa.add(&toks, owner);
                 if f.pad {
                     if let Some(padded) = padded(p, s.variables) {
                         toks.clear();
-                        compile_resource(&padded, s.variables, f, s.read_large(), &mut toks);
-                        nfa.add(&toks, k as u32);
+                        compile_resource(&padded, s.variables, f, &mut toks);
+                        nfa.add(&toks, owner);
                     }
                 }
             }
         }
         nfa.finish();
+        nfa.set_groups(
+            (0..list.len() + atoms.len())
+                .map(|o| vec![o as u32])
+                .collect(),
+        );
         let new_allow_not_resource = list.iter().any(|&si| {
             let s = &self.stmts[si];
             s.is(Side::New, Effect::Allow) && s.not_resource
         });
-        let feeds_new_allow: Vec<bool> = list
-            .iter()
-            .map(|&si| {
-                let s = &self.stmts[si];
-                s.is(Side::New, Effect::Allow) && !s.not_resource
-            })
-            .collect();
+        let mut feeds_new_allow: Vec<bool> = vec![false; list.len() + atoms.len()];
+        for (k, &si) in list.iter().enumerate() {
+            let s = &self.stmts[si];
+            if s.is(Side::New, Effect::Allow) && !s.not_resource {
+                feeds_new_allow[k] = true;
+                for &j in &stmt_atoms[k] {
+                    feeds_new_allow[list.len() + j] = true;
+                }
+            }
+        }
         let mut found = None;
-        search(&nfa, &ResourceUniverse, work, |alive, accepting, path, _| {
+        let mut hit = vec![false; list.len() + atoms.len()];
+        search(&nfa, &ResourceUniverse, work, |alive, accepting, path: &dyn Fn() -> String, _| {
             if !new_allow_not_resource
                 && !alive
                     .iter()
@@ -541,26 +631,96 @@ impl Checker<'_> {
             }
             let settled = accepting && alive.iter().all(|&p| nfa.saturated[p as usize]);
             if accepting {
-                let mut hit = vec![false; list.len()];
+                hit.iter_mut().for_each(|h| *h = false);
                 for &p in alive {
                     if nfa.toks[p as usize] == Tok::End {
                         hit[nfa.owner[p as usize] as usize] = true;
                     }
                 }
-                let matched: Vec<usize> = list
-                    .iter()
-                    .enumerate()
-                    .filter(|&(k, &si)| hit[k] != self.stmts[si].not_resource)
-                    .map(|(_, &si)| si)
+                let free_atoms: Vec<usize> = (0..atoms.len())
+                    .filter(|&j| hit[list.len() + j])
                     .collect();
-                if let Some((statement, true_conds)) = self.assignment(&matched) {
-                    found = Some((path.to_string(), statement, true_conds));
+                let answer = if free_atoms.is_empty() {
+                    let matched: Vec<usize> = list
+                        .iter()
+                        .enumerate()
+                        .filter(|&(k, &si)| hit[k] != self.stmts[si].not_resource)
+                        .map(|(_, &si)| si)
+                        .collect();
+                    self.assignment(&matched).map(|(st, c)| (st, c, None))
+                } else {
+                    self.assignment_with_atoms(list, &hit[..list.len()], &stmt_atoms, &free_atoms)?
+                        .map(|(st, c, atom)| (st, c, atom.map(|j| atoms[j].to_owned())))
+                };
+                if let Some((statement, true_conds, variable)) = answer {
+                    found = Some((path(), statement, true_conds, variable));
                     return Ok(Visit::Stop);
                 }
             }
             Ok(if settled { Visit::Prune } else { Visit::Expand })
         })?;
         Ok(found)
+    }
+
+    /// [`Self::assignment`] when patterns with policy variables may match the request: each
+    /// such pattern (`free_atoms`) is one more opaque boolean. Decided by trying the
+    /// assignments, those with no variable pattern matching first. Returns NEW's granting
+    /// statement, the condition blocks set true, and a variable pattern the answer needs.
+    fn assignment_with_atoms(
+        &self,
+        list: &[usize],
+        hit: &[bool],
+        stmt_atoms: &[Vec<usize>],
+        free_atoms: &[usize],
+    ) -> Result<Option<(usize, Vec<u32>, Option<usize>)>, String> {
+        let mut conds: Vec<u32> = list.iter().map(|&si| self.stmts[si].cond).collect();
+        conds.retain(|&c| c != 0);
+        conds.sort_unstable();
+        conds.dedup();
+        let n = conds.len() + free_atoms.len();
+        if n > 20 {
+            return Err(format!(
+                "over budget: {n} condition blocks and patterns with policy variables meet at \
+                 one request"
+            ));
+        }
+        for atom_mask in 0u32..(1 << free_atoms.len()) {
+            for cond_mask in 0u32..(1 << conds.len()) {
+                let cond_true = |c: u32| {
+                    c == 0 || conds.iter().position(|&x| x == c).is_some_and(|i| cond_mask >> i & 1 == 1)
+                };
+                let atom_true = |j: usize| {
+                    free_atoms.iter().position(|&x| x == j).is_some_and(|i| atom_mask >> i & 1 == 1)
+                };
+                let fires = |k: usize| {
+                    let s = &self.stmts[list[k]];
+                    let matches = hit[k] || stmt_atoms[k].iter().any(|&j| atom_true(j));
+                    cond_true(s.cond) && matches != s.not_resource
+                };
+                let any = |side, effect| {
+                    (0..list.len()).any(|k| self.stmts[list[k]].is(side, effect) && fires(k))
+                };
+                let new_allows = any(Side::New, Effect::Allow) && !any(Side::New, Effect::Deny);
+                let old_allows = any(Side::Old, Effect::Allow) && !any(Side::Old, Effect::Deny);
+                if new_allows && !old_allows {
+                    let statement = (0..list.len())
+                        .find(|&k| self.stmts[list[k]].is(Side::New, Effect::Allow) && fires(k))
+                        .map(|k| self.stmts[list[k]].index)
+                        .unwrap_or(0);
+                    let true_conds = conds
+                        .iter()
+                        .enumerate()
+                        .filter(|&(i, _)| cond_mask >> i & 1 == 1)
+                        .map(|(_, &c)| c)
+                        .collect();
+                    let atom = (0..free_atoms.len())
+                        .find(|&i| atom_mask >> i & 1 == 1)
+                        .map(|i| free_atoms[i]);
+                    return Ok(Some((statement, true_conds, atom)));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// Given the statements matching one request, an assignment under which NEW allows it and
@@ -609,6 +769,15 @@ impl Checker<'_> {
 
     /// Confirms a request with the concrete evaluator, under the broad and the narrow reading.
     fn confirm(&self, mut found: Found) -> Inclusion {
+        if let Some(p) = &found.variable {
+            return Inclusion::Unknown {
+                reason: format!(
+                    "may grant `{}` on resources that `{p}` matches for some value of its policy \
+                     variables (such as `{}`), which the other policy does not grant",
+                    found.action, found.resource
+                ),
+            };
+        }
         // The action as a policy writes it, when one names it literally.
         if let Some(p) = [self.new, self.old]
             .iter()
@@ -713,8 +882,6 @@ enum Tok {
     Star,
     /// Any run of characters without `:`.
     StarNoColon,
-    /// Nothing (a policy variable read as no value).
-    Never,
     End,
 }
 
@@ -728,6 +895,11 @@ struct Nfa {
     saturated: Vec<bool>,
     /// Starting positions of the patterns (closed under empty `*` moves).
     starts: Vec<u32>,
+    /// The groups (statements) each owner's match decides; a position whose groups all have a
+    /// saturated position live already decides nothing more and is dropped.
+    groups: Vec<Vec<u32>>,
+    /// Scratch: groups already decided, by [`Nfa::reduce`].
+    settled: std::cell::RefCell<Vec<bool>>,
 }
 
 impl Nfa {
@@ -756,11 +928,44 @@ impl Nfa {
         }
     }
 
+    /// Sets the groups of the owners (see `groups`).
+    fn set_groups(&mut self, groups: Vec<Vec<u32>>) {
+        let n = groups.iter().flatten().map(|&g| g as usize + 1).max().unwrap_or(0);
+        self.groups = groups;
+        self.settled = std::cell::RefCell::new(vec![false; n]);
+    }
+
+    /// Drops the positions whose groups are all decided by a saturated position.
+    fn reduce(&self, mut alive: Vec<u32>) -> Vec<u32> {
+        if self.groups.is_empty() {
+            return alive;
+        }
+        let mut settled = self.settled.borrow_mut();
+        let mut any = false;
+        for &p in &alive {
+            if self.saturated[p as usize] {
+                for &g in &self.groups[self.owner[p as usize] as usize] {
+                    settled[g as usize] = true;
+                    any = true;
+                }
+            }
+        }
+        if any {
+            alive.retain(|&p| {
+                self.saturated[p as usize] || {
+                    let g = &self.groups[self.owner[p as usize] as usize];
+                    g.is_empty() || g.iter().any(|&g| !settled[g as usize])
+                }
+            });
+            settled.iter_mut().for_each(|s| *s = false);
+        }
+        alive
+    }
+
     fn close(&self, p: u32, out: &mut Vec<u32>) {
         let mut p = p;
         loop {
             match self.toks[p as usize] {
-                Tok::Never => return,
                 Tok::Star | Tok::StarNoColon => {
                     out.push(p);
                     p += 1;
@@ -915,7 +1120,7 @@ fn search<U: Universe>(
     nfa: &Nfa,
     universe: &U,
     work: &mut Work,
-    mut visit: impl FnMut(&[u32], bool, &str, &mut Work) -> Result<Visit, String>,
+    mut visit: impl FnMut(&[u32], bool, &dyn Fn() -> String, &mut Work) -> Result<Visit, String>,
 ) -> Result<(), String> {
     struct Node {
         u: u8,
@@ -925,34 +1130,35 @@ fn search<U: Universe>(
     }
     let mut nodes: Vec<Node> = vec![Node {
         u: universe.start(),
-        alive: nfa.initial(),
+        alive: nfa.reduce(nfa.initial()),
         parent: u32::MAX,
         c: '\0',
     }];
-    let mut seen: HashSet<(u8, Vec<u32>)> = HashSet::new();
+    let mut seen: HashSet<(u8, Vec<u32>), BuildHasherDefault<FxHasher>> = HashSet::default();
     seen.insert((nodes[0].u, nodes[0].alive.clone()));
     let mut stack = vec![0u32];
     let mut literals: Vec<char> = Vec::new();
     let mut cands: Vec<char> = Vec::new();
     let mut next = Vec::new();
-    let mut path = String::new();
     while let Some(id) = stack.pop() {
         work.tick()?;
-        // The path of this node.
-        path.clear();
-        let mut chars = Vec::new();
-        let mut k = id;
-        while k != 0 {
-            chars.push(nodes[k as usize].c);
-            k = nodes[k as usize].parent;
-        }
-        path.extend(chars.iter().rev());
-        let (u, alive) = (nodes[id as usize].u, nodes[id as usize].alive.clone());
-        match visit(&alive, universe.accepting(u), &path, work)? {
+        let node = &nodes[id as usize];
+        let path = || {
+            let mut chars = Vec::new();
+            let mut k = id;
+            while k != 0 {
+                chars.push(nodes[k as usize].c);
+                k = nodes[k as usize].parent;
+            }
+            chars.iter().rev().collect::<String>()
+        };
+        match visit(&node.alive, universe.accepting(node.u), &path, work)? {
             Visit::Stop => return Ok(()),
             Visit::Prune => continue,
             Visit::Expand => {}
         }
+        let u = node.u;
+        let alive = std::mem::take(&mut nodes[id as usize].alive);
         literals.clear();
         for &p in &alive {
             if let Tok::Lit(c) = nfa.toks[p as usize] {
@@ -970,21 +1176,52 @@ fn search<U: Universe>(
                 continue;
             };
             nfa.step(&alive, c, &mut next);
-            let key = (u2, next.clone());
+            let reduced = nfa.reduce(std::mem::take(&mut next));
+            let key = (u2, reduced);
             if seen.contains(&key) {
+                next = key.1;
                 continue;
             }
-            seen.insert(key);
             nodes.push(Node {
                 u: u2,
-                alive: next.clone(),
+                alive: key.1.clone(),
                 parent: id,
                 c,
             });
+            seen.insert(key);
             stack.push(nodes.len() as u32 - 1);
         }
     }
     Ok(())
+}
+
+/// The Fx hash (rustc's): the search hashes many short vectors of positions.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1036,8 +1273,8 @@ fn relevant_flags<'s>(stmts: impl Iterator<Item = &'s St>) -> Vec<Flag> {
                 on.set(flag, true);
                 a.clear();
                 b.clear();
-                compile_resource(p, s.variables, Features::default(), true, &mut a);
-                compile_resource(p, s.variables, on, true, &mut b);
+                compile_resource(p, s.variables, Features::default(), &mut a);
+                compile_resource(p, s.variables, on, &mut b);
                 if a != b {
                     flags.push(flag);
                 }
@@ -1093,9 +1330,14 @@ fn padded(pattern: &str, variables: bool) -> Option<String> {
     (n < 5).then(|| format!("{pattern}{}", ":*".repeat(5 - n)))
 }
 
+/// Does the pattern hold a policy variable?
+fn has_variable(pattern: &str, variables: bool) -> bool {
+    variables && lex(pattern, true).contains(&Lex::Var)
+}
+
 /// Compiles a resource pattern under explicit readings (the rules of `pattern.rs`, one flag
-/// per difference). `large`: a policy variable reads as `*`, else as nothing.
-fn compile_resource(pattern: &str, variables: bool, f: Features, large: bool, out: &mut Vec<Tok>) {
+/// per difference); a policy variable reads as `*` (any value).
+fn compile_resource(pattern: &str, variables: bool, f: Features, out: &mut Vec<Tok>) {
     let lexed = lex(pattern, variables);
     let colons = lexed.iter().filter(|l| **l == Lex::Lit(':')).count();
     let n = lexed.len();
@@ -1144,13 +1386,7 @@ fn compile_resource(pattern: &str, variables: bool, f: Features, large: bool, ou
                     Tok::Lit(c)
                 }
             }
-            Lex::Var => {
-                if large {
-                    Tok::Star
-                } else {
-                    Tok::Never
-                }
-            }
+            Lex::Var => Tok::Star,
             Lex::Quest => {
                 if head {
                     Tok::AnyNoColon
