@@ -101,7 +101,8 @@ pub fn check_no_new_access(old: &Policy, new: &Policy, budget: &Budget) -> Inclu
         stmts,
         conds,
     };
-    match checker.run(&mut Work::new(budget)) {
+    let mut work = Work::new(budget);
+    match checker.run(&mut work) {
         Ok(None) => Inclusion::Included,
         Ok(Some(found)) => checker.confirm(found),
         Err(reason) => Inclusion::Unknown { reason },
@@ -328,13 +329,6 @@ struct Checker<'p> {
 /// condition blocks set true, a pattern with a policy variable the request needs to match.
 type Hit = (String, usize, Vec<u32>, Option<String>);
 
-fn bit(set: &[u64], i: usize) -> bool {
-    set[i / 64] >> (i % 64) & 1 == 1
-}
-
-fn set_bit(set: &mut [u64], i: usize) {
-    set[i / 64] |= 1 << (i % 64);
-}
 
 impl Checker<'_> {
     fn run(&self, work: &mut Work) -> Result<Option<Found>, String> {
@@ -376,6 +370,54 @@ impl Checker<'_> {
             && keys(Side::Old, Effect::Deny).is_subset(&keys(Side::New, Effect::Deny))
     }
 
+    /// Whatever action extends the search's path from these live positions, is the question
+    /// settled by [`Self::same_resources`]? It is when it holds for the worst case: every
+    /// `Allow` of NEW and `Deny` of OLD that may still match, and only the `Allow` statements of
+    /// OLD and `Deny` statements of NEW that surely match (inclusion only gets easier with fewer
+    /// of the former and more of the latter).
+    fn subtree_included(
+        &self,
+        alive: &[u32],
+        nfa: &Nfa,
+        owners: &[Vec<usize>],
+        not_action: &[u32],
+    ) -> bool {
+        let mut maybe: Vec<usize> = Vec::new();
+        let mut sure: Vec<usize> = Vec::new();
+        for &p in alive {
+            let o = &owners[nfa.owner[p as usize] as usize];
+            maybe.extend(o);
+            if nfa.saturated[p as usize] {
+                sure.extend(o);
+            }
+        }
+        maybe.sort_unstable();
+        maybe.dedup();
+        sure.sort_unstable();
+        sure.dedup();
+        let mut worst: Vec<usize> = Vec::new();
+        for &i in maybe.iter().filter(|&&i| !self.stmts[i].not_action) {
+            let s = &self.stmts[i];
+            let widens = s.is(Side::New, Effect::Allow) || s.is(Side::Old, Effect::Deny);
+            if widens || sure.binary_search(&i).is_ok() {
+                worst.push(i);
+            }
+        }
+        for &i in not_action {
+            let i = i as usize;
+            let s = &self.stmts[i];
+            let widens = s.is(Side::New, Effect::Allow) || s.is(Side::Old, Effect::Deny);
+            let (hit_maybe, hit_sure) = (
+                maybe.binary_search(&i).is_ok(),
+                sure.binary_search(&i).is_ok(),
+            );
+            if (widens && !hit_sure) || (!widens && !hit_maybe) {
+                worst.push(i);
+            }
+        }
+        self.same_resources(&worst)
+    }
+
     // -- actions ------------------------------------------------------------------------------
 
     fn actions(&self, work: &mut Work) -> Result<Option<Found>, String> {
@@ -408,7 +450,6 @@ impl Checker<'_> {
                 .map(|o| o.iter().map(|&si| si as u32).collect())
                 .collect(),
         );
-        let words = self.stmts.len().div_ceil(64).max(1);
         // Statements of NEW's Allow side that an action can still make active.
         let new_allow_not_action = self
             .stmts
@@ -426,27 +467,32 @@ impl Checker<'_> {
         if !new_allow_not_action && !pattern_feeds_new_allow.iter().any(|&b| b) {
             return Ok(None);
         }
-        let signature = |alive: &[u32]| -> Vec<u64> {
-            let mut hit = vec![0u64; words];
+        let not_action: Vec<u32> = (0..self.stmts.len() as u32)
+            .filter(|&si| self.stmts[si as usize].not_action)
+            .collect();
+        // The statements whose action element matches, sorted.
+        let signature = |alive: &[u32]| -> Vec<u32> {
+            let mut hit: Vec<u32> = Vec::new();
             for &p in alive {
                 if nfa.toks[p as usize] == Tok::End {
-                    for &si in &owners[nfa.owner[p as usize] as usize] {
-                        set_bit(&mut hit, si);
-                    }
+                    hit.extend(owners[nfa.owner[p as usize] as usize].iter().map(|&si| si as u32));
                 }
             }
-            let mut active = vec![0u64; words];
-            for (si, s) in self.stmts.iter().enumerate() {
-                if bit(&hit, si) != s.not_action {
-                    set_bit(&mut active, si);
-                }
-            }
+            hit.sort_unstable();
+            hit.dedup();
+            let mut active: Vec<u32> = hit
+                .iter()
+                .copied()
+                .filter(|&si| !self.stmts[si as usize].not_action)
+                .collect();
+            active.extend(not_action.iter().filter(|si| hit.binary_search(si).is_err()));
+            active.sort_unstable();
             active
         };
         let mut found: Option<Found> = None;
         // The resource question per set of statements whose action element matches, and per
         // question (statements alike once their action matched ask the same one).
-        let mut memo: HashMap<Vec<u64>, Option<Hit>> = HashMap::new();
+        let mut memo: HashMap<Vec<u32>, Option<Hit>> = HashMap::new();
         let mut by_question: HashMap<Vec<(Side, u32)>, Option<Hit>> = HashMap::new();
         search(
             &nfa,
@@ -458,6 +504,9 @@ impl Checker<'_> {
                         .iter()
                         .any(|&p| pattern_feeds_new_allow[nfa.owner[p as usize] as usize])
                 {
+                    return Ok(Visit::Prune);
+                }
+                if self.subtree_included(alive, &nfa, &owners, &not_action) {
                     return Ok(Visit::Prune);
                 }
                 let settled = alive.iter().all(|&p| nfa.saturated[p as usize]);
@@ -477,9 +526,10 @@ impl Checker<'_> {
                 let answer = match memo.get(&active) {
                     Some(a) => a.clone(),
                     None => {
-                        let mut question: Vec<(Side, u32)> = (0..self.stmts.len())
-                            .filter(|&i| bit(&active, i))
-                            .map(|i| (self.stmts[i].side, self.stmts[i].resource_key))
+                        let mut question: Vec<(Side, u32)> = active
+                            .iter()
+                            .map(|&i| &self.stmts[i as usize])
+                            .map(|s| (s.side, s.resource_key))
                             .collect();
                         question.sort_unstable();
                         question.dedup();
@@ -494,13 +544,11 @@ impl Checker<'_> {
                         // The granting statement as one of this action's statements.
                         let a = a.map(|(r, st, c, v)| {
                             let key = self.stmts[st].resource_key;
-                            let st = (0..self.stmts.len())
-                                .find(|&i| {
-                                    bit(&active, i)
-                                        && self.stmts[i].is(Side::New, Effect::Allow)
-                                        && self.stmts[i].resource_key == key
-                                })
-                                .map_or(st, |i| self.stmts[i].index);
+                            let st = active
+                                .iter()
+                                .map(|&i| &self.stmts[i as usize])
+                                .find(|s| s.is(Side::New, Effect::Allow) && s.resource_key == key)
+                                .map_or(st, |s| s.index);
                             (r, st, c, v)
                         });
                         memo.insert(active, a.clone());
@@ -529,10 +577,10 @@ impl Checker<'_> {
     /// statements `active` (those whose action element matches the action)?
     fn resources(
         &self,
-        active: &[u64],
+        active: &[u32],
         work: &mut Work,
     ) -> Result<Option<Hit>, String> {
-        let list: Vec<usize> = (0..self.stmts.len()).filter(|&i| bit(active, i)).collect();
+        let list: Vec<usize> = active.iter().map(|&i| i as usize).collect();
         if !list
             .iter()
             .any(|&i| self.stmts[i].is(Side::New, Effect::Allow))
@@ -988,8 +1036,9 @@ impl Nfa {
         out
     }
 
-    fn step(&self, alive: &[u32], c: char, out: &mut Vec<u32>) {
-        out.clear();
+    /// The positions after reading `c` from the wildcard positions `alive`, added to `out`
+    /// (unsorted).
+    fn step_into(&self, alive: &[u32], c: char, out: &mut Vec<u32>) {
         for &p in alive {
             match self.toks[p as usize] {
                 Tok::Lit(x) if x == c => self.close(p + 1, out),
@@ -1000,8 +1049,6 @@ impl Nfa {
                 _ => {}
             }
         }
-        out.sort_unstable();
-        out.dedup();
     }
 }
 
@@ -1160,22 +1207,43 @@ fn search<U: Universe>(
         let u = node.u;
         let alive = std::mem::take(&mut nodes[id as usize].alive);
         literals.clear();
-        for &p in &alive {
-            if let Tok::Lit(c) = nfa.toks[p as usize] {
-                if !literals.contains(&c) {
-                    literals.push(c);
-                }
-            }
-        }
+        literals.extend(alive.iter().filter_map(|&p| match nfa.toks[p as usize] {
+            Tok::Lit(c) => Some(c),
+            _ => None,
+        }));
         literals.sort_unstable();
+        literals.dedup();
         universe.candidates(u, &literals, &mut cands);
         cands.dedup();
+        // The positions by the literal they read; the others read any character (or any but
+        // a colon).
+        let mut by_literal: Vec<Vec<u32>> = vec![Vec::new(); literals.len()];
+        let mut wild: Vec<u32> = Vec::new();
+        for &p in &alive {
+            match nfa.toks[p as usize] {
+                Tok::Lit(c) => {
+                    if let Ok(i) = literals.binary_search(&c) {
+                        by_literal[i].push(p);
+                    }
+                }
+                Tok::End => {}
+                _ => wild.push(p),
+            }
+        }
         // Pushed in reverse so the first candidate is explored first.
         for &c in cands.iter().rev() {
             let Some(u2) = universe.step(u, c) else {
                 continue;
             };
-            nfa.step(&alive, c, &mut next);
+            next.clear();
+            if let Ok(i) = literals.binary_search(&c) {
+                for &p in &by_literal[i] {
+                    nfa.close(p + 1, &mut next);
+                }
+            }
+            nfa.step_into(&wild, c, &mut next);
+            next.sort_unstable();
+            next.dedup();
             let reduced = nfa.reduce(std::mem::take(&mut next));
             let key = (u2, reduced);
             if seen.contains(&key) {

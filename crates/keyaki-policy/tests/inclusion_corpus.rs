@@ -11,6 +11,14 @@ use serde_json::Value;
 mod corpus_support;
 use corpus_support::corpus_path;
 
+/// The default state budget; time only as a backstop (debug builds on a loaded machine).
+fn budget() -> Budget {
+    Budget {
+        max_millis: 120_000,
+        ..Budget::default()
+    }
+}
+
 fn corpus() -> Vec<(String, Value)> {
     let text = std::fs::read_to_string(corpus_path()).expect("the corpus beside the repository");
     text.lines()
@@ -62,7 +70,7 @@ fn parse(doc: &Value) -> Policy {
 
 #[test]
 fn every_corpus_policy_is_included_in_its_rewritten_self_both_ways() {
-    let budget = Budget::default();
+    let budget = budget();
     for (name, doc) in corpus() {
         let a = parse(&doc);
         let b = parse(&one_action_each(&doc));
@@ -74,7 +82,7 @@ fn every_corpus_policy_is_included_in_its_rewritten_self_both_ways() {
 
 #[test]
 fn a_policy_without_a_statement_is_included_and_what_it_lacks_is_confirmed() {
-    let budget = Budget::default();
+    let budget = budget();
     let mut found = 0;
     for (name, doc) in corpus() {
         let all = statements(&doc);
@@ -116,7 +124,7 @@ fn every_fix_of_a_failing_corpus_policy_passes_and_grants_nothing_new() {
     let keys = vec![
         "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab".to_owned(),
     ];
-    let budget = Budget::default();
+    let budget = budget();
     let (mut fixed, mut failing) = (0, 0);
     for (name, doc) in corpus() {
         let policy = parse(&doc);
