@@ -10,6 +10,7 @@ pub mod diff;
 pub mod export;
 pub mod findings;
 pub mod policy;
+pub mod policy_check;
 pub mod predeploy;
 pub mod record;
 pub mod runs;
