@@ -9,6 +9,7 @@ pub mod diff;
 #[cfg(feature = "aws")]
 pub mod export;
 pub mod findings;
+pub mod fix;
 pub mod policy;
 pub mod policy_check;
 pub mod predeploy;
