@@ -1,0 +1,221 @@
+//! Inclusion against an independent SMT oracle (`scripts/oracle/z3_inclusion.py`, z3 strings
+//! and regexes over every action and resource, conditions as shared opaque booleans) on random
+//! pairs of policies: every "no new access" answer is confirmed by z3, and every new access
+//! found is confirmed concretely by the plain evaluator (`eval.rs`) under the conditions it
+//! assumes, and found by z3 too.
+//!
+//! Needs `KEYAKI_PYTHON` (a python with `z3-solver`; `scripts/test.sh` sets it). Without it the
+//! test fails: it never skips silently.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use keyaki_policy::{
+    check_no_new_access, eval, normalize_condition, Budget, Inclusion, NewAccess, Policy,
+};
+use serde_json::{json, Value};
+
+/// A small deterministic generator (xorshift64*), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+const ACTIONS: &[&str] = &[
+    "s3:GetObject", "s3:Get*", "s3:*", "s3:PutObject", "kms:Decrypt", "kms:*", "kms:De*",
+    "*", "iam:PassRole", "*:Get*", "s3:?etObject", "KMS:DECRYPT",
+];
+// Patterns that every reading reads alike (no wildcard in the first five segments but a
+// final `*`), so that the evaluator's one reading confirms every answer.
+const RESOURCES: &[&str] = &[
+    "*", "arn:aws:s3:::b/*", "arn:aws:s3:::b/x", "arn:aws:s3:::*", "arn:aws:s3:::b/?",
+    "arn:aws:kms:us-east-1:111122223333:key/*", "arn:aws:kms:us-east-1:111122223333:key/k1",
+    "arn:aws:s3:::b/*/x", "arn:aws:s3:::b/${aws:username}/*",
+];
+
+fn condition(rng: &mut Rng) -> Option<Value> {
+    match rng.below(6) {
+        0 => Some(json!({"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}})),
+        1 => Some(json!({"stringequals": {"KMS:ViaService": ["s3.us-east-1.amazonaws.com"]}})),
+        2 => Some(json!({"Bool": {"aws:SecureTransport": "true"}})),
+        _ => None,
+    }
+}
+
+fn statement(rng: &mut Rng) -> Value {
+    let n_actions = 1 + rng.below(2);
+    let actions: Vec<&str> = (0..n_actions).map(|_| rng.pick(ACTIONS)).collect();
+    let n_resources = 1 + rng.below(2);
+    let resources: Vec<&str> = (0..n_resources).map(|_| rng.pick(RESOURCES)).collect();
+    let mut s = serde_json::Map::new();
+    s.insert(
+        "Effect".into(),
+        json!(if rng.below(4) == 0 { "Deny" } else { "Allow" }),
+    );
+    let action_key = if rng.below(6) == 0 { "NotAction" } else { "Action" };
+    s.insert(action_key.into(), json!(actions));
+    let resource_key = if rng.below(6) == 0 { "NotResource" } else { "Resource" };
+    s.insert(resource_key.into(), json!(resources));
+    if let Some(c) = condition(rng) {
+        s.insert("Condition".into(), c);
+    }
+    Value::Object(s)
+}
+
+fn document(statements: Vec<Value>) -> Value {
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// A pair: OLD random, NEW often made from OLD (a statement left out, one added, one changed),
+/// so that both answers occur.
+fn pair(rng: &mut Rng) -> (Value, Value) {
+    let old: Vec<Value> = (0..1 + rng.below(3)).map(|_| statement(rng)).collect();
+    let mut new = old.clone();
+    match rng.below(4) {
+        0 if new.len() > 1 => {
+            let i = rng.below(new.len());
+            new.remove(i);
+        }
+        1 => new.push(statement(rng)),
+        2 => {
+            let i = rng.below(new.len());
+            new[i] = statement(rng);
+        }
+        _ => new = (0..1 + rng.below(3)).map(|_| statement(rng)).collect(),
+    }
+    (document(old), document(new))
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn run_oracle(input: String) -> Vec<Value> {
+    let python = std::env::var("KEYAKI_PYTHON").unwrap_or_else(|_| {
+        panic!(
+            "KEYAKI_PYTHON is not set: this differential test needs a python with `z3-solver` \
+             (run `scripts/test.sh`, or set KEYAKI_PYTHON=.venv/bin/python)"
+        )
+    });
+    let mut child = Command::new(&python)
+        .arg(repo_root().join("scripts/oracle/z3_inclusion.py"))
+        .arg("--timeout-ms")
+        .arg("3000")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run `{python}` (KEYAKI_PYTHON): {e}"));
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()).expect("write"));
+    let output = child.wait_with_output().expect("oracle output");
+    writer.join().expect("writer");
+    assert!(
+        output.status.success(),
+        "the z3 inclusion oracle failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("oracle output is JSON"))
+        .collect()
+}
+
+/// The policy under the assumption of the new access: statements whose condition is assumed
+/// not to hold left out, the others without their condition.
+fn assuming(doc: &Value, n: &NewAccess) -> Policy {
+    let statements: Vec<Value> = doc["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .filter(|s| match s.get("Condition").and_then(normalize_condition) {
+            Some(c) => n.conditions.contains(&c),
+            None => true,
+        })
+        .map(|s| {
+            let mut s = s.clone();
+            s.as_object_mut().expect("object").remove("Condition");
+            s
+        })
+        .collect();
+    Policy::parse_value(&document(statements)).expect("parses")
+}
+
+#[test]
+fn inclusion_agrees_with_z3_and_every_new_access_is_real() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let pairs: Vec<(Value, Value)> = (0..100).map(|_| pair(&mut rng)).collect();
+    let input: String = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, (old, new))| format!("{}\n", json!({"id": i, "old": old, "new": new})))
+        .collect();
+    let oracle = run_oracle(input);
+    assert_eq!(oracle.len(), pairs.len());
+    let budget = Budget::default();
+    let (mut included, mut new_access, mut unknown, mut z3_gave_up) = (0, 0, 0, 0);
+    for ((old_doc, new_doc), z) in pairs.iter().zip(&oracle) {
+        let old = Policy::parse_value(old_doc).expect("old parses");
+        let new = Policy::parse_value(new_doc).expect("new parses");
+        let show = || format!("OLD {old_doc}\nNEW {new_doc}\nz3 {z}");
+        match check_no_new_access(&old, &new, &budget) {
+            Inclusion::Included => {
+                included += 1;
+                if z["included"].is_null() {
+                    z3_gave_up += 1;
+                } else {
+                    assert_eq!(z["included"], true, "keyaki: no new access\n{}", show());
+                }
+            }
+            Inclusion::NewAccess(n) => {
+                new_access += 1;
+                assert_ne!(z["included"], true, "keyaki: {n:?}\n{}", show());
+                let reading = eval::Reading::Narrow;
+                assert!(
+                    eval::allows_reading(&assuming(new_doc, &n), &n.action, &n.resource, reading),
+                    "NEW does not allow {n:?}\n{}",
+                    show()
+                );
+                assert!(
+                    !eval::allows_reading(&assuming(old_doc, &n), &n.action, &n.resource, reading),
+                    "OLD allows {n:?}\n{}",
+                    show()
+                );
+            }
+            Inclusion::Unknown { reason } => {
+                unknown += 1;
+                assert!(reason.contains("policy variable"), "{reason}\n{}", show());
+                let with_variable = new_doc.to_string().contains("${aws:username}");
+                assert!(with_variable, "{reason}\n{}", show());
+            }
+        }
+    }
+    let ms: Vec<f64> = oracle.iter().filter_map(|z| z["ms"].as_f64()).collect();
+    for ((old, new), z) in pairs.iter().zip(&oracle) {
+        if z["included"].is_null() {
+            eprintln!("z3 gave up: {z}\n  OLD {old}\n  NEW {new}");
+        }
+    }
+    eprintln!(
+        "included {included}, new access {new_access}, unknown {unknown}, z3 gave up \
+         {z3_gave_up}; z3 total {:.0} ms, slowest {:.0} ms",
+        ms.iter().sum::<f64>(),
+        ms.iter().cloned().fold(0.0, f64::max)
+    );
+    assert!(included >= 25 && new_access >= 25, "too few of one answer");
+    assert!(z3_gave_up * 4 <= included, "z3 gave up too often");
+}
