@@ -2,7 +2,7 @@
 //! time on one thread: `check_no_new_access` of every policy against itself and against a
 //! narrowed copy (one statement per action, the last one left out), and `fix_policy` of every
 //! failing policy. Prints p50/p99/max/total per operation; with `--pairs FILE`, writes the
-//! narrowed pairs as JSON Lines (`{"name", "old", "new"}`) for the z3 encoding.
+//! pairs as JSON Lines (`{"id", "old", "new", "keyaki_ms"}`) for the z3 encoding.
 //!
 //! cargo run --release -p keyaki-policy --example inclusion_bench -- CORPUS.jsonl [--pairs FILE]
 
@@ -87,11 +87,13 @@ fn main() {
 
         let t = Instant::now();
         let a = check_no_new_access(&old, &old, &budget);
+        let self_ms = t.elapsed().as_secs_f64() * 1e3;
         itself.push(t.elapsed());
         counts[0] += usize::from(a == Inclusion::Included);
 
         let t = Instant::now();
         let b = check_no_new_access(&old, &new, &budget);
+        let narrowed_ms = t.elapsed().as_secs_f64() * 1e3;
         narrow.push(t.elapsed());
         if t.elapsed().as_millis() >= 10 {
             eprintln!("{name}: narrowed copy took {:?}", t.elapsed());
@@ -105,8 +107,12 @@ fn main() {
             Inclusion::NewAccess(n) => eprintln!("{name}: NEW ACCESS {n:?}"),
         }
         if let Some(f) = pairs.as_mut() {
-            let rec = serde_json::json!({"name": name, "old": doc, "new": new_doc});
-            writeln!(f, "{rec}").expect("write pairs");
+            for (kind, new, ms) in [("itself", doc, self_ms), ("narrowed", &new_doc, narrowed_ms)] {
+                let rec = serde_json::json!({
+                    "id": format!("{name}/{kind}"), "old": doc, "new": new, "keyaki_ms": ms,
+                });
+                writeln!(f, "{rec}").expect("write pairs");
+            }
         }
 
         if query.analyze(&old).verdict == Verdict::Failed {

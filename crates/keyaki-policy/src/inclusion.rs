@@ -710,6 +710,97 @@ impl Checker<'_> {
         Ok(found)
     }
 
+    /// [`Self::assignment_with_atoms`] when every statement fires monotonically in the booleans
+    /// (no `NotResource` holds a variable pattern that may match): then if any assignment works,
+    /// one that sets true only what makes one `Allow` of NEW fire (and perhaps one `Deny` of
+    /// OLD) and everything else false works too, so trying those is complete.
+    fn assignment_monotone(
+        &self,
+        list: &[usize],
+        hit: &[bool],
+        stmt_atoms: &[Vec<usize>],
+        free_atoms: &[usize],
+    ) -> Option<(usize, Vec<u32>, Option<usize>)> {
+        // The ways a statement can match: by a plain pattern (no boolean) or by one variable
+        // pattern (its atom).
+        let ways = |k: usize| -> Vec<Option<usize>> {
+            let s = &self.stmts[list[k]];
+            if s.not_resource {
+                return if hit[k] { vec![] } else { vec![None] };
+            }
+            let mut w: Vec<Option<usize>> = Vec::new();
+            if hit[k] {
+                w.push(None);
+            }
+            w.extend(
+                stmt_atoms[k]
+                    .iter()
+                    .filter(|j| free_atoms.contains(j))
+                    .map(|&j| Some(j)),
+            );
+            w
+        };
+        let fires = |k: usize, conds: &[u32], atoms: &[usize]| {
+            let s = &self.stmts[list[k]];
+            let cond = s.cond == 0 || conds.contains(&s.cond);
+            let matches = if s.not_resource {
+                !hit[k]
+            } else {
+                hit[k] || stmt_atoms[k].iter().any(|j| atoms.contains(j))
+            };
+            cond && matches
+        };
+        let none_fire = |side, effect, conds: &[u32], atoms: &[usize]| {
+            (0..list.len())
+                .all(|k| !self.stmts[list[k]].is(side, effect) || !fires(k, conds, atoms))
+        };
+        let with = |conds: &mut Vec<u32>, atoms: &mut Vec<usize>, k: usize, way: Option<usize>| {
+            let c = self.stmts[list[k]].cond;
+            if c != 0 && !conds.contains(&c) {
+                conds.push(c);
+            }
+            if let Some(j) = way {
+                if !atoms.contains(&j) {
+                    atoms.push(j);
+                }
+            }
+        };
+        // Plain matches first, so that a request needing no variable is preferred.
+        let mut tries: Vec<(usize, Option<usize>)> = Vec::new();
+        for k in 0..list.len() {
+            if self.stmts[list[k]].is(Side::New, Effect::Allow) {
+                tries.extend(ways(k).into_iter().map(|w| (k, w)));
+            }
+        }
+        tries.sort_by_key(|(_, w)| w.is_some());
+        for (k, way) in tries {
+            let (mut conds, mut atoms) = (Vec::new(), Vec::new());
+            with(&mut conds, &mut atoms, k, way);
+            if !none_fire(Side::New, Effect::Deny, &conds, &atoms) {
+                continue;
+            }
+            let result = |conds: Vec<u32>, atoms: &[usize]| {
+                Some((self.stmts[list[k]].index, conds, atoms.first().copied()))
+            };
+            if none_fire(Side::Old, Effect::Allow, &conds, &atoms) {
+                return result(conds, &atoms);
+            }
+            for d in 0..list.len() {
+                if !self.stmts[list[d]].is(Side::Old, Effect::Deny) {
+                    continue;
+                }
+                for dway in ways(d) {
+                    let (mut c2, mut a2) = (conds.clone(), atoms.clone());
+                    with(&mut c2, &mut a2, d, dway);
+                    if none_fire(Side::New, Effect::Deny, &c2, &a2) {
+                        return result(c2, &a2);
+                    }
+                }
+            }
+        }
+        None
+    }
+
     /// [`Self::assignment`] when patterns with policy variables may match the request: each
     /// such pattern (`free_atoms`) is one more opaque boolean. Decided by trying the
     /// assignments, those with no variable pattern matching first. Returns NEW's granting
@@ -721,7 +812,28 @@ impl Checker<'_> {
         stmt_atoms: &[Vec<usize>],
         free_atoms: &[usize],
     ) -> Result<Option<(usize, Vec<u32>, Option<usize>)>, String> {
-        let mut conds: Vec<u32> = list.iter().map(|&si| self.stmts[si].cond).collect();
+        let non_monotone = (0..list.len()).any(|k| {
+            self.stmts[list[k]].not_resource
+                && stmt_atoms[k].iter().any(|j| free_atoms.contains(j))
+        });
+        if !non_monotone {
+            return Ok(self.assignment_monotone(list, hit, stmt_atoms, free_atoms));
+        }
+        // Only the statements that can match this request: the others never fire, whatever
+        // their condition.
+        let can_match = |k: usize| {
+            let s = &self.stmts[list[k]];
+            let atoms = stmt_atoms[k].iter().any(|j| free_atoms.contains(j));
+            if s.not_resource {
+                !hit[k]
+            } else {
+                hit[k] || atoms
+            }
+        };
+        let mut conds: Vec<u32> = (0..list.len())
+            .filter(|&k| can_match(k))
+            .map(|k| self.stmts[list[k]].cond)
+            .collect();
         conds.retain(|&c| c != 0);
         conds.sort_unstable();
         conds.dedup();
