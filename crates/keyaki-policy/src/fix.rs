@@ -79,36 +79,24 @@ pub fn fix_policy(policy: &Policy, query: &Query, keys: &[String], budget: &Budg
         Verdict::Failed => {}
     }
     let blocked = query.actions();
-    let mut statements = Vec::new();
-    let mut removed = Vec::new();
-    let mut narrowed = Vec::new();
+    // First only the statements that grant a blocked action on all keys on their own; when
+    // statements cover all keys only together, every statement that grants a blocked action
+    // through a wildcard.
+    let mut alone: Vec<bool> = Vec::with_capacity(policy.statements.len());
     for s in &policy.statements {
-        let Some(value) = statement_value(s) else {
-            return Fix::none(format!(
-                "statement {} cannot be read back as JSON",
-                s.index
-            ));
-        };
-        match narrow(policy, s, &value, blocked, keys) {
-            Ok(None) => statements.push(value),
-            Ok(Some(split)) => {
-                statements.extend(split.statements);
-                removed.extend(split.removed);
-                narrowed.push(s.index);
-            }
-            Err(reason) => return Fix::none(reason),
-        }
+        alone.push(grants_all_keys_alone(policy, s, query));
     }
-    let mut doc = Map::new();
-    if let Some(v) = &policy.version {
-        doc.insert("Version".into(), Value::String(v.clone()));
-    }
-    doc.insert("Statement".into(), Value::Array(statements));
-    let doc = Value::Object(doc);
-    let new = match Policy::parse_value(&doc) {
-        Ok(p) => p,
-        Err(e) => return Fix::none(format!("the narrowed document does not parse: {e}")),
+    let mut built = match build(policy, blocked, keys, &|i| alone[i]) {
+        Ok(b) => b,
+        Err(reason) => return Fix::none(reason),
     };
+    if query.analyze(&built.1).verdict == Verdict::Failed {
+        built = match build(policy, blocked, keys, &|_| true) {
+            Ok(b) => b,
+            Err(reason) => return Fix::none(reason),
+        };
+    }
+    let (doc, new, removed, narrowed) = built;
     let after = query.analyze(&new);
     let passes = match after.verdict {
         Verdict::Passed => Some(true),
@@ -153,6 +141,69 @@ pub fn fix_policy(policy: &Policy, query: &Query, keys: &[String], budget: &Budg
         new_access,
         narrowed,
     }
+}
+
+/// The narrowed document (statements `pick`ed split), parsed, with what it removes and the
+/// statements split.
+type Built = (Value, Policy, Vec<String>, Vec<usize>);
+
+fn build(
+    policy: &Policy,
+    blocked: &[String],
+    keys: &[String],
+    pick: &dyn Fn(usize) -> bool,
+) -> Result<Built, String> {
+    let mut statements = Vec::new();
+    let mut removed = Vec::new();
+    let mut narrowed = Vec::new();
+    for (i, s) in policy.statements.iter().enumerate() {
+        let value = statement_value(s)
+            .ok_or_else(|| format!("statement {} cannot be read back as JSON", s.index))?;
+        if !pick(i) {
+            statements.push(value);
+            continue;
+        }
+        match narrow(policy, s, &value, blocked, keys)? {
+            None => statements.push(value),
+            Some(split) => {
+                statements.extend(split.statements);
+                removed.extend(split.removed);
+                narrowed.push(s.index);
+            }
+        }
+    }
+    let mut doc = Map::new();
+    if let Some(v) = &policy.version {
+        doc.insert("Version".into(), Value::String(v.clone()));
+    }
+    doc.insert("Statement".into(), Value::Array(statements));
+    let doc = Value::Object(doc);
+    let new = Policy::parse_value(&doc)
+        .map_err(|e| format!("the narrowed document does not parse: {e}"))?;
+    Ok((doc, new, removed, narrowed))
+}
+
+/// Does the statement, as an unconditional policy of its own, allow a blocked action on all
+/// keys?
+fn grants_all_keys_alone(policy: &Policy, s: &Statement, query: &Query) -> bool {
+    if s.effect != Effect::Allow {
+        return false;
+    }
+    let Some(mut value) = statement_value(s) else {
+        return false;
+    };
+    if let Some(o) = value.as_object_mut() {
+        o.remove("Condition");
+        o.remove("Sid");
+    }
+    let mut doc = Map::new();
+    if let Some(v) = &policy.version {
+        doc.insert("Version".into(), Value::String(v.clone()));
+    }
+    doc.insert("Statement".into(), Value::Array(vec![value]));
+    Policy::parse_value(&Value::Object(doc))
+        .map(|p| query.analyze(&p).verdict == Verdict::Failed)
+        .unwrap_or(false)
 }
 
 fn statement_value(s: &Statement) -> Option<Value> {
@@ -355,6 +406,24 @@ mod tests {
             st[1]["NotAction"],
             serde_json::json!(["iam:*", "kms:Decrypt", "kms:ReEncryptFrom"])
         );
+    }
+
+    #[test]
+    fn only_the_statements_that_cover_all_keys_are_narrowed() {
+        // The region-wide grant stays; the grant on `*` is narrowed.
+        let f = fix(
+            r#"{"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:eu-west-1:111122223333:key/*"}, {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]}"#,
+            &[KEY],
+        );
+        assert_eq!(f.narrowed, vec![1], "{f:?}");
+        assert!(f.fixed.is_some());
+        // Two statements cover all keys only together: both are narrowed.
+        let f = fix(
+            r#"{"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:*:*:key/mrk-*"}, {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:*:*:key/????????-*"}]}"#,
+            &[KEY],
+        );
+        assert_eq!(f.narrowed, vec![0, 1], "{f:?}");
+        assert_eq!((f.passes, f.no_new_access), (Some(true), Some(true)));
     }
 
     #[test]
