@@ -63,7 +63,9 @@ fn report(what: &str, mut times: Vec<Duration>) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let corpus = args.get(1).expect("usage: inclusion_bench CORPUS.jsonl [--pairs FILE]");
+    let corpus = args
+        .get(1)
+        .expect("usage: inclusion_bench CORPUS.jsonl [--pairs FILE]");
     let pairs_path = args
         .iter()
         .position(|a| a == "--pairs")
@@ -107,7 +109,10 @@ fn main() {
             Inclusion::NewAccess(n) => eprintln!("{name}: NEW ACCESS {n:?}"),
         }
         if let Some(f) = pairs.as_mut() {
-            for (kind, new, ms) in [("itself", doc, self_ms), ("narrowed", &new_doc, narrowed_ms)] {
+            for (kind, new, ms) in [
+                ("itself", doc, self_ms),
+                ("narrowed", &new_doc, narrowed_ms),
+            ] {
                 let rec = serde_json::json!({
                     "id": format!("{name}/{kind}"), "old": doc, "new": new, "keyaki_ms": ms,
                 });

@@ -246,7 +246,10 @@ fn narrow(
         Some(sid) => format!("statement {} (`{sid}`)", s.index),
         None => format!("statement {}", s.index),
     };
-    let granted_list: Vec<Value> = granted.iter().map(|b| Value::String((*b).clone())).collect();
+    let granted_list: Vec<Value> = granted
+        .iter()
+        .map(|b| Value::String((*b).clone()))
+        .collect();
     let mut removed = Vec::new();
 
     // The statement for everything else.
@@ -257,7 +260,10 @@ fn narrow(
         let mut list: Vec<Value> = actions.iter().map(|p| Value::String((*p).into())).collect();
         list.extend(granted_list.iter().cloned());
         rest.insert("NotAction".into(), Value::Array(list));
-    } else if actions.iter().any(|p| !p.is_empty() && p.chars().all(|c| c == '*')) {
+    } else if actions
+        .iter()
+        .any(|p| !p.is_empty() && p.chars().all(|c| c == '*'))
+    {
         rest.insert("NotAction".into(), Value::Array(granted_list.clone()));
     } else {
         let mut list: Vec<String> = Vec::new();
@@ -385,10 +391,19 @@ mod tests {
         let st = doc["Statement"].as_array().unwrap();
         assert_eq!(st.len(), 2);
         assert_eq!(st[1]["Resource"], serde_json::json!([KEY]));
-        assert_eq!(st[1]["Action"], serde_json::json!(["kms:Decrypt", "kms:ReEncryptFrom"]));
+        assert_eq!(
+            st[1]["Action"],
+            serde_json::json!(["kms:Decrypt", "kms:ReEncryptFrom"])
+        );
         assert_eq!(st[0]["Condition"], st[1]["Condition"]);
-        assert!(st[0]["Action"].as_array().unwrap().contains(&"kms:Encrypt".into()));
-        assert!(f.removed.iter().any(|r| r.contains("`kms:Decrypt` on resources other than")));
+        assert!(st[0]["Action"]
+            .as_array()
+            .unwrap()
+            .contains(&"kms:Encrypt".into()));
+        assert!(f
+            .removed
+            .iter()
+            .any(|r| r.contains("`kms:Decrypt` on resources other than")));
     }
 
     #[test]
@@ -401,7 +416,10 @@ mod tests {
         let doc = f.fixed.unwrap();
         let st = doc["Statement"].as_array().unwrap();
         assert_eq!(st.len(), 2, "{doc}");
-        assert_eq!(st[0]["NotAction"], serde_json::json!(["kms:Decrypt", "kms:ReEncryptFrom"]));
+        assert_eq!(
+            st[0]["NotAction"],
+            serde_json::json!(["kms:Decrypt", "kms:ReEncryptFrom"])
+        );
         assert_eq!(
             st[1]["NotAction"],
             serde_json::json!(["iam:*", "kms:Decrypt", "kms:ReEncryptFrom"])
@@ -439,7 +457,9 @@ mod tests {
     #[test]
     fn a_passing_policy_needs_no_fix() {
         let f = fix(
-            &format!(r#"{{"Statement": [{{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "{KEY}"}}]}}"#),
+            &format!(
+                r#"{{"Statement": [{{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "{KEY}"}}]}}"#
+            ),
             &[],
         );
         assert!(f.fixed.is_none());

@@ -118,7 +118,7 @@ pub fn normalize_condition(block: &serde_json::Value) -> Option<String> {
     if obj.is_empty() {
         return None;
     }
-    let mut ops: Vec<(String, Vec<(String, Vec<String>)>)> = obj
+    let mut ops: Vec<(String, Vec<KeyValues>)> = obj
         .iter()
         .map(|(op, keys)| {
             let mut entries: Vec<(String, Vec<String>)> = match keys {
@@ -162,6 +162,9 @@ pub fn normalize_condition(block: &serde_json::Value) -> Option<String> {
     out.push('}');
     Some(out)
 }
+
+/// A condition key (lower case) and its values (sorted, no repeats).
+type KeyValues = (String, Vec<String>);
 
 fn value_text(v: &serde_json::Value) -> String {
     v.to_string()
@@ -325,10 +328,13 @@ struct Checker<'p> {
     conds: CondTable,
 }
 
+/// An assignment found: NEW's granting statement, the condition blocks set true, a variable
+/// pattern (atom) set true.
+type Assignment = (usize, Vec<u32>, Option<usize>);
+
 /// A request found for a set of statements: the resource, NEW's granting statement, the
 /// condition blocks set true, a pattern with a policy variable the request needs to match.
 type Hit = (String, usize, Vec<u32>, Option<String>);
-
 
 impl Checker<'_> {
     fn run(&self, work: &mut Work) -> Result<Option<Found>, String> {
@@ -475,7 +481,11 @@ impl Checker<'_> {
             let mut hit: Vec<u32> = Vec::new();
             for &p in alive {
                 if nfa.toks[p as usize] == Tok::End {
-                    hit.extend(owners[nfa.owner[p as usize] as usize].iter().map(|&si| si as u32));
+                    hit.extend(
+                        owners[nfa.owner[p as usize] as usize]
+                            .iter()
+                            .map(|&si| si as u32),
+                    );
                 }
             }
             hit.sort_unstable();
@@ -485,7 +495,11 @@ impl Checker<'_> {
                 .copied()
                 .filter(|&si| !self.stmts[si as usize].not_action)
                 .collect();
-            active.extend(not_action.iter().filter(|si| hit.binary_search(si).is_err()));
+            active.extend(
+                not_action
+                    .iter()
+                    .filter(|si| hit.binary_search(si).is_err()),
+            );
             active.sort_unstable();
             active
         };
@@ -575,11 +589,7 @@ impl Checker<'_> {
 
     /// Is there a resource and an assignment under which NEW allows and OLD does not, among the
     /// statements `active` (those whose action element matches the action)?
-    fn resources(
-        &self,
-        active: &[u32],
-        work: &mut Work,
-    ) -> Result<Option<Hit>, String> {
+    fn resources(&self, active: &[u32], work: &mut Work) -> Result<Option<Hit>, String> {
         let list: Vec<usize> = active.iter().map(|&i| i as usize).collect();
         if !list
             .iter()
@@ -669,44 +679,53 @@ impl Checker<'_> {
         }
         let mut found = None;
         let mut hit = vec![false; list.len() + atoms.len()];
-        search(&nfa, &ResourceUniverse, work, |alive, accepting, path: &dyn Fn() -> String, _| {
-            if !new_allow_not_resource
-                && !alive
-                    .iter()
-                    .any(|&p| feeds_new_allow[nfa.owner[p as usize] as usize])
-            {
-                return Ok(Visit::Prune);
-            }
-            let settled = accepting && alive.iter().all(|&p| nfa.saturated[p as usize]);
-            if accepting {
-                hit.iter_mut().for_each(|h| *h = false);
-                for &p in alive {
-                    if nfa.toks[p as usize] == Tok::End {
-                        hit[nfa.owner[p as usize] as usize] = true;
+        search(
+            &nfa,
+            &ResourceUniverse,
+            work,
+            |alive, accepting, path: &dyn Fn() -> String, _| {
+                if !new_allow_not_resource
+                    && !alive
+                        .iter()
+                        .any(|&p| feeds_new_allow[nfa.owner[p as usize] as usize])
+                {
+                    return Ok(Visit::Prune);
+                }
+                let settled = accepting && alive.iter().all(|&p| nfa.saturated[p as usize]);
+                if accepting {
+                    hit.iter_mut().for_each(|h| *h = false);
+                    for &p in alive {
+                        if nfa.toks[p as usize] == Tok::End {
+                            hit[nfa.owner[p as usize] as usize] = true;
+                        }
+                    }
+                    let free_atoms: Vec<usize> =
+                        (0..atoms.len()).filter(|&j| hit[list.len() + j]).collect();
+                    let answer = if free_atoms.is_empty() {
+                        let matched: Vec<usize> = list
+                            .iter()
+                            .enumerate()
+                            .filter(|&(k, &si)| hit[k] != self.stmts[si].not_resource)
+                            .map(|(_, &si)| si)
+                            .collect();
+                        self.assignment(&matched).map(|(st, c)| (st, c, None))
+                    } else {
+                        self.assignment_with_atoms(
+                            list,
+                            &hit[..list.len()],
+                            &stmt_atoms,
+                            &free_atoms,
+                        )?
+                        .map(|(st, c, atom)| (st, c, atom.map(|j| atoms[j].to_owned())))
+                    };
+                    if let Some((statement, true_conds, variable)) = answer {
+                        found = Some((path(), statement, true_conds, variable));
+                        return Ok(Visit::Stop);
                     }
                 }
-                let free_atoms: Vec<usize> = (0..atoms.len())
-                    .filter(|&j| hit[list.len() + j])
-                    .collect();
-                let answer = if free_atoms.is_empty() {
-                    let matched: Vec<usize> = list
-                        .iter()
-                        .enumerate()
-                        .filter(|&(k, &si)| hit[k] != self.stmts[si].not_resource)
-                        .map(|(_, &si)| si)
-                        .collect();
-                    self.assignment(&matched).map(|(st, c)| (st, c, None))
-                } else {
-                    self.assignment_with_atoms(list, &hit[..list.len()], &stmt_atoms, &free_atoms)?
-                        .map(|(st, c, atom)| (st, c, atom.map(|j| atoms[j].to_owned())))
-                };
-                if let Some((statement, true_conds, variable)) = answer {
-                    found = Some((path(), statement, true_conds, variable));
-                    return Ok(Visit::Stop);
-                }
-            }
-            Ok(if settled { Visit::Prune } else { Visit::Expand })
-        })?;
+                Ok(if settled { Visit::Prune } else { Visit::Expand })
+            },
+        )?;
         Ok(found)
     }
 
@@ -720,7 +739,7 @@ impl Checker<'_> {
         hit: &[bool],
         stmt_atoms: &[Vec<usize>],
         free_atoms: &[usize],
-    ) -> Option<(usize, Vec<u32>, Option<usize>)> {
+    ) -> Option<Assignment> {
         // The ways a statement can match: by a plain pattern (no boolean) or by one variable
         // pattern (its atom).
         let ways = |k: usize| -> Vec<Option<usize>> {
@@ -767,8 +786,8 @@ impl Checker<'_> {
         };
         // Plain matches first, so that a request needing no variable is preferred.
         let mut tries: Vec<(usize, Option<usize>)> = Vec::new();
-        for k in 0..list.len() {
-            if self.stmts[list[k]].is(Side::New, Effect::Allow) {
+        for (k, &si) in list.iter().enumerate() {
+            if self.stmts[si].is(Side::New, Effect::Allow) {
                 tries.extend(ways(k).into_iter().map(|w| (k, w)));
             }
         }
@@ -785,8 +804,8 @@ impl Checker<'_> {
             if none_fire(Side::Old, Effect::Allow, &conds, &atoms) {
                 return result(conds, &atoms);
             }
-            for d in 0..list.len() {
-                if !self.stmts[list[d]].is(Side::Old, Effect::Deny) {
+            for (d, &sd) in list.iter().enumerate() {
+                if !self.stmts[sd].is(Side::Old, Effect::Deny) {
                     continue;
                 }
                 for dway in ways(d) {
@@ -811,10 +830,9 @@ impl Checker<'_> {
         hit: &[bool],
         stmt_atoms: &[Vec<usize>],
         free_atoms: &[usize],
-    ) -> Result<Option<(usize, Vec<u32>, Option<usize>)>, String> {
+    ) -> Result<Option<Assignment>, String> {
         let non_monotone = (0..list.len()).any(|k| {
-            self.stmts[list[k]].not_resource
-                && stmt_atoms[k].iter().any(|j| free_atoms.contains(j))
+            self.stmts[list[k]].not_resource && stmt_atoms[k].iter().any(|j| free_atoms.contains(j))
         });
         if !non_monotone {
             return Ok(self.assignment_monotone(list, hit, stmt_atoms, free_atoms));
@@ -847,10 +865,17 @@ impl Checker<'_> {
         for atom_mask in 0u32..(1 << free_atoms.len()) {
             for cond_mask in 0u32..(1 << conds.len()) {
                 let cond_true = |c: u32| {
-                    c == 0 || conds.iter().position(|&x| x == c).is_some_and(|i| cond_mask >> i & 1 == 1)
+                    c == 0
+                        || conds
+                            .iter()
+                            .position(|&x| x == c)
+                            .is_some_and(|i| cond_mask >> i & 1 == 1)
                 };
                 let atom_true = |j: usize| {
-                    free_atoms.iter().position(|&x| x == j).is_some_and(|i| atom_mask >> i & 1 == 1)
+                    free_atoms
+                        .iter()
+                        .position(|&x| x == j)
+                        .is_some_and(|i| atom_mask >> i & 1 == 1)
                 };
                 let fires = |k: usize| {
                     let s = &self.stmts[list[k]];
@@ -1083,14 +1108,19 @@ impl Nfa {
             };
             // `End` counts only after a star (it dies on the next character otherwise; after a
             // star, the star stays live and reaches it again).
-            self.saturated[i] = run
-                && (self.toks[i] == Tok::Star || (i > 0 && self.toks[i - 1] == Tok::Star));
+            self.saturated[i] =
+                run && (self.toks[i] == Tok::Star || (i > 0 && self.toks[i - 1] == Tok::Star));
         }
     }
 
     /// Sets the groups of the owners (see `groups`).
     fn set_groups(&mut self, groups: Vec<Vec<u32>>) {
-        let n = groups.iter().flatten().map(|&g| g as usize + 1).max().unwrap_or(0);
+        let n = groups
+            .iter()
+            .flatten()
+            .map(|&g| g as usize + 1)
+            .max()
+            .unwrap_or(0);
         self.groups = groups;
         self.settled = std::cell::RefCell::new(vec![false; n]);
     }
@@ -1213,10 +1243,7 @@ impl Universe for ActionUniverse {
         out.extend_from_slice(literals);
         out.push(':');
         out.push('-');
-        if let Some(f) = ('a'..='z')
-            .chain('0'..='9')
-            .find(|c| !literals.contains(c))
-        {
+        if let Some(f) = ('a'..='z').chain('0'..='9').find(|c| !literals.contains(c)) {
             out.push(f);
         }
     }
@@ -1658,13 +1685,15 @@ mod tests {
         );
         assert!(!n.action.starts_with("iam:") && !n.action.starts_with("s3:"));
         // Allow * with Deny s3:* is the same as NotAction s3:*, both ways.
-        let deny_s3 = format!(
-            r#"{ALL}, {{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}}"#
-        );
+        let deny_s3 = format!(r#"{ALL}, {{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}}"#);
         assert_eq!(check(&deny_s3, not_s3), Inclusion::Included);
         assert_eq!(check(not_s3, &deny_s3), Inclusion::Included);
-        let not_res = r#"{"Effect": "Allow", "Action": "s3:*", "NotResource": "arn:aws:s3:::secret/*"}"#;
-        let n = new_access(not_res, r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::*"}"#);
+        let not_res =
+            r#"{"Effect": "Allow", "Action": "s3:*", "NotResource": "arn:aws:s3:::secret/*"}"#;
+        let n = new_access(
+            not_res,
+            r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::*"}"#,
+        );
         assert!(n.resource.starts_with("arn:aws:s3:::secret/"), "{n:?}");
     }
 
@@ -1682,7 +1711,10 @@ mod tests {
         assert_eq!(n.conditions.len(), 1, "{n:?}");
         // A conditional Deny of NEW that OLD lacks may not apply; OLD's may.
         let deny_c = r#"{"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}"#;
-        assert_eq!(check(bare, &format!("{bare}, {deny_c}")), Inclusion::Included);
+        assert_eq!(
+            check(bare, &format!("{bare}, {deny_c}")),
+            Inclusion::Included
+        );
         let n = new_access(&format!("{bare}, {deny_c}"), bare);
         assert_eq!(n.conditions.len(), 1, "{n:?}");
         // The same conditional Deny in both: included both ways.
@@ -1720,7 +1752,8 @@ mod tests {
         ));
         // A Deny on a variable in OLD may hide anything.
         let old = r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/?"}, {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${aws:username}"}"#;
-        let new = r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/?"}"#;
+        let new =
+            r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/?"}"#;
         assert!(!matches!(check(old, new), Inclusion::Included));
     }
 

@@ -25,7 +25,10 @@ fn corpus() -> Vec<(String, Value)> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let v: Value = serde_json::from_str(l).expect("corpus line is JSON");
-            (v["name"].as_str().expect("name").to_string(), v["document"].clone())
+            (
+                v["name"].as_str().expect("name").to_string(),
+                v["document"].clone(),
+            )
         })
         .collect()
 }
@@ -74,9 +77,21 @@ fn every_corpus_policy_is_included_in_its_rewritten_self_both_ways() {
     for (name, doc) in corpus() {
         let a = parse(&doc);
         let b = parse(&one_action_each(&doc));
-        assert_eq!(check_no_new_access(&a, &a, &budget), Inclusion::Included, "{name}");
-        assert_eq!(check_no_new_access(&a, &b, &budget), Inclusion::Included, "{name}");
-        assert_eq!(check_no_new_access(&b, &a, &budget), Inclusion::Included, "{name}");
+        assert_eq!(
+            check_no_new_access(&a, &a, &budget),
+            Inclusion::Included,
+            "{name}"
+        );
+        assert_eq!(
+            check_no_new_access(&a, &b, &budget),
+            Inclusion::Included,
+            "{name}"
+        );
+        assert_eq!(
+            check_no_new_access(&b, &a, &budget),
+            Inclusion::Included,
+            "{name}"
+        );
     }
 }
 
@@ -115,7 +130,10 @@ fn a_policy_without_a_statement_is_included_and_what_it_lacks_is_confirmed() {
             }
         }
     }
-    assert!(found > 100, "only {found} policies lost access without a statement");
+    assert!(
+        found > 100,
+        "only {found} policies lost access without a statement"
+    );
 }
 
 #[test]
@@ -148,11 +166,16 @@ fn every_fix_of_a_failing_corpus_policy_passes_and_grants_nothing_new() {
         assert!(!f.removed.is_empty(), "{name}");
         // The keys given stay granted where the original granted them.
         for b in query.actions() {
-            if eval::allows(&policy, b, &keys[0]) && policy.statements.iter().all(|s| !s.has_condition) {
+            if eval::allows(&policy, b, &keys[0])
+                && policy.statements.iter().all(|s| !s.has_condition)
+            {
                 assert!(eval::allows(&new, b, &keys[0]), "{name}: {b}");
             }
         }
     }
     assert_eq!(failing, 79);
-    assert!(fixed >= 70, "only {fixed} of {failing} failing policies fixed");
+    assert!(
+        fixed >= 70,
+        "only {fixed} of {failing} failing policies fixed"
+    );
 }

@@ -35,15 +35,31 @@ impl Rng {
 }
 
 const ACTIONS: &[&str] = &[
-    "s3:GetObject", "s3:Get*", "s3:*", "s3:PutObject", "kms:Decrypt", "kms:*", "kms:De*",
-    "*", "iam:PassRole", "*:Get*", "s3:?etObject", "KMS:DECRYPT",
+    "s3:GetObject",
+    "s3:Get*",
+    "s3:*",
+    "s3:PutObject",
+    "kms:Decrypt",
+    "kms:*",
+    "kms:De*",
+    "*",
+    "iam:PassRole",
+    "*:Get*",
+    "s3:?etObject",
+    "KMS:DECRYPT",
 ];
 // Patterns that every reading reads alike (no wildcard in the first five segments but a
 // final `*`), so that the evaluator's one reading confirms every answer.
 const RESOURCES: &[&str] = &[
-    "*", "arn:aws:s3:::b/*", "arn:aws:s3:::b/x", "arn:aws:s3:::*", "arn:aws:s3:::b/?",
-    "arn:aws:kms:us-east-1:111122223333:key/*", "arn:aws:kms:us-east-1:111122223333:key/k1",
-    "arn:aws:s3:::b/*/x", "arn:aws:s3:::b/${aws:username}/*",
+    "*",
+    "arn:aws:s3:::b/*",
+    "arn:aws:s3:::b/x",
+    "arn:aws:s3:::*",
+    "arn:aws:s3:::b/?",
+    "arn:aws:kms:us-east-1:111122223333:key/*",
+    "arn:aws:kms:us-east-1:111122223333:key/k1",
+    "arn:aws:s3:::b/*/x",
+    "arn:aws:s3:::b/${aws:username}/*",
 ];
 
 fn condition(rng: &mut Rng) -> Option<Value> {
@@ -65,9 +81,17 @@ fn statement(rng: &mut Rng) -> Value {
         "Effect".into(),
         json!(if rng.below(4) == 0 { "Deny" } else { "Allow" }),
     );
-    let action_key = if rng.below(6) == 0 { "NotAction" } else { "Action" };
+    let action_key = if rng.below(6) == 0 {
+        "NotAction"
+    } else {
+        "Action"
+    };
     s.insert(action_key.into(), json!(actions));
-    let resource_key = if rng.below(6) == 0 { "NotResource" } else { "Resource" };
+    let resource_key = if rng.below(6) == 0 {
+        "NotResource"
+    } else {
+        "Resource"
+    };
     s.insert(resource_key.into(), json!(resources));
     if let Some(c) = condition(rng) {
         s.insert("Condition".into(), c);

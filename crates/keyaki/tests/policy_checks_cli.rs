@@ -48,11 +48,27 @@ fn check_no_new_access_passes_fails_and_names_the_new_access() {
     let wider = write(dir.path(), "new.json", WIDER);
     let (old, wider) = (old.to_str().unwrap(), wider.to_str().unwrap());
 
-    let (code, out, _) = run(&["policy", "check-no-new-access", "--reference", wider, old, "--format", "json"]);
+    let (code, out, _) = run(&[
+        "policy",
+        "check-no-new-access",
+        "--reference",
+        wider,
+        old,
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(json(&out)["result"], "PASS");
 
-    let (code, out, _) = run(&["policy", "check-no-new-access", "--reference", old, wider, "--format", "json"]);
+    let (code, out, _) = run(&[
+        "policy",
+        "check-no-new-access",
+        "--reference",
+        old,
+        wider,
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 1, "{out}");
     let v = json(&out);
     assert_eq!(v["result"], "FAIL");
@@ -60,8 +76,14 @@ fn check_no_new_access_passes_fails_and_names_the_new_access() {
     assert_eq!(reason["statementIndex"], 0);
     assert_eq!(reason["statementId"], "Wide");
     let action = reason["action"].as_str().unwrap().to_ascii_lowercase();
-    assert!(action.starts_with("s3:get") && action != "s3:getobject", "{v}");
-    assert!(reason["resource"].as_str().unwrap().starts_with("arn:aws:s3:::b/"));
+    assert!(
+        action.starts_with("s3:get") && action != "s3:getobject",
+        "{v}"
+    );
+    assert!(reason["resource"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:s3:::b/"));
 
     let (code, out, _) = run(&["policy", "check-no-new-access", "--reference", old, wider]);
     assert_eq!(code, 1);
@@ -73,10 +95,24 @@ fn check_access_not_granted_names_the_granting_statement() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(dir.path(), "p.json", FAILING);
     let p = p.to_str().unwrap();
-    let (code, out, _) = run(&["policy", "check-access-not-granted", "--action", "iam:PassRole,s3:PutObject", p]);
+    let (code, out, _) = run(&[
+        "policy",
+        "check-access-not-granted",
+        "--action",
+        "iam:PassRole,s3:PutObject",
+        p,
+    ]);
     assert_eq!(code, 0, "{out}");
     let (code, out, _) = run(&[
-        "policy", "check-access-not-granted", "--action", "kms:Decrypt", "--resource", KEY, p, "--format", "json",
+        "policy",
+        "check-access-not-granted",
+        "--action",
+        "kms:Decrypt",
+        "--resource",
+        KEY,
+        p,
+        "--format",
+        "json",
     ]);
     assert_eq!(code, 1, "{out}");
     let v = json(&out);
@@ -89,11 +125,23 @@ fn check_access_not_granted_names_the_granting_statement() {
     let w = write(dir.path(), "w.json", WIDER);
     let w = w.to_str().unwrap();
     let (code, _, _) = run(&[
-        "policy", "check-access-not-granted", "--action", "s3:GetObject", "--resource", "arn:aws:s3:::other/x", w,
+        "policy",
+        "check-access-not-granted",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::other/x",
+        w,
     ]);
     assert_eq!(code, 0);
     let (code, _, _) = run(&[
-        "policy", "check-access-not-granted", "--action", "s3:GetObject", "--resource", "arn:aws:s3:::b/x", w,
+        "policy",
+        "check-access-not-granted",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::b/x",
+        w,
     ]);
     assert_eq!(code, 1);
 }
@@ -101,13 +149,26 @@ fn check_access_not_granted_names_the_granting_statement() {
 #[test]
 fn checks_exit_2_on_unreadable_policies_and_policy_files_still_work() {
     let dir = tempfile::tempdir().unwrap();
-    let bad = write(dir.path(), "bad.json", r#"{"Statement": [{"Effect": "Allow", "Action": 3, "Resource": "*"}]}"#);
+    let bad = write(
+        dir.path(),
+        "bad.json",
+        r#"{"Statement": [{"Effect": "Allow", "Action": 3, "Resource": "*"}]}"#,
+    );
     let old = write(dir.path(), "old.json", OLD);
     let (bad, old) = (bad.to_str().unwrap(), old.to_str().unwrap());
     let (code, _, err) = run(&["policy", "check-no-new-access", "--reference", old, bad]);
     assert_eq!(code, 2);
-    assert!(err.contains("bad.json:1:") && err.contains("$.Statement[0].Action"), "{err}");
-    let (code, _, _) = run(&["policy", "check-no-new-access", "--reference", old, "/nonexistent.json"]);
+    assert!(
+        err.contains("bad.json:1:") && err.contains("$.Statement[0].Action"),
+        "{err}"
+    );
+    let (code, _, _) = run(&[
+        "policy",
+        "check-no-new-access",
+        "--reference",
+        old,
+        "/nonexistent.json",
+    ]);
     assert_eq!(code, 2);
     let (code, _, _) = run(&["policy", "check-access-not-granted", old]);
     assert_eq!(code, 2, "--action is required");
@@ -124,13 +185,26 @@ fn fix_prints_a_proved_document_and_writes_it_only_when_asked() {
     let (code, out, err) = run(&["fix", "--keys", KEY, ps]);
     assert_eq!(code, 0, "{err}");
     let doc = json(&out);
-    assert!(err.contains("FIXED") && err.contains("removes `kms:Decrypt` on resources other than"), "{err}");
-    assert_eq!(fs::read_to_string(&p).unwrap(), FAILING, "no --write: the file stays");
+    assert!(
+        err.contains("FIXED") && err.contains("removes `kms:Decrypt` on resources other than"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_to_string(&p).unwrap(),
+        FAILING,
+        "no --write: the file stays"
+    );
     // The fixed document passes keyaki policy.
     let fixed = write(dir.path(), "fixed.json", &out);
     let (code, _, _) = run(&["policy", fixed.to_str().unwrap()]);
     assert_eq!(code, 0);
-    let (code, _, _) = run(&["policy", "check-no-new-access", "--reference", ps, fixed.to_str().unwrap()]);
+    let (code, _, _) = run(&[
+        "policy",
+        "check-no-new-access",
+        "--reference",
+        ps,
+        fixed.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0);
 
     let (code, out, _) = run(&["fix", "--keys", KEY, "--format", "json", ps]);

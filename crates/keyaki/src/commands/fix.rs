@@ -29,7 +29,11 @@ use crate::exit::Code;
 #[derive(Debug, clap::Args)]
 pub struct FixArgs {
     /// The policy document to fix (`-` for stdin). Not with `--input`.
-    #[arg(value_name = "FILE", required_unless_present = "input", conflicts_with = "input")]
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "input",
+        conflicts_with = "input"
+    )]
     pub file: Option<String>,
     /// A snapshot (`keyaki-snapshot/1`) holding the policy of the finding (with `--resource`).
     #[arg(long, value_name = "SNAPSHOT", requires = "resource")]
@@ -46,7 +50,12 @@ pub struct FixArgs {
     #[arg(long, value_name = "ARN,...", value_delimiter = ',')]
     pub keys: Vec<String>,
     /// With `--input`: the regions whose keys stay allowed (comma-separated).
-    #[arg(long, value_name = "REGION,...", value_delimiter = ',', requires = "input")]
+    #[arg(
+        long,
+        value_name = "REGION,...",
+        value_delimiter = ',',
+        requires = "input"
+    )]
     pub regions: Vec<String>,
     /// Blocked actions (as for `keyaki policy`).
     #[arg(

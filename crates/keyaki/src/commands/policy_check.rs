@@ -126,12 +126,16 @@ pub fn run(_global: &Global, check: PolicyCheck) -> anyhow::Result<Code> {
             let new = read_policy(&args.policy)?;
             let answer = check_no_new_access(&old, &new, &args.common.budget());
             (
-                result_of(answer, "the policy grants no access that the reference does not", |n| {
-                    format!(
-                        "the policy grants `{}` on `{}`, which the reference policy does not",
-                        n.action, n.resource
-                    )
-                }),
+                result_of(
+                    answer,
+                    "the policy grants no access that the reference does not",
+                    |n| {
+                        format!(
+                            "the policy grants `{}` on `{}`, which the reference policy does not",
+                            n.action, n.resource
+                        )
+                    },
+                ),
                 args.common.format,
             )
         }
@@ -170,11 +174,7 @@ fn asked_access(actions: &[String], resources: &[String]) -> anyhow::Result<Poli
     Policy::parse_value(&doc).map_err(|e| anyhow::anyhow!("the access given is not valid: {e}"))
 }
 
-fn result_of(
-    answer: Inclusion,
-    pass: &str,
-    fail: impl Fn(&NewAccess) -> String,
-) -> CheckResult {
+fn result_of(answer: Inclusion, pass: &str, fail: impl Fn(&NewAccess) -> String) -> CheckResult {
     match answer {
         Inclusion::Included => CheckResult {
             result: "PASS",
