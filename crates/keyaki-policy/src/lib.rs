@@ -18,6 +18,11 @@
 //! - `universe`: the key ARNs that can exist, as a DFA with realistic completions.
 //! - `analysis`: [`Query`] — the decision procedure.
 //! - [`eval`]: the plain concrete evaluator used as the oracle in tests.
+//! - `inclusion`: [`check_no_new_access`] — does one policy grant any request (action,
+//!   resource) that another does not, for every action and resource, conditions as opaque
+//!   predicates shared by both?
+//! - `fix`: [`fix_policy`] — narrows the statements that grant a blocked action on all keys to
+//!   given keys, and proves the result passes and grants nothing new.
 //! - `catalog`: the KMS actions ([`kms_actions`]).
 //! - `key_policy`: [`KeyPolicy::parse`] — key policies (resource policies with `Principal`
 //!   and their `Condition` blocks), on the same JSON reader.

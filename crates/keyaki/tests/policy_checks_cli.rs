@@ -235,3 +235,77 @@ fn fix_without_a_proof_writes_nothing_and_exits_1() {
     let (code, _, _) = run(&["fix", "--keys", "not-an-arn", ps]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn fix_reads_a_findings_policy_from_a_snapshot_and_narrows_to_its_keys() {
+    let east = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let west = "arn:aws:kms:eu-west-1:111122223333:key/mrk-1234567890abcdef1234567890abcdef";
+    let failing: Value = serde_json::from_str(FAILING).unwrap();
+    let snapshot = serde_json::json!({
+        "format": "keyaki-snapshot/1", "account_id": "111122223333", "partition": "aws",
+        "collected_at": "2026-12-01T00:00:00Z",
+        "iam": {
+            "UserDetailList": [], "GroupDetailList": [],
+            "RoleDetailList": [{"RoleName": "app", "Arn": "arn:aws:iam::111122223333:role/app",
+                "RolePolicyList": [{"PolicyName": "inline", "PolicyDocument": failing}]}],
+            "Policies": [{"PolicyName": "p", "Arn": "arn:aws:iam::111122223333:policy/p",
+                "DefaultVersionId": "v2", "PolicyVersionList": [
+                    {"VersionId": "v1", "IsDefaultVersion": false, "Document": {"Statement": []}},
+                    {"VersionId": "v2", "IsDefaultVersion": true, "Document": failing}]}]
+        },
+        "kms": {
+            "us-east-1": [{"KeyMetadata": {"Arn": east, "KeyId": "1234abcd-12ab-34cd-56ef-1234567890ab"}}],
+            "eu-west-1": [{"KeyMetadata": {"Arn": west, "KeyId": "mrk-1234567890abcdef1234567890abcdef"}}]
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let snap = write(dir.path(), "snap.json", &snapshot.to_string());
+    let snap = snap.to_str().unwrap();
+    let keys_of = |v: &Value| -> Vec<String> {
+        let st = v["fixed"]["Statement"].as_array().unwrap();
+        st.iter()
+            .filter(|s| s["Action"] == serde_json::json!(["kms:Decrypt"]))
+            .flat_map(|s| s["Resource"].as_array().unwrap().iter())
+            .map(|r| r.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (code, out, err) = run(&[
+        "fix",
+        "--input",
+        snap,
+        "--resource",
+        "arn:aws:iam::111122223333:policy/p",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v = json(&out);
+    assert_eq!(v["passes"], true);
+    assert_eq!(
+        keys_of(&v),
+        vec![west.to_owned(), east.to_owned()],
+        "keys by region"
+    );
+    let (code, out, err) = run(&[
+        "fix",
+        "--input",
+        snap,
+        "--resource",
+        "arn:aws:iam::111122223333:role/app",
+        "--regions",
+        "eu-west-1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(keys_of(&json(&out)), vec![west.to_owned()]);
+    let (code, _, err) = run(&[
+        "fix",
+        "--input",
+        snap,
+        "--resource",
+        "arn:aws:iam::111122223333:role/none",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("role/none"), "{err}");
+}
