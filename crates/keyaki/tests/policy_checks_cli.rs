@@ -309,3 +309,41 @@ fn fix_reads_a_findings_policy_from_a_snapshot_and_narrows_to_its_keys() {
     assert_eq!(code, 2);
     assert!(err.contains("role/none"), "{err}");
 }
+
+#[test]
+fn over_budget_is_unknown_never_pass_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "p.json", FAILING);
+    let old = write(dir.path(), "old.json", OLD);
+    let (ps, olds) = (p.to_str().unwrap(), old.to_str().unwrap());
+    let (code, out, _) = run(&[
+        "fix",
+        "--keys",
+        KEY,
+        "--write",
+        "--max-states",
+        "1",
+        "--format",
+        "json",
+        ps,
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let v = json(&out);
+    assert!(v["fixed"].is_null());
+    assert_eq!(v["no_new_access"], "UNKNOWN");
+    assert!(v["reason"].as_str().unwrap().contains("over budget"), "{v}");
+    assert_eq!(fs::read_to_string(&p).unwrap(), FAILING);
+    let (code, out, _) = run(&[
+        "policy",
+        "check-no-new-access",
+        "--max-states",
+        "1",
+        "--reference",
+        olds,
+        ps,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(json(&out)["result"], "UNKNOWN");
+}

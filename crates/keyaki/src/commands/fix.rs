@@ -142,7 +142,8 @@ pub fn run(_global: &Global, args: FixArgs) -> anyhow::Result<Code> {
             eprint!("{}", report_text(&source, &fix, args.write));
         }
     }
-    let nothing_to_fix = fix.fixed.is_none() && fix.passes == Some(true);
+    let nothing_to_fix =
+        fix.fixed.is_none() && fix.passes == Some(true) && fix.no_new_access == Some(true);
     Ok(if fix.fixed.is_some() || nothing_to_fix {
         Code::Clean
     } else {
