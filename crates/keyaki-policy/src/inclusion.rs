@@ -1308,27 +1308,49 @@ fn search<U: Universe>(
     work: &mut Work,
     mut visit: impl FnMut(&[u32], bool, &dyn Fn() -> String, &mut Work) -> Result<Visit, String>,
 ) -> Result<(), String> {
+    /// A state: its live positions are `arena[start..start + len]`.
     struct Node {
         u: u8,
-        alive: Vec<u32>,
+        start: u32,
+        len: u32,
         parent: u32,
         c: char,
+        /// The next node with the same hash (`u32::MAX`: none).
+        same_hash: u32,
     }
+    let hash = |u: u8, alive: &[u32]| {
+        use std::hash::Hasher;
+        let mut h = FxHasher::default();
+        h.write_u8(u);
+        for &p in alive {
+            h.write_u32(p);
+        }
+        h.finish()
+    };
+    let mut arena: Vec<u32> = nfa.reduce(nfa.initial());
     let mut nodes: Vec<Node> = vec![Node {
         u: universe.start(),
-        alive: nfa.reduce(nfa.initial()),
+        start: 0,
+        len: arena.len() as u32,
         parent: u32::MAX,
         c: '\0',
+        same_hash: u32::MAX,
     }];
-    let mut seen: HashSet<(u8, Vec<u32>), BuildHasherDefault<FxHasher>> = HashSet::default();
-    seen.insert((nodes[0].u, nodes[0].alive.clone()));
+    // The first node of each hash; the others chained through `same_hash`.
+    let mut seen: HashMap<u64, u32, BuildHasherDefault<FxHasher>> = HashMap::default();
+    seen.insert(hash(nodes[0].u, &arena), 0);
     let mut stack = vec![0u32];
     let mut literals: Vec<char> = Vec::new();
     let mut cands: Vec<char> = Vec::new();
     let mut next = Vec::new();
+    let mut alive: Vec<u32> = Vec::new();
+    let mut by_literal: Vec<Vec<u32>> = Vec::new();
+    let mut wild: Vec<u32> = Vec::new();
     while let Some(id) = stack.pop() {
         work.tick()?;
         let node = &nodes[id as usize];
+        let (u, from) = (node.u, node.start as usize);
+        let live = &arena[from..from + node.len as usize];
         let path = || {
             let mut chars = Vec::new();
             let mut k = id;
@@ -1338,13 +1360,13 @@ fn search<U: Universe>(
             }
             chars.iter().rev().collect::<String>()
         };
-        match visit(&node.alive, universe.accepting(node.u), &path, work)? {
+        match visit(live, universe.accepting(u), &path, work)? {
             Visit::Stop => return Ok(()),
             Visit::Prune => continue,
             Visit::Expand => {}
         }
-        let u = node.u;
-        let alive = std::mem::take(&mut nodes[id as usize].alive);
+        alive.clear();
+        alive.extend_from_slice(live);
         literals.clear();
         literals.extend(alive.iter().filter_map(|&p| match nfa.toks[p as usize] {
             Tok::Lit(c) => Some(c),
@@ -1356,8 +1378,11 @@ fn search<U: Universe>(
         cands.dedup();
         // The positions by the literal they read; the others read any character (or any but
         // a colon).
-        let mut by_literal: Vec<Vec<u32>> = vec![Vec::new(); literals.len()];
-        let mut wild: Vec<u32> = Vec::new();
+        by_literal.iter_mut().for_each(Vec::clear);
+        if by_literal.len() < literals.len() {
+            by_literal.resize_with(literals.len(), Vec::new);
+        }
+        wild.clear();
         for &p in &alive {
             match nfa.toks[p as usize] {
                 Tok::Lit(c) => {
@@ -1383,20 +1408,34 @@ fn search<U: Universe>(
             nfa.step_into(&wild, c, &mut next);
             next.sort_unstable();
             next.dedup();
-            let reduced = nfa.reduce(std::mem::take(&mut next));
-            let key = (u2, reduced);
-            if seen.contains(&key) {
-                next = key.1;
+            next = nfa.reduce(std::mem::take(&mut next));
+            let h = hash(u2, &next);
+            let mut known = seen.get(&h).copied().unwrap_or(u32::MAX);
+            let mut found = false;
+            while known != u32::MAX {
+                let n = &nodes[known as usize];
+                let (a, b) = (n.start as usize, (n.start + n.len) as usize);
+                if n.u == u2 && arena[a..b] == next[..] {
+                    found = true;
+                    break;
+                }
+                known = n.same_hash;
+            }
+            if found {
                 continue;
             }
+            let new_id = nodes.len() as u32;
             nodes.push(Node {
                 u: u2,
-                alive: key.1.clone(),
+                start: arena.len() as u32,
+                len: next.len() as u32,
                 parent: id,
                 c,
+                same_hash: seen.get(&h).copied().unwrap_or(u32::MAX),
             });
-            seen.insert(key);
-            stack.push(nodes.len() as u32 - 1);
+            arena.extend_from_slice(&next);
+            seen.insert(h, new_id);
+            stack.push(new_id);
         }
     }
     Ok(())
