@@ -970,6 +970,25 @@ impl Checker<'_> {
             .find(|p| !p.contains(['*', '?']) && p.eq_ignore_ascii_case(&found.action))
         {
             found.action = p.to_owned();
+        } else if let Some(p) = self
+            .new
+            .statements
+            .iter()
+            .flat_map(|s| self.new.action_patterns(s))
+            .find(|p| Glob::ignoring_case(p).is_match(&found.action))
+        {
+            // Written as the pattern that grants it writes its literal start (`s3:Get*` gives
+            // `s3:Get…`).
+            let head: Vec<char> = p.chars().take_while(|c| !matches!(c, '*' | '?')).collect();
+            found.action = found
+                .action
+                .chars()
+                .enumerate()
+                .map(|(i, c)| match head.get(i) {
+                    Some(h) if h.eq_ignore_ascii_case(&c) => *h,
+                    _ => c,
+                })
+                .collect();
         }
         let holds = |s: &Statement, conds: &[u32]| -> bool {
             let id = self
@@ -1697,7 +1716,10 @@ mod tests {
             r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}"#,
             r#"{"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}"#,
         );
-        assert!(n.action.starts_with("s3:get"), "{n:?}");
+        assert!(
+            n.action.starts_with("s3:Get"),
+            "written as the pattern: {n:?}"
+        );
         assert_ne!(n.action.to_ascii_lowercase(), "s3:getobject");
         let n = new_access(
             r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::a/*"}"#,
