@@ -184,7 +184,9 @@ fn result_of(answer: Inclusion, pass: &str, fail: impl Fn(&NewAccess) -> String)
         Inclusion::NewAccess(n) => {
             let mut description = fail(&n);
             if !n.conditions.is_empty() {
-                description.push_str(" when its conditions hold (conditions are not evaluated)");
+                description.push_str(
+                    ", if the conditions listed hold (keyaki does not evaluate conditions)",
+                );
             }
             CheckResult {
                 result: "FAIL",
