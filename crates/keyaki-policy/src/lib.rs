@@ -20,6 +20,11 @@
 //! - [`eval`]: the plain concrete evaluator used as the oracle in tests.
 //! - `condition`: `Condition` blocks — every operator typed ([`Condition`], [`Operator`]) and
 //!   checked at parse, and how far a grant reaches under them ([`Scope`]; never a verdict).
+//! - `inclusion`: [`check_no_new_access`] — does one policy grant any request (action,
+//!   resource) that another does not, for every action and resource, conditions as opaque
+//!   predicates shared by both?
+//! - `fix`: [`fix_policy`] — narrows the statements that grant a blocked action on all keys to
+//!   given keys, and proves the result passes and grants nothing new.
 //! - `catalog`: the KMS actions ([`kms_actions`]).
 //! - `key_policy`: [`KeyPolicy::parse`] — key policies (resource policies with `Principal`
 //!   and their `Condition` blocks), on the same JSON reader.
@@ -119,7 +124,9 @@ mod catalog;
 mod condition;
 mod error;
 pub mod eval;
+mod fix;
 mod glob;
+mod inclusion;
 mod json;
 mod key_policy;
 mod model;
@@ -137,7 +144,9 @@ pub use condition::{
     SetQualifier, ValueKind, CALLER_KEYS, SINGLE_VALUED_KEYS,
 };
 pub use error::{ParseError, ParseErrorKind, QueryError};
+pub use fix::{fix_policy, Fix};
 pub use glob::Glob;
+pub use inclusion::{check_no_new_access, normalize_condition, Inclusion, NewAccess};
 pub use key_policy::{
     ConditionEntry, KeyPolicy, KeyStatement, Patterns, PrincipalEntry, PrincipalKind, Principals,
 };

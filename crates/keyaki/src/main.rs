@@ -29,6 +29,8 @@ struct Cli {
 enum Command {
     /// Decide whether IAM policy documents allow KMS decryption on all keys (KMS.1/KMS.2 core).
     Policy(commands::policy::PolicyArgs),
+    /// Write a least-privilege version of a policy that fails KMS.1/KMS.2, with its proof.
+    Fix(commands::fix::FixArgs),
     /// Evaluate the KMS controls over an account (live through AWS, or offline with --input).
     Scan(Box<commands::scan::ScanArgs>),
     #[cfg(feature = "aws")]
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
     global.init_logging();
     let result = match cli.command {
         Command::Policy(args) => commands::policy::run(&global, args),
+        Command::Fix(args) => commands::fix::run(&global, args),
         Command::Scan(args) => commands::scan::run(&global, *args),
         #[cfg(feature = "aws")]
         Command::Collect(args) => commands::collect::run(&global, args),

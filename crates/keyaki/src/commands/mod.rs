@@ -9,9 +9,11 @@ pub mod diff;
 #[cfg(feature = "aws")]
 pub mod export;
 pub mod findings;
+pub mod fix;
 #[cfg(feature = "aws")]
 pub mod organization;
 pub mod policy;
+pub mod policy_check;
 pub mod predeploy;
 pub mod record;
 pub mod runs;

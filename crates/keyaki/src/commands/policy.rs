@@ -24,7 +24,12 @@ use crate::exit::Code;
 use crate::input::{self, Document, InputError, Origin};
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct PolicyArgs {
+    /// Custom policy checks (Access Analyzer's, offline); without one, the KMS.1/KMS.2
+    /// question of each document.
+    #[command(subcommand)]
+    pub check: Option<super::policy_check::PolicyCheck>,
     /// Blocked actions: comma-separated, case-insensitive patterns over the KMS actions
     /// (`*` and `?` allowed, e.g. `kms:ReEncrypt*`).
     #[arg(
@@ -365,7 +370,10 @@ impl Summary {
     }
 }
 
-pub fn run(_global: &Global, args: PolicyArgs) -> anyhow::Result<Code> {
+pub fn run(global: &Global, mut args: PolicyArgs) -> anyhow::Result<Code> {
+    if let Some(check) = args.check.take() {
+        return super::policy_check::run(global, check);
+    }
     let query = build_query(&args)?;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
