@@ -13,9 +13,11 @@
 
 pub mod collect;
 pub mod config;
+pub mod events;
 pub mod failure;
 pub mod limits;
 pub mod organization;
+pub mod queue;
 pub mod securityhub;
 /// Fixtures for the tests against the moto emulator (this crate's and the binary's). Always
 /// compiled, so that tests and builds share one feature set of this crate; unused code is

@@ -49,6 +49,9 @@ enum Command {
     #[cfg(feature = "aws")]
     /// Export findings to other systems (Security Hub).
     Export(commands::export::ExportArgs),
+    #[cfg(feature = "aws")]
+    /// Keep the findings store current: re-evaluate on the IAM/KMS change events of an SQS queue.
+    Watch(Box<commands::watch::WatchArgs>),
 }
 
 // A scan allocates many small, short-lived values (statements, position sets, findings):
@@ -76,6 +79,8 @@ fn main() -> ExitCode {
         Command::Diff(args) => commands::diff::run(&global, args),
         #[cfg(feature = "aws")]
         Command::Export(args) => commands::export::run(&global, args),
+        #[cfg(feature = "aws")]
+        Command::Watch(args) => commands::watch::run(&global, *args),
     };
     match result {
         Ok(code) => code.into(),

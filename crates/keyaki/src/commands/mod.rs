@@ -18,6 +18,8 @@ pub mod predeploy;
 pub mod record;
 pub mod runs;
 pub mod scan;
+#[cfg(feature = "aws")]
+pub mod watch;
 
 // `keyaki access` and the organisation policies it reads from files.
 pub mod access;
