@@ -241,7 +241,15 @@ impl Watcher {
             log("info", "metrics endpoint", json!({"addr": addr.to_string()}));
             tokio::spawn(serve_metrics(listener, Arc::clone(&self.metrics)));
         }
-        let config = keyaki_aws::config::load(&self.args.aws.aws_options(None)).await;
+        // the queue's region: the first `--region`, else the queue URL's, else the configured
+        let region = self
+            .args
+            .aws
+            .regions
+            .first()
+            .cloned()
+            .or_else(|| region_of_queue(&self.args.queue_url));
+        let config = keyaki_aws::config::load(&self.args.aws.aws_options(region)).await;
         let queue = Queue::new(&config, &self.args.queue_url);
         let (stop_tx, mut stop) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
@@ -490,6 +498,16 @@ impl Watcher {
     }
 }
 
+/// The region in an SQS queue URL (`https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`).
+fn region_of_queue(url: &str) -> Option<String> {
+    let host = url.split("://").nth(1)?.split(['/', ':']).next()?;
+    let mut parts = host.split('.');
+    match (parts.next(), parts.next()) {
+        (Some("sqs"), Some(region)) if region.contains('-') => Some(region.to_string()),
+        _ => None,
+    }
+}
+
 /// Waits for SIGTERM or SIGINT; names the one received.
 async fn wait_for_signal() -> &'static str {
     #[cfg(unix)]
@@ -588,6 +606,15 @@ mod tests {
         assert!(parse_interval("h").is_err());
         assert!(parse_interval("-1h").is_err());
         assert!(parse_interval("999999d").is_err());
+    }
+
+    #[test]
+    fn the_queue_region_is_read_from_its_url() {
+        assert_eq!(
+            region_of_queue("https://sqs.eu-west-3.amazonaws.com/111122223333/q").as_deref(),
+            Some("eu-west-3")
+        );
+        assert_eq!(region_of_queue("http://127.0.0.1:5000/111122223333/q"), None);
     }
 
     #[test]

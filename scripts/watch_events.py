@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Drives `keyaki watch` against the moto emulator: makes IAM and KMS changes in an account
+and sends, for each, the EventBridge event CloudTrail would emit to the SQS queue.
+
+    watch_events.py ENDPOINT ACCOUNT setup [--keys N]   -> JSON: queue_url, role, keys
+    watch_events.py ENDPOINT ACCOUNT put-policy ROLE NAME
+    watch_events.py ENDPOINT ACCOUNT disable-rotation KEY
+    watch_events.py ENDPOINT ACCOUNT schedule-deletion KEY
+    watch_events.py ENDPOINT ACCOUNT cancel-deletion KEY
+    watch_events.py ENDPOINT ACCOUNT event SERVICE NAME KEY   (the event alone, no change)
+    watch_events.py ENDPOINT ACCOUNT poison
+    watch_events.py ENDPOINT ACCOUNT queue-stats              -> JSON: visible, in_flight
+
+Every call acts in ACCOUNT (moto's STS puts the caller there through any role of it). Used
+by crates/keyaki/tests/watch_moto.rs and scripts/bench-watch.sh.
+"""
+import datetime
+import json
+import sys
+import uuid
+
+import boto3
+
+REGION = "eu-west-1"
+QUEUE = "keyaki-watch"
+
+
+def session(endpoint, account):
+    sts = boto3.client("sts", endpoint_url=endpoint, region_name=REGION,
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    c = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/keyaki-test",
+                        RoleSessionName="watch-fixtures")["Credentials"]
+    return boto3.Session(aws_access_key_id=c["AccessKeyId"],
+                         aws_secret_access_key=c["SecretAccessKey"],
+                         aws_session_token=c["SessionToken"], region_name=REGION)
+
+
+def event(account, source, name, params, response=None):
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws." + source.split(".")[0],
+        "account": account,
+        "time": now,
+        "region": REGION,
+        "resources": [],
+        "detail": {
+            "eventVersion": "1.08",
+            "eventTime": now,
+            "eventSource": source,
+            "eventName": name,
+            "awsRegion": REGION,
+            "requestParameters": params,
+            "responseElements": response,
+            "recipientAccountId": account,
+            "eventCategory": "Management",
+        },
+    }
+
+
+def main():
+    endpoint, account, command, *rest = sys.argv[1:]
+    s = session(endpoint, account)
+    sqs = s.client("sqs", endpoint_url=endpoint)
+    iam = s.client("iam", endpoint_url=endpoint)
+    kms = s.client("kms", endpoint_url=endpoint)
+
+    def queue_url():
+        return sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+
+    def send(ev):
+        sqs.send_message(QueueUrl=queue_url(), MessageBody=json.dumps(ev))
+
+    if command == "setup":
+        keys = int(rest[1]) if rest[:1] == ["--keys"] else 1
+        # a short visibility timeout: a message left in the queue comes back quickly
+        url = sqs.create_queue(QueueName=QUEUE, Attributes={"VisibilityTimeout": "2"})["QueueUrl"]
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                 "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        iam.create_role(RoleName="app", AssumeRolePolicyDocument=json.dumps(trust))
+        iam.put_role_policy(RoleName="app", PolicyName="logs", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Action": "logs:PutLogEvents", "Resource": "*"}]}))
+        ids = []
+        for _ in range(keys):
+            k = kms.create_key(Description="watched")["KeyMetadata"]["KeyId"]
+            kms.enable_key_rotation(KeyId=k)
+            ids.append(k)
+        print(json.dumps({"queue_url": url, "role": "app", "keys": ids}))
+    elif command == "put-policy":
+        role, name = rest
+        doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                          "Action": "kms:Decrypt", "Resource": "*"}]})
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=doc)
+        send(event(account, "iam.amazonaws.com", "PutRolePolicy",
+                   {"roleName": role, "policyName": name, "policyDocument": doc}))
+    elif command == "disable-rotation":
+        kms.disable_key_rotation(KeyId=rest[0])
+        send(event(account, "kms.amazonaws.com", "DisableKeyRotation", {"keyId": rest[0]}))
+    elif command == "schedule-deletion":
+        kms.schedule_key_deletion(KeyId=rest[0], PendingWindowInDays=7)
+        send(event(account, "kms.amazonaws.com", "ScheduleKeyDeletion",
+                   {"keyId": rest[0], "pendingWindowInDays": 7}))
+    elif command == "cancel-deletion":
+        kms.cancel_key_deletion(KeyId=rest[0])
+        send(event(account, "kms.amazonaws.com", "CancelKeyDeletion", {"keyId": rest[0]}))
+    elif command == "event":
+        service, name, key = rest
+        send(event(account, f"{service}.amazonaws.com", name, {"keyId": key}))
+    elif command == "poison":
+        sqs.send_message(QueueUrl=queue_url(), MessageBody="this is not an event")
+    elif command == "queue-stats":
+        a = sqs.get_queue_attributes(QueueUrl=queue_url(), AttributeNames=["All"])["Attributes"]
+        print(json.dumps({"visible": int(a["ApproximateNumberOfMessages"]),
+                          "in_flight": int(a["ApproximateNumberOfMessagesNotVisible"])}))
+    else:
+        sys.exit(f"unknown command {command}")
+
+
+if __name__ == "__main__":
+    main()
