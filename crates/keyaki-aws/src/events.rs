@@ -310,15 +310,14 @@ mod tests {
         ));
         // a listed call without an account cannot be re-read anywhere
         assert!(matches!(
-            parse(r#"{"detail":{"eventSource":"kms.amazonaws.com","eventName":"CreateKey","awsRegion":"eu-west-1"}}"#),
+            parse(
+                r#"{"detail":{"eventSource":"kms.amazonaws.com","eventName":"CreateKey","awsRegion":"eu-west-1"}}"#
+            ),
             Err(ParseError::NotAnEvent(_))
         ));
-        let mut v: Value = serde_json::from_str(&event(
-            "kms.amazonaws.com",
-            "CreateKey",
-            json!({}),
-        ))
-        .unwrap_or_default();
+        let mut v: Value =
+            serde_json::from_str(&event("kms.amazonaws.com", "CreateKey", json!({})))
+                .unwrap_or_default();
         v["detail"]["awsRegion"] = json!("eu-west-1/../x");
         assert!(matches!(
             parse(&v.to_string()),

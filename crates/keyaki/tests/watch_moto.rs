@@ -151,7 +151,15 @@ fn status(db: &Path, control: &str, resource: &str) -> Option<String> {
     let out = Command::cargo_bin("keyaki")
         .unwrap_or_else(|e| panic!("keyaki binary: {e}"))
         .env_remove("KEYAKI_DB")
-        .args(["findings", "--all", "--format", "json", "--control", control, "--db"])
+        .args([
+            "findings",
+            "--all",
+            "--format",
+            "json",
+            "--control",
+            control,
+            "--db",
+        ])
         .arg(db)
         .output()
         .unwrap_or_else(|e| panic!("keyaki findings: {e}"));

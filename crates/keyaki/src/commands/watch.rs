@@ -78,7 +78,11 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
         "m" => 60,
         "h" => 3600,
         "d" => 86_400,
-        _ => return Err(format!("`{text}`: expected a duration such as 30m, 24h or 7d")),
+        _ => {
+            return Err(format!(
+                "`{text}`: expected a duration such as 30m, 24h or 7d"
+            ))
+        }
     };
     let n: u64 = number
         .parse()
@@ -193,7 +197,8 @@ pub fn run(global: &Global, args: WatchArgs) -> anyhow::Result<Code> {
         db: args.db.clone(),
     }
     .path()?;
-    // the parameters are read (and checked) once, before anything starts
+    // the store and the parameters are checked once, before anything starts
+    keyaki_store::Store::open(&db)?;
     let params = super::scan::parameters(&args.controls)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -212,7 +217,11 @@ pub fn run(global: &Global, args: WatchArgs) -> anyhow::Result<Code> {
         account: None,
         args,
     };
-    runtime.block_on(watcher.serve())
+    let code = runtime.block_on(watcher.serve());
+    // the work in flight is finished and recorded by now; idle connections and the
+    // endpoint are not waited for
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    code
 }
 
 struct Watcher {
@@ -238,7 +247,11 @@ impl Watcher {
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
             let addr = listener.local_addr().unwrap_or(addr);
-            log("info", "metrics endpoint", json!({"addr": addr.to_string()}));
+            log(
+                "info",
+                "metrics endpoint",
+                json!({"addr": addr.to_string()}),
+            );
             tokio::spawn(serve_metrics(listener, Arc::clone(&self.metrics)));
         }
         // the queue's region: the first `--region`, else the queue URL's, else the configured
@@ -540,8 +553,7 @@ async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<Metrics>)
         };
         let metrics = Arc::clone(&metrics);
         tokio::spawn(async move {
-            let _ =
-                tokio::time::timeout(Duration::from_secs(5), answer(stream, &metrics)).await;
+            let _ = tokio::time::timeout(Duration::from_secs(5), answer(stream, &metrics)).await;
         });
     }
 }
@@ -614,7 +626,10 @@ mod tests {
             region_of_queue("https://sqs.eu-west-3.amazonaws.com/111122223333/q").as_deref(),
             Some("eu-west-3")
         );
-        assert_eq!(region_of_queue("http://127.0.0.1:5000/111122223333/q"), None);
+        assert_eq!(
+            region_of_queue("http://127.0.0.1:5000/111122223333/q"),
+            None
+        );
     }
 
     #[test]
