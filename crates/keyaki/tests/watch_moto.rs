@@ -235,6 +235,33 @@ fn changes_are_recorded_from_their_events_and_none_is_lost_across_a_restart() {
     wait_for_status(&watch, &db, "KMS.2", role, "FAILED");
     fixture(&endpoint, &account, &["disable-rotation", &key]);
     wait_for_status(&watch, &db, "KMS.4", &key, "FAILED");
+    // an older event arriving late, twice: the state is re-read, never taken from the event
+    for _ in 0..2 {
+        fixture(
+            &endpoint,
+            &account,
+            &["event", "kms", "EnableKeyRotation", &key],
+        );
+    }
+    wait_for("the stale events to be handled", || {
+        let lines = watch.lines();
+        let last_stale = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l["msg"] == "event" && l["event"] == "EnableKeyRotation")
+            .map(|(i, _)| i)
+            .collect::<Vec<_>>();
+        let handled = last_stale.len() == 2
+            && lines[last_stale[1]..]
+                .iter()
+                .any(|l| l["msg"] == "recorded" && l["why"] == "events");
+        handled.then_some(())
+    });
+    assert_eq!(
+        status(&db, "KMS.4", &key).as_deref(),
+        Some("FAILED"),
+        "the current state wins over a stale, duplicated event"
+    );
     fixture(&endpoint, &account, &["schedule-deletion", &key]);
     wait_for_status(&watch, &db, "KMS.3", &key, "FAILED");
 

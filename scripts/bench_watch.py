@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Latency of `keyaki watch` against moto: the time from an event's arrival in the queue to
+the recorded evaluation that handled it. Driven by scripts/bench-watch.sh.
+
+    bench_watch.py ENDPOINT KEYAKI EVENTS RATE KEYS
+
+Seeds a fresh account (a role, KEYS keys with rotation, the queue; scripts/watch_events.py),
+starts `keyaki watch` on it, sends EVENTS CloudTrail-shaped KMS events at RATE per second
+(DisableKeyRotation/EnableKeyRotation of the keys in turn, the change made before each
+event), then reads watch's JSON log: an event's latency is the time of the first `recorded`
+line after its `event` line, minus the time just after SendMessage returned.
+"""
+import datetime
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import watch_events as we  # noqa: E402
+
+
+def ts(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def main():
+    endpoint, keyaki, events, rate, keys = sys.argv[1:]
+    events, rate, keys = int(events), float(rate), int(keys)
+    account = f"{random.randint(200_000_000_000, 899_999_999_999):012d}"
+    out = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "watch_events.py"),
+                          endpoint, account, "setup", "--keys", str(keys)],
+                         check=True, capture_output=True, text=True).stdout
+    setup = json.loads(out)
+    s = we.session(endpoint, account)
+    sqs, kms = s.client("sqs", endpoint_url=endpoint), s.client("kms", endpoint_url=endpoint)
+    work = tempfile.mkdtemp(prefix="keyaki-bench-watch.")
+    log_path = os.path.join(work, "watch.log")
+    with open(log_path, "w") as log:
+        watch = subprocess.Popen(
+            [keyaki, "watch", "--queue-url", setup["queue_url"], "--db", os.path.join(work, "f.db"),
+             "--endpoint-url", endpoint, "--region", we.REGION,
+             "--role-arn", f"arn:aws:iam::{account}:role/keyaki-test", "--wait-time-seconds", "20"],
+            stderr=log, stdout=subprocess.DEVNULL)
+
+    def lines():
+        with open(log_path) as f:
+            return [json.loads(l) for l in f if l.strip()]
+
+    while not any(l.get("msg") == "recorded" for l in lines()):
+        time.sleep(0.1)
+    sent = {}
+    start = time.time()
+    for i in range(events):
+        key = setup["keys"][i % keys]
+        enable = (i // keys) % 2 == 1
+        (kms.enable_key_rotation if enable else kms.disable_key_rotation)(KeyId=key)
+        ev = we.event(account, "kms.amazonaws.com",
+                      "EnableKeyRotation" if enable else "DisableKeyRotation", {"keyId": key})
+        sqs.send_message(QueueUrl=setup["queue_url"], MessageBody=json.dumps(ev))
+        sent[ev["id"]] = time.time()
+        pause = start + (i + 1) / rate - time.time()
+        if pause > 0:
+            time.sleep(pause)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        ls = lines()
+        handled = {l["event_id"] for l in ls if l.get("msg") == "event"}
+        if handled >= set(sent) and ls[-1].get("msg") == "recorded":
+            break
+        time.sleep(0.5)
+    watch.send_signal(signal.SIGTERM)
+    watch.wait(timeout=60)
+    latencies, pending, evaluations, batch = [], [], 0, []
+    for l in lines():
+        if l.get("msg") == "event":
+            pending.append(l["event_id"])
+        elif l.get("msg") == "recorded" and l.get("why") == "events":
+            evaluations += 1
+            batch.append(len(pending))
+            for e in pending:
+                if e in sent:
+                    latencies.append(ts(l["time"]) - sent[e])
+            pending = []
+    latencies.sort()
+    if len(latencies) != events:
+        sys.exit(f"only {len(latencies)} of {events} events were recorded; log in {log_path}")
+    pct = lambda p: latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))]
+    print(json.dumps({
+        "events": events, "rate_per_s": rate, "keys": keys,
+        "evaluations": evaluations, "mean_events_per_evaluation": round(sum(batch) / len(batch), 2),
+        "p50_s": round(pct(50), 3), "p99_s": round(pct(99), 3), "max_s": round(latencies[-1], 3),
+        "watch_exit": watch.returncode,
+    }))
+
+
+if __name__ == "__main__":
+    main()
