@@ -48,8 +48,13 @@ def main():
             stderr=log, stdout=subprocess.DEVNULL)
 
     def lines():
+        out = []
         with open(log_path) as f:
-            return [json.loads(l) for l in f if l.strip()]
+            for l in f:
+                if not l.endswith("\n"):
+                    break  # a line still being written
+                out.append(json.loads(l))
+        return out
 
     while not any(l.get("msg") == "recorded" for l in lines()):
         time.sleep(0.1)

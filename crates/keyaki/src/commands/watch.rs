@@ -55,10 +55,15 @@ pub struct WatchArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 20,
           value_parser = clap::value_parser!(i32).range(0..=20))]
     pub wait_time_seconds: i32,
-    /// Messages taken per receive (1 to 10); their events are re-evaluated together.
+    /// Messages taken per receive (1 to 10).
     #[arg(long, value_name = "N", default_value_t = 10,
           value_parser = clap::value_parser!(i32).range(1..=10))]
     pub max_messages: i32,
+    /// Messages whose events are re-evaluated together at most: after a receive, what is
+    /// already waiting in the queue is taken too, up to this many, for one re-read.
+    #[arg(long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub max_batch: u16,
     #[command(flatten)]
     pub controls: super::scan::ControlArgs,
     /// How to reach AWS: the account re-read, and the queue.
@@ -277,6 +282,10 @@ impl Watcher {
         );
         let every = self.args.full_scan_every;
         let mut next_full = (!every.is_zero()).then(Instant::now);
+        let first = self
+            .args
+            .max_messages
+            .min(i32::from(self.args.max_batch.min(10)));
         loop {
             if *stop.borrow() {
                 break;
@@ -287,11 +296,22 @@ impl Watcher {
                 next_full = Some(Instant::now() + every);
             }
             let received = tokio::select! {
-                r = queue.receive(self.args.max_messages, self.args.wait_time_seconds) => r,
+                r = queue.receive(first, self.args.wait_time_seconds) => r,
                 _ = stop.changed() => break,
             };
             match received {
-                Ok(messages) if !messages.is_empty() => self.handle(&queue, messages).await,
+                Ok(mut messages) if !messages.is_empty() => {
+                    // what else is waiting joins the batch (no wait): one re-read for all
+                    let cap = usize::from(self.args.max_batch);
+                    while messages.len() < cap && !*stop.borrow() {
+                        let room = i32::try_from(cap - messages.len()).unwrap_or(10);
+                        match queue.receive(room.min(self.args.max_messages), 0).await {
+                            Ok(more) if !more.is_empty() => messages.extend(more),
+                            _ => break,
+                        }
+                    }
+                    self.handle(&queue, messages).await
+                }
                 Ok(_) => {}
                 Err(e) => {
                     Metrics::add(&self.metrics.errors, 1);
