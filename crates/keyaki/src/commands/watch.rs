@@ -406,7 +406,12 @@ impl Watcher {
                         Handling::Ignored => true,
                     });
                     let processed: Vec<Message> = processed.map(|(m, _)| m.clone()).collect();
-                    Metrics::add(&self.metrics.events_processed, processed.len());
+                    let ignored = handled
+                        .iter()
+                        .filter(|(_, h)| matches!(h, Handling::Ignored))
+                        .count();
+                    Metrics::add(&self.metrics.events_ignored, ignored);
+                    Metrics::add(&self.metrics.events_processed, processed.len() - ignored);
                     self.delete(queue, &processed).await;
                     return;
                 }
