@@ -37,7 +37,7 @@ def main():
                          check=True, capture_output=True, text=True).stdout
     setup = json.loads(out)
     s = we.session(endpoint, account)
-    sqs, kms = s.client("sqs", endpoint_url=endpoint), s.client("kms", endpoint_url=endpoint)
+    s._endpoint = endpoint
     work = tempfile.mkdtemp(prefix="keyaki-bench-watch.")
     log_path = os.path.join(work, "watch.log")
     with open(log_path, "w") as log:
@@ -56,6 +56,15 @@ def main():
                 out.append(json.loads(l))
         return out
 
+    try:
+        return measure(watch, lines, setup, s, account, events, rate, keys, log_path)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+
+
+def measure(watch, lines, setup, s, account, events, rate, keys, log_path):
+    sqs, kms = s.client("sqs", endpoint_url=s._endpoint), s.client("kms", endpoint_url=s._endpoint)
     while not any(l.get("msg") == "recorded" for l in lines()):
         time.sleep(0.1)
     sent = {}
