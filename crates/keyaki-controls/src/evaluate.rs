@@ -230,6 +230,7 @@ fn run(
         queries,
         problems: Vec::new(),
         judging,
+        texts: Default::default(),
     };
     // First run of the controls that read policies: which documents do they ask about?
     let mut ctx = context(Judging::Collect(Vec::new()));
@@ -481,7 +482,10 @@ mod tests {
                 .map(|(p, i)| at("KMS.1", &format!("{p}:{i}"), Status::Passed, ""))
                 .collect();
             in_plan_order(&mut findings, positions);
-            let got: Vec<String> = findings.into_iter().map(|f| f.resource.arn).collect();
+            let got: Vec<String> = findings
+                .into_iter()
+                .map(|f| f.resource.arn.to_string())
+                .collect();
             let want: Vec<String> = expected.iter().map(|(p, i)| format!("{p}:{i}")).collect();
             assert_eq!(got, want, "{positions:?}");
         }

@@ -58,16 +58,16 @@ pub struct Resource {
     /// `AWS::IAM::Group`, `AWS::KMS::Key`; before deploy, the type as the source names it
     /// (`AWS::IAM::ManagedPolicy`, `aws_iam_role_policy`, ...).
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: Shared,
     /// The resource's ARN. Always present for a deployed account; before deploy only when
     /// every part of it is known (empty here and absent from the JSON otherwise).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub arn: String,
+    #[serde(default, skip_serializing_if = "Shared::is_empty")]
+    pub arn: Shared,
     /// The resource's region; IAM resources are global and use the scan's home region
     /// (`us-east-1` in the `aws` partition), as Security Hub does.
-    pub region: String,
-    pub account: String,
-    pub partition: String,
+    pub region: Shared,
+    pub account: Shared,
+    pub partition: Shared,
     /// Friendly name (policy, user, role or group name; key alias or id).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub name: Option<String>,
@@ -508,6 +508,52 @@ pub struct Shared(std::sync::Arc<str>);
 
 impl Shared {
     pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl PartialEq<str> for Shared {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Shared {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl PartialEq<String> for Shared {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<Shared> for String {
+    fn eq(&self, other: &Shared) -> bool {
+        **self == *other.0
+    }
+}
+
+impl PartialEq<Shared> for str {
+    fn eq(&self, other: &Shared) -> bool {
+        *self == *other.0
+    }
+}
+
+impl PartialEq<Shared> for &str {
+    fn eq(&self, other: &Shared) -> bool {
+        **self == *other.0
+    }
+}
+
+impl AsRef<str> for Shared {
+    fn as_ref(&self) -> &str {
         &self.0
     }
 }

@@ -178,7 +178,7 @@ fn annotate(report: &mut ScanReport, stack: &Stack, index: &Index) {
     // A replaced key: KMS.3 judges the old key, KMS.4 the new one.
     report
         .findings
-        .retain(|f| match index.get(&f.resource.arn) {
+        .retain(|f| match index.get(f.resource.arn.as_str()) {
             Some(Target::Replacement(_)) => f.control != "KMS.3",
             Some(Target::Key(i)) => {
                 f.control != "KMS.4"
@@ -187,7 +187,7 @@ fn annotate(report: &mut ScanReport, stack: &Stack, index: &Index) {
             _ => true,
         });
     for f in &mut report.findings {
-        let Some(target) = index.get(&f.resource.arn).copied() else {
+        let Some(target) = index.get(f.resource.arn.as_str()).copied() else {
             continue;
         };
         match target {
@@ -272,10 +272,10 @@ fn annotate(report: &mut ScanReport, stack: &Stack, index: &Index) {
 }
 
 fn set_origin(f: &mut Finding, stack: &Stack, origin: &Origin) {
-    f.resource.kind = origin.kind.clone();
+    f.resource.kind = origin.kind.as_str().into();
     f.resource.id = Some(origin.id.clone());
     f.resource.name = Some(origin.name.clone().unwrap_or_else(|| origin.id.clone()));
-    f.resource.arn = origin.arn.clone().unwrap_or_default();
+    f.resource.arn = origin.arn.as_deref().unwrap_or_default().into();
     f.resource.location = Some(location(stack, origin.at));
     if let Some(Evidence::Policies { policies }) = &mut f.evidence {
         for p in policies.iter_mut() {

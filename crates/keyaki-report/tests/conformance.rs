@@ -378,7 +378,7 @@ fn asff_ids_are_stable_across_runs() {
         asff_findings(r, &AsffOptions::default())
             .into_iter()
             .zip(&r.findings)
-            .map(|(a, f)| ((f.control.clone(), f.resource.arn.clone()), a.id))
+            .map(|(a, f)| ((f.control.clone(), f.resource.arn.to_string()), a.id))
             .collect()
     };
     let (a, b) = (ids(&first), ids(&second));
@@ -431,7 +431,7 @@ fn csv_has_a_header_and_one_row_per_finding() {
         assert_eq!(row.len(), header.len());
         assert_eq!(&row[0], f.control);
         assert_eq!(&row[1], f.status.as_str());
-        assert_eq!(&row[4], f.resource.arn);
+        assert_eq!(&row[4], f.resource.arn.as_str());
         assert_eq!(&row[9], f.reason.code.as_str());
     }
     let broken = rows
@@ -633,7 +633,7 @@ fn the_table_escapes_control_characters_and_the_formats_keep_them() {
         .iter_mut()
         .find(|f| f.status == Status::Failed)
         .expect("a FAILED finding");
-    failed.resource.arn = evil_arn.clone();
+    failed.resource.arn = evil_arn.as_str().into();
     failed.resource.name = Some(evil_name.to_owned());
 
     let table = common::render_with(&report, Format::Table, &Options::default());
