@@ -257,6 +257,12 @@ fn run(
     for (position, control) in controls {
         let before = out.len();
         control.evaluate(&mut ctx, out);
+        // Findings that give the same reason hold its text once.
+        let mut texts = ctx.texts.borrow_mut();
+        for f in &mut out[before..] {
+            f.reason.text = texts.get(&f.reason.text);
+        }
+        drop(texts);
         positions.resize(positions.len() + out.len() - before, *position);
     }
     ctx.problems

@@ -117,7 +117,8 @@ pub struct SourceLocation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reason {
     pub code: ReasonCode,
-    pub text: String,
+    /// Shared by the findings that give the same reason.
+    pub text: Shared,
 }
 
 /// One statement of a policy named as evidence.

@@ -93,7 +93,7 @@ pub fn evaluate_scenarios(
                 .is_some_and(|s| s.iter().all(|x| *x == f.status) && s.len() == labels.len());
             if !all_same {
                 if let Some(Some(label)) = label_of.get(&key) {
-                    f.reason.text.push_str(&format!(" (when {label})"));
+                    f.reason.text = format!("{} (when {label})", f.reason.text).into();
                 }
             }
         }
@@ -242,7 +242,8 @@ fn annotate(report: &mut ScanReport, stack: &Stack, index: &Index) {
                             }
                         } else {
                             d.what.clone()
-                        };
+                        }
+                        .into();
                     }
                 } else {
                     f.resource.location =
@@ -286,10 +287,11 @@ fn set_origin(f: &mut Finding, stack: &Stack, origin: &Origin) {
                 .or_else(|| origin.arn.clone().filter(|_| f.control == "KMS.1"));
             if f.control == "KMS.1" {
                 p.version_id = None;
-                f.reason.text =
-                    f.reason
-                        .text
-                        .replacen("the default version `v1` ", "the policy ", 1);
+                f.reason.text = f
+                    .reason
+                    .text
+                    .replacen("the default version `v1` ", "the policy ", 1)
+                    .into();
                 p.policy_name = origin.name.clone().unwrap_or_else(|| origin.id.clone());
             }
         }
@@ -358,7 +360,8 @@ fn apply_rules(f: &mut Finding, stack: &Stack, problem: Option<&Problem>, unreso
         f.reason.text = format!(
             "{} (at {}:{}:{})",
             p.message, stack.file, p.at.line, p.at.column
-        );
+        )
+        .into();
         return;
     }
     if unresolved.is_empty() {
@@ -371,7 +374,8 @@ fn apply_rules(f: &mut Finding, stack: &Stack, problem: Option<&Problem>, unreso
     f.reason.text = format!(
         "depends on values unknown before deploy: {}; with the values that allow the least it does not fail, so it may pass or fail once deployed",
         names.join("; ")
-    );
+    )
+    .into();
 }
 
 fn severity_of(f: &Finding) -> Severity {

@@ -344,7 +344,7 @@ fn asff_long_texts_are_cut_on_character_boundaries() {
     let mut f: Finding = report.findings[1].clone();
     f.control = "KMS.99".into();
     f.title = "ü".repeat(3000).into();
-    f.reason.text = "ß".repeat(5000);
+    f.reason.text = "ß".repeat(5000).into();
     report.findings = vec![f];
     report.summary = Summary::of(&report.findings);
     for f in asff_findings(&report, &AsffOptions::default()) {

@@ -224,7 +224,10 @@ pub fn finding(
             meta.severity
         },
         resource,
-        reason: Reason { code, text },
+        reason: Reason {
+            code,
+            text: text.into(),
+        },
         evidence,
         remediation: Remediation {
             text: meta.remediation.into(),

@@ -64,7 +64,7 @@ pub fn finding_in(
         },
         reason: Reason {
             code: keyaki_controls::ReasonCode::parse(code).expect("a reason code"),
-            text: format!("{name} is {}", status.as_str()),
+            text: format!("{name} is {}", status.as_str()).into(),
         },
         evidence: None,
         remediation: Remediation {
