@@ -317,8 +317,14 @@ fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     if rayon::current_thread_index().is_some() {
         return f();
     }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // On one core, the main thread (with its 8 MiB of stack) judges itself: what a worker
+    // thread would allocate stays out of that thread's heap, which keeps memory it freed
+    // from being handed back for a while (a large account's scan peaks lower).
+    if cores == 1 && std::thread::current().name() == Some("main") {
+        return f();
+    }
     let pool = POOL.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         rayon::ThreadPoolBuilder::new()
             .num_threads(cores.min(MAX_THREADS))
             .thread_name(|i| format!("keyaki-judge-{i}"))
