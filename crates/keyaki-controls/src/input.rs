@@ -1171,7 +1171,7 @@ impl Source<'_> {
                 let changed = |e: String| {
                     reader.fatal(place, format!("the file changed while it was read ({e})"))
                 };
-                let mut file = std::fs::File::open(&path).map_err(|e| changed(e.to_string()))?;
+                let mut file = std::fs::File::open(path).map_err(|e| changed(e.to_string()))?;
                 let now = file.metadata().map_err(|e| changed(e.to_string()))?.len();
                 if now != *len {
                     return Err(changed(format!("{len} bytes, then {now}")));
