@@ -1204,8 +1204,12 @@ impl Source<'_> {
 /// messages): the same account as [`read`], but a snapshot's text is dropped once its
 /// structure is known, and its large members (`iam`, each region of `kms`) are read
 /// again from the file one at a time, so that the whole text and the whole account are
-/// not held together. A file that changes meanwhile is an error.
+/// not held together. A file that changes meanwhile is an error. What cannot be read twice
+/// (a pipe, a device) is read from its text, as [`read`] does.
 pub fn read_file(file: &str, path: &Path, text: String) -> Result<AccountInput, InputError> {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return read(file, &text);
+    }
     let top = parse_json(file, &text)?;
     let is_snapshot =
         matches!(&top, Ok(top) if top.duplicates.is_empty() && top.map.contains_key("format"));

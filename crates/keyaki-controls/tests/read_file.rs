@@ -121,3 +121,14 @@ fn a_file_that_changes_while_it_is_read_is_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn what_cannot_be_read_twice_is_read_from_its_text() {
+    // a directory stands for what is not a regular file (a pipe, a device)
+    let demo = std::fs::read_to_string(common::repo_root().join("examples/demo-account.json"))
+        .expect("demo");
+    let dir = std::env::temp_dir();
+    let from_file = input::read_file("demo.json", &dir, demo.clone());
+    assert_eq!(from_file, input::read("demo.json", &demo));
+    assert!(from_file.is_ok());
+}
