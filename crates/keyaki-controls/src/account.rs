@@ -45,11 +45,11 @@ pub fn unscanned_report(
         account.arn.clone()
     };
     let resource = Resource {
-        kind: ACCOUNT.to_string(),
-        arn,
-        region: home_region(&account.partition).to_string(),
-        account: account.account.clone(),
-        partition: account.partition.clone(),
+        kind: ACCOUNT.into(),
+        arn: arn.into(),
+        region: home_region(&account.partition).into(),
+        account: account.account.as_str().into(),
+        partition: account.partition.as_str().into(),
         name: account.name.clone(),
         id: None,
         location: None,

@@ -230,6 +230,7 @@ fn run(
         queries,
         problems: Vec::new(),
         judging,
+        texts: Default::default(),
     };
     // First run of the controls that read policies: which documents do they ask about?
     let mut ctx = context(Judging::Collect(Vec::new()));
@@ -256,6 +257,12 @@ fn run(
     for (position, control) in controls {
         let before = out.len();
         control.evaluate(&mut ctx, out);
+        // Findings that give the same reason hold its text once.
+        let mut texts = ctx.texts.borrow_mut();
+        for f in &mut out[before..] {
+            f.reason.text = texts.get(&f.reason.text);
+        }
+        drop(texts);
         positions.resize(positions.len() + out.len() - before, *position);
     }
     ctx.problems
@@ -310,8 +317,14 @@ fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     if rayon::current_thread_index().is_some() {
         return f();
     }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // On one core, the main thread (with its 8 MiB of stack) judges itself: what a worker
+    // thread would allocate stays out of that thread's heap, which keeps memory it freed
+    // from being handed back for a while (a large account's scan peaks lower).
+    if cores == 1 && std::thread::current().name() == Some("main") {
+        return f();
+    }
     let pool = POOL.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         rayon::ThreadPoolBuilder::new()
             .num_threads(cores.min(MAX_THREADS))
             .thread_name(|i| format!("keyaki-judge-{i}"))
@@ -481,7 +494,10 @@ mod tests {
                 .map(|(p, i)| at("KMS.1", &format!("{p}:{i}"), Status::Passed, ""))
                 .collect();
             in_plan_order(&mut findings, positions);
-            let got: Vec<String> = findings.into_iter().map(|f| f.resource.arn).collect();
+            let got: Vec<String> = findings
+                .into_iter()
+                .map(|f| f.resource.arn.to_string())
+                .collect();
             let want: Vec<String> = expected.iter().map(|(p, i)| format!("{p}:{i}")).collect();
             assert_eq!(got, want, "{positions:?}");
         }

@@ -58,16 +58,16 @@ pub struct Resource {
     /// `AWS::IAM::Group`, `AWS::KMS::Key`; before deploy, the type as the source names it
     /// (`AWS::IAM::ManagedPolicy`, `aws_iam_role_policy`, ...).
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: Shared,
     /// The resource's ARN. Always present for a deployed account; before deploy only when
     /// every part of it is known (empty here and absent from the JSON otherwise).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub arn: String,
+    #[serde(default, skip_serializing_if = "Shared::is_empty")]
+    pub arn: Shared,
     /// The resource's region; IAM resources are global and use the scan's home region
     /// (`us-east-1` in the `aws` partition), as Security Hub does.
-    pub region: String,
-    pub account: String,
-    pub partition: String,
+    pub region: Shared,
+    pub account: Shared,
+    pub partition: Shared,
     /// Friendly name (policy, user, role or group name; key alias or id).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub name: Option<String>,
@@ -117,7 +117,8 @@ pub struct SourceLocation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reason {
     pub code: ReasonCode,
-    pub text: String,
+    /// Shared by the findings that give the same reason.
+    pub text: Shared,
 }
 
 /// One statement of a policy named as evidence.
@@ -256,9 +257,9 @@ pub struct KeyStatementEvidence {
     /// 0-based position in `Statement`.
     pub index: usize,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub sid: Option<String>,
-    /// The statement's JSON text.
-    pub source: String,
+    pub sid: Option<Shared>,
+    /// The statement's JSON text (shared by the findings of keys with the same policy).
+    pub source: Shared,
     /// 1-based line of the statement in the key policy.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub line: Option<usize>,
@@ -268,7 +269,7 @@ pub struct KeyStatementEvidence {
     /// What keeps it from doing so: the principals it names, the condition test that pins
     /// the caller, or the Deny statements that restrict it.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub limited_by: Option<String>,
+    pub limited_by: Option<Shared>,
 }
 
 /// KMS.5: a caller outside the known accounts that the key policy lets in.
@@ -499,6 +500,121 @@ impl Finding {
 pub struct Remediation {
     pub text: Text,
     pub url: Text,
+}
+
+/// Text that many findings hold alike (the statements of a key policy that many keys
+/// share): held once, written as a plain string.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash, PartialOrd, Ord)]
+pub struct Shared(std::sync::Arc<str>);
+
+impl Shared {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl PartialEq<str> for Shared {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Shared {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl PartialEq<String> for Shared {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<Shared> for String {
+    fn eq(&self, other: &Shared) -> bool {
+        **self == *other.0
+    }
+}
+
+impl PartialEq<Shared> for str {
+    fn eq(&self, other: &Shared) -> bool {
+        *self == *other.0
+    }
+}
+
+impl PartialEq<Shared> for &str {
+    fn eq(&self, other: &Shared) -> bool {
+        **self == *other.0
+    }
+}
+
+impl AsRef<str> for Shared {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Shared {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Shared {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Shared {
+    fn from(s: &str) -> Shared {
+        Shared(s.into())
+    }
+}
+
+impl From<String> for Shared {
+    fn from(s: String) -> Shared {
+        Shared(s.into())
+    }
+}
+
+impl Serialize for Shared {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Shared {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Shared, D::Error> {
+        String::deserialize(d).map(Shared::from)
+    }
+}
+
+/// Hands out one [`Shared`] per distinct text.
+#[derive(Debug, Default)]
+pub struct Interner(std::collections::HashSet<Shared>);
+
+impl Interner {
+    pub fn get(&mut self, text: &str) -> Shared {
+        if let Some(shared) = self.0.get(text) {
+            return shared.clone();
+        }
+        let shared = Shared::from(text);
+        self.0.insert(shared.clone());
+        shared
+    }
 }
 
 /// Text that is most often the registry's own (a control's title, its remediation): held

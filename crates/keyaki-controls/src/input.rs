@@ -9,7 +9,11 @@
 //! errors that leave nothing to evaluate — invalid JSON, a wrong top-level type, an
 //! unknown snapshot version, a missing account id — are fatal ([`InputError`]).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::ops::Range;
+use std::path::Path;
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -1023,7 +1027,8 @@ pub fn read(file: &str, text: &str) -> Result<AccountInput, InputError> {
         ));
     }
     if top.map.contains_key("format") {
-        read_snapshot(&mut reader, &top)
+        let layout = Layout::of(text, top);
+        read_snapshot(&mut reader, layout, &Source::Text(text))
     } else if AUTH_DETAILS_FIELDS.iter().any(|f| top.map.contains_key(*f)) {
         read_authorization_details(&mut reader, text)
     } else {
@@ -1082,6 +1087,165 @@ pub fn from_snapshot(label: &str, snapshot: &Snapshot) -> Result<AccountInput, I
     read(label, &text)
 }
 
+/// Where a snapshot's large members are in its text (byte ranges), and its small members
+/// (`format`, `regions`, ...) as text: the large ones (`iam`, and `kms` region by region)
+/// are then read one at a time, from the text or again from the file, so that reading a
+/// file need not hold the whole text while the account is built from it.
+struct Layout<'t> {
+    /// The top-level members but `iam` and `kms`.
+    small: Members<'t>,
+    iam: Option<Range<usize>>,
+    kms: Option<KmsLayout>,
+}
+
+enum KmsLayout {
+    Null,
+    /// Not an object: its kind.
+    Other(&'static str),
+    /// Each region's key list (its range), or the kind of what it is instead.
+    Regions {
+        regions: BTreeMap<String, Result<Range<usize>, &'static str>>,
+        duplicates: Vec<String>,
+    },
+}
+
+impl<'t> Layout<'t> {
+    /// The layout of a top-level object read from `text` (its duplicate keys already
+    /// refused).
+    fn of(text: &str, mut top: Members<'t>) -> Layout<'t> {
+        let range = |raw: &RawValue| {
+            let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+            start..start + raw.get().len()
+        };
+        let iam = top.map.remove("iam").map(range);
+        let kms = top.map.remove("kms").map(|raw| match raw_kind(raw) {
+            "null" => KmsLayout::Null,
+            "an object" => match strict::members(raw) {
+                Some(regions) => KmsLayout::Regions {
+                    regions: regions
+                        .map
+                        .into_iter()
+                        .map(|(region, keys)| {
+                            let keys = match raw_kind(keys) {
+                                "an array" => Ok(range(keys)),
+                                kind => Err(kind),
+                            };
+                            (region, keys)
+                        })
+                        .collect(),
+                    duplicates: regions.duplicates,
+                },
+                None => KmsLayout::Other("an object"),
+            },
+            kind => KmsLayout::Other(kind),
+        });
+        Layout {
+            small: top,
+            iam,
+            kms,
+        }
+    }
+}
+
+/// The text of a snapshot's large members: the whole text, or the file it was read from.
+enum Source<'t> {
+    Text(&'t str),
+    File {
+        path: &'t Path,
+        /// The length of the text first read (the file must not have changed since).
+        len: u64,
+    },
+}
+
+impl Source<'_> {
+    /// The text of `range`.
+    fn load(
+        &self,
+        reader: &Reader,
+        range: Range<usize>,
+        place: &str,
+    ) -> Result<Cow<'_, str>, InputError> {
+        match self {
+            Source::Text(text) => Ok(Cow::Borrowed(&text[range])),
+            Source::File { path, len } => {
+                let changed = |e: String| {
+                    reader.fatal(place, format!("the file changed while it was read ({e})"))
+                };
+                let mut file = std::fs::File::open(path).map_err(|e| changed(e.to_string()))?;
+                let now = file.metadata().map_err(|e| changed(e.to_string()))?.len();
+                if now != *len {
+                    return Err(changed(format!("{len} bytes, then {now}")));
+                }
+                file.seek(SeekFrom::Start(range.start as u64))
+                    .map_err(|e| changed(e.to_string()))?;
+                let mut bytes = vec![0; range.len()];
+                file.read_exact(&mut bytes)
+                    .map_err(|e| changed(e.to_string()))?;
+                String::from_utf8(bytes)
+                    .map(Cow::Owned)
+                    .map_err(|e| changed(e.to_string()))
+            }
+        }
+    }
+
+    /// The value in `text`, loaded from this source.
+    fn raw<'x>(
+        &self,
+        reader: &Reader,
+        text: &'x str,
+        place: &str,
+    ) -> Result<&'x RawValue, InputError> {
+        serde_json::from_str(text)
+            .map_err(|e| reader.fatal(place, format!("the file changed while it was read ({e})")))
+    }
+}
+
+/// Reads an account from the file at `path` whose text is `text` (`file` names it in
+/// messages): the same account as [`read`], but a snapshot's text is dropped once its
+/// structure is known, and its large members (`iam`, each region of `kms`) are read
+/// again from the file one at a time, so that the whole text and the whole account are
+/// not held together. A file that changes meanwhile is an error. What cannot be read twice
+/// (a pipe, a device) is read from its text, as [`read`] does.
+pub fn read_file(file: &str, path: &Path, text: String) -> Result<AccountInput, InputError> {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return read(file, &text);
+    }
+    let top = parse_json(file, &text)?;
+    let is_snapshot =
+        matches!(&top, Ok(top) if top.duplicates.is_empty() && top.map.contains_key("format"));
+    if !is_snapshot {
+        drop(top);
+        return read(file, &text);
+    }
+    let Ok(top) = top else {
+        unreachable!("checked above")
+    };
+    let mut reader = Reader {
+        file,
+        problems: Vec::new(),
+    };
+    // The small members outlive the text: copied.
+    let layout = Layout::of(&text, top);
+    let owned: Vec<(String, Box<RawValue>)> = layout
+        .small
+        .map
+        .iter()
+        .map(|(k, v)| (k.clone(), (*v).to_owned()))
+        .collect();
+    let Layout { iam, kms, .. } = layout;
+    let len = text.len() as u64;
+    drop(text);
+    let layout = Layout {
+        small: Members {
+            map: owned.iter().map(|(k, v)| (k.clone(), &**v)).collect(),
+            duplicates: Vec::new(),
+        },
+        iam,
+        kms,
+    };
+    read_snapshot(&mut reader, layout, &Source::File { path, len })
+}
+
 /// A region status for a region whose status or key list cannot be trusted.
 fn region_error(code: &str, message: String) -> RegionStatus {
     RegionStatus::Error {
@@ -1090,7 +1254,12 @@ fn region_error(code: &str, message: String) -> RegionStatus {
     }
 }
 
-fn read_snapshot(reader: &mut Reader, top: &Members<'_>) -> Result<AccountInput, InputError> {
+fn read_snapshot(
+    reader: &mut Reader,
+    layout: Layout<'_>,
+    source: &Source<'_>,
+) -> Result<AccountInput, InputError> {
+    let top = &layout.small;
     let format = required_str(reader, top, "format")?;
     if format != FORMAT {
         return Err(reader.fatal(
@@ -1129,41 +1298,58 @@ fn read_snapshot(reader: &mut Reader, top: &Members<'_>) -> Result<AccountInput,
             None
         }
     };
-    let iam = match top.map.get("iam") {
+    let iam = match layout.iam {
         None => None,
-        Some(v) if raw_kind(v) == "null" => None,
-        Some(v) => {
-            let mut iam = reader.iam(v, "$.iam")?;
-            reader.check_iam(&mut iam, "$.iam", Some(&account_id), &partition);
-            Some(iam)
+        Some(range) => {
+            // The IAM text is held only while its part of the account is built.
+            let text = source.load(reader, range, "$.iam")?;
+            let v = source.raw(reader, &text, "$.iam")?;
+            if raw_kind(v) == "null" {
+                None
+            } else {
+                let mut iam = reader.iam(v, "$.iam")?;
+                reader.check_iam(&mut iam, "$.iam", Some(&account_id), &partition);
+                Some(iam)
+            }
         }
     };
     let (statuses, regions_read) = read_regions(reader, top.map.get("regions").copied());
-    let kms = match top.map.get("kms") {
+    let kms = match layout.kms {
         None => None,
-        Some(raw) if raw_kind(raw) == "null" => None,
-        Some(raw) => {
+        Some(KmsLayout::Null) => None,
+        Some(kms) => {
             let mut out: BTreeMap<String, RegionKeys> = BTreeMap::new();
-            match strict::lists(raw) {
-                None => reader.problem(
+            match kms {
+                KmsLayout::Null => {}
+                KmsLayout::Other(kind) => reader.problem(
                     "$.kms",
-                    format!(
-                        "expected an object, found {}: no key was read",
-                        raw_kind(raw)
-                    ),
+                    format!("expected an object, found {kind}: no key was read"),
                 ),
-                Some(regions) => {
-                    if let Some(region) = regions.duplicates.first() {
+                KmsLayout::Regions {
+                    regions,
+                    duplicates,
+                } => {
+                    if let Some(region) = duplicates.first() {
                         return Err(reader.fatal(
                             format!("$.kms.{region}"),
                             format!("duplicate key `{region}`: which key list holds is ambiguous"),
                         ));
                     }
-                    for (region, keys) in &regions.map {
+                    for (region, keys) in regions {
                         let p = format!("$.kms.{region}");
-                        let items = match keys {
-                            Member::Array(items) => items,
-                            Member::Other { kind, .. } => {
+                        // Each region's text is held only while its keys are read.
+                        let text;
+                        let items: Vec<&RawValue> = match keys {
+                            Ok(range) => {
+                                text = source.load(reader, range, &p)?;
+                                serde_json::from_str(&text).map_err(|e| {
+                                    reader.fatal(
+                                        &p,
+                                        format!("the file changed while it was read ({e})"),
+                                    )
+                                })?
+                            }
+                            Err(kind) => {
                                 let message = format!(
                                 "expected an array of key records, found {kind}: the region's keys were not read"
                             );
@@ -1182,10 +1368,17 @@ fn read_snapshot(reader: &mut Reader, top: &Members<'_>) -> Result<AccountInput,
                             .iter()
                             .enumerate()
                             .map(|(i, v)| {
-                                reader.key(v, &format!("{p}[{i}]"), region, &account_id, &partition)
+                                reader.key(
+                                    v,
+                                    &format!("{p}[{i}]"),
+                                    &region,
+                                    &account_id,
+                                    &partition,
+                                )
                             })
                             .collect();
-                        let status = match statuses.get(region) {
+                        drop(items);
+                        let status = match statuses.get(&region) {
                             Some(s) => Some(s.clone()),
                             None if !regions_read => Some(region_error(
                                 "UnreadableRegionStatus",

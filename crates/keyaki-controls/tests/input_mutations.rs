@@ -241,7 +241,7 @@ fn not_applicable_before() -> &'static Vec<(String, String, keyaki_controls::Rea
             .findings
             .into_iter()
             .filter(|f| f.is_not_applicable())
-            .map(|f| (f.control, f.resource.arn, f.reason.code))
+            .map(|f| (f.control, f.resource.arn.to_string(), f.reason.code))
             .collect()
     })
 }

@@ -250,7 +250,7 @@ fn a_partition_that_contradicts_every_arn_passes_nothing() {
         let mut v: Vec<(String, String)> = r
             .findings
             .iter()
-            .map(|f| (f.control.clone(), f.resource.arn.clone()))
+            .map(|f| (f.control.clone(), f.resource.arn.to_string()))
             .collect();
         v.sort();
         v

@@ -93,7 +93,7 @@ pub fn evaluate_scenarios(
                 .is_some_and(|s| s.iter().all(|x| *x == f.status) && s.len() == labels.len());
             if !all_same {
                 if let Some(Some(label)) = label_of.get(&key) {
-                    f.reason.text.push_str(&format!(" (when {label})"));
+                    f.reason.text = format!("{} (when {label})", f.reason.text).into();
                 }
             }
         }
@@ -178,7 +178,7 @@ fn annotate(report: &mut ScanReport, stack: &Stack, index: &Index) {
     // A replaced key: KMS.3 judges the old key, KMS.4 the new one.
     report
         .findings
-        .retain(|f| match index.get(&f.resource.arn) {
+        .retain(|f| match index.get(f.resource.arn.as_str()) {
             Some(Target::Replacement(_)) => f.control != "KMS.3",
             Some(Target::Key(i)) => {
                 f.control != "KMS.4"
@@ -187,7 +187,7 @@ fn annotate(report: &mut ScanReport, stack: &Stack, index: &Index) {
             _ => true,
         });
     for f in &mut report.findings {
-        let Some(target) = index.get(&f.resource.arn).copied() else {
+        let Some(target) = index.get(f.resource.arn.as_str()).copied() else {
             continue;
         };
         match target {
@@ -242,7 +242,8 @@ fn annotate(report: &mut ScanReport, stack: &Stack, index: &Index) {
                             }
                         } else {
                             d.what.clone()
-                        };
+                        }
+                        .into();
                     }
                 } else {
                     f.resource.location =
@@ -272,10 +273,10 @@ fn annotate(report: &mut ScanReport, stack: &Stack, index: &Index) {
 }
 
 fn set_origin(f: &mut Finding, stack: &Stack, origin: &Origin) {
-    f.resource.kind = origin.kind.clone();
+    f.resource.kind = origin.kind.as_str().into();
     f.resource.id = Some(origin.id.clone());
     f.resource.name = Some(origin.name.clone().unwrap_or_else(|| origin.id.clone()));
-    f.resource.arn = origin.arn.clone().unwrap_or_default();
+    f.resource.arn = origin.arn.as_deref().unwrap_or_default().into();
     f.resource.location = Some(location(stack, origin.at));
     if let Some(Evidence::Policies { policies }) = &mut f.evidence {
         for p in policies.iter_mut() {
@@ -286,10 +287,11 @@ fn set_origin(f: &mut Finding, stack: &Stack, origin: &Origin) {
                 .or_else(|| origin.arn.clone().filter(|_| f.control == "KMS.1"));
             if f.control == "KMS.1" {
                 p.version_id = None;
-                f.reason.text =
-                    f.reason
-                        .text
-                        .replacen("the default version `v1` ", "the policy ", 1);
+                f.reason.text = f
+                    .reason
+                    .text
+                    .replacen("the default version `v1` ", "the policy ", 1)
+                    .into();
                 p.policy_name = origin.name.clone().unwrap_or_else(|| origin.id.clone());
             }
         }
@@ -358,7 +360,8 @@ fn apply_rules(f: &mut Finding, stack: &Stack, problem: Option<&Problem>, unreso
         f.reason.text = format!(
             "{} (at {}:{}:{})",
             p.message, stack.file, p.at.line, p.at.column
-        );
+        )
+        .into();
         return;
     }
     if unresolved.is_empty() {
@@ -371,7 +374,8 @@ fn apply_rules(f: &mut Finding, stack: &Stack, problem: Option<&Problem>, unreso
     f.reason.text = format!(
         "depends on values unknown before deploy: {}; with the values that allow the least it does not fail, so it may pass or fail once deployed",
         names.join("; ")
-    );
+    )
+    .into();
 }
 
 fn severity_of(f: &Finding) -> Severity {

@@ -274,7 +274,7 @@ fn asff_finding(ctx: &Context, f: &Finding, options: &AsffOptions, at: &str) -> 
     let region = options
         .region
         .clone()
-        .unwrap_or_else(|| f.resource.region.clone());
+        .unwrap_or_else(|| f.resource.region.to_string());
     let severity = AsffSeverity {
         label: f.severity.as_str().to_string(),
         original: info.severity.as_str().to_string(),
@@ -321,7 +321,7 @@ fn asff_finding(ctx: &Context, f: &Finding, options: &AsffOptions, at: &str) -> 
             kind: resource_type(&f.resource.kind).to_string(),
             id: f.resource.reference().into_owned(),
             partition: partition.to_string(),
-            region: f.resource.region.clone(),
+            region: f.resource.region.to_string(),
         }],
         compliance: AsffCompliance {
             status: f.status.as_str().to_string(),
@@ -357,7 +357,7 @@ fn product_fields(f: &Finding) -> BTreeMap<String, String> {
     }
     if let Some(id) = &f.resource.id {
         put("ResourceId", id.clone());
-        put("ResourceType", f.resource.kind.clone());
+        put("ResourceType", f.resource.kind.to_string());
     }
     if let Some(at) = &f.resource.location {
         put("Location", format!("{}:{}:{}", at.file, at.line, at.column));

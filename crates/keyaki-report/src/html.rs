@@ -520,9 +520,9 @@ fn render_finding(h: &mut String, f: &Finding) {
     let mut facts = vec![
         ("Control", format!("{} \u{2014} {}", f.control, f.title)),
         ("Resource", reference.clone().into_owned()),
-        ("Type", f.resource.kind.clone()),
-        ("Region", f.resource.region.clone()),
-        ("Account", f.resource.account.clone()),
+        ("Type", f.resource.kind.to_string()),
+        ("Region", f.resource.region.to_string()),
+        ("Account", f.resource.account.to_string()),
         ("Reason", format!("{} ({})", f.reason.text, f.reason.code)),
     ];
     if let Some(n) = &f.resource.name {

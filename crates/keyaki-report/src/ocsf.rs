@@ -213,12 +213,12 @@ fn event(report: &Context, f: &Finding, time: i64) -> ComplianceFinding {
     let account = if f.resource.account.is_empty() {
         report.account.clone()
     } else {
-        f.resource.account.clone()
+        f.resource.account.to_string()
     };
     let partition = if f.resource.partition.is_empty() {
         report.partition.clone()
     } else {
-        f.resource.partition.clone()
+        f.resource.partition.to_string()
     };
     let uid = finding_id(
         &partition,
@@ -280,8 +280,8 @@ fn event(report: &Context, f: &Finding, time: i64) -> ComplianceFinding {
                 .map(|at| format!("location:{}:{}:{}", at.file, at.line, at.column))
                 .collect(),
             name: f.resource.name.clone(),
-            kind: f.resource.kind.clone(),
-            region: f.resource.region.clone(),
+            kind: f.resource.kind.to_string(),
+            region: f.resource.region.to_string(),
             cloud_partition: partition,
             data: f
                 .evidence
@@ -307,7 +307,7 @@ fn event(report: &Context, f: &Finding, time: i64) -> ComplianceFinding {
                 kind: "AWS Account".to_string(),
                 type_id: 10,
             },
-            region: f.resource.region.clone(),
+            region: f.resource.region.to_string(),
         },
     }
 }

@@ -344,7 +344,7 @@ fn asff_long_texts_are_cut_on_character_boundaries() {
     let mut f: Finding = report.findings[1].clone();
     f.control = "KMS.99".into();
     f.title = "ü".repeat(3000).into();
-    f.reason.text = "ß".repeat(5000);
+    f.reason.text = "ß".repeat(5000).into();
     report.findings = vec![f];
     report.summary = Summary::of(&report.findings);
     for f in asff_findings(&report, &AsffOptions::default()) {
@@ -378,7 +378,7 @@ fn asff_ids_are_stable_across_runs() {
         asff_findings(r, &AsffOptions::default())
             .into_iter()
             .zip(&r.findings)
-            .map(|(a, f)| ((f.control.clone(), f.resource.arn.clone()), a.id))
+            .map(|(a, f)| ((f.control.clone(), f.resource.arn.to_string()), a.id))
             .collect()
     };
     let (a, b) = (ids(&first), ids(&second));
@@ -431,7 +431,7 @@ fn csv_has_a_header_and_one_row_per_finding() {
         assert_eq!(row.len(), header.len());
         assert_eq!(&row[0], f.control);
         assert_eq!(&row[1], f.status.as_str());
-        assert_eq!(&row[4], f.resource.arn);
+        assert_eq!(&row[4], f.resource.arn.as_str());
         assert_eq!(&row[9], f.reason.code.as_str());
     }
     let broken = rows
@@ -633,7 +633,7 @@ fn the_table_escapes_control_characters_and_the_formats_keep_them() {
         .iter_mut()
         .find(|f| f.status == Status::Failed)
         .expect("a FAILED finding");
-    failed.resource.arn = evil_arn.clone();
+    failed.resource.arn = evil_arn.as_str().into();
     failed.resource.name = Some(evil_name.to_owned());
 
     let table = common::render_with(&report, Format::Table, &Options::default());

@@ -48,7 +48,7 @@ fn report_with_unknown_control() -> ScanReport {
         } else {
             Status::Failed
         };
-        f.resource.arn = format!("{}-{i}", f.resource.arn);
+        f.resource.arn = format!("{}-{i}", f.resource.arn).into();
         f.remediation.url = "".into();
         extra.push(f);
     }

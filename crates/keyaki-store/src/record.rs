@@ -251,10 +251,10 @@ impl<'tx> Recorder<'tx> {
                     .execute(params![
                         id,
                         finding.control,
-                        finding.resource.arn,
-                        finding.resource.kind,
-                        finding.resource.account,
-                        finding.resource.region,
+                        finding.resource.arn.as_str(),
+                        finding.resource.kind.as_str(),
+                        finding.resource.account.as_str(),
+                        finding.resource.region.as_str(),
                         status,
                         finding.severity.as_str(),
                         finding.reason.code.as_str(),
@@ -309,9 +309,9 @@ impl<'tx> Recorder<'tx> {
                     self.update
                         .execute(params![
                             id,
-                            finding.resource.kind,
-                            finding.resource.account,
-                            finding.resource.region,
+                            finding.resource.kind.as_str(),
+                            finding.resource.account.as_str(),
+                            finding.resource.region.as_str(),
                             status,
                             finding.severity.as_str(),
                             finding.reason.code.as_str(),

@@ -11,7 +11,7 @@ use keyaki_store::{Filter, RunInfo, Store};
 fn user(name: &str, status: Status) -> Finding {
     let mut f = finding("KMS.2", name, status);
     f.resource.kind = "AWS::IAM::User".into();
-    f.resource.arn = format!("arn:aws:iam::{ACCOUNT}:user/{name}");
+    f.resource.arn = format!("arn:aws:iam::{ACCOUNT}:user/{name}").into();
     f
 }
 

@@ -108,8 +108,8 @@ fn streamed_findings_are_the_listed_findings_in_list_order() {
             .map(|f| {
                 (
                     f.control.clone(),
-                    f.resource.account.clone(),
-                    f.resource.arn.clone(),
+                    f.resource.account.to_string(),
+                    f.resource.arn.to_string(),
                 )
             })
             .collect();

@@ -40,11 +40,11 @@ fn finding(account: &str, control: &str, name: &str, status: Status) -> Finding 
             } else {
                 "AWS::KMS::Key"
             }
-            .to_owned(),
-            arn,
-            region: "us-east-1".to_owned(),
-            account: account.to_owned(),
-            partition: "aws".to_owned(),
+            .into(),
+            arn: arn.into(),
+            region: "us-east-1".into(),
+            account: account.into(),
+            partition: "aws".into(),
             name: Some(name.to_owned()),
             id: None,
             location: None,
@@ -182,12 +182,12 @@ fn report_of(findings: Vec<Finding>, account: Option<&str>) -> ScanReport {
         .map(str::to_owned)
         .or_else(|| {
             first
-                .map(|f| f.resource.account.clone())
-                .filter(|a| findings.iter().all(|f| &f.resource.account == a))
+                .map(|f| f.resource.account.to_string())
+                .filter(|a| findings.iter().all(|f| f.resource.account == *a))
         })
         .unwrap_or_default();
     let partition = first
-        .map(|f| f.resource.partition.clone())
+        .map(|f| f.resource.partition.to_string())
         .unwrap_or_else(|| "aws".to_owned());
     let mut controls: Vec<String> = findings.iter().map(|f| f.control.clone()).collect();
     controls.sort();
@@ -412,9 +412,9 @@ fn the_dry_run_export_is_every_stored_finding_by_account_as_before() {
     // one report per account and partition, in the order each first appears in the list
     let mut groups: Vec<(String, Vec<Finding>)> = Vec::new();
     for f in store.load_findings(&Filter::default()).expect("load") {
-        match groups.iter_mut().find(|(a, _)| *a == f.resource.account) {
+        match groups.iter_mut().find(|(a, _)| f.resource.account == *a) {
             Some((_, list)) => list.push(f),
-            None => groups.push((f.resource.account.clone(), vec![f])),
+            None => groups.push((f.resource.account.to_string(), vec![f])),
         }
     }
     assert_eq!(

@@ -27,7 +27,8 @@ use keyaki_policy::{Exposure, KeyContext, KeyPolicy, Limit, PublicAccess};
 
 use crate::control::{ControlMeta, Schedule};
 use crate::finding::{
-    CallerEvidence, Evidence, Finding, KeyPolicyVerdict, KeyStatementEvidence, Severity, Status,
+    CallerEvidence, Evidence, Finding, Interner, KeyPolicyVerdict, KeyStatementEvidence, Severity,
+    Status,
 };
 use crate::input::{KeyInput, KeyMetadata};
 use crate::reason::ReasonCode;
@@ -79,8 +80,17 @@ impl Control for Kms5 {
         let account = ctx.input.account_id.clone();
         let partition = ctx.input.partition.clone();
         let mut problems = Vec::new();
+        // Keys with the same key policy share its statements' texts in their evidence.
+        let mut texts = Interner::default();
         for_each_key(ctx, &META, out, |key, resource, metadata, out| {
-            let judged = judge(key, metadata, &account, &partition, resource.arn.as_str());
+            let judged = judge(
+                key,
+                metadata,
+                &account,
+                &partition,
+                resource.arn.as_str(),
+                &mut texts,
+            );
             if let Some(problem) = judged.problem {
                 problems.push(problem);
             }
@@ -124,6 +134,7 @@ fn judge(
     account: &str,
     partition: &str,
     arn: &str,
+    texts: &mut Interner,
 ) -> Judged {
     let not_available = |code, text: String, problem| Judged {
         status: Status::NotAvailable,
@@ -170,7 +181,7 @@ fn judge(
         partition,
         key_arn: Some(arn),
     });
-    let evidence = evidence(&policy, &access);
+    let evidence = evidence(&policy, &access, texts);
     let (status, code, text) = match access.exposure {
         Exposure::Public => (
             Status::Failed,
@@ -293,7 +304,7 @@ fn limit_text(policy: &KeyPolicy, limit: &Limit) -> Option<String> {
     }
 }
 
-fn evidence(policy: &KeyPolicy, access: &PublicAccess) -> Evidence {
+fn evidence(policy: &KeyPolicy, access: &PublicAccess, texts: &mut Interner) -> Evidence {
     let statements = access
         .grants
         .iter()
@@ -301,13 +312,13 @@ fn evidence(policy: &KeyPolicy, access: &PublicAccess) -> Evidence {
             let s = policy.statements.get(g.index);
             KeyStatementEvidence {
                 index: g.index,
-                sid: g.sid.clone(),
-                source: s.map(|s| super::dedent(&s.source)).unwrap_or_default(),
+                sid: g.sid.as_deref().map(|sid| texts.get(sid)),
+                source: texts.get(&s.map(|s| super::dedent(&s.source)).unwrap_or_default()),
                 line: s.and_then(|s| s.location).map(|l| l.line),
                 // Open (no named principals, no pin, no restricting Deny) in a policy where
                 // an outside caller was found to get in.
                 public: g.limit == Limit::None && access.exposure == Exposure::Public,
-                limited_by: limit_text(policy, &g.limit),
+                limited_by: limit_text(policy, &g.limit).map(|t| texts.get(&t)),
             }
         })
         .collect();

@@ -8,8 +8,8 @@ use keyaki_policy::{Analysis, Policy, Query, Verdict};
 
 use crate::control::ControlMeta;
 use crate::finding::{
-    ActionEvidence, Evidence, Finding, InputProblem, PolicyEvidence, PolicyVerdict, Reason,
-    Remediation, Resource, Severity, StatementEvidence, Status,
+    ActionEvidence, Evidence, Finding, InputProblem, Interner, PolicyEvidence, PolicyVerdict,
+    Reason, Remediation, Resource, Severity, StatementEvidence, Status,
 };
 use crate::input::{AccountInput, BadElement};
 use crate::params::Parameters;
@@ -59,6 +59,9 @@ pub struct Context<'a> {
     pub problems: Vec<InputProblem>,
     /// How policy documents are judged: when asked, or ahead of time, all at once.
     pub(crate) judging: Judging<'a>,
+    /// The texts findings hold alike (resource type, region, account, partition; a key's
+    /// ARN, in the findings of each KMS control): held once.
+    pub(crate) texts: std::cell::RefCell<Interner>,
 }
 
 /// One policy document to judge, with the question asked of it.
@@ -173,12 +176,13 @@ impl<'a> Context<'a> {
         region: &str,
         name: Option<String>,
     ) -> Resource {
+        let mut texts = self.texts.borrow_mut();
         Resource {
-            kind: kind.to_owned(),
-            arn,
-            region: region.to_owned(),
-            account: self.input.account_id.clone(),
-            partition: self.input.partition.clone(),
+            kind: texts.get(kind),
+            arn: texts.get(&arn),
+            region: texts.get(region),
+            account: texts.get(&self.input.account_id),
+            partition: texts.get(&self.input.partition),
             name,
             id: None,
             location: None,
@@ -220,7 +224,10 @@ pub fn finding(
             meta.severity
         },
         resource,
-        reason: Reason { code, text },
+        reason: Reason {
+            code,
+            text: text.into(),
+        },
         evidence,
         remediation: Remediation {
             text: meta.remediation.into(),

@@ -42,11 +42,11 @@ pub fn finding(account: usize, i: usize, failed: bool) -> Finding {
             } else {
                 "AWS::KMS::Key"
             }
-            .to_owned(),
-            arn,
-            region: "us-east-1".to_owned(),
-            account,
-            partition: "aws".to_owned(),
+            .into(),
+            arn: arn.into(),
+            region: "us-east-1".into(),
+            account: account.into(),
+            partition: "aws".into(),
             name: Some(format!("policy-{i}")),
             id: None,
             location: None,

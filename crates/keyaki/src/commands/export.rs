@@ -327,9 +327,9 @@ fn each_from_store(
     store.read_snapshot(|store| {
         let mut groups: Vec<(String, String)> = Vec::new();
         store.each_finding(&Filter::default(), |f| {
-            let (account, partition) = (&f.resource.account, &f.resource.partition);
+            let (account, partition) = (f.resource.account.as_str(), f.resource.partition.as_str());
             if !groups.iter().any(|(a, p)| a == account && p == partition) {
-                groups.push((account.clone(), partition.clone()));
+                groups.push((account.to_owned(), partition.to_owned()));
             }
             Ok::<_, anyhow::Error>(ControlFlow::Continue(()))
         })?;

@@ -366,7 +366,7 @@ impl<'a> LazyWriter<'a> {
     fn get(&mut self, first: Option<&Finding>) -> anyhow::Result<&mut Box<dyn FindingWriter + 'a>> {
         if let Some((mut ctx, out)) = self.start.take() {
             ctx.partition =
-                first.map_or_else(|| "aws".to_owned(), |f| f.resource.partition.clone());
+                first.map_or_else(|| "aws".to_owned(), |f| f.resource.partition.to_string());
             self.writer = Some(keyaki_report::stream::writer(self.format, ctx, out)?);
         }
         self.writer

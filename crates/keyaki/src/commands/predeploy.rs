@@ -160,7 +160,11 @@ pub fn load(
                 bail!("`--account`, `--partition` and `--parameter` apply to templates, plans and change sets, not to `{}`", path.display());
             }
             let name = path.display().to_string();
-            return Ok(Loaded::Account(keyaki_controls::input::read(&name, &text)?));
+            // The text is handed over: a large snapshot's text is dropped before its
+            // account is built, its large members read again from the file one by one.
+            return Ok(Loaded::Account(keyaki_controls::input::read_file(
+                &name, path, text,
+            )?));
         }
         if kind == Kind::CdkManifest {
             let dir = path.parent().unwrap_or(Path::new("."));
@@ -326,7 +330,9 @@ fn looks_like_template(text: &str) -> bool {
 fn read_limited(path: &Path) -> anyhow::Result<String> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-    let mut bytes = Vec::new();
+    // Room for the whole file at once (no second buffer while it grows).
+    let size = file.metadata().map_or(0, |m| m.len());
+    let mut bytes = Vec::with_capacity(size.min(keyaki_iac::MAX_PLAN_BYTES) as usize + 1);
     file.take(keyaki_iac::MAX_PLAN_BYTES + 1)
         .read_to_end(&mut bytes)
         .with_context(|| format!("cannot read `{}`", path.display()))?;

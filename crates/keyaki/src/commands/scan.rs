@@ -324,7 +324,7 @@ pub fn read_input(global: &Global, path: &Path) -> anyhow::Result<AccountInput> 
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read `{name}`"))?;
     let _ = global;
-    Ok(keyaki_controls::input::read(&name, &text)?)
+    Ok(keyaki_controls::input::read_file(&name, path, text)?)
 }
 
 /// Step 2: defaults, then `--config`, then the command line.
