@@ -712,9 +712,16 @@ fn find_caller(
                 if s.conditions.iter().any(|c| ctx.eval(c) == Some(false)) {
                     continue;
                 }
+                // The tests of `s` keyaki cannot evaluate are assumed to hold for the caller
+                // (they are its `other_conditions`): a `Deny` making the same test holds too.
+                let assumed: Vec<&ConditionEntry> = s
+                    .conditions
+                    .iter()
+                    .filter(|c| ctx.eval(c).is_none())
+                    .collect();
                 let actions: Vec<String> = open
                     .iter()
-                    .filter(|a| !denied(policy, &ctx, a, key.key_arn))
+                    .filter(|a| !denied(policy, &ctx, &assumed, a, key.key_arn))
                     .cloned()
                     .collect();
                 if actions.is_empty() {
@@ -810,10 +817,13 @@ fn other_key_choices(
     out
 }
 
-/// Whether some `Deny` keyaki can evaluate for the caller takes `action` away from it.
+/// Whether some `Deny` keyaki can evaluate for the caller takes `action` away from it: each of
+/// its tests holds for the caller, or is the very test (same operator, key and values) of one
+/// of the `assumed` tests, which hold whenever the open statement lets the caller in.
 fn denied(
     policy: &KeyPolicy,
     ctx: &CallerContext<'_>,
+    assumed: &[&ConditionEntry],
     action: &str,
     key_arn: Option<&str>,
 ) -> bool {
@@ -822,8 +832,21 @@ fn denied(
             && admits(d, ctx.account, ctx.principal)
             && applies_surely(&d.resources, key_arn)
             && action_in(&d.actions, action)
-            && d.conditions.iter().all(|c| ctx.eval(c) == Some(true))
+            && d.conditions.iter().all(|c| match ctx.eval(c) {
+                Some(holds) => holds,
+                None => assumed.iter().any(|a| same_test(a, c)),
+            })
     })
+}
+
+/// The same condition test: operator and key without case, the same set of values.
+fn same_test(a: &ConditionEntry, b: &ConditionEntry) -> bool {
+    fn values(c: &ConditionEntry) -> std::collections::BTreeSet<&str> {
+        c.values.iter().map(String::as_str).collect()
+    }
+    a.operator.eq_ignore_ascii_case(&b.operator)
+        && a.key.eq_ignore_ascii_case(&b.key)
+        && values(a) == values(b)
 }
 
 #[cfg(test)]
