@@ -166,20 +166,11 @@ pub fn write_access_html(
     if !report.not_available.is_empty() {
         writeln!(out, "<h2>Not available</h2>\n<ul>")?;
         for n in &report.not_available {
-            let what = n
-                .key
-                .as_deref()
-                .or(n.principal.as_deref())
-                .unwrap_or("account");
-            let reason = serde_json::to_value(n.reason)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
             writeln!(
                 out,
                 "<li>{} {} \u{2014} {}</li>",
-                escape(what),
-                escape(&reason),
+                escape(n.subject()),
+                escape(&n.reason.code()),
                 escape(&n.message)
             )?;
         }

@@ -110,6 +110,16 @@ pub enum Reason {
     OrganizationPoliciesIncomplete,
 }
 
+impl Reason {
+    /// The code as the JSON answer writes it, e.g. `GRANTS_NOT_COLLECTED`.
+    pub fn code(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+}
+
 /// A key or principal whose access keyaki could not decide in full.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NotAvailable {
@@ -119,6 +129,16 @@ pub struct NotAvailable {
     pub principal: Option<String>,
     pub reason: Reason,
     pub message: String,
+}
+
+impl NotAvailable {
+    /// What is not available: the key, else the principal, else the whole account.
+    pub fn subject(&self) -> &str {
+        self.key
+            .as_deref()
+            .or(self.principal.as_deref())
+            .unwrap_or("account")
+    }
 }
 
 /// The answer (`keyaki access --format json` writes it as it is).

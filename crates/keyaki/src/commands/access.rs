@@ -172,20 +172,11 @@ fn table(out: &mut dyn Write, report: &AccessReport) -> std::io::Result<()> {
     }
     writeln!(out, "NOT AVAILABLE ({})", report.not_available.len())?;
     for n in &report.not_available {
-        let what = n
-            .key
-            .as_deref()
-            .or(n.principal.as_deref())
-            .unwrap_or("account");
-        let reason = serde_json::to_value(n.reason)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
         writeln!(
             out,
             "  {}  {}  {}",
-            printable(what),
-            reason,
+            printable(n.subject()),
+            n.reason.code(),
             printable(&n.message)
         )?;
     }
