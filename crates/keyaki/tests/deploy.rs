@@ -488,3 +488,52 @@ fn the_image_holds_no_secret() {
         assert!(ignored.contains(entry), ".dockerignore has `{entry}`");
     }
 }
+
+/// The task's command line, as ECS will run it, is one `keyaki watch` accepts: every option
+/// is parsed (the run then stops at the store, a file that is not one, before any AWS call).
+#[cfg(feature = "aws")]
+#[test]
+fn keyaki_watch_accepts_the_tasks_command_line() {
+    let t = template(WATCH_TEMPLATE);
+    let task = &resources(&t, "AWS::ECS::TaskDefinition")["TaskDefinition"]["Properties"];
+    let split = &task["ContainerDefinitions"][0]["Command"]["Fn::Split"];
+    assert_eq!(split[0], ",");
+    let sub = &split[1]["Fn::Sub"];
+    let full_scan_every = t["Parameters"]["FullScanEvery"]["Default"]
+        .as_str()
+        .expect("a default");
+    // the additional regions as the `More` variable joins them (`,--region,` before each)
+    let more = &sub[1]["More"]["Fn::If"];
+    assert_eq!(more[0], "HasAdditionalRegions");
+    assert_eq!(more[1]["Fn::Join"][1][0], ",--region,");
+    let line = sub[0]
+        .as_str()
+        .expect("the command's text")
+        .replace(
+            "${EventQueue}",
+            "https://sqs.eu-west-1.amazonaws.com/111122223333/q",
+        )
+        .replace("${FullScanEvery}", full_scan_every)
+        .replace("${AWS::Region}", "eu-west-1")
+        .replace("${More}", ",--region,us-east-1,--region,eu-central-1");
+    assert!(!line.contains("${"), "every variable replaced: {line}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("not-a-store");
+    std::fs::write(&db, "hello").expect("write");
+    let mut args: Vec<String> = line.split(',').map(str::to_owned).collect();
+    let at = args.iter().position(|a| a == "--db").expect("--db") + 1;
+    assert_eq!(
+        args[at], "/var/lib/keyaki/findings.db",
+        "the store on the EFS volume"
+    );
+    args[at] = db.to_string_lossy().into_owned();
+    Command::cargo_bin("keyaki")
+        .expect("the keyaki binary")
+        .env_remove("KEYAKI_DB")
+        .env_remove("KEYAKI_QUEUE_URL")
+        .args(&args)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("not a database"));
+}
