@@ -87,6 +87,14 @@ def measure(watch, lines, setup, s, account, events, rate, keys, log_path):
         if handled >= set(sent) and ls[-1].get("msg") == "recorded":
             break
         time.sleep(0.5)
+    peak_rss_mb = None  # the most memory watch held (VmHWM), for sizing its container
+    try:
+        with open(f"/proc/{watch.pid}/status") as f:
+            for l in f:
+                if l.startswith("VmHWM:"):
+                    peak_rss_mb = round(int(l.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     watch.send_signal(signal.SIGTERM)
     watch.wait(timeout=60)
     latencies, pending, evaluations, batch = [], [], 0, []
@@ -108,7 +116,7 @@ def measure(watch, lines, setup, s, account, events, rate, keys, log_path):
         "events": events, "rate_per_s": rate, "keys": keys,
         "evaluations": evaluations, "mean_events_per_evaluation": round(sum(batch) / len(batch), 2),
         "p50_s": round(pct(50), 3), "p99_s": round(pct(99), 3), "max_s": round(latencies[-1], 3),
-        "watch_exit": watch.returncode,
+        "watch_peak_rss_mb": peak_rss_mb, "watch_exit": watch.returncode,
     }))
 
 

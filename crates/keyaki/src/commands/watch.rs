@@ -33,8 +33,9 @@ use super::Global;
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("assumes_role").args(["role_arn"]).multiple(true)))]
 pub struct WatchArgs {
-    /// The SQS queue the EventBridge rule delivers CloudTrail's IAM and KMS events to.
-    #[arg(long, value_name = "URL")]
+    /// The SQS queue the EventBridge rule delivers CloudTrail's IAM and KMS events to (also
+    /// `KEYAKI_QUEUE_URL`, as the container image takes it).
+    #[arg(long, value_name = "URL", env = "KEYAKI_QUEUE_URL")]
     pub queue_url: String,
     /// The findings store to keep current (also `KEYAKI_DB`; default
     /// `$XDG_DATA_HOME/keyaki/findings.db`, else `~/.local/share/keyaki/findings.db`).
