@@ -113,11 +113,7 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Snapshot, CollectStats), 
     let phase = Instant::now();
     let region_list = match &opts.regions {
         RegionSelection::Default => vec![home.clone()],
-        RegionSelection::List(list) => {
-            let mut list = list.clone();
-            list.dedup();
-            list
-        }
+        RegionSelection::List(list) => distinct_in_order(list),
         RegionSelection::All => {
             regions::enabled_regions(&sdk, &home, call_log(&home, &recorder)).await?
         }
@@ -289,5 +285,39 @@ fn call_log(region: &str, recorder: &Arc<Recorder>) -> CallLog {
     CallLog {
         region: region.to_string(),
         recorder: Arc::clone(recorder),
+    }
+}
+
+/// The regions of `list` in the order given, each once (`--region a --region b --region a`
+/// reads `a` once).
+fn distinct_in_order(list: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    list.iter()
+        .filter(|region| seen.insert(region.as_str()))
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod region_list_tests {
+    use super::distinct_in_order;
+
+    #[test]
+    fn a_region_given_twice_is_read_once_in_its_first_place() {
+        let given: Vec<String> = [
+            "eu-west-1",
+            "us-east-1",
+            "eu-west-1",
+            "us-east-1",
+            "ap-south-1",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            distinct_in_order(&given),
+            ["eu-west-1", "us-east-1", "ap-south-1"]
+                .map(String::from)
+                .to_vec()
+        );
     }
 }
