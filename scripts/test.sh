@@ -123,11 +123,16 @@ export KEYAKI_REQUIRE_IAM_SIMULATE=1
 
 # --- the tests ----------------------------------------------------------------------
 [ "${1:-}" = "--" ] && shift
+# the whole workspace, unless the arguments choose packages (`-p CRATE`, `--package CRATE`)
+scope=(--workspace)
+for arg in "$@"; do
+  case "$arg" in -p|-p*|--package|--package=*) scope=() ;; esac
+done
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --no-fail-fast "$@"
+  cargo nextest run "${scope[@]}" --no-fail-fast "$@"
 else
   log "cargo-nextest not installed: using cargo test"
-  cargo test --workspace --no-fail-fast "$@"
+  cargo test "${scope[@]}" --no-fail-fast "$@"
 fi
 # the server must have survived the whole run (a crash would have failed tests already,
 # this says why)
