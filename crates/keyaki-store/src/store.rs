@@ -59,6 +59,43 @@ impl RunInfo {
     }
 }
 
+/// What a partial evaluation read, for [`Store::record_partial`]: only the resources it
+/// names are recorded, and only the ones read as gone are archived.
+#[derive(Debug, Clone)]
+pub struct PartialScope {
+    /// The inputs read (`aws`, ...), for the run record.
+    pub inputs: Vec<String>,
+    /// What could not be read, for the run record.
+    pub unreadable: Vec<String>,
+    /// When reading began. A finding the store holds from a later read is left as it is.
+    pub read_at: DateTime<Utc>,
+    /// The resources read as gone: their active findings are archived.
+    pub gone: Vec<GoneResource>,
+    /// The outcome of the suppressions file applied to the report, if one was.
+    pub suppressions: Option<SuppressionReport>,
+}
+
+/// A resource read as gone, by its ARN or, when only its name is known (a principal whose
+/// path is not known), by its name: the last segment of its ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoneResource {
+    /// `AWS::IAM::Role`, `AWS::KMS::Key`, ...
+    pub resource_type: String,
+    pub arn: Option<String>,
+    pub name: Option<String>,
+}
+
+impl GoneResource {
+    /// Whether a finding's resource ARN is this resource's.
+    pub fn matches(&self, arn: &str) -> bool {
+        match (&self.arn, &self.name) {
+            (Some(a), _) => a == arn,
+            (None, Some(name)) => arn.rsplit_once('/').map(|(_, last)| last) == Some(name.as_str()),
+            (None, None) => false,
+        }
+    }
+}
+
 /// What recording one scan did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunSummary {
@@ -82,6 +119,10 @@ pub struct RunSummary {
     pub unsuppressed: usize,
     /// Warnings recorded with the run (expired and unmatched suppression rules).
     pub warnings: Vec<String>,
+    /// Partial evaluations: findings not recorded because the store holds them from a
+    /// state read later.
+    #[serde(default)]
+    pub stale: usize,
 }
 
 /// A recorded scan.
@@ -654,7 +695,7 @@ impl Store {
         let mut annotations = Vec::with_capacity(report.findings.len());
         {
             let mut recorder =
-                record::Recorder::new(&tx, run_id, at.clone(), now, info).map_err(sql)?;
+                record::Recorder::new(&tx, run_id, at.clone(), now, now, info).map_err(sql)?;
             let mut seen: HashSet<String> = HashSet::with_capacity(report.findings.len());
             for (index, finding) in report.findings.iter().enumerate() {
                 let id = finding.id();
@@ -665,6 +706,77 @@ impl Store {
                 annotations.push((index, workflow, lifecycle));
             }
             summary.archived = recorder.archive_out_of_scope(report, info)?;
+        }
+        record::finish_run(&tx, &summary).map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        for (index, workflow, lifecycle) in annotations {
+            if let Some(f) = report.findings.get_mut(index) {
+                f.workflow = Some(Box::new(workflow));
+                f.lifecycle = Some(Box::new(lifecycle));
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Records a partial evaluation (the findings of a few resources re-read) in one
+    /// transaction, with the lifecycle of a scan: each finding of `report` is observed as a
+    /// scan observes it, unless the store holds it from a state read after
+    /// `scope.read_at` (then it is left as it is, and counted in `stale`); the active
+    /// findings of the resources `scope.gone` names are archived; nothing is archived
+    /// because it is absent from `report`. The run is recorded with `complete` when
+    /// everything asked for could be read.
+    pub fn record_partial(
+        &mut self,
+        report: &mut ScanReport,
+        scope: &PartialScope,
+        now: DateTime<Utc>,
+    ) -> Result<RunSummary, StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let info = RunInfo {
+            inputs: scope.inputs.clone(),
+            regions: Vec::new(),
+            unreadable: scope.unreadable.clone(),
+            complete: scope.unreadable.is_empty(),
+            global_incomplete: false,
+            incomplete_types: Vec::new(),
+            disabled_controls: Vec::new(),
+            suppressions: scope.suppressions.clone(),
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let at = ts(now);
+        let (run_id, warnings) = record::insert_run(&tx, report, &info, &at).map_err(sql)?;
+        let mut summary = RunSummary {
+            run_id,
+            account: report.account.clone(),
+            warnings,
+            ..RunSummary::default()
+        };
+        let mut annotations = Vec::with_capacity(report.findings.len());
+        {
+            let mut recorder =
+                record::Recorder::new(&tx, run_id, at.clone(), now, scope.read_at, &info)
+                    .map_err(sql)?;
+            let mut seen: HashSet<String> = HashSet::with_capacity(report.findings.len());
+            for (index, finding) in report.findings.iter().enumerate() {
+                let id = finding.id();
+                if !seen.insert(id.clone()) {
+                    continue;
+                }
+                if recorder.read_later(&id)? {
+                    summary.stale += 1;
+                    continue;
+                }
+                let (workflow, lifecycle) = recorder.observe(id, finding, &mut summary)?;
+                annotations.push((index, workflow, lifecycle));
+            }
+            summary.archived = recorder.archive_gone(&report.account, &scope.gone)?;
         }
         record::finish_run(&tx, &summary).map_err(sql)?;
         tx.commit().map_err(sql)?;
