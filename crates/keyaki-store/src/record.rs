@@ -28,6 +28,7 @@ pub(crate) fn insert_run(
     report: &ScanReport,
     info: &RunInfo,
     at: &str,
+    targeted: bool,
 ) -> rusqlite::Result<(i64, Vec<String>)> {
     let warnings: Vec<String> = info
         .suppressions
@@ -38,9 +39,9 @@ pub(crate) fn insert_run(
         "INSERT INTO runs (recorded_at, account, partition, generated_at, collected_at, \
          controls, not_evaluated, regions, inputs, unreadable, complete, total, passed, \
          failed, warning, not_available, created, reopened, resolved, archived, \
-         suppressed, suppressions, warnings) \
+         suppressed, suppressions, warnings, targeted) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-         0, 0, 0, 0, 0, ?17, ?18)",
+         0, 0, 0, 0, 0, ?17, ?18, ?19)",
         params![
             at,
             report.account,
@@ -60,6 +61,7 @@ pub(crate) fn insert_run(
             report.summary.not_available as i64,
             info.suppressions.as_ref().map(json_list),
             json_list(&warnings),
+            targeted,
         ],
     )?;
     Ok((tx.last_insert_rowid(), warnings))

@@ -154,6 +154,10 @@ pub struct RunRecord {
     pub suppressed: i64,
     pub suppressions: Option<SuppressionReport>,
     pub warnings: Vec<String>,
+    /// A partial evaluation of the resources events named (`keyaki watch`): it observed
+    /// only those, so `keyaki diff` does not choose it by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub targeted: bool,
 }
 
 /// The FAILED findings of one run, per control.
@@ -685,7 +689,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
         let at = ts(now);
-        let (run_id, warnings) = record::insert_run(&tx, report, info, &at).map_err(sql)?;
+        let (run_id, warnings) = record::insert_run(&tx, report, info, &at, false).map_err(sql)?;
         let mut summary = RunSummary {
             run_id,
             account: report.account.clone(),
@@ -751,7 +755,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
         let at = ts(now);
-        let (run_id, warnings) = record::insert_run(&tx, report, &info, &at).map_err(sql)?;
+        let (run_id, warnings) = record::insert_run(&tx, report, &info, &at, true).map_err(sql)?;
         let mut summary = RunSummary {
             run_id,
             account: report.account.clone(),
@@ -1167,13 +1171,14 @@ impl Store {
                 .get::<_, Option<String>>(22)?
                 .and_then(|s| serde_json::from_str(&s).ok()),
             warnings: from_json(row.get(23)?),
+            targeted: row.get(24)?,
         })
     }
 
     const RUN_COLUMNS: &'static str = "id, recorded_at, account, partition, generated_at, \
          collected_at, controls, not_evaluated, regions, inputs, unreadable, complete, total, \
          passed, failed, warning, not_available, created, reopened, resolved, archived, \
-         suppressed, suppressions, warnings";
+         suppressed, suppressions, warnings, targeted";
 
     /// The recorded runs, newest first, optionally of one account, at most `limit`.
     pub fn runs(
@@ -1275,7 +1280,7 @@ impl Store {
         self.conn
             .query_row(
                 "SELECT max(id) FROM runs WHERE (?1 IS NULL OR account = ?1) \
-                 AND (?2 IS NULL OR id < ?2)",
+                 AND (?2 IS NULL OR id < ?2) AND targeted = 0",
                 params![account, before],
                 |r| r.get(0),
             )
@@ -1284,6 +1289,8 @@ impl Store {
 
     /// The two runs a diff compares: both given; or A given and B the latest run of A's
     /// account; or, with neither, the latest run and the run before it of the same account.
+    /// A run not named is never a partial evaluation (`RunRecord::targeted`): it observed
+    /// only the resources it re-read, so everything else would look gone.
     pub fn diff_runs(&self, a: Option<i64>, b: Option<i64>) -> Result<(i64, i64), StoreError> {
         match (a, b) {
             (Some(a), Some(b)) => {

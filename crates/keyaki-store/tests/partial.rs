@@ -248,3 +248,48 @@ fn a_full_scan_after_partial_records_keeps_archiving_by_absence() {
         RecordState::Archived
     );
 }
+
+#[test]
+fn diff_compares_full_runs_unless_a_partial_one_is_named() {
+    let (_dir, mut store) = scanned();
+    let partial = store
+        .record_partial(
+            &mut report(vec![finding("KMS.1", "a", Status::Failed)]),
+            &scope(at(2, 12), vec![]),
+            at(2, 12),
+        )
+        .expect("record")
+        .run_id;
+    let full = store
+        .record_scan(
+            &mut report(vec![
+                finding("KMS.1", "a", Status::Failed),
+                finding("KMS.1", "b", Status::Passed),
+                finding("KMS.3", "k", Status::Passed),
+                finding("KMS.4", "k", Status::Passed),
+            ]),
+            &complete(),
+            at(3, 12),
+        )
+        .expect("record")
+        .run_id;
+    store
+        .record_partial(
+            &mut report(vec![finding("KMS.1", "b", Status::Failed)]),
+            &scope(at(4, 12), vec![]),
+            at(4, 12),
+        )
+        .expect("record");
+    assert!(store.run(partial).expect("run").targeted);
+    assert!(!store.run(full).expect("run").targeted);
+    let (a, b) = store.diff_runs(None, None).expect("runs");
+    assert_eq!((a, b), (1, full));
+    let d = store.diff(a, b).expect("diff");
+    assert_eq!(d.reopened.len(), 1, "policy a");
+    assert!(d.gone.is_empty(), "{:?}", d.gone);
+    // named, a partial run is compared as asked
+    assert_eq!(
+        store.diff_runs(Some(1), Some(partial)).expect("runs"),
+        (1, partial)
+    );
+}

@@ -227,12 +227,9 @@ fn counter(metrics: &str, name: &str) -> u64 {
 fn changes_are_recorded_from_their_events_and_none_is_lost_across_a_restart() {
     let endpoint = testing::moto_endpoint();
     let account = testing::fresh_account_id();
-    let setup: Value = serde_json::from_str(&fixture(
-        &endpoint,
-        &account,
-        &["setup", "--keys", "2"],
-    ))
-    .unwrap_or_else(|e| panic!("setup output: {e}"));
+    let setup: Value =
+        serde_json::from_str(&fixture(&endpoint, &account, &["setup", "--keys", "2"]))
+            .unwrap_or_else(|e| panic!("setup output: {e}"));
     let queue = setup["queue_url"].as_str().unwrap_or_default().to_string();
     let key = setup["keys"][0].as_str().unwrap_or_default().to_string();
     let quiet_key = setup["keys"][1].as_str().unwrap_or_default().to_string();
@@ -253,7 +250,11 @@ fn changes_are_recorded_from_their_events_and_none_is_lost_across_a_restart() {
     wait_for_status(&watch, &db, "KMS.2", role, "FAILED");
     // a change no event tells of, then an event about another key: only the key the event
     // names is re-read, so the store keeps the other one as it was last read
-    fixture(&endpoint, &account, &["disable-rotation-quietly", &quiet_key]);
+    fixture(
+        &endpoint,
+        &account,
+        &["disable-rotation-quietly", &quiet_key],
+    );
     fixture(&endpoint, &account, &["disable-rotation", &key]);
     wait_for_status(&watch, &db, "KMS.4", &key, "FAILED");
     assert_eq!(
