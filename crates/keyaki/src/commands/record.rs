@@ -160,7 +160,11 @@ pub fn record_partial(
 ) -> anyhow::Result<keyaki_store::RunSummary> {
     let now = Utc::now();
     let outcome = args.suppressions()?.map(|rules| {
-        let outcome = rules.apply(report, now.date_naive());
+        let mut outcome = rules.apply(report, now.date_naive());
+        // a rule that matches none of the few findings re-read says nothing about the rule
+        outcome
+            .rules
+            .retain(|r| r.state != keyaki_store::RuleState::Unmatched);
         for w in outcome.warnings() {
             eprintln!(
                 "keyaki: warning: {}",
