@@ -73,6 +73,10 @@ async fn each_resource_read_alone_is_judged_as_the_full_collection_judges_it() {
         Resource::ManagedPolicy {
             arn: f.policy_scoped.clone(),
         },
+        // a permissions boundary: excluded from KMS.1 by its usage count alone
+        Resource::ManagedPolicy {
+            arn: f.policy_boundary.clone(),
+        },
         Resource::User {
             name: name(&f.user_decrypt_all),
         },
@@ -110,9 +114,9 @@ async fn each_resource_read_alone_is_judged_as_the_full_collection_judges_it() {
     for (k, v) in &targeted {
         assert_eq!(full.get(k), Some(v), "{k:?}");
     }
-    // every finding of a resource read is there (KMS.1 of both policies, KMS.2 of the five
-    // principals, KMS.3–KMS.5 of the seven keys)
-    assert_eq!(targeted.len(), 2 + 5 + 7 * 3, "{targeted:#?}");
+    // every finding of a resource read is there (KMS.1 of the three policies, KMS.2 of the
+    // five principals, KMS.3–KMS.5 of the seven keys)
+    assert_eq!(targeted.len(), 3 + 5 + 7 * 3, "{targeted:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
