@@ -1,8 +1,9 @@
 //! `keyaki watch`: a long-running service that keeps the findings store current. It
 //! long-polls an SQS queue for the EventBridge events CloudTrail emits for the IAM and KMS
-//! calls the controls look at ([`keyaki_aws::events`]), re-reads the account, re-evaluates
-//! the controls and records the result exactly as `keyaki scan --db` does (the coverage
-//! rules included: what was not read is not archived). A full scan runs every
+//! calls the controls look at ([`keyaki_aws::events`]), re-reads the resources the events
+//! name (`targeted.rs`; the account when an event names less than it changes), re-evaluates
+//! the controls and records the result with the lifecycle of `keyaki scan --db` (what was
+//! not read is not archived). A full scan runs every
 //! `--full-scan-every`.
 //!
 //! Delivery: a message is deleted only once its result is recorded; a body that is not an
