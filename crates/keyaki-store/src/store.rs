@@ -1201,7 +1201,8 @@ impl Store {
     }
 
     /// FAILED findings per control in each of the last `limit` runs of `account`, oldest
-    /// first (for the chart of the HTML report). Suppressed findings count: they are still
+    /// first (for the chart of the HTML report); partial evaluations (`RunRecord::targeted`)
+    /// are left out, as they observe only the resources they re-read. Suppressed findings count: they are still
     /// failing.
     pub fn failed_by_run(
         &self,
@@ -1212,7 +1213,8 @@ impl Store {
             let mut stmt = self
                 .conn
                 .prepare(
-                    "SELECT id, recorded_at FROM runs WHERE account = ?1 ORDER BY id DESC LIMIT ?2",
+                    "SELECT id, recorded_at FROM runs WHERE account = ?1 AND targeted = 0 \
+                     ORDER BY id DESC LIMIT ?2",
                 )
                 .map_err(self.sql())?;
             let rows = stmt
@@ -1237,6 +1239,7 @@ impl Store {
                  JOIN findings f ON f.id = o.finding_id \
                  JOIN runs r ON r.id = o.run_id \
                  WHERE r.account = ?1 AND o.run_id >= ?2 AND o.status = 'FAILED' \
+                 AND r.targeted = 0 \
                  GROUP BY o.run_id, f.control",
             )
             .map_err(self.sql())?;

@@ -293,3 +293,18 @@ fn diff_compares_full_runs_unless_a_partial_one_is_named() {
         (1, partial)
     );
 }
+
+#[test]
+fn the_failed_counts_of_the_html_chart_are_those_of_full_runs() {
+    let (_dir, mut store) = scanned();
+    store
+        .record_partial(
+            &mut report(vec![finding("KMS.1", "a", Status::Failed)]),
+            &scope(at(2, 12), vec![]),
+            at(2, 12),
+        )
+        .expect("record");
+    let runs = store.failed_by_run(ACCOUNT, 30).expect("runs");
+    assert_eq!(runs.len(), 1, "the full scan only: {runs:?}");
+    assert!(runs[0].failed_by_control.is_empty());
+}
