@@ -342,6 +342,25 @@ fn changes_are_recorded_from_their_events_and_none_is_lost_across_a_restart() {
     assert!(counter(&metrics, "keyaki_watch_last_evaluation_timestamp_seconds") > 1_700_000_000);
     assert!(http_get(&addr, "/healthz").starts_with("HTTP/1.1 200 OK\r\n"));
 
+    // an event that does not name all it changes (the boundary that stops being one is not
+    // in it): the whole account is re-read, which brings in the change no event named
+    fixture(
+        &endpoint,
+        &account,
+        &["event", "iam", "DeleteRolePermissionsBoundary", "app"],
+    );
+    wait_for_status(&watch, &db, "KMS.4", &quiet_key, "FAILED");
+    let metrics = http_get(&addr, "/metrics");
+    assert_eq!(counter(&metrics, "keyaki_watch_full_rereads_total"), 1);
+    assert!(
+        watch
+            .lines()
+            .iter()
+            .any(|l| l["msg"] == "the whole account is re-read" && l["why"].is_string()),
+        "{}",
+        watch.log()
+    );
+
     let (code, took) = watch.terminate();
     assert_eq!(code, Some(0), "SIGTERM is a clean stop");
     assert!(took < Duration::from_secs(10), "stopping took {took:?}");
