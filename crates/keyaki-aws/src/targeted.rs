@@ -257,8 +257,17 @@ pub async fn read(
     };
     let mut resources = Vec::with_capacity(results.len());
     let mut unreachable = false;
+    // one resource named two ways (a key by id and by ARN, a role name in another case:
+    // IAM names ignore case) is read twice: its record goes in once, as a snapshot holding
+    // it twice would be ambiguous
+    let mut recorded: std::collections::HashSet<String> = std::collections::HashSet::new();
     for (read, record, lost) in results {
         unreachable |= lost;
+        let record = record.filter(|_| {
+            read.arn
+                .as_ref()
+                .is_none_or(|arn| recorded.insert(arn.clone()))
+        });
         if matches!(read.resource, Resource::Key { .. }) {
             snapshot.kms.get_or_insert_with(BTreeMap::new);
         } else {

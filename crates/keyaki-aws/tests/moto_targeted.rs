@@ -189,3 +189,43 @@ async fn a_resource_that_does_not_exist_is_read_as_gone_and_another_account_is_n
     assert_eq!(report.findings.len(), 1, "{:#?}", report.findings);
     assert_eq!(report.findings[0].status.as_str(), "PASSED");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_named_two_ways_is_recorded_once() {
+    let endpoint = testing::moto_endpoint();
+    let account = testing::fresh_account_id();
+    let cfg = testing::account_config(&endpoint, &account).await;
+    let f = testing::create_standard_fixtures(&cfg, &account).await;
+    let asked = vec![
+        (account.clone(), key(&f.key_rotating)),
+        (
+            account.clone(),
+            Resource::Key {
+                region: REGION_A.into(),
+                key: f.key_rotating.clone(),
+            },
+        ),
+    ];
+    let partial = targeted::read(&options(&endpoint, &account), &asked)
+        .await
+        .unwrap_or_else(|e| panic!("targeted read: {e}"));
+    assert_eq!(partial.resources.len(), 2);
+    let keys = partial.snapshot.kms.clone().unwrap_or_default();
+    assert_eq!(keys.get(REGION_A).map(Vec::len), Some(1), "{keys:#?}");
+    let input = partial.input("targeted").unwrap_or_else(|e| panic!("{e}"));
+    let report = keyaki_controls::evaluate(&input, &keyaki_controls::Parameters::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.reason.code.as_str() != "INVALID_INPUT"),
+        "{:#?}",
+        report.findings
+    );
+    assert_eq!(
+        report.findings.len(),
+        3,
+        "KMS.3, KMS.4 and KMS.5 of the key"
+    );
+}
