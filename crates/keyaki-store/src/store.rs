@@ -76,7 +76,8 @@ pub struct PartialScope {
 }
 
 /// A resource read as gone, by its ARN or, when only its name is known (a principal whose
-/// path is not known), by its name: the last segment of its ARN.
+/// path is not known), by its name: the last segment of its ARN, compared without regard
+/// to case as IAM compares names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoneResource {
     /// `AWS::IAM::Role`, `AWS::KMS::Key`, ...
@@ -90,7 +91,10 @@ impl GoneResource {
     pub fn matches(&self, arn: &str) -> bool {
         match (&self.arn, &self.name) {
             (Some(a), _) => a == arn,
-            (None, Some(name)) => arn.rsplit_once('/').map(|(_, last)| last) == Some(name.as_str()),
+            // IAM names are unique without regard to case
+            (None, Some(name)) => arn
+                .rsplit_once('/')
+                .is_some_and(|(_, last)| last.eq_ignore_ascii_case(name)),
             (None, None) => false,
         }
     }
