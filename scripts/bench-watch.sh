@@ -6,7 +6,8 @@
 #
 #   scripts/bench-watch.sh [EVENTS] [RATE] [KEYS]
 #
-# KEYAKI_BIN=path uses that binary instead of building the release one.
+# KEYAKI_BIN=path uses that binary instead of building the release one. UNNAMED=1 sends
+# events that do not name their key, so that every batch is a full re-read (the comparison).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD

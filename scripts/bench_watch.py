@@ -9,6 +9,11 @@ starts `keyaki watch` on it, sends EVENTS CloudTrail-shaped KMS events at RATE p
 (DisableKeyRotation/EnableKeyRotation of the keys in turn, the change made before each
 event), then reads watch's JSON log: an event's latency is the time of the first `recorded`
 line after its `event` line, minus the time just after SendMessage returned.
+
+Each event names its key, so each batch is re-read resource by resource (`"read":
+"targeted"` in the log). With UNNAMED=1 the events leave the key out (`requestParameters`
+without `keyId`), so each batch is a re-read of the whole account, as before targeted
+re-reads: the same binary measures both.
 """
 import datetime
 import json
@@ -73,8 +78,9 @@ def measure(watch, lines, setup, s, account, events, rate, keys, log_path):
         key = setup["keys"][i % keys]
         enable = (i // keys) % 2 == 1
         (kms.enable_key_rotation if enable else kms.disable_key_rotation)(KeyId=key)
+        params = {} if os.environ.get("UNNAMED") == "1" else {"keyId": key}
         ev = we.event(account, "kms.amazonaws.com",
-                      "EnableKeyRotation" if enable else "DisableKeyRotation", {"keyId": key})
+                      "EnableKeyRotation" if enable else "DisableKeyRotation", params)
         sqs.send_message(QueueUrl=setup["queue_url"], MessageBody=json.dumps(ev))
         sent[ev["id"]] = time.time()
         pause = start + (i + 1) / rate - time.time()
@@ -97,12 +103,14 @@ def measure(watch, lines, setup, s, account, events, rate, keys, log_path):
         pass
     watch.send_signal(signal.SIGTERM)
     watch.wait(timeout=60)
-    latencies, pending, evaluations, batch = [], [], 0, []
+    latencies, pending, evaluations, batch, reads = [], [], 0, [], {}
     for l in lines():
         if l.get("msg") == "event":
             pending.append(l["event_id"])
         elif l.get("msg") == "recorded" and l.get("why") == "events":
             evaluations += 1
+            kind = l.get("read", "full")
+            reads[kind] = reads.get(kind, 0) + 1
             batch.append(len(pending))
             for e in pending:
                 if e in sent:
@@ -114,7 +122,7 @@ def measure(watch, lines, setup, s, account, events, rate, keys, log_path):
     pct = lambda p: latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))]
     print(json.dumps({
         "events": events, "rate_per_s": rate, "keys": keys,
-        "evaluations": evaluations, "mean_events_per_evaluation": round(sum(batch) / len(batch), 2),
+        "evaluations": evaluations, "reads": reads, "mean_events_per_evaluation": round(sum(batch) / len(batch), 2),
         "p50_s": round(pct(50), 3), "p99_s": round(pct(99), 3), "max_s": round(latencies[-1], 3),
         "watch_peak_rss_mb": peak_rss_mb, "watch_exit": watch.returncode,
     }))

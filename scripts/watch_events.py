@@ -5,6 +5,8 @@ and sends, for each, the EventBridge event CloudTrail would emit to the SQS queu
     watch_events.py ENDPOINT ACCOUNT setup [--keys N]   -> JSON: queue_url, role, keys
     watch_events.py ENDPOINT ACCOUNT put-policy ROLE NAME
     watch_events.py ENDPOINT ACCOUNT disable-rotation KEY
+    watch_events.py ENDPOINT ACCOUNT disable-rotation-quietly KEY   (the change, no event)
+    watch_events.py ENDPOINT ACCOUNT delete-group NAME        (its inline policies, then it)
     watch_events.py ENDPOINT ACCOUNT schedule-deletion KEY
     watch_events.py ENDPOINT ACCOUNT cancel-deletion KEY
     watch_events.py ENDPOINT ACCOUNT event SERVICE NAME KEY   (the event alone, no change)
@@ -80,9 +82,11 @@ def main():
         trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
                  "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
         iam.create_role(RoleName="app", AssumeRolePolicyDocument=json.dumps(trust))
-        iam.put_role_policy(RoleName="app", PolicyName="logs", PolicyDocument=json.dumps({
-            "Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-            "Action": "logs:PutLogEvents", "Resource": "*"}]}))
+        logs = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                           "Action": "logs:PutLogEvents", "Resource": "*"}]})
+        iam.put_role_policy(RoleName="app", PolicyName="logs", PolicyDocument=logs)
+        iam.create_group(GroupName="ops")
+        iam.put_group_policy(GroupName="ops", PolicyName="logs", PolicyDocument=logs)
         ids = []
         for _ in range(keys):
             k = kms.create_key(Description="watched")["KeyMetadata"]["KeyId"]
@@ -99,6 +103,13 @@ def main():
     elif command == "disable-rotation":
         kms.disable_key_rotation(KeyId=rest[0])
         send(event(account, "kms.amazonaws.com", "DisableKeyRotation", {"keyId": rest[0]}))
+    elif command == "disable-rotation-quietly":
+        kms.disable_key_rotation(KeyId=rest[0])
+    elif command == "delete-group":
+        for name in iam.list_group_policies(GroupName=rest[0])["PolicyNames"]:
+            iam.delete_group_policy(GroupName=rest[0], PolicyName=name)
+        iam.delete_group(GroupName=rest[0])
+        send(event(account, "iam.amazonaws.com", "DeleteGroup", {"groupName": rest[0]}))
     elif command == "schedule-deletion":
         kms.schedule_key_deletion(KeyId=rest[0], PendingWindowInDays=7)
         send(event(account, "kms.amazonaws.com", "ScheduleKeyDeletion",

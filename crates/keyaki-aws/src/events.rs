@@ -3,7 +3,9 @@
 //!
 //! The event is only a hint of *what* changed: keyaki never applies its content, it re-reads
 //! the current state. So this module only says which account, region and service the
-//! change touched, and which resource (for the logs). Pure: no AWS call.
+//! change touched, which resource (for the logs), and what is to be re-read ([`Target`]):
+//! the resources the call names, or the whole account when the call may change something
+//! the event does not name. Pure: no AWS call.
 
 use serde_json::Value;
 
@@ -82,6 +84,68 @@ pub struct Change {
     pub resource: Option<String>,
     /// `detail.eventTime` (or `time`), as written.
     pub event_time: Option<String>,
+    /// What is to be re-read for this change.
+    pub target: Target,
+}
+
+/// What a change asks to re-read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// These resources and nothing else: the event names everything its call can change
+    /// in what the controls look at.
+    Resources(Vec<Resource>),
+    /// The whole account: the call may change a resource the event does not name (the
+    /// reason says which).
+    Account(&'static str),
+}
+
+/// A resource an event names, as the targeted re-read reads it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Resource {
+    /// A customer managed policy of the event's account (KMS.1).
+    ManagedPolicy {
+        arn: String,
+    },
+    /// A user, role or group, by name (its inline policies: KMS.2).
+    User {
+        name: String,
+    },
+    Role {
+        name: String,
+    },
+    Group {
+        name: String,
+    },
+    /// A key, by id or ARN, in a region (KMS.3 to KMS.5).
+    Key {
+        region: String,
+        key: String,
+    },
+}
+
+impl Resource {
+    /// The resource type of its findings.
+    pub fn resource_type(&self) -> &'static str {
+        match self {
+            Resource::ManagedPolicy { .. } => "AWS::IAM::Policy",
+            Resource::User { .. } => "AWS::IAM::User",
+            Resource::Role { .. } => "AWS::IAM::Role",
+            Resource::Group { .. } => "AWS::IAM::Group",
+            Resource::Key { .. } => "AWS::KMS::Key",
+        }
+    }
+
+    /// How the logs name it: the policy ARN, `role/NAME`, `REGION/KEY`.
+    pub fn label(&self) -> String {
+        match self {
+            Resource::ManagedPolicy { arn } => arn.clone(),
+            Resource::User { name } => format!("user/{name}"),
+            Resource::Role { name } => format!("role/{name}"),
+            Resource::Group { name } => format!("group/{name}"),
+            Resource::Key { key, .. } if key.starts_with("arn:") => key.clone(),
+            Resource::Key { region, key } => format!("{region}/{key}"),
+        }
+    }
 }
 
 /// What a message body is.
@@ -143,12 +207,14 @@ pub fn parse(body: &str) -> Result<Parsed, ParseError> {
     {
         return Err(ParseError::NotAnEvent("the region is not a region name"));
     }
+    let target = target(&name, &account, &region, detail);
     Ok(Parsed::Change(Change {
         event_id: text(&v, "id"),
         account,
         region,
         service,
         resource: resource(service, detail),
+        target,
         event_name: name,
         event_time: text(detail, "eventTime").or_else(|| text(&v, "time")),
     }))
@@ -178,6 +244,161 @@ fn resource(service: Service, detail: &Value) -> Option<String> {
                 .and_then(Value::as_str)
                 .map(str::to_owned)
         }),
+    }
+}
+
+/// What the call `name` asks to re-read, from its request parameters (and, for a created
+/// resource, its response elements). Only what the event says for certain is targeted;
+/// anything else is the whole account.
+fn target(name: &str, account: &str, region: &str, detail: &Value) -> Target {
+    let param = |key: &str| {
+        detail
+            .pointer(&format!("/requestParameters/{key}"))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    let one = |r: Result<Resource, &'static str>| match r {
+        Ok(r) => Target::Resources(vec![r]),
+        Err(why) => Target::Account(why),
+    };
+    let user = || iam_name(param("userName")).map(|name| Resource::User { name });
+    let role = || iam_name(param("roleName")).map(|name| Resource::Role { name });
+    let group = || iam_name(param("groupName")).map(|name| Resource::Group { name });
+    match name {
+        "CreatePolicy" => one(policy(
+            detail
+                .pointer("/responseElements/policy/arn")
+                .and_then(Value::as_str),
+            account,
+            "the new policy's ARN is not in the event's response elements",
+        )),
+        "CreatePolicyVersion"
+        | "SetDefaultPolicyVersion"
+        | "DeletePolicy"
+        | "DeletePolicyVersion" => one(policy(
+            param("policyArn"),
+            account,
+            "the event names no policy ARN",
+        )),
+        "PutUserPolicy" | "DeleteUserPolicy" | "CreateUser" | "DeleteUser" => {
+            with_boundary(user(), name, param("permissionsBoundary"), account)
+        }
+        "PutRolePolicy" | "DeleteRolePolicy" | "CreateRole" | "DeleteRole" => {
+            with_boundary(role(), name, param("permissionsBoundary"), account)
+        }
+        "PutGroupPolicy" | "DeleteGroupPolicy" | "CreateGroup" | "DeleteGroup" => one(group()),
+        "PutRolePermissionsBoundary"
+        | "DeleteRolePermissionsBoundary"
+        | "PutUserPermissionsBoundary"
+        | "DeleteUserPermissionsBoundary" => Target::Account(
+            "the policy that stops being a permissions boundary (KMS.1) is not in the event",
+        ),
+        "CreateKey" => one(detail
+            .pointer("/responseElements/keyMetadata/arn")
+            .or_else(|| detail.pointer("/responseElements/keyMetadata/keyId"))
+            .and_then(Value::as_str)
+            .ok_or("the new key is not in the event's response elements")
+            .and_then(|k| key(k, account, region))),
+        "RetireGrant" => one(param("keyId")
+            .ok_or("a grant retired by its token names no key")
+            .and_then(|k| key(k, account, region))),
+        _ => one(param("keyId")
+            .ok_or("the event names no key")
+            .and_then(|k| key(k, account, region))),
+    }
+}
+
+/// A created principal may be given a permissions boundary, which changes the boundary
+/// policy's KMS.1 finding: it is re-read too. A deleted user or role may have had one,
+/// which the event does not name: the whole account is re-read.
+fn with_boundary(
+    principal: Result<Resource, &'static str>,
+    name: &str,
+    boundary: Option<&str>,
+    account: &str,
+) -> Target {
+    if name == "DeleteUser" || name == "DeleteRole" {
+        return Target::Account(
+            "a deleted user or role may leave a permissions boundary policy (KMS.1) the event does not name",
+        );
+    }
+    let principal = match principal {
+        Ok(p) => p,
+        Err(why) => return Target::Account(why),
+    };
+    match boundary {
+        None => Target::Resources(vec![principal]),
+        Some(arn) => match policy(Some(arn), account, "") {
+            Ok(policy) => Target::Resources(vec![principal, policy]),
+            // an AWS managed boundary: no KMS.1 finding changes
+            Err(_) if arn.contains(":iam::aws:policy/") => Target::Resources(vec![principal]),
+            Err(_) => Target::Account("the permissions boundary is not a policy ARN"),
+        },
+    }
+}
+
+/// An IAM name (`[\w+=,.@-]`, at most 128 characters).
+fn iam_name(name: Option<&str>) -> Result<String, &'static str> {
+    let name = name.ok_or("the event names no principal")?;
+    let ok = name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if ok {
+        Ok(name.to_owned())
+    } else {
+        Err("the principal's name is not an IAM name")
+    }
+}
+
+/// A customer managed policy ARN of `account`.
+fn policy(
+    arn: Option<&str>,
+    account: &str,
+    missing: &'static str,
+) -> Result<Resource, &'static str> {
+    let arn = arn.ok_or(missing)?;
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "iam", "", acct, rest] if *acct == account && rest.starts_with("policy/") => {
+            Ok(Resource::ManagedPolicy {
+                arn: arn.to_owned(),
+            })
+        }
+        _ => Err("the policy ARN is not one of a customer managed policy of the event's account"),
+    }
+}
+
+/// A key named by id or ARN (an alias names no key for certain).
+fn key(k: &str, account: &str, region: &str) -> Result<Resource, &'static str> {
+    let plain = |s: &str| {
+        !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    if let Some(rest) = k.strip_prefix("arn:") {
+        let parts: Vec<&str> = rest.splitn(5, ':').collect();
+        return match parts.as_slice() {
+            [_, "kms", r, acct, id]
+                if *acct == account
+                    && !r.is_empty()
+                    && r.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && id.strip_prefix("key/").is_some_and(plain) =>
+            {
+                Ok(Resource::Key {
+                    region: (*r).to_owned(),
+                    key: k.to_owned(),
+                })
+            }
+            _ => Err("the key ARN is not one of a key of the event's account"),
+        };
+    }
+    if plain(k) {
+        Ok(Resource::Key {
+            region: region.to_owned(),
+            key: k.to_owned(),
+        })
+    } else {
+        Err("the key is named by an alias or not by a key id")
     }
 }
 
@@ -323,5 +544,330 @@ mod tests {
             parse(&v.to_string()),
             Err(ParseError::NotAnEvent(_))
         ));
+    }
+
+    /// The target of one event: `name` from `source` with these request parameters and
+    /// response elements, in account 444455556666, region eu-west-1.
+    fn target_of(source: &str, name: &str, params: Value, response: Value) -> Target {
+        let mut v: Value = serde_json::from_str(&event(source, name, params)).unwrap_or_default();
+        v["detail"]["responseElements"] = response;
+        match parse(&v.to_string()) {
+            Ok(Parsed::Change(c)) => c.target,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn resources(r: Vec<Resource>) -> Target {
+        Target::Resources(r)
+    }
+
+    const POLICY: &str = "arn:aws:iam::444455556666:policy/team/ReadKeys";
+
+    #[test]
+    fn a_managed_policy_change_targets_the_policy() {
+        let policy = || Resource::ManagedPolicy { arn: POLICY.into() };
+        for name in [
+            "CreatePolicyVersion",
+            "SetDefaultPolicyVersion",
+            "DeletePolicy",
+            "DeletePolicyVersion",
+        ] {
+            assert_eq!(
+                target_of(
+                    "iam.amazonaws.com",
+                    name,
+                    json!({"policyArn": POLICY, "versionId": "v2"}),
+                    Value::Null
+                ),
+                resources(vec![policy()]),
+                "{name}"
+            );
+        }
+        // a created policy is named by the response
+        assert_eq!(
+            target_of(
+                "iam.amazonaws.com",
+                "CreatePolicy",
+                json!({"policyName": "ReadKeys", "policyDocument": "{}"}),
+                json!({"policy": {"arn": POLICY, "policyName": "ReadKeys"}})
+            ),
+            resources(vec![policy()])
+        );
+    }
+
+    #[test]
+    fn a_policy_the_event_does_not_name_for_certain_is_a_full_read() {
+        // no response elements (a failed call, or a trail that drops them)
+        assert!(matches!(
+            target_of(
+                "iam.amazonaws.com",
+                "CreatePolicy",
+                json!({"policyName": "p"}),
+                Value::Null
+            ),
+            Target::Account(_)
+        ));
+        // another account's policy, an AWS managed one
+        for arn in [
+            "arn:aws:iam::111122223333:policy/ReadKeys",
+            "arn:aws:iam::aws:policy/AdministratorAccess",
+            "not-an-arn",
+        ] {
+            assert!(
+                matches!(
+                    target_of(
+                        "iam.amazonaws.com",
+                        "CreatePolicyVersion",
+                        json!({"policyArn": arn}),
+                        Value::Null
+                    ),
+                    Target::Account(_)
+                ),
+                "{arn}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_inline_policy_change_targets_its_principal() {
+        for (name, key, expected) in [
+            (
+                "PutUserPolicy",
+                "userName",
+                Resource::User {
+                    name: "alice".into(),
+                },
+            ),
+            (
+                "DeleteUserPolicy",
+                "userName",
+                Resource::User {
+                    name: "alice".into(),
+                },
+            ),
+            (
+                "PutRolePolicy",
+                "roleName",
+                Resource::Role {
+                    name: "alice".into(),
+                },
+            ),
+            (
+                "DeleteRolePolicy",
+                "roleName",
+                Resource::Role {
+                    name: "alice".into(),
+                },
+            ),
+            (
+                "PutGroupPolicy",
+                "groupName",
+                Resource::Group {
+                    name: "alice".into(),
+                },
+            ),
+            (
+                "DeleteGroupPolicy",
+                "groupName",
+                Resource::Group {
+                    name: "alice".into(),
+                },
+            ),
+            (
+                "CreateUser",
+                "userName",
+                Resource::User {
+                    name: "alice".into(),
+                },
+            ),
+            (
+                "CreateRole",
+                "roleName",
+                Resource::Role {
+                    name: "alice".into(),
+                },
+            ),
+            (
+                "CreateGroup",
+                "groupName",
+                Resource::Group {
+                    name: "alice".into(),
+                },
+            ),
+            (
+                "DeleteGroup",
+                "groupName",
+                Resource::Group {
+                    name: "alice".into(),
+                },
+            ),
+        ] {
+            assert_eq!(
+                target_of(
+                    "iam.amazonaws.com",
+                    name,
+                    json!({key: "alice", "policyName": "p"}),
+                    Value::Null
+                ),
+                resources(vec![expected]),
+                "{name}"
+            );
+        }
+        // a principal without a name, or with one IAM does not allow
+        for params in [
+            json!({}),
+            json!({"roleName": "a/b"}),
+            json!({"roleName": ""}),
+        ] {
+            assert!(
+                matches!(
+                    target_of(
+                        "iam.amazonaws.com",
+                        "PutRolePolicy",
+                        params.clone(),
+                        Value::Null
+                    ),
+                    Target::Account(_)
+                ),
+                "{params}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_principal_created_with_a_boundary_targets_the_boundary_policy_too() {
+        assert_eq!(
+            target_of(
+                "iam.amazonaws.com",
+                "CreateRole",
+                json!({"roleName": "app", "permissionsBoundary": POLICY}),
+                Value::Null
+            ),
+            resources(vec![
+                Resource::Role { name: "app".into() },
+                Resource::ManagedPolicy { arn: POLICY.into() }
+            ])
+        );
+        // an AWS managed boundary has no KMS.1 finding
+        assert_eq!(
+            target_of(
+                "iam.amazonaws.com",
+                "CreateUser",
+                json!({"userName": "bob", "permissionsBoundary": "arn:aws:iam::aws:policy/PowerUserAccess"}),
+                Value::Null
+            ),
+            resources(vec![Resource::User { name: "bob".into() }])
+        );
+    }
+
+    #[test]
+    fn boundary_changes_and_deleted_users_and_roles_are_full_reads() {
+        for (name, params) in [
+            (
+                "PutRolePermissionsBoundary",
+                json!({"roleName": "app", "permissionsBoundary": POLICY}),
+            ),
+            ("DeleteRolePermissionsBoundary", json!({"roleName": "app"})),
+            (
+                "PutUserPermissionsBoundary",
+                json!({"userName": "bob", "permissionsBoundary": POLICY}),
+            ),
+            ("DeleteUserPermissionsBoundary", json!({"userName": "bob"})),
+            ("DeleteUser", json!({"userName": "bob"})),
+            ("DeleteRole", json!({"roleName": "app"})),
+        ] {
+            assert!(
+                matches!(
+                    target_of("iam.amazonaws.com", name, params, Value::Null),
+                    Target::Account(_)
+                ),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_key_change_targets_the_key_in_the_call_region() {
+        let id = "1234abcd-12ab-34cd-56ef-1234567890ab";
+        for name in [
+            "ScheduleKeyDeletion",
+            "CancelKeyDeletion",
+            "EnableKeyRotation",
+            "DisableKeyRotation",
+            "PutKeyPolicy",
+            "CreateGrant",
+            "RevokeGrant",
+            "RetireGrant",
+        ] {
+            assert_eq!(
+                target_of("kms.amazonaws.com", name, json!({"keyId": id}), Value::Null),
+                resources(vec![Resource::Key {
+                    region: "eu-west-1".into(),
+                    key: id.into()
+                }]),
+                "{name}"
+            );
+        }
+        // a key ARN gives its own region
+        let arn = format!("arn:aws:kms:us-east-2:444455556666:key/{id}");
+        assert_eq!(
+            target_of(
+                "kms.amazonaws.com",
+                "PutKeyPolicy",
+                json!({"keyId": arn}),
+                Value::Null
+            ),
+            resources(vec![Resource::Key {
+                region: "us-east-2".into(),
+                key: arn.clone()
+            }])
+        );
+        // a created key is named by the response
+        assert_eq!(
+            target_of(
+                "kms.amazonaws.com",
+                "CreateKey",
+                json!({"keySpec": "SYMMETRIC_DEFAULT"}),
+                json!({"keyMetadata": {"keyId": id, "arn": arn}})
+            ),
+            resources(vec![Resource::Key {
+                region: "us-east-2".into(),
+                key: arn
+            }])
+        );
+    }
+
+    #[test]
+    fn a_key_the_event_does_not_name_for_certain_is_a_full_read() {
+        for (name, params, response) in [
+            // the response elements are missing
+            ("CreateKey", json!({}), Value::Null),
+            // a grant retired by its token alone
+            (
+                "RetireGrant",
+                json!({"grantToken": "AQpAM2RhZ..."}),
+                Value::Null,
+            ),
+            // an alias, another account's key
+            (
+                "DisableKeyRotation",
+                json!({"keyId": "alias/app"}),
+                Value::Null,
+            ),
+            (
+                "CreateGrant",
+                json!({"keyId": "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}),
+                Value::Null,
+            ),
+            ("PutKeyPolicy", json!({}), Value::Null),
+        ] {
+            assert!(
+                matches!(
+                    target_of("kms.amazonaws.com", name, params.clone(), response),
+                    Target::Account(_)
+                ),
+                "{name} {params}"
+            );
+        }
     }
 }

@@ -19,6 +19,7 @@ pub mod limits;
 pub mod organization;
 pub mod queue;
 pub mod securityhub;
+pub mod targeted;
 /// Fixtures for the tests against the moto emulator (this crate's and the binary's). Always
 /// compiled, so that tests and builds share one feature set of this crate; unused code is
 /// left out of the binary by the linker.

@@ -30,8 +30,8 @@ pub use error::{StoreError, SuppressionError};
 pub use keyaki_policy::Glob;
 pub use location::{default_path, ENV_DB};
 pub use store::{
-    Diff, DiffEntry, Filter, HistoryEntry, RunFailures, RunInfo, RunRecord, RunSummary, Store,
-    StoredFinding, WorkflowUpdate, SCAN_ACTOR,
+    Diff, DiffEntry, Filter, GoneResource, HistoryEntry, PartialScope, RunFailures, RunInfo,
+    RunRecord, RunSummary, Store, StoredFinding, WorkflowUpdate, SCAN_ACTOR,
 };
 pub use suppress::{
     is_suppressed, RuleOutcome, RuleState, SuppressionReport, Suppressions, DEFAULT_FILE,

@@ -16,7 +16,8 @@ use rusqlite::{params, CachedStatement, OptionalExtension, Transaction};
 use crate::error::StoreError;
 use crate::lifecycle::{self, Change, Observation, Prior};
 use crate::store::{
-    is_global, json_list, record_of, status_of, workflow_of, RunInfo, RunSummary, SCAN_ACTOR,
+    is_global, json_list, record_of, status_of, workflow_of, GoneResource, RunInfo, RunSummary,
+    SCAN_ACTOR,
 };
 use crate::suppress::SuppressionReport;
 
@@ -27,6 +28,7 @@ pub(crate) fn insert_run(
     report: &ScanReport,
     info: &RunInfo,
     at: &str,
+    targeted: bool,
 ) -> rusqlite::Result<(i64, Vec<String>)> {
     let warnings: Vec<String> = info
         .suppressions
@@ -37,9 +39,9 @@ pub(crate) fn insert_run(
         "INSERT INTO runs (recorded_at, account, partition, generated_at, collected_at, \
          controls, not_evaluated, regions, inputs, unreadable, complete, total, passed, \
          failed, warning, not_available, created, reopened, resolved, archived, \
-         suppressed, suppressions, warnings) \
+         suppressed, suppressions, warnings, targeted) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-         0, 0, 0, 0, 0, ?17, ?18)",
+         0, 0, 0, 0, 0, ?17, ?18, ?19)",
         params![
             at,
             report.account,
@@ -59,9 +61,16 @@ pub(crate) fn insert_run(
             report.summary.not_available as i64,
             info.suppressions.as_ref().map(json_list),
             json_list(&warnings),
+            targeted,
         ],
     )?;
     Ok((tx.last_insert_rowid(), warnings))
+}
+
+/// A read time as the store keeps it: RFC 3339 in UTC with microseconds, always the same
+/// width, so that two read times compare as text.
+pub(crate) fn read_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// Writes the run's counts of changes.
@@ -129,6 +138,8 @@ pub(crate) struct Recorder<'tx> {
     tx: &'tx Transaction<'tx>,
     run_id: i64,
     at: String,
+    /// When the recorded state was read (microseconds, so that times compare as text).
+    read_at: String,
     today: NaiveDate,
     rules_applied: bool,
     select: CachedStatement<'tx>,
@@ -147,6 +158,7 @@ impl<'tx> Recorder<'tx> {
         run_id: i64,
         at: String,
         now: DateTime<Utc>,
+        read_at: DateTime<Utc>,
         info: &RunInfo,
     ) -> rusqlite::Result<Recorder<'tx>> {
         let path = tx.path().map(std::path::PathBuf::from).unwrap_or_default();
@@ -154,6 +166,7 @@ impl<'tx> Recorder<'tx> {
             tx,
             run_id,
             at,
+            read_at: read_time(read_at),
             today: now.date_naive(),
             rules_applied: info.suppressions.is_some(),
             select: tx.prepare_cached(StoredRow::SELECT)?,
@@ -161,18 +174,19 @@ impl<'tx> Recorder<'tx> {
                 "INSERT INTO findings (id, control, resource_arn, resource_type, account, \
                  region, status, severity, reason_code, workflow, record_state, \
                  first_observed_at, last_observed_at, updated_at, first_run, last_run, \
-                 suppression) \
+                 suppression, last_read_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'ACTIVE', ?11, ?11, ?11, \
-                 ?12, ?12, ?13)",
+                 ?12, ?12, ?13, ?14)",
             )?,
             touch: tx.prepare_cached(
-                "UPDATE findings SET last_observed_at = ?2, last_run = ?3 WHERE id = ?1",
+                "UPDATE findings SET last_observed_at = ?2, last_run = ?3, last_read_at = ?4 \
+                 WHERE id = ?1",
             )?,
             update: tx.prepare_cached(
                 "UPDATE findings SET resource_type = ?2, account = ?3, region = ?4, \
                  status = ?5, severity = ?6, reason_code = ?7, workflow = ?8, \
                  record_state = 'ACTIVE', last_observed_at = ?9, updated_at = ?9, \
-                 last_run = ?10, suppression = ?11 WHERE id = ?1",
+                 last_run = ?10, suppression = ?11, last_read_at = ?12 WHERE id = ?1",
             )?,
             put_body: tx.prepare_cached(
                 "INSERT OR REPLACE INTO finding_bodies (id, body) VALUES (?1, ?2)",
@@ -262,6 +276,7 @@ impl<'tx> Recorder<'tx> {
                         at,
                         run_id,
                         suppression_json,
+                        self.read_at,
                     ])
                     .map_err(&self.sql)?;
                 self.put_body
@@ -303,7 +318,7 @@ impl<'tx> Recorder<'tx> {
                     && row.suppression == suppression_json;
                 if unchanged {
                     self.touch
-                        .execute(params![id, at, run_id])
+                        .execute(params![id, at, run_id, self.read_at])
                         .map_err(&self.sql)?;
                 } else {
                     self.update
@@ -319,6 +334,7 @@ impl<'tx> Recorder<'tx> {
                             at,
                             run_id,
                             suppression_json,
+                            self.read_at,
                         ])
                         .map_err(&self.sql)?;
                     self.put_body
@@ -457,11 +473,14 @@ impl<'tx> Recorder<'tx> {
         let mut archive = self
             .tx
             .prepare_cached(
-                "UPDATE findings SET record_state = 'ARCHIVED', updated_at = ?2 WHERE id = ?1",
+                "UPDATE findings SET record_state = 'ARCHIVED', updated_at = ?2, \
+                 last_read_at = ?3 WHERE id = ?1",
             )
             .map_err(&self.sql)?;
         for (id, why) in &to_archive {
-            archive.execute(params![id, self.at]).map_err(&self.sql)?;
+            archive
+                .execute(params![id, self.at, self.read_at])
+                .map_err(&self.sql)?;
             self.history
                 .execute(params![
                     id,
@@ -475,6 +494,89 @@ impl<'tx> Recorder<'tx> {
                     "ACTIVE",
                     "ARCHIVED",
                     why,
+                ])
+                .map_err(&self.sql)?;
+        }
+        Ok(to_archive.len())
+    }
+
+    /// Whether the store already holds `id` as recorded from a state read after this
+    /// recording's (a later partial evaluation recorded first): then this older read must
+    /// not overwrite it.
+    pub(crate) fn read_later(&mut self, id: &str) -> Result<bool, StoreError> {
+        let stored: Option<Option<String>> = self
+            .tx
+            .prepare_cached("SELECT last_read_at FROM findings WHERE id = ?1")
+            .map_err(&self.sql)?
+            .query_row([id], |r| r.get(0))
+            .optional()
+            .map_err(&self.sql)?;
+        Ok(stored
+            .flatten()
+            .is_some_and(|last| last.as_str() > self.read_at.as_str()))
+    }
+
+    /// Archives the active findings, in `account`, of the resources read as gone — and of
+    /// nothing else: a partial evaluation never archives by absence. A finding recorded
+    /// from a later read (the resource seen again since) is left as it is. Returns how many
+    /// were archived.
+    pub(crate) fn archive_gone(
+        &mut self,
+        account: &str,
+        gone: &[GoneResource],
+    ) -> Result<usize, StoreError> {
+        let mut to_archive: Vec<String> = Vec::new();
+        {
+            let mut of_type = self
+                .tx
+                .prepare_cached(
+                    "SELECT id, resource_arn, last_read_at FROM findings \
+                     WHERE account = ?1 AND resource_type = ?2 AND record_state = 'ACTIVE'",
+                )
+                .map_err(&self.sql)?;
+            for g in gone {
+                let rows = of_type
+                    .query_map(params![account, g.resource_type], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                        ))
+                    })
+                    .map_err(&self.sql)?;
+                for row in rows {
+                    let (id, arn, last_read) = row.map_err(&self.sql)?;
+                    let later = last_read.is_some_and(|t| t.as_str() > self.read_at.as_str());
+                    if g.matches(&arn) && !later && !to_archive.contains(&id) {
+                        to_archive.push(id);
+                    }
+                }
+            }
+        }
+        let mut archive = self
+            .tx
+            .prepare_cached(
+                "UPDATE findings SET record_state = 'ARCHIVED', updated_at = ?2, \
+                 last_read_at = ?3, last_run = ?4 WHERE id = ?1",
+            )
+            .map_err(&self.sql)?;
+        for id in &to_archive {
+            archive
+                .execute(params![id, self.at, self.read_at, self.run_id])
+                .map_err(&self.sql)?;
+            self.history
+                .execute(params![
+                    id,
+                    self.run_id,
+                    self.at,
+                    SCAN_ACTOR,
+                    Option::<&str>::None,
+                    Option::<&str>::None,
+                    Option::<&str>::None,
+                    Option::<&str>::None,
+                    "ACTIVE",
+                    "ARCHIVED",
+                    "resource read as gone",
                 ])
                 .map_err(&self.sql)?;
         }

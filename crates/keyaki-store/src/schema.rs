@@ -11,9 +11,13 @@
 //! - v3: the findings' JSON bodies move to their own table, so that the findings table
 //!   holds short rows; the listing index orders by account and resource and covers every
 //!   listed column, so that a list of one control's findings reads the index alone.
+//! - v4: `findings.last_read_at`, when the state a finding was last recorded from was read
+//!   (RFC 3339, microseconds): a partial evaluation read before it does not overwrite it;
+//!   `runs.targeted`, the runs that are partial evaluations (not chosen by default by
+//!   `keyaki diff`).
 
 /// The schema version this keyaki writes.
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 
 /// The schema of version 1, as first released (kept verbatim: migrations build on it).
 pub const V1: &str = r#"
@@ -111,5 +115,11 @@ CREATE INDEX findings_list ON findings(control, status, record_state, account, r
     last_observed_at, updated_at, suppression, note);
 "#;
 
+/// v3 → v4.
+const V4: &str = r#"
+ALTER TABLE findings ADD COLUMN last_read_at TEXT;
+ALTER TABLE runs ADD COLUMN targeted INTEGER NOT NULL DEFAULT 0;
+"#;
+
 /// The migrations, in order: `MIGRATIONS[i]` goes from version `i` to `i + 1`.
-pub const MIGRATIONS: [&str; VERSION as usize] = [V1, V2, V3];
+pub const MIGRATIONS: [&str; VERSION as usize] = [V1, V2, V3, V4];

@@ -59,6 +59,47 @@ impl RunInfo {
     }
 }
 
+/// What a partial evaluation read, for [`Store::record_partial`]: only the resources it
+/// names are recorded, and only the ones read as gone are archived.
+#[derive(Debug, Clone)]
+pub struct PartialScope {
+    /// The inputs read (`aws`, ...), for the run record.
+    pub inputs: Vec<String>,
+    /// What could not be read, for the run record.
+    pub unreadable: Vec<String>,
+    /// When reading began. A finding the store holds from a later read is left as it is.
+    pub read_at: DateTime<Utc>,
+    /// The resources read as gone: their active findings are archived.
+    pub gone: Vec<GoneResource>,
+    /// The outcome of the suppressions file applied to the report, if one was.
+    pub suppressions: Option<SuppressionReport>,
+}
+
+/// A resource read as gone, by its ARN or, when only its name is known (a principal whose
+/// path is not known), by its name: the last segment of its ARN, compared without regard
+/// to case as IAM compares names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoneResource {
+    /// `AWS::IAM::Role`, `AWS::KMS::Key`, ...
+    pub resource_type: String,
+    pub arn: Option<String>,
+    pub name: Option<String>,
+}
+
+impl GoneResource {
+    /// Whether a finding's resource ARN is this resource's.
+    pub fn matches(&self, arn: &str) -> bool {
+        match (&self.arn, &self.name) {
+            (Some(a), _) => a == arn,
+            // IAM names are unique without regard to case
+            (None, Some(name)) => arn
+                .rsplit_once('/')
+                .is_some_and(|(_, last)| last.eq_ignore_ascii_case(name)),
+            (None, None) => false,
+        }
+    }
+}
+
 /// What recording one scan did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunSummary {
@@ -82,6 +123,10 @@ pub struct RunSummary {
     pub unsuppressed: usize,
     /// Warnings recorded with the run (expired and unmatched suppression rules).
     pub warnings: Vec<String>,
+    /// Partial evaluations: findings not recorded because the store holds them from a
+    /// state read later.
+    #[serde(default)]
+    pub stale: usize,
 }
 
 /// A recorded scan.
@@ -113,6 +158,10 @@ pub struct RunRecord {
     pub suppressed: i64,
     pub suppressions: Option<SuppressionReport>,
     pub warnings: Vec<String>,
+    /// A partial evaluation of the resources events named (`keyaki watch`): it observed
+    /// only those, so `keyaki diff` does not choose it by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub targeted: bool,
 }
 
 /// The FAILED findings of one run, per control.
@@ -644,7 +693,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
         let at = ts(now);
-        let (run_id, warnings) = record::insert_run(&tx, report, info, &at).map_err(sql)?;
+        let (run_id, warnings) = record::insert_run(&tx, report, info, &at, false).map_err(sql)?;
         let mut summary = RunSummary {
             run_id,
             account: report.account.clone(),
@@ -654,7 +703,7 @@ impl Store {
         let mut annotations = Vec::with_capacity(report.findings.len());
         {
             let mut recorder =
-                record::Recorder::new(&tx, run_id, at.clone(), now, info).map_err(sql)?;
+                record::Recorder::new(&tx, run_id, at.clone(), now, now, info).map_err(sql)?;
             let mut seen: HashSet<String> = HashSet::with_capacity(report.findings.len());
             for (index, finding) in report.findings.iter().enumerate() {
                 let id = finding.id();
@@ -665,6 +714,77 @@ impl Store {
                 annotations.push((index, workflow, lifecycle));
             }
             summary.archived = recorder.archive_out_of_scope(report, info)?;
+        }
+        record::finish_run(&tx, &summary).map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        for (index, workflow, lifecycle) in annotations {
+            if let Some(f) = report.findings.get_mut(index) {
+                f.workflow = Some(Box::new(workflow));
+                f.lifecycle = Some(Box::new(lifecycle));
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Records a partial evaluation (the findings of a few resources re-read) in one
+    /// transaction, with the lifecycle of a scan: each finding of `report` is observed as a
+    /// scan observes it, unless the store holds it from a state read after
+    /// `scope.read_at` (then it is left as it is, and counted in `stale`); the active
+    /// findings of the resources `scope.gone` names are archived; nothing is archived
+    /// because it is absent from `report`. The run is recorded with `complete` when
+    /// everything asked for could be read.
+    pub fn record_partial(
+        &mut self,
+        report: &mut ScanReport,
+        scope: &PartialScope,
+        now: DateTime<Utc>,
+    ) -> Result<RunSummary, StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let info = RunInfo {
+            inputs: scope.inputs.clone(),
+            regions: Vec::new(),
+            unreadable: scope.unreadable.clone(),
+            complete: scope.unreadable.is_empty(),
+            global_incomplete: false,
+            incomplete_types: Vec::new(),
+            disabled_controls: Vec::new(),
+            suppressions: scope.suppressions.clone(),
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let at = ts(now);
+        let (run_id, warnings) = record::insert_run(&tx, report, &info, &at, true).map_err(sql)?;
+        let mut summary = RunSummary {
+            run_id,
+            account: report.account.clone(),
+            warnings,
+            ..RunSummary::default()
+        };
+        let mut annotations = Vec::with_capacity(report.findings.len());
+        {
+            let mut recorder =
+                record::Recorder::new(&tx, run_id, at.clone(), now, scope.read_at, &info)
+                    .map_err(sql)?;
+            let mut seen: HashSet<String> = HashSet::with_capacity(report.findings.len());
+            for (index, finding) in report.findings.iter().enumerate() {
+                let id = finding.id();
+                if !seen.insert(id.clone()) {
+                    continue;
+                }
+                if recorder.read_later(&id)? {
+                    summary.stale += 1;
+                    continue;
+                }
+                let (workflow, lifecycle) = recorder.observe(id, finding, &mut summary)?;
+                annotations.push((index, workflow, lifecycle));
+            }
+            summary.archived = recorder.archive_gone(&report.account, &scope.gone)?;
         }
         record::finish_run(&tx, &summary).map_err(sql)?;
         tx.commit().map_err(sql)?;
@@ -1055,13 +1175,14 @@ impl Store {
                 .get::<_, Option<String>>(22)?
                 .and_then(|s| serde_json::from_str(&s).ok()),
             warnings: from_json(row.get(23)?),
+            targeted: row.get(24)?,
         })
     }
 
     const RUN_COLUMNS: &'static str = "id, recorded_at, account, partition, generated_at, \
          collected_at, controls, not_evaluated, regions, inputs, unreadable, complete, total, \
          passed, failed, warning, not_available, created, reopened, resolved, archived, \
-         suppressed, suppressions, warnings";
+         suppressed, suppressions, warnings, targeted";
 
     /// The recorded runs, newest first, optionally of one account, at most `limit`.
     pub fn runs(
@@ -1084,7 +1205,8 @@ impl Store {
     }
 
     /// FAILED findings per control in each of the last `limit` runs of `account`, oldest
-    /// first (for the chart of the HTML report). Suppressed findings count: they are still
+    /// first (for the chart of the HTML report); partial evaluations (`RunRecord::targeted`)
+    /// are left out, as they observe only the resources they re-read. Suppressed findings count: they are still
     /// failing.
     pub fn failed_by_run(
         &self,
@@ -1095,7 +1217,8 @@ impl Store {
             let mut stmt = self
                 .conn
                 .prepare(
-                    "SELECT id, recorded_at FROM runs WHERE account = ?1 ORDER BY id DESC LIMIT ?2",
+                    "SELECT id, recorded_at FROM runs WHERE account = ?1 AND targeted = 0 \
+                     ORDER BY id DESC LIMIT ?2",
                 )
                 .map_err(self.sql())?;
             let rows = stmt
@@ -1120,6 +1243,7 @@ impl Store {
                  JOIN findings f ON f.id = o.finding_id \
                  JOIN runs r ON r.id = o.run_id \
                  WHERE r.account = ?1 AND o.run_id >= ?2 AND o.status = 'FAILED' \
+                 AND r.targeted = 0 \
                  GROUP BY o.run_id, f.control",
             )
             .map_err(self.sql())?;
@@ -1163,7 +1287,7 @@ impl Store {
         self.conn
             .query_row(
                 "SELECT max(id) FROM runs WHERE (?1 IS NULL OR account = ?1) \
-                 AND (?2 IS NULL OR id < ?2)",
+                 AND (?2 IS NULL OR id < ?2) AND targeted = 0",
                 params![account, before],
                 |r| r.get(0),
             )
@@ -1172,6 +1296,8 @@ impl Store {
 
     /// The two runs a diff compares: both given; or A given and B the latest run of A's
     /// account; or, with neither, the latest run and the run before it of the same account.
+    /// A run not named is never a partial evaluation (`RunRecord::targeted`): it observed
+    /// only the resources it re-read, so everything else would look gone.
     pub fn diff_runs(&self, a: Option<i64>, b: Option<i64>) -> Result<(i64, i64), StoreError> {
         match (a, b) {
             (Some(a), Some(b)) => {

@@ -148,6 +148,17 @@ fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
 
 /// The status the store shows for `control` on the resource whose ARN ends with `resource`.
 fn status(db: &Path, control: &str, resource: &str) -> Option<String> {
+    stored(db, control, resource).and_then(|f| f["status"].as_str().map(str::to_owned))
+}
+
+/// The record state (`ACTIVE`, `ARCHIVED`) of that finding.
+fn record_state(db: &Path, control: &str, resource: &str) -> Option<String> {
+    stored(db, control, resource)
+        .and_then(|f| f["lifecycle"]["record_state"].as_str().map(str::to_owned))
+}
+
+/// The store's finding of `control` on the resource whose ARN ends with `resource`.
+fn stored(db: &Path, control: &str, resource: &str) -> Option<Value> {
     let out = Command::cargo_bin("keyaki")
         .unwrap_or_else(|e| panic!("keyaki binary: {e}"))
         .env_remove("KEYAKI_DB")
@@ -172,7 +183,7 @@ fn status(db: &Path, control: &str, resource: &str) -> Option<String> {
                 .as_str()
                 .is_some_and(|a| a.ends_with(resource))
         })
-        .and_then(|f| f["status"].as_str().map(str::to_owned))
+        .cloned()
 }
 
 fn wait_for_status(watch: &Watch, db: &Path, control: &str, resource: &str, expected: &str) {
@@ -216,10 +227,12 @@ fn counter(metrics: &str, name: &str) -> u64 {
 fn changes_are_recorded_from_their_events_and_none_is_lost_across_a_restart() {
     let endpoint = testing::moto_endpoint();
     let account = testing::fresh_account_id();
-    let setup: Value = serde_json::from_str(&fixture(&endpoint, &account, &["setup"]))
-        .unwrap_or_else(|e| panic!("setup output: {e}"));
+    let setup: Value =
+        serde_json::from_str(&fixture(&endpoint, &account, &["setup", "--keys", "2"]))
+            .unwrap_or_else(|e| panic!("setup output: {e}"));
     let queue = setup["queue_url"].as_str().unwrap_or_default().to_string();
     let key = setup["keys"][0].as_str().unwrap_or_default().to_string();
+    let quiet_key = setup["keys"][1].as_str().unwrap_or_default().to_string();
     let role = ":role/app";
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let db = dir.path().join("findings.db");
@@ -227,14 +240,39 @@ fn changes_are_recorded_from_their_events_and_none_is_lost_across_a_restart() {
     let watch = Watch::start(&endpoint, &account, &queue, &db, dir.path().join("1.log"));
     // the full scan at start records the account as it is
     wait_for_status(&watch, &db, "KMS.4", &key, "PASSED");
+    wait_for_status(&watch, &db, "KMS.4", &quiet_key, "PASSED");
     wait_for_status(&watch, &db, "KMS.2", role, "PASSED");
+    wait_for_status(&watch, &db, "KMS.2", ":group/ops", "PASSED");
 
     // a poison message first: the events behind it are handled all the same
     fixture(&endpoint, &account, &["poison"]);
     fixture(&endpoint, &account, &["put-policy", "app", "decrypt-all"]);
     wait_for_status(&watch, &db, "KMS.2", role, "FAILED");
+    // a change no event tells of, then an event about another key: only the key the event
+    // names is re-read, so the store keeps the other one as it was last read
+    fixture(
+        &endpoint,
+        &account,
+        &["disable-rotation-quietly", &quiet_key],
+    );
     fixture(&endpoint, &account, &["disable-rotation", &key]);
     wait_for_status(&watch, &db, "KMS.4", &key, "FAILED");
+    assert_eq!(
+        status(&db, "KMS.4", &quiet_key).as_deref(),
+        Some("PASSED"),
+        "a resource no event names is not re-read"
+    );
+    let targeted = watch
+        .lines()
+        .into_iter()
+        .find(|l| l["msg"] == "recorded" && l["read"] == "targeted")
+        .unwrap_or_else(|| panic!("no targeted re-read in the log:\n{}", watch.log()));
+    assert!(
+        targeted["resources"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty() && r.len() <= 2),
+        "{targeted}"
+    );
     // an older event arriving late, twice: the state is re-read, never taken from the event
     for _ in 0..2 {
         fixture(
@@ -264,6 +302,16 @@ fn changes_are_recorded_from_their_events_and_none_is_lost_across_a_restart() {
     );
     fixture(&endpoint, &account, &["schedule-deletion", &key]);
     wait_for_status(&watch, &db, "KMS.3", &key, "FAILED");
+    // a group deleted: read as gone, its finding archived
+    fixture(&endpoint, &account, &["delete-group", "ops"]);
+    wait_for("the deleted group's finding to be archived", || {
+        (record_state(&db, "KMS.2", ":group/ops").as_deref() == Some("ARCHIVED")).then_some(())
+    });
+    assert_eq!(
+        record_state(&db, "KMS.2", role).as_deref(),
+        Some("ACTIVE"),
+        "nothing else is archived"
+    );
 
     // the poison message is logged with its id and left in the queue: the queue delivers
     // it again (visibility timeout 2 s), and it is still there for the dead-letter policy
@@ -288,8 +336,30 @@ fn changes_are_recorded_from_their_events_and_none_is_lost_across_a_restart() {
     assert!(counter(&metrics, "keyaki_watch_events_unparsable_total") >= 2);
     // the full scan at start and at least one re-evaluation
     assert!(counter(&metrics, "keyaki_watch_evaluations_total") >= 2);
+    // every event of this test names its resource: no batch was a full re-read
+    assert!(counter(&metrics, "keyaki_watch_targeted_rereads_total") >= 4);
+    assert_eq!(counter(&metrics, "keyaki_watch_full_rereads_total"), 0);
     assert!(counter(&metrics, "keyaki_watch_last_evaluation_timestamp_seconds") > 1_700_000_000);
     assert!(http_get(&addr, "/healthz").starts_with("HTTP/1.1 200 OK\r\n"));
+
+    // an event that does not name all it changes (the boundary that stops being one is not
+    // in it): the whole account is re-read, which brings in the change no event named
+    fixture(
+        &endpoint,
+        &account,
+        &["event", "iam", "DeleteRolePermissionsBoundary", "app"],
+    );
+    wait_for_status(&watch, &db, "KMS.4", &quiet_key, "FAILED");
+    let metrics = http_get(&addr, "/metrics");
+    assert_eq!(counter(&metrics, "keyaki_watch_full_rereads_total"), 1);
+    assert!(
+        watch
+            .lines()
+            .iter()
+            .any(|l| l["msg"] == "the whole account is re-read" && l["why"].is_string()),
+        "{}",
+        watch.log()
+    );
 
     let (code, took) = watch.terminate();
     assert_eq!(code, Some(0), "SIGTERM is a clean stop");

@@ -26,9 +26,9 @@ pub(crate) struct RegionKeys {
     pub(crate) failures: Vec<CallError>,
 }
 
-struct Listed {
-    id: String,
-    arn: Option<String>,
+pub(crate) struct Listed {
+    pub(crate) id: String,
+    pub(crate) arn: Option<String>,
 }
 
 pub(crate) async fn collect_region(
@@ -137,7 +137,11 @@ fn give_up_if_unreachable(
     err.to_api_error()
 }
 
-async fn collect_key(client: &aws_sdk_kms::Client, key: Listed, stop: &AtomicBool) -> KeyRecord {
+pub(crate) async fn collect_key(
+    client: &aws_sdk_kms::Client,
+    key: Listed,
+    stop: &AtomicBool,
+) -> KeyRecord {
     let mut record = KeyRecord {
         key_metadata: None,
         key_rotation_status: None,

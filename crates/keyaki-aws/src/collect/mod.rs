@@ -20,12 +20,12 @@ use keyaki_controls::snapshot::{KeyRecord, RegionStatus, Snapshot, FORMAT};
 mod error;
 mod grants;
 mod iam;
-mod kms;
+pub(crate) mod kms;
 mod org_policies;
-mod paging;
+pub(crate) mod paging;
 mod progress;
 mod regions;
-mod stats;
+pub(crate) mod stats;
 
 pub use error::{CallError, CollectError, FailureKind};
 pub use iam::{decode_document, name_from_arn};
@@ -246,12 +246,12 @@ pub fn unread(snapshot: &Snapshot) -> Vec<String> {
     out
 }
 
-struct Identity {
-    account: String,
-    arn: Option<String>,
+pub(crate) struct Identity {
+    pub(crate) account: String,
+    pub(crate) arn: Option<String>,
 }
 
-async fn caller_identity(sts: &aws_sdk_sts::Client) -> Result<Identity, CallError> {
+pub(crate) async fn caller_identity(sts: &aws_sdk_sts::Client) -> Result<Identity, CallError> {
     let out = sts
         .get_caller_identity()
         .send()
@@ -271,7 +271,11 @@ async fn caller_identity(sts: &aws_sdk_sts::Client) -> Result<Identity, CallErro
     })
 }
 
-fn sts_client(sdk: &SdkConfig, region: &str, recorder: &Arc<Recorder>) -> aws_sdk_sts::Client {
+pub(crate) fn sts_client(
+    sdk: &SdkConfig,
+    region: &str,
+    recorder: &Arc<Recorder>,
+) -> aws_sdk_sts::Client {
     aws_sdk_sts::Client::from_conf(
         aws_sdk_sts::config::Builder::from(sdk)
             .interceptor(call_log(region, recorder))
@@ -281,7 +285,7 @@ fn sts_client(sdk: &SdkConfig, region: &str, recorder: &Arc<Recorder>) -> aws_sd
     )
 }
 
-fn call_log(region: &str, recorder: &Arc<Recorder>) -> CallLog {
+pub(crate) fn call_log(region: &str, recorder: &Arc<Recorder>) -> CallLog {
     CallLog {
         region: region.to_string(),
         recorder: Arc::clone(recorder),

@@ -149,6 +149,41 @@ pub fn record_scan(
     Ok(())
 }
 
+/// The store step of a partial evaluation (`keyaki watch` re-reading the resources its
+/// events name): the suppression rules applied to `report`, then the findings of the
+/// resources read recorded and those read as gone archived
+/// ([`keyaki_store::Store::record_partial`]). Needs a store.
+pub fn record_partial(
+    args: &ScanStoreArgs,
+    scope: keyaki_store::PartialScope,
+    report: &mut ScanReport,
+) -> anyhow::Result<keyaki_store::RunSummary> {
+    let now = Utc::now();
+    let outcome = args.suppressions()?.map(|rules| {
+        let mut outcome = rules.apply(report, now.date_naive());
+        // a rule that matches none of the few findings re-read says nothing about the rule
+        outcome
+            .rules
+            .retain(|r| r.state != keyaki_store::RuleState::Unmatched);
+        for w in outcome.warnings() {
+            eprintln!(
+                "keyaki: warning: {}",
+                keyaki_report::text::printable_lines(&w.to_string())
+            );
+        }
+        outcome
+    });
+    let path = args
+        .store_path()?
+        .ok_or_else(|| anyhow::anyhow!("a partial evaluation is recorded in a findings store"))?;
+    let mut store = Store::open(&path)?;
+    let scope = keyaki_store::PartialScope {
+        suppressions: outcome,
+        ..scope
+    };
+    Ok(store.record_partial(report, &scope, now)?)
+}
+
 /// How many recorded runs the HTML report's chart shows.
 const CHART_RUNS: usize = 30;
 

@@ -1,8 +1,9 @@
 //! `keyaki watch`: a long-running service that keeps the findings store current. It
 //! long-polls an SQS queue for the EventBridge events CloudTrail emits for the IAM and KMS
-//! calls the controls look at ([`keyaki_aws::events`]), re-reads the account, re-evaluates
-//! the controls and records the result exactly as `keyaki scan --db` does (the coverage
-//! rules included: what was not read is not archived). A full scan runs every
+//! calls the controls look at ([`keyaki_aws::events`]), re-reads the resources the events
+//! name (`targeted.rs`; the account when an event names less than it changes), re-evaluates
+//! the controls and records the result with the lifecycle of `keyaki scan --db` (what was
+//! not read is not archived). A full scan runs every
 //! `--full-scan-every`.
 //!
 //! Delivery: a message is deleted only once its result is recorded; a body that is not an
@@ -29,6 +30,8 @@ use serde_json::{json, Value};
 use crate::exit::Code;
 
 use super::Global;
+
+mod targeted;
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("assumes_role").args(["role_arn"]).multiple(true)))]
@@ -134,6 +137,10 @@ struct Metrics {
     events_unparsable: AtomicU64,
     evaluations: AtomicU64,
     errors: AtomicU64,
+    /// Batches of events re-read resource by resource.
+    targeted_rereads: AtomicU64,
+    /// Batches of events re-read as the whole account (an event named less than it changes).
+    full_rereads: AtomicU64,
     /// Unix time of the last recorded evaluation (0: none yet).
     last_evaluation: AtomicU64,
 }
@@ -187,6 +194,18 @@ impl Metrics {
             "counter",
             "Failed receives, re-reads, evaluations, recordings and deletes.",
             &self.errors,
+        );
+        metric(
+            "keyaki_watch_targeted_rereads_total",
+            "counter",
+            "Batches of events whose re-read was only the resources the events name.",
+            &self.targeted_rereads,
+        );
+        metric(
+            "keyaki_watch_full_rereads_total",
+            "counter",
+            "Batches of events re-read as the whole account (an event may change what it does not name).",
+            &self.full_rereads,
         );
         metric(
             "keyaki_watch_last_evaluation_timestamp_seconds",
@@ -390,7 +409,7 @@ impl Watcher {
             let count = changes.len();
             let accounts: BTreeSet<&str> = changes.iter().map(|c| c.account.as_str()).collect();
             let accounts: Vec<String> = accounts.into_iter().map(str::to_owned).collect();
-            match self.evaluate(&regions, "events").await {
+            match self.reevaluate(&changes, &regions).await {
                 Ok(account) if accounts.iter().all(|a| *a == account) => {
                     Metrics::add(&self.metrics.events_processed, count);
                 }
