@@ -151,7 +151,7 @@ fn security_hub(global: &Global, args: SecurityHubArgs) -> anyhow::Result<Code> 
                 }
                 Ok(())
             }
-            (None, Some(store)) => each_from_store(store, &region, send),
+            (None, Some(store)) => each_from_store(store, &Filter::default(), &region, send),
             (None, None) => bail!("no findings to send"),
         }
     };
@@ -315,18 +315,49 @@ fn open_store(path: &Path) -> anyhow::Result<Store> {
     Ok(Store::open_read_only(path)?)
 }
 
-/// Every finding of the store (active and archived), as ASFF with its lifecycle, given to
-/// `send` one at a time as the store is read. The findings go by account and partition (in
-/// the order each first appears in the store's list), each group in list order, as one
-/// report per account: the ASFF mapping takes account and partition from it.
+/// The findings of `account` the store changed at or after `since` (an RFC 3339 time as
+/// the store writes it): new, reopened, resolved, changed and archived ones (a store run
+/// sets `updated_at` only on a finding whose status, record state or workflow it changed),
+/// as ASFF with their lifecycle, for `region`'s Security Hub.
+pub fn changed_findings(
+    store: &Path,
+    account: &str,
+    since: &str,
+    region: &str,
+) -> anyhow::Result<Vec<Value>> {
+    let store = Store::open_read_only(store)?;
+    let filter = Filter {
+        account: Some(account.to_string()),
+        since: Some(since.to_string()),
+        ..Filter::default()
+    };
+    let mut out = Vec::new();
+    each_from_store(&store, &filter, region, &mut |finding| {
+        out.push(finding);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The store's time format (`Store` records `updated_at` with it), for
+/// [`changed_findings`]'s `since`.
+pub fn store_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Every finding of the store that `base` selects (active and archived), as ASFF with its
+/// lifecycle, given to `send` one at a time as the store is read. The findings go by account
+/// and partition (in the order each first appears in the store's list), each group in list
+/// order, as one report per account: the ASFF mapping takes account and partition from it.
 fn each_from_store(
     store: &Store,
+    base: &Filter,
     region: &str,
     send: &mut dyn FnMut(Value) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     store.read_snapshot(|store| {
         let mut groups: Vec<(String, String)> = Vec::new();
-        store.each_finding(&Filter::default(), |f| {
+        store.each_finding(base, |f| {
             let (account, partition) = (f.resource.account.as_str(), f.resource.partition.as_str());
             if !groups.iter().any(|(a, p)| a == account && p == partition) {
                 groups.push((account.to_owned(), partition.to_owned()));
@@ -339,14 +370,19 @@ fn each_from_store(
             ..AsffOptions::default()
         };
         for (account, partition) in groups {
-            let filter = Filter {
+            let whole = Filter {
                 account: Some(account.clone()),
                 ..Filter::default()
+            };
+            let filter = Filter {
+                account: Some(account.clone()),
+                ..base.clone()
             };
             let in_group =
                 |f: &Finding| f.resource.account == account && f.resource.partition == partition;
             let ctx = Context {
-                examples: super::findings::control_examples(store, &filter, in_group)?,
+                // the examples stand for a control whatever the selection
+                examples: super::findings::control_examples(store, &whole, in_group)?,
                 account: account.clone(),
                 partition: partition.clone(),
                 generated_at: now.clone(),
