@@ -102,7 +102,11 @@ impl OrgAccounts {
 
     /// A Security Hub client acting in `account` (through its kept configuration, so its
     /// role's credentials) in `region`.
-    pub async fn security_hub(&mut self, account: &str, region: &str) -> crate::securityhub::Client {
+    pub async fn security_hub(
+        &mut self,
+        account: &str,
+        region: &str,
+    ) -> crate::securityhub::Client {
         let config = self
             .config(account)
             .await

@@ -428,7 +428,11 @@ fn hub_findings(endpoint: &str, account: &str) -> Vec<Value> {
         .args([endpoint, account, "findings"])
         .output()
         .unwrap_or_else(|e| panic!("watch_events.py: {e}"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("findings: {e}"))
 }
 
@@ -458,10 +462,7 @@ fn each_accounts_findings_go_to_its_own_security_hub_and_a_failed_import_fails_t
         );
     }
     let err = stderr(&out);
-    assert!(
-        err.contains("the findings of 4 accounts imported"),
-        "{err}"
-    );
+    assert!(err.contains("the findings of 4 accounts imported"), "{err}");
 
     // Security Hub refuses every import: every account is still scanned and reported,
     // the accounts are named, and the exit status is 2

@@ -43,7 +43,16 @@ fn organization(endpoint: &str) -> Org {
         .arg(repo_root().join("scripts/org_populate.py"))
         .arg(endpoint)
         .args(["--management", &management, "--fill-management"])
-        .args(["--members", "3", "--policies", "1", "--principals", "1", "--keys", "1"])
+        .args([
+            "--members",
+            "3",
+            "--policies",
+            "1",
+            "--principals",
+            "1",
+            "--keys",
+            "1",
+        ])
         .output()
         .unwrap_or_else(|e| panic!("org_populate.py: {e}"));
     assert!(
@@ -95,22 +104,47 @@ struct Watch {
 }
 
 impl Watch {
+    /// `keyaki watch --organization --security-hub` as the management account.
     fn start(org: &Org, endpoint: &str, queue: &str, db: &Path, log: PathBuf) -> Watch {
         let cred = |k: &str| org.credentials[k].as_str().unwrap_or_default().to_string();
-        let stderr = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log file: {e}"));
-        let child = Command::cargo_bin("keyaki")
-            .unwrap_or_else(|e| panic!("keyaki binary: {e}"))
-            .env_remove("AWS_ENDPOINT_URL")
-            .env_remove("KEYAKI_DB")
-            .env("AWS_ACCESS_KEY_ID", cred("AccessKeyId"))
+        let mut cmd = Self::command(endpoint, queue, db);
+        cmd.env("AWS_ACCESS_KEY_ID", cred("AccessKeyId"))
             .env("AWS_SECRET_ACCESS_KEY", cred("SecretAccessKey"))
             .env("AWS_SESSION_TOKEN", cred("SessionToken"))
+            .args(["--organization", "--role-name", ROLE]);
+        Self::spawn(cmd, log)
+    }
+
+    /// `keyaki watch --security-hub` of one account, through `--role-arn`, with `extra`.
+    fn start_one(
+        account: &str,
+        endpoint: &str,
+        queue: &str,
+        db: &Path,
+        log: PathBuf,
+        extra: &[&str],
+    ) -> Watch {
+        let mut cmd = Self::command(endpoint, queue, db);
+        cmd.args(["--role-arn", &testing::role_in(account)])
+            .args(extra);
+        Self::spawn(cmd, log)
+    }
+
+    fn command(endpoint: &str, queue: &str, db: &Path) -> Command {
+        let mut cmd = Command::cargo_bin("keyaki").unwrap_or_else(|e| panic!("keyaki binary: {e}"));
+        cmd.env_remove("AWS_ENDPOINT_URL")
+            .env_remove("KEYAKI_DB")
             .args(["watch", "--queue-url", queue, "--endpoint-url", endpoint])
-            .args(["--region", testing::REGION_A])
-            .args(["--organization", "--role-name", ROLE, "--security-hub"])
+            .args(["--region", testing::REGION_A, "--security-hub"])
             .args(["--wait-time-seconds", "1", "--metrics-addr", "127.0.0.1:0"])
             .arg("--db")
-            .arg(db)
+            .arg(db);
+        cmd
+    }
+
+    fn spawn(mut cmd: Command, log: PathBuf) -> Watch {
+        let stderr = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log file: {e}"));
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
@@ -202,7 +236,14 @@ fn stored(db: &Path, control: &str, resource: &str) -> Option<(String, String)> 
     let out = Command::cargo_bin("keyaki")
         .unwrap_or_else(|e| panic!("keyaki binary: {e}"))
         .env_remove("KEYAKI_DB")
-        .args(["findings", "--all", "--format", "json", "--control", control])
+        .args([
+            "findings",
+            "--all",
+            "--format",
+            "json",
+            "--control",
+            control,
+        ])
         .arg("--db")
         .arg(db)
         .output()
@@ -225,7 +266,9 @@ fn hub_status(findings: &[Value], control: &str, resource: &str) -> Option<Strin
         .iter()
         .find(|f| {
             f["GeneratorId"] == format!("security-control/{control}").as_str()
-                && f["Resource"].as_str().is_some_and(|r| r.ends_with(resource))
+                && f["Resource"]
+                    .as_str()
+                    .is_some_and(|r| r.ends_with(resource))
         })
         .and_then(|f| f["Status"].as_str().map(str::to_owned))
 }
@@ -246,7 +289,10 @@ fn each_accounts_events_are_reread_through_its_role_and_its_changes_reach_its_se
     let queue = setup["queue_url"].as_str().unwrap_or_default().to_string();
     let in_member: Value = serde_json::from_str(&fixture(&moto, &mgmt, &member, &["setup"]))
         .unwrap_or_else(|e| panic!("setup: {e}"));
-    let key = in_member["keys"][0].as_str().unwrap_or_default().to_string();
+    let key = in_member["keys"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let db = dir.path().join("findings.db");
 
@@ -292,7 +338,11 @@ fn each_accounts_events_are_reread_through_its_role_and_its_changes_reach_its_se
         let found = hub_findings(&moto, &member);
         (hub_status(&found, "KMS.4", &key).as_deref() == Some("FAILED")).then_some(found)
     });
-    assert_eq!(after.len(), before.len(), "the finding is updated, not added");
+    assert_eq!(
+        after.len(),
+        before.len(),
+        "the finding is updated, not added"
+    );
 
     // an account outside the organization: logged and deleted
     let outsider = testing::fresh_account_id();
@@ -315,7 +365,12 @@ fn each_accounts_events_are_reread_through_its_role_and_its_changes_reach_its_se
 
     // an account whose role cannot be assumed: its event stays in the queue (delivered
     // again), the others' events are handled meanwhile
-    fixture(&moto, &mgmt, &broken, &["event", "kms", "EnableKeyRotation", &key]);
+    fixture(
+        &moto,
+        &mgmt,
+        &broken,
+        &["event", "kms", "EnableKeyRotation", &key],
+    );
     fixture(&moto, &mgmt, &member, &["schedule-deletion", &key]);
     watch.wait_for("KMS.3 of the member's key to fail", || {
         (stored(&db, "KMS.3", &key) == Some((member.clone(), "FAILED".into()))).then_some(())
@@ -343,4 +398,82 @@ fn each_accounts_events_are_reread_through_its_role_and_its_changes_reach_its_se
         .unwrap_or_else(|e| panic!("queue-stats: {e}"));
     let left = stats["visible"].as_u64().unwrap_or(0) + stats["in_flight"].as_u64().unwrap_or(0);
     assert_eq!(left, 1, "{stats}");
+}
+
+#[test]
+fn a_failed_import_leaves_the_event_in_the_queue_until_its_change_reaches_security_hub() {
+    let moto = testing::moto_endpoint();
+    let account = testing::fresh_account_id();
+    let setup: Value = serde_json::from_str(&fixture(&moto, &account, &account, &["setup"]))
+        .unwrap_or_else(|e| panic!("setup: {e}"));
+    let queue = setup["queue_url"].as_str().unwrap_or_default().to_string();
+    let role = ":role/app";
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let db = dir.path().join("findings.db");
+
+    // Security Hub refuses every import
+    let proxy = support::Proxy::start(&moto, &["--deny", "BatchImportFindings@eu-west-1"]);
+    let watch = Watch::start_one(
+        &account,
+        &proxy.endpoint,
+        &queue,
+        &db,
+        dir.path().join("1.log"),
+        &[],
+    );
+    watch.wait_for("the full scan", || {
+        (stored(&db, "KMS.2", role) == Some((account.clone(), "PASSED".into()))).then_some(())
+    });
+    fixture(
+        &moto,
+        &account,
+        &account,
+        &["put-policy", "app", "decrypt-all"],
+    );
+    watch.wait_for("KMS.2 of the role to fail", || {
+        (stored(&db, "KMS.2", role) == Some((account.clone(), "FAILED".into()))).then_some(())
+    });
+    // recorded, not imported: the event is delivered again and the import tried again
+    watch.wait_for("the import to fail twice after the event", || {
+        let lines = watch.lines();
+        let event = lines
+            .iter()
+            .position(|l| l["msg"] == "event" && l["event"] == "PutRolePolicy")?;
+        let failed = lines[event..]
+            .iter()
+            .filter(|l| l["msg"] == "Security Hub import failed; the messages stay in the queue")
+            .count();
+        (failed >= 2).then_some(())
+    });
+    assert!(hub_findings(&moto, &account).is_empty());
+    assert_eq!(watch.terminate(), Some(0));
+    let stats: Value = serde_json::from_str(&fixture(&moto, &account, &account, &["queue-stats"]))
+        .unwrap_or_else(|e| panic!("queue-stats: {e}"));
+    assert_eq!(
+        stats["visible"].as_u64().unwrap_or(0) + stats["in_flight"].as_u64().unwrap_or(0),
+        1,
+        "the event is still in the queue: {stats}"
+    );
+
+    // Security Hub answers again; no full scan at start: the event alone brings the change
+    // (already recorded by the first process) to Security Hub
+    let watch = Watch::start_one(
+        &account,
+        &moto,
+        &queue,
+        &db,
+        dir.path().join("2.log"),
+        &["--full-scan-every", "0"],
+    );
+    let found = watch.wait_for("the change to reach Security Hub", || {
+        let found = hub_findings(&moto, &account);
+        (hub_status(&found, "KMS.2", role).as_deref() == Some("FAILED")).then_some(found)
+    });
+    assert!(found.iter().all(|f| f["AwsAccountId"] == account.as_str()));
+    watch.wait_for("the queue to be empty", || {
+        let stats: Value =
+            serde_json::from_str(&fixture(&moto, &account, &account, &["queue-stats"])).ok()?;
+        (stats["visible"].as_u64()? + stats["in_flight"].as_u64()? == 0).then_some(())
+    });
+    assert_eq!(watch.terminate(), Some(0));
 }

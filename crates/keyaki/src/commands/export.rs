@@ -316,19 +316,20 @@ fn open_store(path: &Path) -> anyhow::Result<Store> {
 }
 
 /// The findings of `account` the store changed at or after `since` (an RFC 3339 time as
-/// the store writes it): new, reopened, resolved, changed and archived ones (a store run
-/// sets `updated_at` only on a finding whose status, record state or workflow it changed),
-/// as ASFF with their lifecycle, for `region`'s Security Hub.
+/// the store writes it; `None`: every finding of the account): new, reopened, resolved,
+/// changed and archived ones (a store run sets `updated_at` only on a finding whose status,
+/// record state or workflow it changed), as ASFF with their lifecycle, for `region`'s
+/// Security Hub.
 pub fn changed_findings(
     store: &Path,
     account: &str,
-    since: &str,
+    since: Option<&str>,
     region: &str,
 ) -> anyhow::Result<Vec<Value>> {
     let store = Store::open_read_only(store)?;
     let filter = Filter {
         account: Some(account.to_string()),
-        since: Some(since.to_string()),
+        since: since.map(str::to_string),
         ..Filter::default()
     };
     let mut out = Vec::new();

@@ -13,15 +13,18 @@
 //! account outside the list is logged, counted and deleted. The full scan is the
 //! organization scan, in process: one store run per account, as `scan --organization --db`.
 //!
-//! **Security Hub.** After an evaluation is recorded, the findings of its account the
-//! store changed at or after the evaluation began (new, reopened, resolved, changed,
+//! **Security Hub.** After an evaluation is recorded, the findings of its account that
+//! changed since the account's last complete import (new, reopened, resolved, changed,
 //! archived: the store moves a finding's `updated_at` only when it changes it) are sent
 //! with `BatchImportFindings` to that account's Security Hub (a member's through its role,
 //! since a custom integration imports only the calling account's findings), before the
-//! messages are deleted. An import that fails leaves the messages in the queue: the batch
-//! is re-read and sent again at its next delivery.
+//! messages are deleted. The first import of an account after the start sends every
+//! finding the store holds for it, so that what a stopped process could not send is sent
+//! by the next one. An import that fails leaves the messages in the queue and the
+//! account's last complete import where it was: the next evaluation of the account (the
+//! batch delivered again) sends those changes again, with any newer ones.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -56,6 +59,10 @@ pub(super) struct Members {
 pub(super) struct Hub {
     region: String,
     own: securityhub::Client,
+    /// By account: the time (as the store writes it) of the last read of the store whose
+    /// findings were all imported; what changed at or after it is still to send. An
+    /// account not here has had no complete import since the start.
+    sent_until: HashMap<String, String>,
 }
 
 impl Watcher {
@@ -93,7 +100,10 @@ impl Watcher {
             });
         }
         if self.args.security_hub {
-            let mut options = self.args.aws.aws_options(self.args.aws.regions.first().cloned());
+            let mut options = self
+                .args
+                .aws
+                .aws_options(self.args.aws.regions.first().cloned());
             if self.org.is_some() {
                 options.role_arn = None;
             }
@@ -104,6 +114,7 @@ impl Watcher {
             self.hub = Some(Hub {
                 region,
                 own: securityhub::client(&config),
+                sent_until: HashMap::new(),
             });
         }
         Ok(())
@@ -123,7 +134,6 @@ impl Watcher {
         let mut rx = organization::start(&tokio::runtime::Handle::current(), plan, &org);
         while let Some(scan) = rx.recv().await {
             let started = Instant::now();
-            let since = super::super::export::store_time(chrono::Utc::now());
             let id = scan.member.id.clone();
             if let Err(unscanned) = &scan.outcome {
                 Metrics::add(&self.metrics.errors, 1);
@@ -141,7 +151,7 @@ impl Watcher {
                 .is_ok()
                 && read
             {
-                let _ = self.send_changes(&id, &since).await;
+                let _ = self.send_changes(&id).await;
             }
         }
     }
@@ -153,9 +163,8 @@ impl Watcher {
         regions: &BTreeSet<String>,
         why: &str,
     ) -> Result<String, ()> {
-        let since = super::super::export::store_time(chrono::Utc::now());
         let account = self.evaluate(regions, why).await?;
-        self.send_changes(&account, &since).await?;
+        self.send_changes(&account).await?;
         Ok(account)
     }
 
@@ -167,7 +176,10 @@ impl Watcher {
         let mut ignored: Vec<Message> = Vec::new();
         for m in messages {
             match events::parse(&m.body) {
-                Ok(Parsed::Change(c)) => by_account.entry(c.account.clone()).or_default().push((m, c)),
+                Ok(Parsed::Change(c)) => by_account
+                    .entry(c.account.clone())
+                    .or_default()
+                    .push((m, c)),
                 Ok(Parsed::Ignored { source, name }) => {
                     log(
                         "debug",
@@ -284,7 +296,6 @@ impl Watcher {
         why: &str,
     ) -> Result<(), ()> {
         let started = Instant::now();
-        let since = super::super::export::store_time(chrono::Utc::now());
         let selection = if !regions.is_empty() && !self.args.aws.all_regions {
             let mut list: BTreeSet<String> = self.args.aws.regions.iter().cloned().collect();
             list.extend(regions.iter().cloned());
@@ -307,7 +318,7 @@ impl Watcher {
         };
         self.record_account(account, Ok(snapshot), why, regions, started)
             .await?;
-        self.send_changes(account, &since).await
+        self.send_changes(account).await
     }
 
     /// Evaluates one account (from its snapshot, or its NOT_AVAILABLE findings when it
@@ -388,10 +399,10 @@ impl Watcher {
         }
     }
 
-    /// With `--security-hub`: the findings of `account` the store changed at or after
-    /// `since`, sent to the account's Security Hub. `Err` when some were not imported
-    /// (logged, counted); without `--security-hub`, nothing to do.
-    async fn send_changes(&mut self, account: &str, since: &str) -> Result<(), ()> {
+    /// With `--security-hub`: the findings of `account` changed since its last complete
+    /// import (all of them the first time), sent to the account's Security Hub. `Err` when
+    /// some were not imported (logged, counted); without `--security-hub`, nothing to do.
+    async fn send_changes(&mut self, account: &str) -> Result<(), ()> {
         let Some(hub) = &self.hub else {
             return Ok(());
         };
@@ -399,10 +410,13 @@ impl Watcher {
         let Some(db) = self.store.db.clone() else {
             return Ok(());
         };
+        // what is recorded from now on is read by the next import
+        let read_at = super::super::export::store_time(chrono::Utc::now());
+        let since = hub.sent_until.get(account).cloned();
         let read = {
-            let (account, since, region) = (account.to_string(), since.to_string(), region.clone());
+            let (account, region) = (account.to_string(), region.clone());
             tokio::task::spawn_blocking(move || {
-                super::super::export::changed_findings(&db, &account, &since, &region)
+                super::super::export::changed_findings(&db, &account, since.as_deref(), &region)
             })
             .await
         };
@@ -411,7 +425,13 @@ impl Watcher {
             Ok(Err(e)) => return Err(self.hub_failed(account, &format!("{e:#}"))),
             Err(e) => return Err(self.hub_failed(account, &e.to_string())),
         };
+        let done = |watcher: &mut Watcher| {
+            if let Some(hub) = &mut watcher.hub {
+                hub.sent_until.insert(account.to_string(), read_at.clone());
+            }
+        };
         if findings.is_empty() {
+            done(self);
             return Ok(());
         }
         let client = match &mut self.org {
@@ -421,6 +441,7 @@ impl Watcher {
         let report = securityhub::export(&client, findings, &ExportOptions::default()).await;
         Metrics::add(&self.metrics.findings_imported, report.imported);
         if report.is_complete() {
+            done(self);
             log(
                 "info",
                 "sent to Security Hub",
