@@ -477,3 +477,53 @@ fn a_failed_import_leaves_the_event_in_the_queue_until_its_change_reaches_securi
     });
     assert_eq!(watch.terminate(), Some(0));
 }
+
+#[test]
+fn organization_options_of_watch_are_checked_before_anything_is_received() {
+    let watch = |args: &[&str]| {
+        let out = Command::cargo_bin("keyaki")
+            .unwrap_or_else(|e| panic!("keyaki binary: {e}"))
+            .env_remove("KEYAKI_DB")
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .env("AWS_REGION", "eu-west-1")
+            .args(["watch", "--queue-url", "http://127.0.0.1:9/000000000000/q"])
+            .args(["--max-attempts", "1", "--wait-time-seconds", "0"])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("keyaki watch: {e}"));
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = watch(&["--organization"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--role-name"), "{err}");
+    let (code, err) = watch(&[
+        "--organization",
+        "--role-name",
+        ROLE,
+        "--role-arn",
+        "arn:aws:iam::123456789012:role/x",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--role-arn"), "{err}");
+    let (code, err) = watch(&["--accounts", "123456789012"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--organization"), "{err}");
+    // the organization cannot be listed: it does not start
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let db = dir.path().join("findings.db");
+    let db = db.to_string_lossy().into_owned();
+    let (code, err) = watch(&[
+        "--organization",
+        "--role-name",
+        ROLE,
+        "--external-id",
+        "x",
+        "--db",
+        &db,
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("could not establish who is calling"), "{err}");
+}

@@ -329,7 +329,7 @@ impl Watcher {
             }
             if next_full.is_some_and(|at| Instant::now() >= at) {
                 // a failed full scan is tried again at the next interval; events go on
-                self.full_scan().await;
+                self.full_scan(&stop).await;
                 next_full = Some(Instant::now() + every);
             }
             let received = tokio::select! {

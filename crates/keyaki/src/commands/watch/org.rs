@@ -121,8 +121,10 @@ impl Watcher {
     }
 
     /// The periodic full scan: of the organization (one store run per account), or of the
-    /// one account. A failure is logged and counted; the next interval tries again.
-    pub(super) async fn full_scan(&mut self) {
+    /// one account. A failure is logged and counted; the next interval tries again. Once
+    /// `stop` is set, the organization's accounts not yet recorded are left for the next
+    /// start (the account being recorded is finished).
+    pub(super) async fn full_scan(&mut self, stop: &tokio::sync::watch::Receiver<bool>) {
         if self.org.is_none() {
             let _ = self.evaluate_and_send(&BTreeSet::new(), "full scan").await;
             return;
@@ -132,7 +134,22 @@ impl Watcher {
         let plan = members.accounts.plan().clone();
         let org = members.accounts.organization().clone();
         let mut rx = organization::start(&tokio::runtime::Handle::current(), plan, &org);
-        while let Some(scan) = rx.recv().await {
+        let mut stop = stop.clone();
+        loop {
+            let next = tokio::select! {
+                next = rx.recv() => next,
+                _ = stop.changed() => None,
+            };
+            let Some(scan) = next.filter(|_| !*stop.borrow()) else {
+                if *stop.borrow() {
+                    log(
+                        "info",
+                        "full scan stopped before its last account",
+                        json!({}),
+                    );
+                }
+                break;
+            };
             let started = Instant::now();
             let id = scan.member.id.clone();
             if let Err(unscanned) = &scan.outcome {
@@ -265,6 +282,15 @@ impl Watcher {
         };
         members.listed_at = Instant::now();
         match organization::discover(&members.discovery, &members.selection).await {
+            Ok(found) if found.members.is_empty() => {
+                // rather than deleting every event as outside the organization
+                Metrics::add(&self.metrics.errors, 1);
+                log(
+                    "error",
+                    "the organization was listed with no account chosen; the last list is kept",
+                    json!({"caller": found.caller, "warnings": found.warnings}),
+                );
+            }
             Ok(found) => {
                 for w in &found.warnings {
                     log("warn", "organization", json!({"warning": w}));
