@@ -281,7 +281,10 @@ pub fn scan(global: &Global, req: ScanRequest<'_>) -> anyhow::Result<Code> {
         failed: Vec::new(),
         skipped: Vec::new(),
     });
-    let mut store = AccountsStore::open(req.store)?;
+    let mut kept = Kept {
+        store: AccountsStore::open(req.store)?,
+        hub: hub.as_mut(),
+    };
     let progress = AccountsProgress::new(
         !global.quiet && std::io::stderr().is_terminal(),
         found.members.len() as u64,
@@ -310,11 +313,10 @@ pub fn scan(global: &Global, req: ScanRequest<'_>) -> anyhow::Result<Code> {
                 global,
                 &progress,
                 &req,
-                &mut store,
+                &mut kept,
                 scan,
                 &mut sink,
                 &mut totals,
-                hub.as_mut(),
             )?;
             if !global.quiet {
                 progress.println(&line);
@@ -339,7 +341,7 @@ pub fn scan(global: &Global, req: ScanRequest<'_>) -> anyhow::Result<Code> {
             }
         }
     }
-    store.finish();
+    kept.store.finish();
     if !global.quiet {
         let s = &totals.summary;
         eprintln!(
@@ -389,11 +391,10 @@ fn account(
     global: &Global,
     progress: &AccountsProgress,
     req: &ScanRequest<'_>,
-    store: &mut AccountsStore,
+    kept: &mut Kept<'_, '_>,
     scan: AccountScan,
     sink: &mut Sink<'_>,
     totals: &mut Totals,
-    hub: Option<&mut OrgHub<'_>>,
 ) -> anyhow::Result<String> {
     let id = scan.member.id.clone();
     let name = name_of(&scan);
@@ -417,8 +418,8 @@ fn account(
     let outcome = scan.outcome.map(|(snapshot, _)| snapshot);
     let (mut report, scope) = account_report(&id, outcome, &req.params, req.budget)?;
     // the report says which account; a live scan of one account has no file to name
-    let recorded = store.record(scope, &mut report)?;
-    match hub {
+    let recorded = kept.store.record(scope, &mut report)?;
+    match &mut kept.hub {
         Some(hub) if unscanned => hub.skipped.push(id.clone()),
         Some(hub) => hub.send(global, progress, &id, &report)?,
         None => {}
@@ -454,6 +455,13 @@ fn account(
     }
     sink.add(report)?;
     Ok(line)
+}
+
+/// Where each account's report is kept besides the report written: the findings store and,
+/// with `--security-hub`, the account's Security Hub.
+struct Kept<'h, 'a> {
+    store: AccountsStore,
+    hub: Option<&'h mut OrgHub<'a>>,
 }
 
 /// One account's report and what it covers, for the store: evaluated from its snapshot

@@ -448,8 +448,8 @@ impl Watcher {
         };
         let findings = match read {
             Ok(Ok(findings)) => findings,
-            Ok(Err(e)) => return Err(self.hub_failed(account, &format!("{e:#}"))),
-            Err(e) => return Err(self.hub_failed(account, &e.to_string())),
+            Ok(Err(e)) => return self.hub_failed(account, &format!("{e:#}")),
+            Err(e) => return self.hub_failed(account, &e.to_string()),
         };
         let done = |watcher: &mut Watcher| {
             if let Some(hub) = &mut watcher.hub {
@@ -481,22 +481,24 @@ impl Watcher {
             .first()
             .map(|f| format!("{}: {}", f.code, f.message))
             .unwrap_or_default();
-        Err(self.hub_failed(
+        self.hub_failed(
             account,
             &format!(
                 "{} of {} findings not imported ({first})",
                 report.submitted - report.imported.min(report.submitted),
                 report.submitted
             ),
-        ))
+        )
     }
 
-    fn hub_failed(&self, account: &str, error: &str) {
+    /// Logs and counts a failed import; always `Err`.
+    fn hub_failed(&self, account: &str, error: &str) -> Result<(), ()> {
         Metrics::add(&self.metrics.errors, 1);
         log(
             "error",
             "Security Hub import failed; the messages stay in the queue",
             json!({"account": account, "error": error}),
         );
+        Err(())
     }
 }
