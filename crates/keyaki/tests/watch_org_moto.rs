@@ -280,8 +280,22 @@ fn each_accounts_events_are_reread_through_its_role_and_its_changes_reach_its_se
     let (member, broken) = (org.members[0].clone(), org.members[1].clone());
     let proxy = support::Proxy::start(
         &moto,
-        &["--deny-role", &format!("arn:aws:iam::{broken}:role/{ROLE}")],
+        &[
+            "--log",
+            "--deny-role",
+            &format!("arn:aws:iam::{broken}:role/{ROLE}"),
+        ],
     );
+    let member_role = format!("arn:aws:iam::{member}:role/{ROLE}");
+    let mut requests: Vec<String> = Vec::new();
+    let mut assumed = |role: &str| {
+        requests.extend(proxy.requests.try_iter());
+        let call = format!("AssumeRole {} {role}", testing::REGION_A);
+        requests
+            .iter()
+            .map(|r| r.matches(&call).count())
+            .sum::<usize>()
+    };
     let mgmt = org.management.clone();
     // the queue in the management account; a role and a rotated key in the member
     let setup: Value = serde_json::from_str(&fixture(&moto, &mgmt, &mgmt, &["setup"]))
@@ -343,6 +357,8 @@ fn each_accounts_events_are_reread_through_its_role_and_its_changes_reach_its_se
         before.len(),
         "the finding is updated, not added"
     );
+    let assumed_once = assumed(&member_role);
+    assert!(assumed_once >= 1);
 
     // an account outside the organization: logged and deleted
     let outsider = testing::fresh_account_id();
@@ -375,6 +391,15 @@ fn each_accounts_events_are_reread_through_its_role_and_its_changes_reach_its_se
     watch.wait_for("KMS.3 of the member's key to fail", || {
         (stored(&db, "KMS.3", &key) == Some((member.clone(), "FAILED".into()))).then_some(())
     });
+    watch.wait_for("the second change to reach Security Hub", || {
+        let found = hub_findings(&moto, &member);
+        (hub_status(&found, "KMS.3", &key).as_deref() == Some("FAILED")).then_some(())
+    });
+    assert_eq!(
+        assumed(&member_role),
+        assumed_once,
+        "the member's role is assumed once for all its events: its credentials are kept"
+    );
     watch.wait_for("the refused account's event to come back", || {
         let refused = watch
             .lines()

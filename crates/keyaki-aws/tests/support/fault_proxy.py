@@ -5,7 +5,8 @@
         [--deny OPERATION@REGION ...] [--latency 0.03] [--seed 7] [--log]
 
 Prints `PORT <n>` on its first line once it listens (on 127.0.0.1, a free port), then,
-with --log, `REQ <service> <operation> <region>` for each request it receives.
+with --log, `REQ <service> <operation> <region>` for each request it receives (followed by
+the role's ARN for `AssumeRole`).
 
 Faults: HTTP 429 and 400 `ThrottlingException`/`Throttling`, HTTP 500, a slow answer,
 a connection closed without an answer. A given request (same service, operation and
@@ -51,6 +52,7 @@ ARGS = parse_args()
 UP = urllib.parse.urlparse(ARGS.upstream)
 RNG = random.Random(ARGS.seed)
 LOCK = threading.Lock()
+PRINT_LOCK = threading.Lock()
 FAULTS = {}
 DENY = set(ARGS.deny)
 DENY_ROLES = set(ARGS.deny_role)
@@ -136,7 +138,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             qs.update(urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query))
             operation = (qs.get("Action") or ["?"])[0]
         if ARGS.log:
-            print(f"REQ {service} {operation} {region}", flush=True)
+            role = ""
+            if operation == "AssumeRole":
+                form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+                role = " " + (form.get("RoleArn") or [""])[0]
+            with PRINT_LOCK:  # one whole line per request, whatever the threads
+                print(f"REQ {service} {operation} {region}{role}", flush=True)
 
         if f"{operation}@{region}" in DENY or f"{operation}@*" in DENY:
             return self.answer(*denied(json_protocol, operation))
