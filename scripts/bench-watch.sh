@@ -6,7 +6,8 @@
 #
 #   scripts/bench-watch.sh [EVENTS] [RATE] [KEYS]
 #
-# KEYAKI_BIN=path uses that binary instead of building the release one.
+# KEYAKI_BIN=path uses that binary instead of building the release one; KEYAKI_WATCH_ARGS adds
+# options to `keyaki watch` (e.g. `--security-hub`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD

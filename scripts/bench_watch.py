@@ -9,6 +9,10 @@ starts `keyaki watch` on it, sends EVENTS CloudTrail-shaped KMS events at RATE p
 (DisableKeyRotation/EnableKeyRotation of the keys in turn, the change made before each
 event), then reads watch's JSON log: an event's latency is the time of the first `recorded`
 line after its `event` line, minus the time just after SendMessage returned.
+KEYAKI_WATCH_ARGS (whitespace-separated) adds options to `keyaki watch`, e.g.
+`--security-hub` (the changed findings imported into moto's Security Hub before each delete);
+with it, an event's latency ends at the `sent to Security Hub` line that follows the
+evaluation's `recorded` line.
 """
 import datetime
 import json
@@ -44,7 +48,8 @@ def main():
         watch = subprocess.Popen(
             [keyaki, "watch", "--queue-url", setup["queue_url"], "--db", os.path.join(work, "f.db"),
              "--endpoint-url", endpoint, "--region", we.REGION,
-             "--role-arn", f"arn:aws:iam::{account}:role/keyaki-test", "--wait-time-seconds", "20"],
+             "--role-arn", f"arn:aws:iam::{account}:role/keyaki-test", "--wait-time-seconds", "20",
+             *os.environ.get("KEYAKI_WATCH_ARGS", "").split()],
             stderr=log, stdout=subprocess.DEVNULL)
 
     def lines():
@@ -84,22 +89,27 @@ def measure(watch, lines, setup, s, account, events, rate, keys, log_path):
     while time.time() < deadline:
         ls = lines()
         handled = {l["event_id"] for l in ls if l.get("msg") == "event"}
-        if handled >= set(sent) and ls[-1].get("msg") == "recorded":
+        if handled >= set(sent) and ls[-1].get("msg") in ("recorded", "sent to Security Hub"):
             break
         time.sleep(0.5)
     watch.send_signal(signal.SIGTERM)
     watch.wait(timeout=60)
-    latencies, pending, evaluations, batch = [], [], 0, []
+    hub = "--security-hub" in os.environ.get("KEYAKI_WATCH_ARGS", "").split()
+    latencies, pending, awaiting, evaluations, batch = [], [], [], 0, []
     for l in lines():
         if l.get("msg") == "event":
             pending.append(l["event_id"])
         elif l.get("msg") == "recorded" and l.get("why") == "events":
             evaluations += 1
             batch.append(len(pending))
-            for e in pending:
+            awaiting, pending = awaiting + pending, []
+            if not hub:
+                l = dict(l, msg="sent to Security Hub")
+        if l.get("msg") == "sent to Security Hub":
+            for e in awaiting:
                 if e in sent:
                     latencies.append(ts(l["time"]) - sent[e])
-            pending = []
+            awaiting = []
     latencies.sort()
     if len(latencies) != events:
         sys.exit(f"only {len(latencies)} of {events} events were recorded; log in {log_path}")
@@ -108,6 +118,7 @@ def measure(watch, lines, setup, s, account, events, rate, keys, log_path):
         "events": events, "rate_per_s": rate, "keys": keys,
         "evaluations": evaluations, "mean_events_per_evaluation": round(sum(batch) / len(batch), 2),
         "p50_s": round(pct(50), 3), "p99_s": round(pct(99), 3), "max_s": round(latencies[-1], 3),
+        "watch_args": os.environ.get("KEYAKI_WATCH_ARGS", ""),
         "watch_exit": watch.returncode,
     }))
 

@@ -458,6 +458,11 @@ impl Watcher {
         };
         if findings.is_empty() {
             done(self);
+            log(
+                "info",
+                "sent to Security Hub",
+                json!({"account": account, "region": region, "imported": 0}),
+            );
             return Ok(());
         }
         let client = match &mut self.org {
