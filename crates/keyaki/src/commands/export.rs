@@ -437,6 +437,98 @@ fn apply_lifecycle(finding: &Finding, value: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
+
+    /// Records the store test fixture `name` (a snapshot) as a complete scan at `at`.
+    fn record_fixture(store: &mut Store, name: &str, at: DateTime<Utc>) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../keyaki-store/tests/fixtures")
+            .join(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let snapshot: keyaki_controls::snapshot::Snapshot =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let input = keyaki_controls::input::from_snapshot(name, &snapshot)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let scope = super::super::record::ScanScope::of(&input);
+        let info = keyaki_store::RunInfo {
+            inputs: scope.inputs,
+            regions: scope.regions,
+            unreadable: scope.unreadable,
+            complete: true,
+            global_incomplete: scope.global_incomplete,
+            incomplete_types: scope.incomplete_types,
+            ..keyaki_store::RunInfo::default()
+        };
+        let mut report =
+            keyaki_controls::evaluate_owned(input, &keyaki_controls::Parameters::default())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        store
+            .record_scan(&mut report, &info, at)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+
+    /// Each stored finding: (control, resource ARN, status, record state).
+    fn stored(store: &Store) -> BTreeSet<(String, String, String, String)> {
+        store
+            .findings(&Filter::default())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|f| {
+                (
+                    f.control,
+                    f.resource_arn,
+                    f.status.as_str().to_string(),
+                    f.record_state.as_str().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_changed_findings_are_those_the_last_run_created_changed_or_archived() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("findings.db");
+        let mut store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let second = Utc::now();
+        record_fixture(
+            &mut store,
+            "scan-1.json",
+            second - chrono::Duration::days(1),
+        );
+        let before = stored(&store);
+        record_fixture(&mut store, "scan-2.json", second);
+        let after = stored(&store);
+        // the oracle: what the second run left different from what the first one did
+        let expected: BTreeSet<_> = after.difference(&before).cloned().collect();
+        assert!(expected.len() >= 5, "{expected:?}");
+        let asff = |since: Option<&str>| -> BTreeSet<(String, String, String, String)> {
+            changed_findings(&path, "111122223333", since, "us-east-1")
+                .unwrap_or_else(|e| panic!("{e:#}"))
+                .iter()
+                .map(|v| {
+                    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+                    (
+                        s(&v["GeneratorId"]).replace("security-control/", ""),
+                        s(&v["Resources"][0]["Id"]),
+                        s(&v["Compliance"]["Status"]),
+                        s(&v["RecordState"]),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(asff(Some(&store_time(second))), expected);
+        assert!(
+            expected.iter().any(
+                |(_, arn, _, state)| arn.ends_with("policy/TempDecrypt") && state == "ARCHIVED"
+            ),
+            "an archived finding is a change: {expected:?}"
+        );
+        // without a time: every finding of the account
+        assert_eq!(asff(None), after);
+        assert!(changed_findings(&path, "999999999999", None, "us-east-1")
+            .unwrap_or_else(|e| panic!("{e:#}"))
+            .is_empty());
+    }
 
     fn failed(id: &str, code: &str, message: &str) -> FailedFinding {
         FailedFinding {
