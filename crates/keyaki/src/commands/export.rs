@@ -319,29 +319,26 @@ fn open_store(path: &Path) -> anyhow::Result<Store> {
 /// the store writes it; `None`: every finding of the account): new, reopened, resolved,
 /// changed and archived ones (a store run sets `updated_at` only on a finding whose status,
 /// record state or workflow it changed), as ASFF with their lifecycle, for `region`'s
-/// Security Hub.
-pub fn changed_findings(
+/// Security Hub; given to `send` one at a time as the store is read (memory stays flat
+/// however many there are).
+pub fn each_changed_finding(
     store: &Path,
     account: &str,
     since: Option<&str>,
     region: &str,
-) -> anyhow::Result<Vec<Value>> {
+    send: &mut dyn FnMut(Value) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let store = Store::open_read_only(store)?;
     let filter = Filter {
         account: Some(account.to_string()),
         since: since.map(str::to_string),
         ..Filter::default()
     };
-    let mut out = Vec::new();
-    each_from_store(&store, &filter, region, &mut |finding| {
-        out.push(finding);
-        Ok(())
-    })?;
-    Ok(out)
+    each_from_store(&store, &filter, region, send)
 }
 
 /// The store's time format (`Store` records `updated_at` with it), for
-/// [`changed_findings`]'s `since`.
+/// [`each_changed_finding`]'s `since`.
 pub fn store_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
@@ -502,19 +499,19 @@ mod tests {
         let expected: BTreeSet<_> = after.difference(&before).cloned().collect();
         assert!(expected.len() >= 5, "{expected:?}");
         let asff = |since: Option<&str>| -> BTreeSet<(String, String, String, String)> {
-            changed_findings(&path, "111122223333", since, "us-east-1")
-                .unwrap_or_else(|e| panic!("{e:#}"))
-                .iter()
-                .map(|v| {
-                    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
-                    (
-                        s(&v["GeneratorId"]).replace("security-control/", ""),
-                        s(&v["Resources"][0]["Id"]),
-                        s(&v["Compliance"]["Status"]),
-                        s(&v["RecordState"]),
-                    )
-                })
-                .collect()
+            let mut got = BTreeSet::new();
+            each_changed_finding(&path, "111122223333", since, "us-east-1", &mut |v| {
+                let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+                got.insert((
+                    s(&v["GeneratorId"]).replace("security-control/", ""),
+                    s(&v["Resources"][0]["Id"]),
+                    s(&v["Compliance"]["Status"]),
+                    s(&v["RecordState"]),
+                ));
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("{e:#}"));
+            got
         };
         assert_eq!(asff(Some(&store_time(second))), expected);
         assert!(
@@ -525,9 +522,13 @@ mod tests {
         );
         // without a time: every finding of the account
         assert_eq!(asff(None), after);
-        assert!(changed_findings(&path, "999999999999", None, "us-east-1")
-            .unwrap_or_else(|e| panic!("{e:#}"))
-            .is_empty());
+        let mut other = 0;
+        each_changed_finding(&path, "999999999999", None, "us-east-1", &mut |_| {
+            other += 1;
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(other, 0, "another account's findings are not read");
     }
 
     fn failed(id: &str, code: &str, message: &str) -> FailedFinding {

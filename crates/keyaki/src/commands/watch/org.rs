@@ -45,6 +45,9 @@ use crate::commands::Global;
 /// in it makes the organization listed again.
 const RELIST_AFTER: Duration = Duration::from_secs(300);
 
+/// Findings read from the store ahead of the import, at most.
+const CHANNEL: usize = 256;
+
 /// `--organization`: the organization's chosen accounts and how they are entered.
 pub(super) struct Members {
     accounts: OrgAccounts,
@@ -426,8 +429,10 @@ impl Watcher {
     }
 
     /// With `--security-hub`: the findings of `account` changed since its last complete
-    /// import (all of them the first time), sent to the account's Security Hub. `Err` when
-    /// some were not imported (logged, counted); without `--security-hub`, nothing to do.
+    /// import (all of them the first time), sent to the account's Security Hub as they are
+    /// read from the store (at most one call's batch and a bounded channel held). `Err`
+    /// when some were not imported (logged, counted); without `--security-hub`, nothing to
+    /// do.
     async fn send_changes(&mut self, account: &str) -> Result<(), ()> {
         let Some(hub) = &self.hub else {
             return Ok(());
@@ -439,40 +444,41 @@ impl Watcher {
         // what is recorded from now on is read by the next import
         let read_at = super::super::export::store_time(chrono::Utc::now());
         let since = hub.sent_until.get(account).cloned();
-        let read = {
-            let (account, region) = (account.to_string(), region.clone());
-            tokio::task::spawn_blocking(move || {
-                super::super::export::changed_findings(&db, &account, since.as_deref(), &region)
-            })
-            .await
-        };
-        let findings = match read {
-            Ok(Ok(findings)) => findings,
-            Ok(Err(e)) => return self.hub_failed(account, &format!("{e:#}")),
-            Err(e) => return self.hub_failed(account, &e.to_string()),
-        };
-        let done = |watcher: &mut Watcher| {
-            if let Some(hub) = &mut watcher.hub {
-                hub.sent_until.insert(account.to_string(), read_at.clone());
-            }
-        };
-        if findings.is_empty() {
-            done(self);
-            log(
-                "info",
-                "sent to Security Hub",
-                json!({"account": account, "region": region, "imported": 0}),
-            );
-            return Ok(());
-        }
         let client = match &mut self.org {
             Some(members) => members.accounts.security_hub(account, &region).await,
             None => hub.own.clone(),
         };
-        let report = securityhub::export(&client, findings, &ExportOptions::default()).await;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<serde_json::Value>(CHANNEL);
+        let reader = {
+            let (account, region) = (account.to_string(), region.clone());
+            tokio::task::spawn_blocking(move || {
+                super::super::export::each_changed_finding(
+                    &db,
+                    &account,
+                    since.as_deref(),
+                    &region,
+                    &mut |finding| {
+                        tx.blocking_send(finding)
+                            .map_err(|_| anyhow::anyhow!("the import stopped"))
+                    },
+                )
+            })
+        };
+        let mut exporter = securityhub::Exporter::new(&client, ExportOptions::default());
+        while let Some(finding) = rx.recv().await {
+            exporter.push(finding).await;
+        }
+        let report = exporter.finish().await;
         Metrics::add(&self.metrics.findings_imported, report.imported);
+        match reader.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return self.hub_failed(account, &format!("{e:#}")),
+            Err(e) => return self.hub_failed(account, &e.to_string()),
+        }
         if report.is_complete() {
-            done(self);
+            if let Some(hub) = &mut self.hub {
+                hub.sent_until.insert(account.to_string(), read_at);
+            }
             log(
                 "info",
                 "sent to Security Hub",
@@ -501,7 +507,7 @@ impl Watcher {
         Metrics::add(&self.metrics.errors, 1);
         log(
             "error",
-            "Security Hub import failed; the messages stay in the queue",
+            "Security Hub import failed",
             json!({"account": account, "error": error}),
         );
         Err(())
