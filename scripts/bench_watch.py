@@ -115,10 +115,9 @@ def measure(watch, lines, setup, s, account, events, rate, keys, log_path):
         sys.exit(f"only {len(latencies)} of {events} events were recorded; log in {log_path}")
     pct = lambda p: latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))]
     print(json.dumps({
-        "events": events, "rate_per_s": rate, "keys": keys,
+        "events": events, "rate_per_s": rate, "keys": keys, "watch_args": os.environ.get("KEYAKI_WATCH_ARGS", ""),
         "evaluations": evaluations, "mean_events_per_evaluation": round(sum(batch) / len(batch), 2),
         "p50_s": round(pct(50), 3), "p99_s": round(pct(99), 3), "max_s": round(latencies[-1], 3),
-        "watch_args": os.environ.get("KEYAKI_WATCH_ARGS", ""),
         "watch_exit": watch.returncode,
     }))
 
