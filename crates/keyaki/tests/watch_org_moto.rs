@@ -360,6 +360,18 @@ fn each_accounts_events_are_reread_through_its_role_and_its_changes_reach_its_se
     let assumed_once = assumed(&member_role);
     assert!(assumed_once >= 1);
 
+    // the caller's own account: re-read with the caller's own credentials, no role
+    fixture(&moto, &mgmt, &mgmt, &["put-policy", "app", "decrypt-all"]);
+    watch.wait_for("KMS.2 of the management account's role to fail", || {
+        (stored(&db, "KMS.2", &format!("{mgmt}:role/app")) == Some((mgmt.clone(), "FAILED".into())))
+            .then_some(())
+    });
+    assert_eq!(
+        assumed(&format!("arn:aws:iam::{mgmt}:role/{ROLE}")),
+        0,
+        "the caller's account is not entered through the role"
+    );
+
     // an account outside the organization: logged and deleted
     let outsider = testing::fresh_account_id();
     fixture(
