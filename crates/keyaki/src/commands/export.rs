@@ -71,8 +71,9 @@ pub struct SecurityHubArgs {
 pub struct ScanExportArgs {
     /// After the scan, send its findings to AWS Security Hub, through the same AWS options
     /// as the scan (`--profile`, `--endpoint-url`, `--role-arn`, `--timeout`; the region is
-    /// the first `--region`, else the configured one); exit status 2 if some could not be
-    /// imported.
+    /// the first `--region`, else the configured one); with `--organization`, each account's
+    /// findings to that account's Security Hub, through the role it was read with; exit
+    /// status 2 if some could not be imported.
     #[arg(long)]
     pub security_hub: bool,
 }
