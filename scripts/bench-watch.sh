@@ -8,6 +8,7 @@
 #
 # KEYAKI_BIN=path uses that binary instead of building the release one. UNNAMED=1 sends
 # events that do not name their key, so that every batch is a full re-read (the comparison).
+# KEYAKI_WATCH_ARGS adds options to `keyaki watch` (e.g. `--security-hub`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD

@@ -12,12 +12,17 @@ and sends, for each, the EventBridge event CloudTrail would emit to the SQS queu
     watch_events.py ENDPOINT ACCOUNT event SERVICE NAME KEY   (the event alone, no change)
     watch_events.py ENDPOINT ACCOUNT poison
     watch_events.py ENDPOINT ACCOUNT queue-stats              -> JSON: visible, in_flight
+    watch_events.py ENDPOINT ACCOUNT findings                 -> JSON: Security Hub's findings
 
-Every call acts in ACCOUNT (moto's STS puts the caller there through any role of it). Used
-by crates/keyaki/tests/watch_moto.rs and scripts/bench-watch.sh.
+Every call acts in ACCOUNT (moto's STS puts the caller there through any role of it), but
+the queue's: with KEYAKI_QUEUE_ACCOUNT set, the queue is the one of that account (an
+organization's events delivered to one queue). `findings` lists, with `GetFindings`, the
+findings of ACCOUNT's Security Hub in eu-west-1. Used by crates/keyaki/tests/watch_moto.rs,
+crates/keyaki/tests/watch_org_moto.rs and scripts/bench-watch.sh.
 """
 import datetime
 import json
+import os
 import sys
 import uuid
 
@@ -65,7 +70,8 @@ def event(account, source, name, params, response=None):
 def main():
     endpoint, account, command, *rest = sys.argv[1:]
     s = session(endpoint, account)
-    sqs = s.client("sqs", endpoint_url=endpoint)
+    queue_account = os.environ.get("KEYAKI_QUEUE_ACCOUNT") or account
+    sqs = session(endpoint, queue_account).client("sqs", endpoint_url=endpoint)
     iam = s.client("iam", endpoint_url=endpoint)
     kms = s.client("kms", endpoint_url=endpoint)
 
@@ -126,6 +132,21 @@ def main():
         a = sqs.get_queue_attributes(QueueUrl=queue_url(), AttributeNames=["All"])["Attributes"]
         print(json.dumps({"visible": int(a["ApproximateNumberOfMessages"]),
                           "in_flight": int(a["ApproximateNumberOfMessagesNotVisible"])}))
+    elif command == "findings":
+        hub = s.client("securityhub", endpoint_url=endpoint)
+        found, token = [], None
+        while True:
+            page = hub.get_findings(**({"NextToken": token} if token else {}))
+            for f in page["Findings"]:
+                found.append({"Id": f.get("Id"), "AwsAccountId": f.get("AwsAccountId"),
+                              "GeneratorId": f.get("GeneratorId"),
+                              "Status": f.get("Compliance", {}).get("Status"),
+                              "RecordState": f.get("RecordState"),
+                              "Resource": (f.get("Resources") or [{}])[0].get("Id")})
+            token = page.get("NextToken")
+            if not token:
+                break
+        print(json.dumps(found))
     else:
         sys.exit(f"unknown command {command}")
 

@@ -5,12 +5,14 @@
 //! - [`config`]: the SDK configuration (credential chain, profile, endpoint, role).
 //! - [`limits`]: the size limit of every answer, per operation.
 //! - [`organization`]: the accounts of an organization, each entered through a role and
-//!   collected, several at a time.
+//!   collected, several at a time; [`accounts`]: the same accounts read again and again by
+//!   a long-running process, one kept configuration (and cached credentials) per account.
 //! - [`securityhub`]: sends ASFF findings to Security Hub (`BatchImportFindings`).
 //!
 //! Everything here is async; the binary owns the tokio runtime. The reasoning core and
 //! the controls never see the SDK: they get the snapshot.
 
+pub mod accounts;
 pub mod collect;
 pub mod config;
 pub mod events;

@@ -97,6 +97,13 @@ pub struct Organization {
     pub warnings: Vec<String>,
 }
 
+impl Organization {
+    /// Whether `account` is one of the accounts chosen.
+    pub fn has(&self, account: &str) -> bool {
+        self.members.iter().any(|m| m.id == account)
+    }
+}
+
 /// Why the organization could not be listed (the run cannot start: exit status 2).
 #[derive(Debug, thiserror::Error)]
 pub enum OrganizationError {
@@ -486,7 +493,8 @@ async fn collect_member(
 
 /// What a failed collection of an account says: `ACCOUNT_NOT_ACCESSIBLE` when it could not
 /// be entered (its role refused), else `ACCOUNT_READ_ERROR`; and why, in one sentence.
-fn classify(e: &CollectError, role: Option<&str>) -> (ReasonCode, String) {
+/// `role` is the role the collection assumed, if any.
+pub fn classify(e: &CollectError, role: Option<&str>) -> (ReasonCode, String) {
     match (e, role) {
         (CollectError::Identity(call), Some(role)) if entry_refused(call) => (
             ReasonCode::AccountNotAccessible,
@@ -546,6 +554,11 @@ impl AccountsProgress {
     pub fn done(&self, account: &str) {
         self.0.inc(1);
         self.0.set_message(account.to_string());
+    }
+
+    /// Runs `f` (which prints on stderr) with the bar hidden.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.0.suspend(f)
     }
 
     pub fn finish(&self) {

@@ -35,7 +35,7 @@ use aws_sdk_securityhub::types::{
     FindingProviderSeverity, Note, Partition, Recommendation, RecordState, Remediation, Resource,
     ResourceDetails, Severity, SeverityLabel, StatusReason, Workflow, WorkflowStatus,
 };
-use aws_sdk_securityhub::Client;
+pub use aws_sdk_securityhub::Client;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 use serde::Serialize;
 use serde_json::{Map, Value};

@@ -401,7 +401,6 @@ fn organization_options_are_checked_before_anything_is_read() {
     assert!(stderr(&out).contains("-o DIR"), "{}", stderr(&out));
     for (args, said) in [
         (&["--input", "examples/demo-account.json"][..], "--input"),
-        (&["--security-hub"][..], "--security-hub"),
         (
             &["--role-arn", "arn:aws:iam::123456789012:role/x"][..],
             "--role-arn",
@@ -418,6 +417,64 @@ fn organization_options_are_checked_before_anything_is_read() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains(said), "{args:?}: {}", stderr(&out));
         assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+/// The findings of `account`'s Security Hub in eu-west-1 (`GetFindings`, through
+/// `scripts/watch_events.py`).
+fn hub_findings(endpoint: &str, account: &str) -> Vec<Value> {
+    let out = Command::new(support::python())
+        .arg(repo_root().join("scripts/watch_events.py"))
+        .args([endpoint, account, "findings"])
+        .output()
+        .unwrap_or_else(|e| panic!("watch_events.py: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("findings: {e}"))
+}
+
+#[test]
+fn each_accounts_findings_go_to_its_own_security_hub_and_a_failed_import_fails_the_run() {
+    let moto = testing::moto_endpoint();
+    let org = organization(&moto, 0, 0);
+    let scan = |endpoint: &str| {
+        run(keyaki(&org, endpoint, "scan")
+            .args(["--organization", "--role-name", ROLE, "--security-hub"])
+            .args(["--format", "json"]))
+    };
+    let out = scan(&moto);
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
+    let accounts = by_account(&json(&out));
+    assert_eq!(accounts.keys().cloned().collect::<BTreeSet<_>>(), org.all());
+    for account in org.all() {
+        let hub = hub_findings(&moto, &account);
+        assert_eq!(
+            hub.len(),
+            accounts[&account].len(),
+            "{account}: every finding of the account, in its own Security Hub"
+        );
+        assert!(
+            hub.iter().all(|f| f["AwsAccountId"] == account.as_str()),
+            "{account}: {hub:?}"
+        );
+    }
+    let err = stderr(&out);
+    assert!(err.contains("the findings of 4 accounts imported"), "{err}");
+
+    // Security Hub refuses every import: every account is still scanned and reported,
+    // the accounts are named, and the exit status is 2
+    let proxy = support::Proxy::start(&moto, &["--deny", "BatchImportFindings@eu-west-1"]);
+    let out = scan(&proxy.endpoint);
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", stderr(&out));
+    let accounts = by_account(&json(&out));
+    assert_eq!(accounts.keys().cloned().collect::<BTreeSet<_>>(), org.all());
+    let err = stderr(&out);
+    assert!(err.contains("not all imported in 4 accounts"), "{err}");
+    for account in org.all() {
+        assert!(err.contains(&account), "{err}");
     }
 }
 

@@ -70,13 +70,15 @@ impl Default for CollectOptions {
 
 /// Collects a snapshot of the account the credentials belong to.
 pub async fn collect(opts: &CollectOptions) -> Result<(Snapshot, CollectStats), CollectError> {
-    let started = Instant::now();
-    let collected_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let recorder = Arc::new(Recorder::default());
-    let mut phases: Vec<(String, Duration)> = Vec::new();
+    let sdk = sdk_config(opts).await;
+    collect_with(&sdk, opts).await
+}
 
-    // --- configuration and identity ------------------------------------------------
-    let phase = Instant::now();
+/// The SDK configuration a collection with `opts` uses: `opts.aws`, with the first region
+/// asked for serving the global calls when none is configured. Credentials are resolved
+/// lazily and cached in it (refreshed before they expire): a caller that collects the same
+/// account again reuses it with [`collect_with`] instead of assuming its role again.
+pub async fn sdk_config(opts: &CollectOptions) -> SdkConfig {
     let mut aws = opts.aws.clone();
     if aws.region.is_none() {
         if let RegionSelection::List(list) = &opts.regions {
@@ -91,12 +93,27 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Snapshot, CollectStats), 
             }
         }
     }
-    let sdk = config::load(&aws).await;
+    config::load(&aws).await
+}
+
+/// Collects a snapshot of the account `sdk`'s credentials act in, with the regions,
+/// concurrency and order of `opts` (its `aws` part is already in `sdk`).
+pub async fn collect_with(
+    sdk: &SdkConfig,
+    opts: &CollectOptions,
+) -> Result<(Snapshot, CollectStats), CollectError> {
+    let started = Instant::now();
+    let collected_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let recorder = Arc::new(Recorder::default());
+    let mut phases: Vec<(String, Duration)> = Vec::new();
+
+    // --- identity ------------------------------------------------------------------------
+    let phase = Instant::now();
     let home = sdk
         .region()
         .map(|r| r.to_string())
         .ok_or(CollectError::NoRegion)?;
-    let sts = sts_client(&sdk, &home, &recorder);
+    let sts = sts_client(sdk, &home, &recorder);
     let identity = caller_identity(&sts)
         .await
         .map_err(CollectError::Identity)?;
@@ -115,7 +132,7 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Snapshot, CollectStats), 
         RegionSelection::Default => vec![home.clone()],
         RegionSelection::List(list) => distinct_in_order(list),
         RegionSelection::All => {
-            regions::enabled_regions(&sdk, &home, call_log(&home, &recorder)).await?
+            regions::enabled_regions(sdk, &home, call_log(&home, &recorder)).await?
         }
     };
     phases.push(("regions".into(), phase.elapsed()));
@@ -123,7 +140,7 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Snapshot, CollectStats), 
     // --- IAM and KMS ------------------------------------------------------------------
     let progress = Progress::new(opts.progress, region_list.len() as u64);
     let iam_client = aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::config::Builder::from(&sdk)
+        aws_sdk_iam::config::Builder::from(sdk)
             .interceptor(call_log("global", &recorder))
             .interceptor(BodyLimit)
             .retry_classifier(NotRetried)
@@ -139,7 +156,7 @@ pub async fn collect(opts: &CollectOptions) -> Result<(Snapshot, CollectStats), 
         let t = Instant::now();
         let per_region = |region: String| {
             let client = aws_sdk_kms::Client::from_conf(
-                aws_sdk_kms::config::Builder::from(&sdk)
+                aws_sdk_kms::config::Builder::from(sdk)
                     .region(Region::new(region.clone()))
                     .interceptor(call_log(&region, &recorder))
                     .interceptor(BodyLimit)

@@ -5,14 +5,15 @@
         [--deny OPERATION@REGION ...] [--latency 0.03] [--seed 7] [--log]
 
 Prints `PORT <n>` on its first line once it listens (on 127.0.0.1, a free port), then,
-with --log, `REQ <service> <operation> <region>` for each request it receives.
+with --log, `REQ <service> <operation> <region>` for each request it receives (followed by
+the role's ARN for `AssumeRole`).
 
 Faults: HTTP 429 and 400 `ThrottlingException`/`Throttling`, HTTP 500, a slow answer,
 a connection closed without an answer. A given request (same service, operation and
 body) gets at most `--max-faults-per-request` faults (default 2), so a client that
 retries a few times always gets through: the test checks that it does, and that the
 result is the same as without faults. `--deny` answers access denied to an operation in
-a region, every time. `--deny-role ARN` answers STS `AssumeRole` of that role as AWS does
+a region, every time (operations of REST-JSON services are named from `REST_PATHS`). `--deny-role ARN` answers STS `AssumeRole` of that role as AWS does
 when the role does not exist or does not trust the caller (moto assumes any role).
 """
 
@@ -51,9 +52,12 @@ ARGS = parse_args()
 UP = urllib.parse.urlparse(ARGS.upstream)
 RNG = random.Random(ARGS.seed)
 LOCK = threading.Lock()
+PRINT_LOCK = threading.Lock()
 FAULTS = {}
 DENY = set(ARGS.deny)
 DENY_ROLES = set(ARGS.deny_role)
+# operations of REST-JSON services (no X-Amz-Target, no Action), by path
+REST_PATHS = {"/findings/import": "BatchImportFindings"}
 
 
 def role_refused(role_arn):
@@ -122,17 +126,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         target = self.headers.get("X-Amz-Target")
-        json_protocol = target is not None
+        json_protocol = target is not None or self.path.split("?")[0] in REST_PATHS
         m = CRED.search(self.headers.get("Authorization") or "")
         region, service = (m.group(1), m.group(2)) if m else ("?", "?")
         if target:
             operation = target.split(".")[-1]
+        elif self.path.split("?")[0] in REST_PATHS:
+            operation = REST_PATHS[self.path.split("?")[0]]
         else:
             qs = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
             qs.update(urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query))
             operation = (qs.get("Action") or ["?"])[0]
         if ARGS.log:
-            print(f"REQ {service} {operation} {region}", flush=True)
+            role = ""
+            if operation == "AssumeRole":
+                form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+                role = " " + (form.get("RoleArn") or [""])[0]
+            with PRINT_LOCK:  # one whole line per request, whatever the threads
+                print(f"REQ {service} {operation} {region}{role}", flush=True)
 
         if f"{operation}@{region}" in DENY or f"{operation}@*" in DENY:
             return self.answer(*denied(json_protocol, operation))

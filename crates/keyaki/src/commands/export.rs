@@ -71,8 +71,9 @@ pub struct SecurityHubArgs {
 pub struct ScanExportArgs {
     /// After the scan, send its findings to AWS Security Hub, through the same AWS options
     /// as the scan (`--profile`, `--endpoint-url`, `--role-arn`, `--timeout`; the region is
-    /// the first `--region`, else the configured one); exit status 2 if some could not be
-    /// imported.
+    /// the first `--region`, else the configured one); with `--organization`, each account's
+    /// findings to that account's Security Hub, through the role it was read with; exit
+    /// status 2 if some could not be imported.
     #[arg(long)]
     pub security_hub: bool,
 }
@@ -151,7 +152,7 @@ fn security_hub(global: &Global, args: SecurityHubArgs) -> anyhow::Result<Code> 
                 }
                 Ok(())
             }
-            (None, Some(store)) => each_from_store(store, &region, send),
+            (None, Some(store)) => each_from_store(store, &Filter::default(), &region, send),
             (None, None) => bail!("no findings to send"),
         }
     };
@@ -315,18 +316,47 @@ fn open_store(path: &Path) -> anyhow::Result<Store> {
     Ok(Store::open_read_only(path)?)
 }
 
-/// Every finding of the store (active and archived), as ASFF with its lifecycle, given to
-/// `send` one at a time as the store is read. The findings go by account and partition (in
-/// the order each first appears in the store's list), each group in list order, as one
-/// report per account: the ASFF mapping takes account and partition from it.
+/// The findings of `account` the store changed at or after `since` (an RFC 3339 time as
+/// the store writes it; `None`: every finding of the account): new, reopened, resolved,
+/// changed and archived ones (a store run sets `updated_at` only on a finding whose status,
+/// record state or workflow it changed), as ASFF with their lifecycle, for `region`'s
+/// Security Hub; given to `send` one at a time as the store is read (memory stays flat
+/// however many there are).
+pub fn each_changed_finding(
+    store: &Path,
+    account: &str,
+    since: Option<&str>,
+    region: &str,
+    send: &mut dyn FnMut(Value) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let store = Store::open_read_only(store)?;
+    let filter = Filter {
+        account: Some(account.to_string()),
+        since: since.map(str::to_string),
+        ..Filter::default()
+    };
+    each_from_store(&store, &filter, region, send)
+}
+
+/// The store's time format (`Store` records `updated_at` with it), for
+/// [`each_changed_finding`]'s `since`.
+pub fn store_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Every finding of the store that `base` selects (active and archived), as ASFF with its
+/// lifecycle, given to `send` one at a time as the store is read. The findings go by account
+/// and partition (in the order each first appears in the store's list), each group in list
+/// order, as one report per account: the ASFF mapping takes account and partition from it.
 fn each_from_store(
     store: &Store,
+    base: &Filter,
     region: &str,
     send: &mut dyn FnMut(Value) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     store.read_snapshot(|store| {
         let mut groups: Vec<(String, String)> = Vec::new();
-        store.each_finding(&Filter::default(), |f| {
+        store.each_finding(base, |f| {
             let (account, partition) = (f.resource.account.as_str(), f.resource.partition.as_str());
             if !groups.iter().any(|(a, p)| a == account && p == partition) {
                 groups.push((account.to_owned(), partition.to_owned()));
@@ -339,14 +369,19 @@ fn each_from_store(
             ..AsffOptions::default()
         };
         for (account, partition) in groups {
-            let filter = Filter {
+            let whole = Filter {
                 account: Some(account.clone()),
                 ..Filter::default()
+            };
+            let filter = Filter {
+                account: Some(account.clone()),
+                ..base.clone()
             };
             let in_group =
                 |f: &Finding| f.resource.account == account && f.resource.partition == partition;
             let ctx = Context {
-                examples: super::findings::control_examples(store, &filter, in_group)?,
+                // the examples stand for a control whatever the selection
+                examples: super::findings::control_examples(store, &whole, in_group)?,
                 account: account.clone(),
                 partition: partition.clone(),
                 generated_at: now.clone(),
@@ -400,6 +435,102 @@ fn apply_lifecycle(finding: &Finding, value: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
+
+    /// Records the store test fixture `name` (a snapshot) as a complete scan at `at`.
+    fn record_fixture(store: &mut Store, name: &str, at: DateTime<Utc>) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../keyaki-store/tests/fixtures")
+            .join(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let snapshot: keyaki_controls::snapshot::Snapshot =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let input = keyaki_controls::input::from_snapshot(name, &snapshot)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let scope = super::super::record::ScanScope::of(&input);
+        let info = keyaki_store::RunInfo {
+            inputs: scope.inputs,
+            regions: scope.regions,
+            unreadable: scope.unreadable,
+            complete: true,
+            global_incomplete: scope.global_incomplete,
+            incomplete_types: scope.incomplete_types,
+            ..keyaki_store::RunInfo::default()
+        };
+        let mut report =
+            keyaki_controls::evaluate_owned(input, &keyaki_controls::Parameters::default())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        store
+            .record_scan(&mut report, &info, at)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+
+    /// Each stored finding: (control, resource ARN, status, record state).
+    fn stored(store: &Store) -> BTreeSet<(String, String, String, String)> {
+        store
+            .findings(&Filter::default())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|f| {
+                (
+                    f.control,
+                    f.resource_arn,
+                    f.status.as_str().to_string(),
+                    f.record_state.as_str().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_changed_findings_are_those_the_last_run_created_changed_or_archived() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("findings.db");
+        let mut store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let second = Utc::now();
+        record_fixture(
+            &mut store,
+            "scan-1.json",
+            second - chrono::Duration::days(1),
+        );
+        let before = stored(&store);
+        record_fixture(&mut store, "scan-2.json", second);
+        let after = stored(&store);
+        // the oracle: what the second run left different from what the first one did
+        let expected: BTreeSet<_> = after.difference(&before).cloned().collect();
+        assert!(expected.len() >= 5, "{expected:?}");
+        let asff = |since: Option<&str>| -> BTreeSet<(String, String, String, String)> {
+            let mut got = BTreeSet::new();
+            each_changed_finding(&path, "111122223333", since, "us-east-1", &mut |v| {
+                let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+                got.insert((
+                    s(&v["GeneratorId"]).replace("security-control/", ""),
+                    s(&v["Resources"][0]["Id"]),
+                    s(&v["Compliance"]["Status"]),
+                    s(&v["RecordState"]),
+                ));
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("{e:#}"));
+            got
+        };
+        assert_eq!(asff(Some(&store_time(second))), expected);
+        assert!(
+            expected.iter().any(
+                |(_, arn, _, state)| arn.ends_with("policy/TempDecrypt") && state == "ARCHIVED"
+            ),
+            "an archived finding is a change: {expected:?}"
+        );
+        // without a time: every finding of the account
+        assert_eq!(asff(None), after);
+        let mut other = 0;
+        each_changed_finding(&path, "999999999999", None, "us-east-1", &mut |_| {
+            other += 1;
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(other, 0, "another account's findings are not read");
+    }
 
     fn failed(id: &str, code: &str, message: &str) -> FailedFinding {
         FailedFinding {

@@ -80,7 +80,7 @@ pub struct OrgArgs {
 }
 
 impl OrgArgs {
-    fn selection(&self) -> Selection {
+    pub(crate) fn selection(&self) -> Selection {
         let clean = |ids: &[String]| -> Vec<String> {
             ids.iter()
                 .map(|s| s.trim().to_string())
@@ -94,7 +94,7 @@ impl OrgArgs {
         }
     }
 
-    fn plan(&self, aws: &AwsArgs) -> organization::Plan {
+    pub(crate) fn plan(&self, aws: &AwsArgs) -> organization::Plan {
         organization::Plan {
             collect: aws.collect_options(false),
             role_name: self.role_name.clone().unwrap_or_default(),
@@ -254,16 +254,37 @@ pub struct ScanRequest<'a> {
     pub format: Format,
     pub params: Parameters,
     pub budget: std::time::Duration,
+    /// `--security-hub`: each account's findings to that account's Security Hub.
+    pub security_hub: bool,
 }
 
 /// `keyaki scan --organization`: every chosen account evaluated, recorded (one run per
-/// account) and written into one report. Exit status as for one account: 1 when a FAILED
-/// finding (at or above `--fail-on`) was found in any account, else 0; 2 when the
-/// organization could not be listed or the report not written.
+/// account) and written into one report, and with `--security-hub` sent to its own
+/// Security Hub. Exit status as for one account: 1 when a FAILED finding (at or above
+/// `--fail-on`) was found in any account, else 0; 2 when the organization could not be
+/// listed, the report not written, or some account's findings not all imported into
+/// Security Hub (once every account is done).
 pub fn scan(global: &Global, req: ScanRequest<'_>) -> anyhow::Result<Code> {
     let runtime = runtime()?;
+    let hub_region = if req.security_hub {
+        Some(hub_region(&runtime, req.aws)?)
+    } else {
+        None
+    };
     let found = discover(global, &runtime, req.aws, req.org)?;
-    let mut store = AccountsStore::open(req.store)?;
+    let mut hub = hub_region.map(|region| OrgHub {
+        runtime: &runtime,
+        plan: req.org.plan(req.aws),
+        org: &found,
+        region,
+        imported: 0,
+        failed: Vec::new(),
+        skipped: Vec::new(),
+    });
+    let mut kept = Kept {
+        store: AccountsStore::open(req.store)?,
+        hub: hub.as_mut(),
+    };
     let progress = AccountsProgress::new(
         !global.quiet && std::io::stderr().is_terminal(),
         found.members.len() as u64,
@@ -292,7 +313,7 @@ pub fn scan(global: &Global, req: ScanRequest<'_>) -> anyhow::Result<Code> {
                 global,
                 &progress,
                 &req,
-                &mut store,
+                &mut kept,
                 scan,
                 &mut sink,
                 &mut totals,
@@ -320,7 +341,7 @@ pub fn scan(global: &Global, req: ScanRequest<'_>) -> anyhow::Result<Code> {
             }
         }
     }
-    store.finish();
+    kept.store.finish();
     if !global.quiet {
         let s = &totals.summary;
         eprintln!(
@@ -340,11 +361,28 @@ pub fn scan(global: &Global, req: ScanRequest<'_>) -> anyhow::Result<Code> {
             );
         }
     }
+    if let Some(hub) = &hub {
+        if !hub.finish(global) {
+            return Ok(Code::Error);
+        }
+    }
     Ok(if totals.failing {
         Code::Findings
     } else {
         Code::Clean
     })
+}
+
+/// The region whose Security Hub receives the findings: the first `--region`, else the
+/// configured one.
+fn hub_region(runtime: &tokio::runtime::Runtime, aws: &AwsArgs) -> anyhow::Result<String> {
+    let mut options = aws.aws_options(aws.regions.first().cloned());
+    options.role_arn = None;
+    let config = runtime.block_on(keyaki_aws::config::load(&options));
+    config
+        .region()
+        .map(|r| r.to_string())
+        .context("no AWS region for `--security-hub`: pass `--region` or set `AWS_REGION`")
 }
 
 /// One account: its report (evaluated, or NOT_AVAILABLE findings when it could not be
@@ -353,28 +391,19 @@ fn account(
     global: &Global,
     progress: &AccountsProgress,
     req: &ScanRequest<'_>,
-    store: &mut AccountsStore,
+    kept: &mut Kept<'_, '_>,
     scan: AccountScan,
     sink: &mut Sink<'_>,
     totals: &mut Totals,
 ) -> anyhow::Result<String> {
     let id = scan.member.id.clone();
     let name = name_of(&scan);
-    let (mut report, scope, unscanned) = match scan.outcome {
+    match &scan.outcome {
         Ok((snapshot, stats)) => {
             if req.aws.stats {
                 progress.println(&format!("keyaki: account {id}:\n{stats}"));
             }
-            warn_unread(progress, &id, &snapshot);
-            let label = format!("account {id}");
-            let input = keyaki_controls::input::from_snapshot(&label, &snapshot)
-                .with_context(|| format!("account {id}"))?;
-            drop(snapshot);
-            let scope = ScanScope::of(&input);
-            let mut params = req.params.clone();
-            params.deadline = Some(Instant::now() + req.budget);
-            let report = keyaki_controls::evaluate_owned(input, &params)?;
-            (report, scope, false)
+            warn_unread(progress, &id, snapshot);
         }
         Err(unscanned) => {
             // always said, even with --quiet, as what a single scan could not read
@@ -383,24 +412,18 @@ fn account(
                 printable_lines(&unscanned.account.why)
             ));
             say_detail(global, progress, unscanned.detail.as_deref());
-            let report = keyaki_controls::account::unscanned_report(
-                &unscanned.account,
-                &req.params,
-                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            );
-            let scope = ScanScope {
-                inputs: vec![format!("account {id}")],
-                regions: Vec::new(),
-                unreadable: vec![format!("account {id}: {}", unscanned.account.why)],
-                // nothing of the account was read: nothing of it is archived
-                global_incomplete: true,
-                incomplete_types: Vec::new(),
-            };
-            (report, scope, true)
         }
-    };
+    }
+    let unscanned = scan.outcome.is_err();
+    let outcome = scan.outcome.map(|(snapshot, _)| snapshot);
+    let (mut report, scope) = account_report(&id, outcome, &req.params, req.budget)?;
     // the report says which account; a live scan of one account has no file to name
-    let recorded = store.record(scope, &mut report)?;
+    let recorded = kept.store.record(scope, &mut report)?;
+    match &mut kept.hub {
+        Some(hub) if unscanned => hub.skipped.push(id.clone()),
+        Some(hub) => hub.send(global, progress, &id, &report)?,
+        None => {}
+    }
     if !global.quiet && !unscanned {
         for p in &report.problems {
             progress.println(&format!(
@@ -432,6 +455,135 @@ fn account(
     }
     sink.add(report)?;
     Ok(line)
+}
+
+/// Where each account's report is kept besides the report written: the findings store and,
+/// with `--security-hub`, the account's Security Hub.
+struct Kept<'h, 'a> {
+    store: AccountsStore,
+    hub: Option<&'h mut OrgHub<'a>>,
+}
+
+/// One account's report and what it covers, for the store: evaluated from its snapshot
+/// (within `budget`, counted from now), or, when it could not be scanned, its NOT_AVAILABLE
+/// findings about the account, covering nothing (nothing of it is archived).
+pub(crate) fn account_report(
+    id: &str,
+    outcome: Result<keyaki_controls::snapshot::Snapshot, Box<organization::Unscanned>>,
+    params: &Parameters,
+    budget: std::time::Duration,
+) -> anyhow::Result<(ScanReport, ScanScope)> {
+    match outcome {
+        Ok(snapshot) => {
+            let label = format!("account {id}");
+            let input = keyaki_controls::input::from_snapshot(&label, &snapshot)
+                .with_context(|| format!("account {id}"))?;
+            drop(snapshot);
+            let scope = ScanScope::of(&input);
+            let mut params = params.clone();
+            params.deadline = Some(Instant::now() + budget);
+            let report = keyaki_controls::evaluate_owned(input, &params)?;
+            Ok((report, scope))
+        }
+        Err(unscanned) => {
+            let report = keyaki_controls::account::unscanned_report(
+                &unscanned.account,
+                params,
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            );
+            let scope = ScanScope {
+                inputs: vec![format!("account {id}")],
+                regions: Vec::new(),
+                unreadable: vec![format!("account {id}: {}", unscanned.account.why)],
+                // nothing of the account was read: nothing of it is archived
+                global_incomplete: true,
+                incomplete_types: Vec::new(),
+            };
+            Ok((report, scope))
+        }
+    }
+}
+
+/// `scan --organization --security-hub`: each account's findings go to that account's
+/// Security Hub, through the role the account was read with (the caller's own account with
+/// the caller's credentials). `BatchImportFindings` of a custom integration takes from a
+/// caller only the findings about the caller's own account (ASFF `AwsAccountId` and the
+/// product ARN are the account's), so the findings of a member are sent from inside it.
+struct OrgHub<'a> {
+    runtime: &'a tokio::runtime::Runtime,
+    plan: organization::Plan,
+    org: &'a Organization,
+    /// The region whose Security Hub receives the findings, in every account.
+    region: String,
+    /// Accounts whose findings were all imported.
+    imported: usize,
+    /// Accounts some of whose findings were not imported.
+    failed: Vec<String>,
+    /// Accounts not sent to: they could not be scanned.
+    skipped: Vec<String>,
+}
+
+impl OrgHub<'_> {
+    fn send(
+        &mut self,
+        global: &Global,
+        progress: &AccountsProgress,
+        id: &str,
+        report: &ScanReport,
+    ) -> anyhow::Result<()> {
+        let findings = super::export::asff_values(report, &self.region)?;
+        let mut aws = self.plan.options_for(self.org, id).aws;
+        aws.region = Some(self.region.clone());
+        let result = self.runtime.block_on(async {
+            let config = keyaki_aws::config::load(&aws).await;
+            let client = keyaki_aws::securityhub::client(&config);
+            keyaki_aws::securityhub::export(
+                &client,
+                findings,
+                &keyaki_aws::securityhub::ExportOptions::default(),
+            )
+            .await
+        });
+        progress.suspend(|| {
+            super::export::print_report(global, &result, &format!("{}, account {id}", self.region))
+        });
+        if result.is_complete() {
+            self.imported += 1;
+        } else {
+            self.failed.push(id.to_string());
+        }
+        Ok(())
+    }
+
+    /// The last line about Security Hub; whether every account's findings were imported.
+    fn finish(&self, global: &Global) -> bool {
+        if !global.quiet || !self.failed.is_empty() {
+            let mut line = format!(
+                "keyaki: Security Hub ({}): the findings of {} account{} imported",
+                self.region,
+                self.imported,
+                if self.imported == 1 { "" } else { "s" }
+            );
+            if !self.failed.is_empty() {
+                line.push_str(&format!(
+                    "; not all imported in {} account{}: {}",
+                    self.failed.len(),
+                    if self.failed.len() == 1 { "" } else { "s" },
+                    self.failed.join(", ")
+                ));
+            }
+            if !self.skipped.is_empty() {
+                line.push_str(&format!(
+                    "; not sent for {} account{} that could not be scanned: {}",
+                    self.skipped.len(),
+                    if self.skipped.len() == 1 { "" } else { "s" },
+                    self.skipped.join(", ")
+                ));
+            }
+            eprintln!("{line}");
+        }
+        self.failed.is_empty()
+    }
 }
 
 /// What the whole report says before its findings.
@@ -618,12 +770,9 @@ fn indented<T: serde::Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> any
 }
 
 /// Checks what `--organization` cannot be combined with, for `scan`.
-pub fn check_scan(input: Option<&PathBuf>, security_hub: bool) -> anyhow::Result<()> {
+pub fn check_scan(input: Option<&PathBuf>) -> anyhow::Result<()> {
     if input.is_some() {
         bail!("`--organization` reads the organization's accounts live: it cannot be used with `--input`");
-    }
-    if security_hub {
-        bail!("`--security-hub` cannot be used with `--organization` yet: scan with `--organization --format asff`, or export each account's recorded findings with `keyaki export security-hub`");
     }
     Ok(())
 }

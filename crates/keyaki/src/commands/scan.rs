@@ -166,7 +166,7 @@ impl From<FormatArg> for Format {
 pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
     #[cfg(feature = "aws")]
     if args.org.organization {
-        super::organization::check_scan(args.input.input.as_ref(), args.export.security_hub)?;
+        super::organization::check_scan(args.input.input.as_ref())?;
         return super::organization::scan(
             global,
             super::organization::ScanRequest {
@@ -181,6 +181,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
                     .unwrap_or_else(|| default_format(&args.output)),
                 params: parameters(&args.controls)?,
                 budget: args.controls.budget,
+                security_hub: args.export.security_hub,
             },
         );
     }

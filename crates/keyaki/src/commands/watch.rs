@@ -13,6 +13,12 @@
 //!
 //! Logs are JSON lines on stderr; `--metrics-addr` serves `/healthz` and `/metrics`
 //! (Prometheus text format) on a loopback address.
+//!
+//! `--organization` (every account of an organization, each entered through its role) and
+//! `--security-hub` (the changed findings sent before the messages are deleted) are in
+//! [`org`].
+
+mod org;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -34,7 +40,7 @@ use super::Global;
 mod targeted;
 
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("assumes_role").args(["role_arn"]).multiple(true)))]
+#[command(group(clap::ArgGroup::new("assumes_role").args(["role_arn", "organization"]).multiple(true)))]
 pub struct WatchArgs {
     /// The SQS queue the EventBridge rule delivers CloudTrail's IAM and KMS events to (also
     /// `KEYAKI_QUEUE_URL`, as the container image takes it).
@@ -68,6 +74,14 @@ pub struct WatchArgs {
     #[arg(long, value_name = "N", default_value_t = 100,
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub max_batch: u16,
+    /// After each recorded evaluation, send the findings it changed (new, changed,
+    /// resolved, archived) to AWS Security Hub (`BatchImportFindings`) in the account they
+    /// belong to, before the messages are deleted; the region is the first `--region`, else
+    /// the configured one. A failed import leaves the messages in the queue.
+    #[arg(long)]
+    pub security_hub: bool,
+    #[command(flatten)]
+    pub org: super::organization::OrgArgs,
     #[command(flatten)]
     pub controls: super::scan::ControlArgs,
     /// How to reach AWS: the account re-read, and the queue.
@@ -135,7 +149,11 @@ struct Metrics {
     events_processed: AtomicU64,
     events_ignored: AtomicU64,
     events_unparsable: AtomicU64,
+    /// With `--organization`: events of accounts outside the organization (deleted).
+    events_outside: AtomicU64,
     evaluations: AtomicU64,
+    /// With `--security-hub`: findings Security Hub imported.
+    findings_imported: AtomicU64,
     errors: AtomicU64,
     /// Batches of events re-read resource by resource.
     targeted_rereads: AtomicU64,
@@ -182,6 +200,18 @@ impl Metrics {
             "counter",
             "Messages that are not events (left in the queue for its dead-letter policy).",
             &self.events_unparsable,
+        );
+        metric(
+            "keyaki_watch_events_outside_total",
+            "counter",
+            "Events of accounts outside the organization or excluded from it (deleted).",
+            &self.events_outside,
+        );
+        metric(
+            "keyaki_watch_security_hub_imported_total",
+            "counter",
+            "Changed findings Security Hub imported (--security-hub).",
+            &self.findings_imported,
         );
         metric(
             "keyaki_watch_evaluations_total",
@@ -240,6 +270,8 @@ pub fn run(global: &Global, args: WatchArgs) -> anyhow::Result<Code> {
         params,
         metrics: Arc::new(Metrics::default()),
         account: None,
+        org: None,
+        hub: None,
         args,
     };
     let code = runtime.block_on(watcher.serve());
@@ -257,6 +289,10 @@ struct Watcher {
     metrics: Arc<Metrics>,
     /// The account the credentials read, once known.
     account: Option<String>,
+    /// `--organization`: the organization's accounts.
+    org: Option<org::Members>,
+    /// `--security-hub`: where the changed findings go.
+    hub: Option<org::Hub>,
 }
 
 /// What one message turned out to be.
@@ -289,6 +325,7 @@ impl Watcher {
             .or_else(|| region_of_queue(&self.args.queue_url));
         let config = keyaki_aws::config::load(&self.args.aws.aws_options(region)).await;
         let queue = Queue::new(&config, &self.args.queue_url);
+        self.prepare().await?;
         let (stop_tx, mut stop) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             let signal = wait_for_signal().await;
@@ -312,7 +349,7 @@ impl Watcher {
             }
             if next_full.is_some_and(|at| Instant::now() >= at) {
                 // a failed full scan is tried again at the next interval; events go on
-                let _ = self.evaluate(&BTreeSet::new(), "full scan").await;
+                self.full_scan(&stop).await;
                 next_full = Some(Instant::now() + every);
             }
             let received = tokio::select! {
@@ -350,6 +387,9 @@ impl Watcher {
 
     /// One batch: parse, coalesce, re-evaluate once, delete what was recorded.
     async fn handle(&mut self, queue: &Queue, messages: Vec<Message>) {
+        if self.org.is_some() {
+            return self.handle_org(queue, messages).await;
+        }
         Metrics::add(&self.metrics.messages_received, messages.len());
         let mut handled: Vec<(Message, Handling)> = Vec::new();
         for m in messages {
@@ -409,7 +449,7 @@ impl Watcher {
             let count = changes.len();
             let accounts: BTreeSet<&str> = changes.iter().map(|c| c.account.as_str()).collect();
             let accounts: Vec<String> = accounts.into_iter().map(str::to_owned).collect();
-            match self.reevaluate(&changes, &regions).await {
+            match self.reevaluate_and_send(&changes, &regions).await {
                 Ok(account) if accounts.iter().all(|a| *a == account) => {
                     Metrics::add(&self.metrics.events_processed, count);
                 }
