@@ -153,6 +153,7 @@ pub fn record_scan(
 /// events name): the suppression rules applied to `report`, then the findings of the
 /// resources read recorded and those read as gone archived
 /// ([`keyaki_store::Store::record_partial`]). Needs a store.
+#[cfg(feature = "aws")]
 pub fn record_partial(
     args: &ScanStoreArgs,
     scope: keyaki_store::PartialScope,
