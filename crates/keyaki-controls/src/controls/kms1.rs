@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::control::{ControlMeta, Parameter, ParameterDefault, ParameterKind, Schedule};
 use crate::finding::{Evidence, Finding, PolicyEvidence, PolicyVerdict, Severity, Status};
-use crate::input::Element;
+use crate::input::{AccountInput, Element};
 use crate::reason::ReasonCode;
 
 use super::{
@@ -83,6 +83,11 @@ impl Control for Kms1 {
 
     fn source(&self) -> DataSource {
         DataSource::Iam
+    }
+
+    /// One finding per managed policy.
+    fn most_findings(&self, input: &AccountInput, _key_slots: usize) -> usize {
+        input.iam.as_ref().map_or(0, |i| i.policies.len())
     }
 
     fn evaluate(&self, ctx: &mut Context<'_>, out: &mut Vec<Finding>) {

@@ -16,7 +16,7 @@
 
 use crate::control::{ControlMeta, Parameter, ParameterDefault, ParameterKind, Schedule};
 use crate::finding::{Evidence, Finding, PolicyEvidence, Severity, Status};
-use crate::input::{BadElement, Element};
+use crate::input::{AccountInput, BadElement, Element};
 use crate::reason::ReasonCode;
 use crate::snapshot::PolicyDetail;
 
@@ -78,6 +78,14 @@ impl Control for Kms2 {
 
     fn source(&self) -> DataSource {
         DataSource::Iam
+    }
+
+    /// One finding per principal.
+    fn most_findings(&self, input: &AccountInput, _key_slots: usize) -> usize {
+        input
+            .iam
+            .as_ref()
+            .map_or(0, |i| i.users.len() + i.groups.len() + i.roles.len())
     }
 
     fn evaluate(&self, ctx: &mut Context<'_>, out: &mut Vec<Finding>) {

@@ -47,6 +47,17 @@ pub trait Control: Sync {
     fn source(&self) -> DataSource;
     /// Appends one finding per resource to `out`.
     fn evaluate(&self, ctx: &mut Context<'_>, out: &mut Vec<Finding>);
+    /// At most how many findings the control gives over `input`, whose regions hold
+    /// `key_slots` keys plus one for each region (the room reserved for its findings): one
+    /// per IAM element, or one per key and one per region.
+    fn most_findings(&self, input: &AccountInput, key_slots: usize) -> usize {
+        match self.source() {
+            DataSource::Iam => input.iam.as_ref().map_or(0, |i| {
+                i.users.len() + i.groups.len() + i.roles.len() + i.policies.len()
+            }),
+            DataSource::Kms => key_slots,
+        }
+    }
 }
 
 /// What a control sees while evaluating.
