@@ -160,12 +160,12 @@ pub fn merge(reports: Vec<ScanReport>, generated_at: &str) -> ScanReport {
     out
 }
 
-fn location(stack: &Stack, at: Pos) -> SourceLocation {
-    SourceLocation {
+fn location(stack: &Stack, at: Pos) -> Box<SourceLocation> {
+    Box::new(SourceLocation {
         file: stack.file.clone(),
         line: at.line as usize,
         column: at.column as usize,
-    }
+    })
 }
 
 /// Gives every finding its source back and applies the pre-deploy rules.

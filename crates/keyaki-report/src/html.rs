@@ -934,7 +934,7 @@ mod tests {
         (
             StatementEvidence {
                 index: named.index,
-                sid: named.sid.clone(),
+                sid: named.sid.as_deref().map(Into::into),
                 source: statement.into(),
                 line: None,
                 action_entries: named.action_entries.clone(),

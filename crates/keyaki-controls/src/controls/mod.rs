@@ -9,7 +9,7 @@ use keyaki_policy::{Analysis, Policy, Query, Verdict};
 use crate::control::ControlMeta;
 use crate::finding::{
     ActionEvidence, Evidence, Finding, InputProblem, Interner, PolicyEvidence, PolicyVerdict,
-    Reason, Remediation, Resource, Severity, StatementEvidence, Status,
+    Reason, Remediation, Resource, Severity, Shared, StatementEvidence, Status,
 };
 use crate::input::{AccountInput, BadElement};
 use crate::params::Parameters;
@@ -342,34 +342,61 @@ pub fn analyze_document<'a>(
     evidence.verdict = judged.verdict;
     evidence.error = judged.error;
     evidence.actions = judged.actions;
+    // The actions, and most witnesses and counterexamples, are alike across documents.
+    let mut texts = ctx.texts.borrow_mut();
+    for a in &mut evidence.actions {
+        a.action = texts.get(&a.action);
+        for text in [&mut a.witness, &mut a.counterexample]
+            .into_iter()
+            .flatten()
+        {
+            *text = texts.get(text);
+        }
+    }
+    drop(texts);
     (judged.outcome, evidence)
 }
 
-/// The evidence of each action of an analysis.
+/// The evidence of each action of an analysis: a statement named for several actions
+/// holds its text once.
 fn action_evidence(policy: &Policy, analysis: &Analysis) -> Vec<ActionEvidence> {
+    let mut texts: Vec<Option<(Option<Shared>, Shared)>> = vec![None; policy.statements.len()];
     analysis
         .actions
         .iter()
         .map(|a| ActionEvidence {
-            action: a.action.clone(),
+            action: a.action.as_str().into(),
             allowed_on_all_keys: a.allowed_on_all_keys,
             statements: a
                 .statements
                 .iter()
                 .map(|s| {
                     let stmt = policy.statements.get(s.index);
+                    let (sid, source) = match texts.get_mut(s.index) {
+                        Some(Some(held)) => held.clone(),
+                        held => {
+                            let text = (
+                                s.sid.as_deref().map(Shared::from),
+                                stmt.map(|st| dedent(&st.source)).unwrap_or_default().into(),
+                            );
+                            if let Some(held) = held {
+                                *held = Some(text.clone());
+                            }
+                            text
+                        }
+                    };
                     StatementEvidence {
                         index: s.index,
-                        sid: s.sid.clone(),
-                        source: stmt.map(|st| dedent(&st.source)).unwrap_or_default(),
+                        sid,
+                        source,
                         line: stmt.and_then(|st| st.location).map(|l| l.line),
                         action_entries: s.action_entries.clone(),
                         resource_entries: s.resource_entries.clone(),
                     }
                 })
                 .collect(),
-            witness: a.witness.clone(),
-            counterexample: a.counterexample.clone(),
+            witness: a.witness.as_deref().map(Shared::from),
+            counterexample: a.counterexample.as_deref().map(Shared::from),
             unknown_reason: a.unknown_reason.clone(),
             scope: a.scope,
             conditions: a.conditions.clone(),
