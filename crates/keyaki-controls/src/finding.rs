@@ -68,9 +68,10 @@ pub struct Resource {
     pub region: Shared,
     pub account: Shared,
     pub partition: Shared,
-    /// Friendly name (policy, user, role or group name; key alias or id).
+    /// Friendly name (policy, user, role or group name; key alias or id): a key's is held
+    /// once for the findings of its controls.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub name: Option<String>,
+    pub name: Option<Shared>,
     /// Before deploy: the resource's id in its source, a CloudFormation logical id
     /// (`AppKey`) or a Terraform address (`module.data.aws_kms_key.this`).
     #[serde(skip_serializing_if = "Option::is_none", default)]

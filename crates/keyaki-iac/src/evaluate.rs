@@ -275,7 +275,7 @@ fn annotate(report: &mut ScanReport, stack: &Stack, index: &Index) {
 fn set_origin(f: &mut Finding, stack: &Stack, origin: &Origin) {
     f.resource.kind = origin.kind.as_str().into();
     f.resource.id = Some(origin.id.clone());
-    f.resource.name = Some(origin.name.clone().unwrap_or_else(|| origin.id.clone()));
+    f.resource.name = Some(origin.name.as_deref().unwrap_or(&origin.id).into());
     f.resource.arn = origin.arn.as_deref().unwrap_or_default().into();
     f.resource.location = Some(location(stack, origin.at));
     if let Some(Evidence::Policies { policies }) = &mut f.evidence {

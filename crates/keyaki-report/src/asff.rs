@@ -353,7 +353,7 @@ fn product_fields(f: &Finding) -> BTreeMap<String, String> {
     };
     put("ReasonCode", f.reason.code.to_string());
     if let Some(name) = &f.resource.name {
-        put("ResourceName", name.clone());
+        put("ResourceName", name.to_string());
     }
     if let Some(id) = &f.resource.id {
         put("ResourceId", id.clone());

@@ -526,7 +526,7 @@ fn render_finding(h: &mut String, f: &Finding) {
         ("Reason", format!("{} ({})", f.reason.text, f.reason.code)),
     ];
     if let Some(n) = &f.resource.name {
-        facts.insert(2, ("Name", n.clone()));
+        facts.insert(2, ("Name", n.to_string()));
     }
     if let Some(at) = &f.resource.location {
         facts.insert(

@@ -194,7 +194,7 @@ impl<'a> Context<'a> {
             region: texts.get(region),
             account: texts.get(&self.input.account_id),
             partition: texts.get(&self.input.partition),
-            name,
+            name: name.map(|name| texts.get(&name)),
             id: None,
             location: None,
         }
