@@ -148,9 +148,9 @@ impl Control for Kms1 {
             });
             let resource = ctx.resource(
                 POLICY,
-                policy.arn.clone(),
+                &policy.arn,
                 ctx.home_region(),
-                Some(name.clone()),
+                Some(name.as_str().into()),
             );
             let used_by = boundaries.get(policy.arn.as_str());
             let boundary_count = policy.permissions_boundary_usage_count.unwrap_or(0);

@@ -147,12 +147,7 @@ impl Control for Kms2 {
                     continue;
                 }
             };
-            let resource = ctx.resource(
-                p.kind,
-                p.arn.to_owned(),
-                ctx.home_region(),
-                Some(p.name.to_owned()),
-            );
+            let resource = ctx.resource(p.kind, p.arn, ctx.home_region(), Some(p.name.into()));
             if p.inline.is_empty() {
                 out.push(finding(
                     &META,

@@ -180,24 +180,25 @@ impl<'a> Context<'a> {
         home_region(&self.input.partition)
     }
 
-    pub fn resource(
-        &self,
-        kind: &str,
-        arn: String,
-        region: &str,
-        name: Option<String>,
-    ) -> Resource {
+    /// The resource `arn` of type `kind` in `region`, its texts held once per evaluation
+    /// (`name` is the caller's: [`Context::text`] shares one across findings).
+    pub fn resource(&self, kind: &str, arn: &str, region: &str, name: Option<Shared>) -> Resource {
         let mut texts = self.texts.borrow_mut();
         Resource {
             kind: texts.get(kind),
-            arn: texts.get(&arn),
+            arn: texts.get(arn),
             region: texts.get(region),
             account: texts.get(&self.input.account_id),
             partition: texts.get(&self.input.partition),
-            name: name.map(|name| texts.get(&name)),
+            name,
             id: None,
             location: None,
         }
+    }
+
+    /// `text`, held once per evaluation for the findings that name it.
+    pub fn text(&self, text: &str) -> Shared {
+        self.texts.borrow_mut().get(text)
     }
 
     pub fn problem(&mut self, location: String, message: String) {
@@ -262,7 +263,8 @@ pub fn bad_element_finding(
         (None, Some(name)) => fallback_arn(name),
         (None, None) => return None,
     };
-    let resource = ctx.resource(kind, arn, ctx.home_region(), bad.name.clone());
+    let name = bad.name.as_deref().map(Shared::from);
+    let resource = ctx.resource(kind, &arn, ctx.home_region(), name);
     Some(finding(
         meta,
         Status::NotAvailable,
@@ -531,7 +533,8 @@ pub fn for_each_key(
                 "arn:{}:kms:{region}:{}:key/*",
                 input.partition, input.account_id
             );
-            let resource = ctx.resource(KEY, arn, region, Some(format!("all keys in {region}")));
+            let name = format!("all keys in {region}");
+            let resource = ctx.resource(KEY, &arn, region, Some(name.into()));
             out.push(finding(
                 meta,
                 Status::NotAvailable,
@@ -574,10 +577,11 @@ pub fn key_resource(
     region: &str,
     key: &crate::input::KeyInput,
 ) -> Option<Resource> {
-    let arn = key.arn.clone()?;
+    let arn = key.arn.as_deref()?;
+    // The key's id, held once for the findings of the KMS controls.
     let name = match &key.metadata {
-        Ok(m) => Some(m.key_id.clone()),
-        Err(_) => arn.rsplit('/').next().map(str::to_owned),
+        Ok(m) => Some(ctx.text(&m.key_id)),
+        Err(_) => arn.rsplit('/').next().map(|id| ctx.text(id)),
     };
     Some(ctx.resource(KEY, arn, region, name))
 }
