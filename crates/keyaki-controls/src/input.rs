@@ -1102,38 +1102,18 @@ enum KmsLayout {
     Null,
     /// Not an object: its kind.
     Other(&'static str),
-    /// Each region's key list (its range and how many records it holds), or the kind of
-    /// what it is instead.
+    /// Each region's key list, or the kind of what it is instead.
     Regions {
-        regions: BTreeMap<String, Result<(Range<usize>, usize), &'static str>>,
+        regions: BTreeMap<String, Result<KeyList, &'static str>>,
         duplicates: Vec<String>,
     },
 }
 
-/// How many values a JSON array holds, counted without reading them.
-struct Count(usize);
-
-impl<'de> Deserialize<'de> for Count {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Count, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Count;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an array")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Count, A::Error> {
-                let mut n = 0;
-                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
-                    n += 1;
-                }
-                Ok(Count(n))
-            }
-        }
-        d.deserialize_seq(Visitor)
-    }
+/// Where a region's key list is, and how many records it holds.
+struct KeyList {
+    /// `None` when it holds none.
+    range: Option<Range<usize>>,
+    records: usize,
 }
 
 impl<'t> Layout<'t> {
@@ -1144,21 +1124,29 @@ impl<'t> Layout<'t> {
             let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
             start..start + raw.get().len()
         };
+        // The array around `items` (at least one), brackets included.
+        let around = |items: &[&RawValue]| -> Option<Range<usize>> {
+            let (first, last) = (range(items.first()?), range(items.last()?));
+            let open = text[..first.start].trim_end().len().checked_sub(1)?;
+            let close = last.end + (text[last.end..].len() - text[last.end..].trim_start().len());
+            Some(open..close + 1)
+        };
         let iam = top.map.remove("iam").map(range);
         let kms = top.map.remove("kms").map(|raw| match raw_kind(raw) {
             "null" => KmsLayout::Null,
-            "an object" => match strict::members(raw) {
+            // Each region's list is walked here once, to know how many records it holds.
+            "an object" => match strict::lists(raw) {
                 Some(regions) => KmsLayout::Regions {
                     regions: regions
                         .map
                         .into_iter()
                         .map(|(region, keys)| {
-                            let keys = match raw_kind(keys) {
-                                "an array" => Ok((
-                                    range(keys),
-                                    serde_json::from_str::<Count>(keys.get()).map_or(0, |c| c.0),
-                                )),
-                                kind => Err(kind),
+                            let keys = match keys {
+                                Member::Array(items) => Ok(KeyList {
+                                    range: around(&items),
+                                    records: items.len(),
+                                }),
+                                Member::Other { kind, .. } => Err(kind),
                             };
                             (region, keys)
                         })
@@ -1333,10 +1321,7 @@ struct Unread<'t> {
     partition: String,
     /// Every region, in the order of their names: its key list (where it is in the text,
     /// or what it is instead), or `None` when only `regions` names it.
-    regions: std::collections::btree_map::IntoIter<
-        String,
-        Option<Result<(Range<usize>, usize), &'static str>>,
-    >,
+    regions: std::collections::btree_map::IntoIter<String, Option<Result<KeyList, &'static str>>>,
     statuses: BTreeMap<String, RegionStatus>,
     regions_read: bool,
     /// The problems of regions without a key list, reported after those of every key list.
@@ -1455,7 +1440,7 @@ impl Unread<'_> {
                 };
                 return Ok(Some((region, keys)));
             }
-            Some(Ok((range, _))) => range,
+            Some(Ok(list)) => list.range,
             Some(Err(kind)) => {
                 let message = format!(
                     "expected an array of key records, found {kind}: the region's keys were not read"
@@ -1469,7 +1454,10 @@ impl Unread<'_> {
             }
         };
         // Each region's text is held only while its keys are read.
-        let text = self.source.load(reader, range, &p)?;
+        let text = match range {
+            Some(range) => self.source.load(reader, range, &p)?,
+            None => Cow::Borrowed("[]"),
+        };
         let items: Vec<&RawValue> = serde_json::from_str(&text)
             .map_err(|e| reader.fatal(&p, format!("the file changed while it was read ({e})")))?;
         let keys = items
@@ -1562,8 +1550,7 @@ fn open_snapshot<'t>(
     };
     let (statuses, regions_read) = read_regions(&mut reader, top.map.get("regions").copied());
     // Every region, with its key list or `None` when only `regions` names it.
-    let mut regions: BTreeMap<String, Option<Result<(Range<usize>, usize), &'static str>>> =
-        BTreeMap::new();
+    let mut regions: BTreeMap<String, Option<Result<KeyList, &'static str>>> = BTreeMap::new();
     let kms = match layout.kms {
         None | Some(KmsLayout::Null) => None,
         Some(kms) => {
@@ -1595,7 +1582,7 @@ fn open_snapshot<'t>(
     let key_slots = regions
         .values()
         .map(|list| match list {
-            Some(Ok((_, keys))) => keys + 1,
+            Some(Ok(list)) => list.records + 1,
             _ => 1,
         })
         .sum();
