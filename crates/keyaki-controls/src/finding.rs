@@ -699,6 +699,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_finding_stays_small_in_place() {
+        // A scan of a large account holds hundreds of thousands of findings at once: what
+        // most findings lack (workflow, lifecycle, a source location) is boxed, and what
+        // many hold alike is shared.
+        assert!(
+            std::mem::size_of::<Finding>() <= 352,
+            "{} bytes",
+            std::mem::size_of::<Finding>()
+        );
+    }
+
+    #[test]
     fn finding_id_namespace_is_the_uuid_v5_of_the_documented_url() {
         let expected = uuid::Uuid::new_v5(
             &uuid::Uuid::NAMESPACE_URL,
