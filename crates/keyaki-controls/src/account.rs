@@ -50,7 +50,7 @@ pub fn unscanned_report(
         region: home_region(&account.partition).into(),
         account: account.account.as_str().into(),
         partition: account.partition.as_str().into(),
-        name: account.name.clone(),
+        name: account.name.as_deref().map(Into::into),
         id: None,
         location: None,
     };

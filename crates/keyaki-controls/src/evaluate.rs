@@ -12,7 +12,7 @@ use crate::controls::{
     judge, Context, Control, DataSource, Job, Judged, Judging, PolicyOutcome, Queries,
 };
 use crate::finding::{Finding, InputProblem, NotEvaluated, ScanReport, Status, Summary};
-use crate::input::{AccountInput, InputKind};
+use crate::input::{AccountInput, InputError, InputKind, RegionKeys, StagedAccount};
 use crate::params::Parameters;
 use crate::registry::CONTROLS;
 
@@ -68,7 +68,13 @@ pub fn evaluate_at(
     generated_at: String,
 ) -> Result<ScanReport, EvaluateError> {
     let plan = plan(input, params)?;
-    let mut findings = Vec::with_capacity(expected_findings(input, params));
+    let key_slots = input
+        .kms
+        .iter()
+        .flatten()
+        .map(|(_, region)| region.keys.len() + 1)
+        .sum();
+    let mut findings = Vec::with_capacity(expected_findings(input, key_slots, params));
     let all: Vec<Planned> = (0u16..).zip(plan.selected.iter().copied()).collect();
     let problems = run(
         input,
@@ -90,48 +96,152 @@ pub fn evaluate_owned_at(
     params: &Parameters,
     generated_at: String,
 ) -> Result<ScanReport, EvaluateError> {
-    let plan = plan(&input, params)?;
+    let regions = input.kms.as_mut().map(std::mem::take).unwrap_or_default();
+    let key_slots = regions.values().map(|r| r.keys.len() + 1).sum();
+    let mut owned = Owned {
+        input,
+        regions: regions.into_iter(),
+        key_slots,
+    };
+    evaluate_parts(&mut owned, params, generated_at)
+}
+
+/// An evaluation that could not run.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ScanError {
+    /// The parameters cannot be used.
+    #[error(transparent)]
+    Evaluate(#[from] EvaluateError),
+    /// The input could not be read (a file that changed while it was read).
+    #[error(transparent)]
+    Input(#[from] InputError),
+}
+
+/// [`evaluate_owned_at`] over an account handed over part by part: the controls that read
+/// IAM run first and the IAM elements are dropped, and only then is each region's keys
+/// read ([`StagedAccount::next_region`]), judged and dropped, so that IAM documents and key
+/// records are never held together. The report is the one [`evaluate_at`] gives over the
+/// whole account, finding for finding and problem for problem. Also returns the account as
+/// read, without its IAM elements and keys (what it covers: [`AccountInput::coverage`]).
+pub fn evaluate_staged_at(
+    mut staged: StagedAccount<'_>,
+    params: &Parameters,
+    generated_at: String,
+) -> Result<(ScanReport, AccountInput), ScanError> {
+    let report = evaluate_parts(&mut staged, params, generated_at)?;
+    Ok((report, staged.into_read()))
+}
+
+/// An account an evaluation consumes part by part.
+trait Parts {
+    type Error: From<EvaluateError>;
+    /// The account but the keys of the regions not handed over yet.
+    fn account(&self) -> &AccountInput;
+    fn drop_iam_elements(&mut self);
+    /// The number of keys, plus one for each region.
+    fn key_slots(&self) -> usize;
+    fn next_region(&mut self) -> Result<Option<(String, RegionKeys)>, Self::Error>;
+}
+
+impl Parts for StagedAccount<'_> {
+    type Error = ScanError;
+    fn account(&self) -> &AccountInput {
+        StagedAccount::account(self)
+    }
+    fn drop_iam_elements(&mut self) {
+        StagedAccount::drop_iam_elements(self);
+    }
+    fn key_slots(&self) -> usize {
+        StagedAccount::key_slots(self)
+    }
+    fn next_region(&mut self) -> Result<Option<(String, RegionKeys)>, ScanError> {
+        Ok(StagedAccount::next_region(self)?)
+    }
+}
+
+/// An account already read, its regions taken out to be handed over.
+struct Owned {
+    input: AccountInput,
+    regions: std::collections::btree_map::IntoIter<String, RegionKeys>,
+    key_slots: usize,
+}
+
+impl Parts for Owned {
+    type Error = EvaluateError;
+    fn account(&self) -> &AccountInput {
+        &self.input
+    }
+    fn drop_iam_elements(&mut self) {
+        self.input.iam = None;
+    }
+    fn key_slots(&self) -> usize {
+        self.key_slots
+    }
+    fn next_region(&mut self) -> Result<Option<(String, RegionKeys)>, EvaluateError> {
+        Ok(self.regions.next())
+    }
+}
+
+/// The evaluation of [`evaluate_owned_at`] and [`evaluate_staged_at`].
+fn evaluate_parts<P: Parts>(
+    parts: &mut P,
+    params: &Parameters,
+    generated_at: String,
+) -> Result<ScanReport, P::Error> {
+    let plan = plan(parts.account(), params)?;
     let (iam, kms): (Vec<Planned>, Vec<Planned>) = (0u16..)
         .zip(plan.selected.iter().copied())
         .partition(|(_, c)| c.source() == DataSource::Iam);
-    let mut findings = Vec::with_capacity(expected_findings(&input, params));
+    let mut findings = Vec::with_capacity(expected_findings(
+        parts.account(),
+        parts.key_slots(),
+        params,
+    ));
     // The position of each finding's control in the plan: the order of the report.
     let mut positions: Vec<u16> = Vec::with_capacity(findings.capacity());
     let mut problems = run(
-        &input,
+        parts.account(),
         params,
         &plan.queries,
         &iam,
         &mut findings,
         &mut positions,
     );
-    input.iam = None;
-    if !kms.is_empty() {
-        for (region, keys) in input.kms.take().unwrap_or_default() {
-            let view = AccountInput {
-                source: input.source.clone(),
-                kind: input.kind,
-                account_id: input.account_id.clone(),
-                partition: input.partition.clone(),
-                collected_at: input.collected_at.clone(),
-                iam: None,
-                kms: Some(std::iter::once((region, keys)).collect()),
-                problems: Vec::new(),
-                not_evaluable: Vec::new(),
-            };
-            let mut more = run(
-                &view,
-                params,
-                &plan.queries,
-                &kms,
-                &mut findings,
-                &mut positions,
-            );
-            problems.append(&mut more);
+    parts.drop_iam_elements();
+    while let Some((region, keys)) = parts.next_region()? {
+        if kms.is_empty() {
+            continue;
         }
+        let input = parts.account();
+        let view = AccountInput {
+            source: input.source.clone(),
+            kind: input.kind,
+            account_id: input.account_id.clone(),
+            partition: input.partition.clone(),
+            collected_at: input.collected_at.clone(),
+            iam: None,
+            kms: Some(std::iter::once((region, keys)).collect()),
+            problems: Vec::new(),
+            not_evaluable: Vec::new(),
+        };
+        let mut more = run(
+            &view,
+            params,
+            &plan.queries,
+            &kms,
+            &mut findings,
+            &mut positions,
+        );
+        problems.append(&mut more);
     }
     in_plan_order(&mut findings, &positions);
-    Ok(finish(&input, plan, findings, problems, generated_at))
+    Ok(finish(
+        parts.account(),
+        plan,
+        findings,
+        problems,
+        generated_at,
+    ))
 }
 
 /// Puts the findings in the order of their controls in the plan (each control's findings in
@@ -425,26 +535,14 @@ fn merge_duplicates(findings: &mut Vec<Finding>, problems: &mut Vec<InputProblem
     });
 }
 
-/// About how many findings the selected controls give (at most one per key for each KMS
-/// control, one per IAM element for each IAM control), reserved at once: a vector grown by
-/// doubling holds up to twice the room the findings need, and both copies while it grows.
-fn expected_findings(input: &AccountInput, params: &Parameters) -> usize {
-    let keys: usize = input
-        .kms
-        .iter()
-        .flatten()
-        .map(|(_, region)| region.keys.len() + 1)
-        .sum();
-    let iam = input.iam.as_ref().map_or(0, |i| {
-        i.users.len() + i.groups.len() + i.roles.len() + i.policies.len()
-    });
+/// At most how many findings the selected controls give over `input` with `key_slots`
+/// (its keys, plus one for each region), reserved at once: a vector grown by doubling holds
+/// up to twice the room the findings need, and both copies while it grows.
+fn expected_findings(input: &AccountInput, key_slots: usize, params: &Parameters) -> usize {
     CONTROLS
         .iter()
         .filter(|c| params.is_selected(c.meta().id))
-        .map(|c| match c.source() {
-            DataSource::Iam => iam,
-            DataSource::Kms => keys,
-        })
+        .map(|c| c.most_findings(input, key_slots))
         .sum()
 }
 
@@ -455,6 +553,18 @@ pub fn evaluate_owned(
 ) -> Result<ScanReport, EvaluateError> {
     evaluate_owned_at(
         input,
+        params,
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
+}
+
+/// [`evaluate_staged_at`], stamped with the current time.
+pub fn evaluate_staged(
+    staged: StagedAccount<'_>,
+    params: &Parameters,
+) -> Result<(ScanReport, AccountInput), ScanError> {
+    evaluate_staged_at(
+        staged,
         params,
         chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     )

@@ -68,17 +68,19 @@ pub struct Resource {
     pub region: Shared,
     pub account: Shared,
     pub partition: Shared,
-    /// Friendly name (policy, user, role or group name; key alias or id).
+    /// Friendly name (policy, user, role or group name; key alias or id): a key's is held
+    /// once for the findings of its controls.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub name: Option<String>,
+    pub name: Option<Shared>,
     /// Before deploy: the resource's id in its source, a CloudFormation logical id
     /// (`AppKey`) or a Terraform address (`module.data.aws_kms_key.this`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub id: Option<String>,
     /// Before deploy: the place in the source the finding points at: the statement that
     /// grants (KMS.1, KMS.2), `EnableKeyRotation` or the key (KMS.4), the change (KMS.3).
+    /// Boxed: a deployed account's findings (hundreds of thousands in a scan) have none.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub location: Option<SourceLocation>,
+    pub location: Option<Box<SourceLocation>>,
 }
 
 impl Resource {
@@ -126,9 +128,9 @@ pub struct Reason {
 pub struct StatementEvidence {
     pub index: usize,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub sid: Option<String>,
-    /// The statement's JSON text.
-    pub source: String,
+    pub sid: Option<Shared>,
+    /// The statement's JSON text (held once for the actions of a document that name it).
+    pub source: Shared,
     /// 1-based line of the statement in the policy document, when known.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub line: Option<usize>,
@@ -144,12 +146,14 @@ pub struct StatementEvidence {
 /// The reasoning core's answer for one blocked action of one policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionEvidence {
-    pub action: String,
+    /// The action (held once for the findings of an evaluation, as its witness and
+    /// counterexample keys).
+    pub action: Shared,
     /// `null` when undecided.
     pub allowed_on_all_keys: Option<bool>,
     pub statements: Vec<StatementEvidence>,
-    pub witness: Option<String>,
-    pub counterexample: Option<String>,
+    pub witness: Option<Shared>,
+    pub counterexample: Option<Shared>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub unknown_reason: Option<String>,
     /// When allowed on all keys: how far the grant reaches under its conditions
@@ -297,7 +301,8 @@ pub enum Evidence {
     Policies { policies: Vec<PolicyEvidence> },
     /// KMS.3: the key's state and, when pending deletion, its deletion date.
     KeyDeletion {
-        key_state: String,
+        /// The state, as `DescribeKey` writes it (held once for the keys in that state).
+        key_state: Shared,
         #[serde(skip_serializing_if = "Option::is_none", default)]
         deletion_date: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -308,9 +313,11 @@ pub enum Evidence {
         rotation_enabled: Option<bool>,
         #[serde(skip_serializing_if = "Option::is_none", default)]
         rotation_period_in_days: Option<i64>,
-        key_spec: String,
-        origin: String,
-        key_manager: String,
+        /// `KeySpec`, `Origin` and `KeyManager`, as `DescribeKey` writes them (each value
+        /// held once for the keys that have it).
+        key_spec: Shared,
+        origin: Shared,
+        key_manager: Shared,
     },
     /// KMS.5: the key policy's statements that allow KMS actions, and a caller it lets in.
     KeyPolicy {
@@ -690,6 +697,18 @@ pub struct ScanReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_finding_stays_small_in_place() {
+        // A scan of a large account holds hundreds of thousands of findings at once: what
+        // most findings lack (workflow, lifecycle, a source location) is boxed, and what
+        // many hold alike is shared.
+        assert!(
+            std::mem::size_of::<Finding>() <= 352,
+            "{} bytes",
+            std::mem::size_of::<Finding>()
+        );
+    }
 
     #[test]
     fn finding_id_namespace_is_the_uuid_v5_of_the_documented_url() {

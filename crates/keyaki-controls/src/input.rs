@@ -306,15 +306,15 @@ impl AccountInput {
     }
 }
 
-struct Reader<'a> {
-    file: &'a str,
+struct Reader {
+    file: String,
     problems: Vec<InputProblem>,
 }
 
-impl Reader<'_> {
+impl Reader {
     fn fatal(&self, place: impl Into<String>, message: impl Into<String>) -> InputError {
         InputError {
-            file: self.file.to_owned(),
+            file: self.file.clone(),
             place: place.into(),
             message: message.into(),
         }
@@ -1007,7 +1007,7 @@ const AUTH_DETAILS_FIELDS: [&str; 4] = [
 pub fn read(file: &str, text: &str) -> Result<AccountInput, InputError> {
     let top = parse_json(file, text)?;
     let mut reader = Reader {
-        file,
+        file: file.to_owned(),
         problems: Vec::new(),
     };
     let top = match top {
@@ -1028,7 +1028,7 @@ pub fn read(file: &str, text: &str) -> Result<AccountInput, InputError> {
     }
     if top.map.contains_key("format") {
         let layout = Layout::of(text, top);
-        read_snapshot(&mut reader, layout, &Source::Text(text))
+        open_snapshot(reader, layout, Source::Text(text))?.into_account()
     } else if AUTH_DETAILS_FIELDS.iter().any(|f| top.map.contains_key(*f)) {
         read_authorization_details(&mut reader, text)
     } else {
@@ -1058,7 +1058,7 @@ pub fn organization_policies(
     text: &str,
 ) -> Result<Option<OrganizationPolicies>, InputError> {
     let reader = Reader {
-        file,
+        file: file.to_owned(),
         problems: Vec::new(),
     };
     let Ok(top) = parse_json(file, text)? else {
@@ -1102,11 +1102,18 @@ enum KmsLayout {
     Null,
     /// Not an object: its kind.
     Other(&'static str),
-    /// Each region's key list (its range), or the kind of what it is instead.
+    /// Each region's key list, or the kind of what it is instead.
     Regions {
-        regions: BTreeMap<String, Result<Range<usize>, &'static str>>,
+        regions: BTreeMap<String, Result<KeyList, &'static str>>,
         duplicates: Vec<String>,
     },
+}
+
+/// Where a region's key list is, and how many records it holds.
+struct KeyList {
+    /// `None` when it holds none.
+    range: Option<Range<usize>>,
+    records: usize,
 }
 
 impl<'t> Layout<'t> {
@@ -1117,18 +1124,29 @@ impl<'t> Layout<'t> {
             let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
             start..start + raw.get().len()
         };
+        // The array around `items` (at least one), brackets included.
+        let around = |items: &[&RawValue]| -> Option<Range<usize>> {
+            let (first, last) = (range(items.first()?), range(items.last()?));
+            let open = text[..first.start].trim_end().len().checked_sub(1)?;
+            let close = last.end + (text[last.end..].len() - text[last.end..].trim_start().len());
+            Some(open..close + 1)
+        };
         let iam = top.map.remove("iam").map(range);
         let kms = top.map.remove("kms").map(|raw| match raw_kind(raw) {
             "null" => KmsLayout::Null,
-            "an object" => match strict::members(raw) {
+            // Each region's list is walked here once, to know how many records it holds.
+            "an object" => match strict::lists(raw) {
                 Some(regions) => KmsLayout::Regions {
                     regions: regions
                         .map
                         .into_iter()
                         .map(|(region, keys)| {
-                            let keys = match raw_kind(keys) {
-                                "an array" => Ok(range(keys)),
-                                kind => Err(kind),
+                            let keys = match keys {
+                                Member::Array(items) => Ok(KeyList {
+                                    range: around(&items),
+                                    records: items.len(),
+                                }),
+                                Member::Other { kind, .. } => Err(kind),
                             };
                             (region, keys)
                         })
@@ -1151,7 +1169,7 @@ impl<'t> Layout<'t> {
 enum Source<'t> {
     Text(&'t str),
     File {
-        path: &'t Path,
+        path: std::path::PathBuf,
         /// The length of the text first read (the file must not have changed since).
         len: u64,
     },
@@ -1207,21 +1225,34 @@ impl Source<'_> {
 /// not held together. A file that changes meanwhile is an error. What cannot be read twice
 /// (a pipe, a device) is read from its text, as [`read`] does.
 pub fn read_file(file: &str, path: &Path, text: String) -> Result<AccountInput, InputError> {
+    open_file(file, path, text)?.into_account()
+}
+
+/// [`read_file`], part by part: the account is returned with its IAM data read and its
+/// keys still in the file, to be read one region at a time
+/// ([`StagedAccount::next_region`]), so that an evaluation can judge the IAM data and drop
+/// it before any key record is read (`evaluate_staged`). Reading every region gives the
+/// account [`read_file`] gives, problem for problem.
+pub fn open_file(
+    file: &str,
+    path: &Path,
+    text: String,
+) -> Result<StagedAccount<'static>, InputError> {
     if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
-        return read(file, &text);
+        return read(file, &text).map(StagedAccount::from);
     }
     let top = parse_json(file, &text)?;
     let is_snapshot =
         matches!(&top, Ok(top) if top.duplicates.is_empty() && top.map.contains_key("format"));
     if !is_snapshot {
         drop(top);
-        return read(file, &text);
+        return read(file, &text).map(StagedAccount::from);
     }
     let Ok(top) = top else {
         unreachable!("checked above")
     };
-    let mut reader = Reader {
-        file,
+    let reader = Reader {
+        file: file.to_owned(),
         problems: Vec::new(),
     };
     // The small members outlive the text: copied.
@@ -1243,7 +1274,14 @@ pub fn read_file(file: &str, path: &Path, text: String) -> Result<AccountInput, 
         iam,
         kms,
     };
-    read_snapshot(&mut reader, layout, &Source::File { path, len })
+    open_snapshot(
+        reader,
+        layout,
+        Source::File {
+            path: path.to_owned(),
+            len,
+        },
+    )
 }
 
 /// A region status for a region whose status or key list cannot be trusted.
@@ -1254,13 +1292,210 @@ fn region_error(code: &str, message: String) -> RegionStatus {
     }
 }
 
-fn read_snapshot(
-    reader: &mut Reader,
+/// An account handed over part by part: everything but its keys first (the IAM data
+/// included), then its keys one region at a time, in the order of their names
+/// ([`StagedAccount::next_region`]). A snapshot read from its file ([`open_file`]) reads
+/// each region's key records only when asked for them; an account already read
+/// (`StagedAccount::from`) hands its regions over as they are.
+pub struct StagedAccount<'t> {
+    /// The account as read so far, without the keys of the regions handed over: the
+    /// regions handed over keep their status, with no keys.
+    head: AccountInput,
+    rest: Rest<'t>,
+    /// Keys of all regions, plus one for each region: the KMS findings there can be.
+    key_slots: usize,
+}
+
+enum Rest<'t> {
+    /// The regions of an account already read.
+    Read(std::collections::btree_map::IntoIter<String, RegionKeys>),
+    /// The regions of a snapshot, still to read.
+    Snapshot(Box<Unread<'t>>),
+}
+
+/// What is left to read of a snapshot: its regions' key lists.
+struct Unread<'t> {
+    reader: Reader,
+    source: Source<'t>,
+    account_id: String,
+    partition: String,
+    /// Every region, in the order of their names: its key list (where it is in the text,
+    /// or what it is instead), or `None` when only `regions` names it.
+    regions: std::collections::btree_map::IntoIter<String, Option<Result<KeyList, &'static str>>>,
+    statuses: BTreeMap<String, RegionStatus>,
+    regions_read: bool,
+    /// The problems of regions without a key list, reported after those of every key list.
+    later: Vec<InputProblem>,
+}
+
+impl From<AccountInput> for StagedAccount<'static> {
+    fn from(mut input: AccountInput) -> StagedAccount<'static> {
+        let regions = input.kms.as_mut().map(std::mem::take).unwrap_or_default();
+        let key_slots = regions.values().map(|r| r.keys.len() + 1).sum();
+        StagedAccount {
+            head: input,
+            rest: Rest::Read(regions.into_iter()),
+            key_slots,
+        }
+    }
+}
+
+impl StagedAccount<'_> {
+    /// The account as read so far: all of it but the keys of the regions not handed over
+    /// yet, and those of the regions handed over (which keep their status).
+    pub fn account(&self) -> &AccountInput {
+        &self.head
+    }
+
+    /// Drops the IAM elements (users, groups, roles, policies), keeping what says whether
+    /// IAM was read in full (`errors`, `unread`).
+    pub fn drop_iam_elements(&mut self) {
+        if let Some(iam) = self.head.iam.as_mut() {
+            *iam = IamData {
+                errors: std::mem::take(&mut iam.errors),
+                unread: std::mem::take(&mut iam.unread),
+                ..IamData::default()
+            };
+        }
+    }
+
+    /// The number of keys in all regions, plus one for each region.
+    pub(crate) fn key_slots(&self) -> usize {
+        self.key_slots
+    }
+
+    /// The next region (in the order of their names) with its keys; `None` once all are
+    /// handed over. Problems met reading its records join the account's problems (those of
+    /// regions without a key list come last, as [`read`] reports them). An error when the
+    /// file changed since it was first read.
+    pub fn next_region(&mut self) -> Result<Option<(String, RegionKeys)>, InputError> {
+        let next = match &mut self.rest {
+            Rest::Read(regions) => regions.next(),
+            Rest::Snapshot(unread) => {
+                let next = unread.next()?;
+                self.head.problems.append(&mut unread.reader.problems);
+                if next.is_none() {
+                    self.head.problems.append(&mut unread.later);
+                }
+                next
+            }
+        };
+        if let (Some((region, keys)), Some(kms)) = (&next, self.head.kms.as_mut()) {
+            kms.insert(
+                region.clone(),
+                RegionKeys {
+                    status: keys.status.clone(),
+                    keys: Vec::new(),
+                },
+            );
+        }
+        Ok(next)
+    }
+
+    /// The whole account: every region read.
+    pub fn into_account(mut self) -> Result<AccountInput, InputError> {
+        let mut regions = BTreeMap::new();
+        while let Some((region, keys)) = self.next_region()? {
+            regions.insert(region, keys);
+        }
+        if let Some(kms) = self.head.kms.as_mut() {
+            *kms = regions;
+        }
+        Ok(self.head)
+    }
+
+    /// The account without the keys handed over (see [`StagedAccount::account`]).
+    pub fn into_read(self) -> AccountInput {
+        self.head
+    }
+}
+
+impl Unread<'_> {
+    fn next(&mut self) -> Result<Option<(String, RegionKeys)>, InputError> {
+        let Some((region, list)) = self.regions.next() else {
+            return Ok(None);
+        };
+        let reader = &mut self.reader;
+        let p = format!("$.kms.{region}");
+        let range = match list {
+            // Regions with a status but no key list: in error, they are still reported;
+            // read without error, their key list is missing, and what they hold unknown.
+            None => {
+                let status = match self.statuses.get(&region) {
+                    Some(status @ RegionStatus::Error { .. }) => status.clone(),
+                    _ => {
+                        let message = format!(
+                            "region `{region}` was read (`$.regions.{region}`), but `$.kms` has no key list for it"
+                        );
+                        self.later.push(InputProblem {
+                            location: reader.location(&p),
+                            message: message.clone(),
+                        });
+                        region_error("MissingKeyList", message)
+                    }
+                };
+                let keys = RegionKeys {
+                    status: Some(status),
+                    keys: vec![],
+                };
+                return Ok(Some((region, keys)));
+            }
+            Some(Ok(list)) => list.range,
+            Some(Err(kind)) => {
+                let message = format!(
+                    "expected an array of key records, found {kind}: the region's keys were not read"
+                );
+                reader.problem(&p, message.clone());
+                let keys = RegionKeys {
+                    status: Some(region_error("UnreadableKeyList", message)),
+                    keys: vec![],
+                };
+                return Ok(Some((region, keys)));
+            }
+        };
+        // Each region's text is held only while its keys are read.
+        let text = match range {
+            Some(range) => self.source.load(reader, range, &p)?,
+            None => Cow::Borrowed("[]"),
+        };
+        let items: Vec<&RawValue> = serde_json::from_str(&text)
+            .map_err(|e| reader.fatal(&p, format!("the file changed while it was read ({e})")))?;
+        let keys = items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                reader.key(
+                    v,
+                    &format!("{p}[{i}]"),
+                    &region,
+                    &self.account_id,
+                    &self.partition,
+                )
+            })
+            .collect();
+        drop(items);
+        drop(text);
+        let status = match self.statuses.get(&region) {
+            Some(s) => Some(s.clone()),
+            None if !self.regions_read => Some(region_error(
+                "UnreadableRegionStatus",
+                "the snapshot's `regions` could not be read".into(),
+            )),
+            None => None,
+        };
+        Ok(Some((region, RegionKeys { status, keys })))
+    }
+}
+
+/// Reads a snapshot but its keys: the small members, the IAM data, the regions' statuses
+/// and where each region's key list is.
+fn open_snapshot<'t>(
+    mut reader: Reader,
     layout: Layout<'_>,
-    source: &Source<'_>,
-) -> Result<AccountInput, InputError> {
+    source: Source<'t>,
+) -> Result<StagedAccount<'t>, InputError> {
     let top = &layout.small;
-    let format = required_str(reader, top, "format")?;
+    let format = required_str(&reader, top, "format")?;
     if format != FORMAT {
         return Err(reader.fatal(
             "$.format",
@@ -1269,14 +1504,14 @@ fn read_snapshot(
             ),
         ));
     }
-    let account_id = required_str(reader, top, "account_id")?;
+    let account_id = required_str(&reader, top, "account_id")?;
     if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(reader.fatal(
             "$.account_id",
             format!("`{account_id}` is not a 12-digit AWS account id"),
         ));
     }
-    let partition = required_str(reader, top, "partition")?;
+    let partition = required_str(&reader, top, "partition")?;
     if partition.is_empty()
         || !partition
             .bytes()
@@ -1302,8 +1537,8 @@ fn read_snapshot(
         None => None,
         Some(range) => {
             // The IAM text is held only while its part of the account is built.
-            let text = source.load(reader, range, "$.iam")?;
-            let v = source.raw(reader, &text, "$.iam")?;
+            let text = source.load(&reader, range, "$.iam")?;
+            let v = source.raw(&reader, &text, "$.iam")?;
             if raw_kind(v) == "null" {
                 None
             } else {
@@ -1313,12 +1548,12 @@ fn read_snapshot(
             }
         }
     };
-    let (statuses, regions_read) = read_regions(reader, top.map.get("regions").copied());
+    let (statuses, regions_read) = read_regions(&mut reader, top.map.get("regions").copied());
+    // Every region, with its key list or `None` when only `regions` names it.
+    let mut regions: BTreeMap<String, Option<Result<KeyList, &'static str>>> = BTreeMap::new();
     let kms = match layout.kms {
-        None => None,
-        Some(KmsLayout::Null) => None,
+        None | Some(KmsLayout::Null) => None,
         Some(kms) => {
-            let mut out: BTreeMap<String, RegionKeys> = BTreeMap::new();
             match kms {
                 KmsLayout::Null => {}
                 KmsLayout::Other(kind) => reader.problem(
@@ -1326,7 +1561,7 @@ fn read_snapshot(
                     format!("expected an object, found {kind}: no key was read"),
                 ),
                 KmsLayout::Regions {
-                    regions,
+                    regions: lists,
                     duplicates,
                 } => {
                     if let Some(region) = duplicates.first() {
@@ -1335,98 +1570,46 @@ fn read_snapshot(
                             format!("duplicate key `{region}`: which key list holds is ambiguous"),
                         ));
                     }
-                    for (region, keys) in regions {
-                        let p = format!("$.kms.{region}");
-                        // Each region's text is held only while its keys are read.
-                        let text;
-                        let items: Vec<&RawValue> = match keys {
-                            Ok(range) => {
-                                text = source.load(reader, range, &p)?;
-                                serde_json::from_str(&text).map_err(|e| {
-                                    reader.fatal(
-                                        &p,
-                                        format!("the file changed while it was read ({e})"),
-                                    )
-                                })?
-                            }
-                            Err(kind) => {
-                                let message = format!(
-                                "expected an array of key records, found {kind}: the region's keys were not read"
-                            );
-                                reader.problem(&p, message.clone());
-                                out.insert(
-                                    region.clone(),
-                                    RegionKeys {
-                                        status: Some(region_error("UnreadableKeyList", message)),
-                                        keys: vec![],
-                                    },
-                                );
-                                continue;
-                            }
-                        };
-                        let keys = items
-                            .iter()
-                            .enumerate()
-                            .map(|(i, v)| {
-                                reader.key(
-                                    v,
-                                    &format!("{p}[{i}]"),
-                                    &region,
-                                    &account_id,
-                                    &partition,
-                                )
-                            })
-                            .collect();
-                        drop(items);
-                        let status = match statuses.get(&region) {
-                            Some(s) => Some(s.clone()),
-                            None if !regions_read => Some(region_error(
-                                "UnreadableRegionStatus",
-                                "the snapshot's `regions` could not be read".into(),
-                            )),
-                            None => None,
-                        };
-                        out.insert(region.clone(), RegionKeys { status, keys });
-                    }
+                    regions.extend(lists.into_iter().map(|(region, list)| (region, Some(list))));
                 }
             }
-            // Regions with a status but no key list: in error, they are still reported;
-            // read without error, their key list is missing, and what they hold unknown.
-            for (region, status) in &statuses {
-                if out.contains_key(region) {
-                    continue;
-                }
-                let status = match status {
-                    RegionStatus::Error { .. } => status.clone(),
-                    RegionStatus::Ok => {
-                        let message = format!(
-                            "region `{region}` was read (`$.regions.{region}`), but `$.kms` has no key list for it"
-                        );
-                        reader.problem(&format!("$.kms.{region}"), message.clone());
-                        region_error("MissingKeyList", message)
-                    }
-                };
-                out.insert(
-                    region.clone(),
-                    RegionKeys {
-                        status: Some(status),
-                        keys: vec![],
-                    },
-                );
+            for region in statuses.keys() {
+                regions.entry(region.clone()).or_insert(None);
             }
-            Some(out)
+            Some(BTreeMap::new())
         }
     };
-    Ok(AccountInput {
-        source: reader.file.to_owned(),
+    let key_slots = regions
+        .values()
+        .map(|list| match list {
+            Some(Ok(list)) => list.records + 1,
+            _ => 1,
+        })
+        .sum();
+    let head = AccountInput {
+        source: reader.file.clone(),
         kind: InputKind::Snapshot,
-        account_id,
-        partition,
+        account_id: account_id.clone(),
+        partition: partition.clone(),
         collected_at,
         iam,
         kms,
         problems: std::mem::take(&mut reader.problems),
         not_evaluable: Vec::new(),
+    };
+    Ok(StagedAccount {
+        head,
+        rest: Rest::Snapshot(Box::new(Unread {
+            reader,
+            source,
+            account_id,
+            partition,
+            regions: regions.into_iter(),
+            statuses,
+            regions_read,
+            later: Vec::new(),
+        })),
+        key_slots,
     })
 }
 

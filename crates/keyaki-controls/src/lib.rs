@@ -43,8 +43,11 @@ mod strict;
 /// Who can use a key: `keyaki access` (pure, over an [`AccountInput`]).
 pub mod access;
 
-pub use evaluate::{evaluate, evaluate_at, evaluate_owned, evaluate_owned_at, EvaluateError};
+pub use evaluate::{
+    evaluate, evaluate_at, evaluate_owned, evaluate_owned_at, evaluate_staged, evaluate_staged_at,
+    EvaluateError, ScanError,
+};
 pub use finding::PolicyVerdict;
-pub use input::{AccountInput, InputError};
+pub use input::{AccountInput, InputError, StagedAccount};
 pub use params::Parameters;
 pub use reason::ReasonCode;

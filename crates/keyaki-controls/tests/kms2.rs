@@ -147,7 +147,12 @@ fn percent_encoded_inline_policies_from_authorization_details() {
     assert!(r.problems.is_empty(), "{:?}", r.problems);
     let statuses: Vec<(String, Status)> = of(&r, "KMS.2")
         .iter()
-        .map(|f| (f.resource.name.clone().unwrap_or_default(), f.status))
+        .map(|f| {
+            (
+                f.resource.name.as_deref().unwrap_or_default().to_owned(),
+                f.status,
+            )
+        })
         .collect();
     assert_eq!(
         statuses,

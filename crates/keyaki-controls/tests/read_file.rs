@@ -89,6 +89,16 @@ fn damaged_large_members_read_from_the_file_give_the_same_problems() {
                 &format!(r#"{{"{region}":[{{"KeyMetadata":{{"KeyId":"k","KeyId":"j"}}}}]}}"#),
             ),
         ),
+        (
+            "region-lists-empty-or-spaced",
+            with(
+                &iam,
+                &format!(
+                    "{{\"{region}\": [\n {} \r\n\t] , \"eu-west-1\" : [ ] ,\"sa-east-1\":[]}}",
+                    &keys[1..keys.len() - 1]
+                ),
+            ),
+        ),
         ("iam-null", with("null", &kms)),
         ("iam-array", with("[1]", &kms)),
         (
@@ -131,4 +141,42 @@ fn what_cannot_be_read_twice_is_read_from_its_text() {
     let from_file = input::read_file("demo.json", &dir, demo.clone());
     assert_eq!(from_file, input::read("demo.json", &demo));
     assert!(from_file.is_ok());
+}
+
+#[test]
+fn key_lists_written_with_spaces_or_empty_are_read_in_full() {
+    let demo = std::fs::read_to_string(common::repo_root().join("examples/demo-account.json"))
+        .expect("demo");
+    let mut value: serde_json::Value = serde_json::from_str(&demo).expect("json");
+    let kms = value["kms"].as_object().expect("kms").clone();
+    let (region, keys) = kms.iter().next().expect("a region");
+    let records = keys.as_array().expect("a list").len();
+    value["kms"] = serde_json::json!({});
+    let text = serde_json::to_string(&value).expect("json");
+    let items: Vec<String> = keys
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|k| serde_json::to_string(k).expect("json"))
+        .collect();
+    let text = text.replace(
+        r#""kms":{}"#,
+        &format!(
+            "\"kms\" : {{ \"{region}\" :\n [\r\n\t{} \n ] , \"eu-west-1\": [ \n ] }}",
+            items.join(" ,\n ")
+        ),
+    );
+    let path = write("spaced.json", &text);
+    let account = input::read_file("spaced.json", &path, text.clone());
+    std::fs::remove_file(&path).ok();
+    let account = account.expect("read");
+    let kms = account.kms.expect("kms");
+    assert_eq!(kms[region].keys.len(), records);
+    assert!(kms["eu-west-1"].keys.is_empty());
+    assert_eq!(
+        Ok(&kms),
+        input::read("spaced.json", &text)
+            .map(|a| a.kms.expect("kms"))
+            .as_ref()
+    );
 }

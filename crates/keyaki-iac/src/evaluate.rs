@@ -160,12 +160,12 @@ pub fn merge(reports: Vec<ScanReport>, generated_at: &str) -> ScanReport {
     out
 }
 
-fn location(stack: &Stack, at: Pos) -> SourceLocation {
-    SourceLocation {
+fn location(stack: &Stack, at: Pos) -> Box<SourceLocation> {
+    Box::new(SourceLocation {
         file: stack.file.clone(),
         line: at.line as usize,
         column: at.column as usize,
-    }
+    })
 }
 
 /// Gives every finding its source back and applies the pre-deploy rules.
@@ -275,7 +275,7 @@ fn annotate(report: &mut ScanReport, stack: &Stack, index: &Index) {
 fn set_origin(f: &mut Finding, stack: &Stack, origin: &Origin) {
     f.resource.kind = origin.kind.as_str().into();
     f.resource.id = Some(origin.id.clone());
-    f.resource.name = Some(origin.name.clone().unwrap_or_else(|| origin.id.clone()));
+    f.resource.name = Some(origin.name.as_deref().unwrap_or(&origin.id).into());
     f.resource.arn = origin.arn.as_deref().unwrap_or_default().into();
     f.resource.location = Some(location(stack, origin.at));
     if let Some(Evidence::Policies { policies }) = &mut f.evidence {

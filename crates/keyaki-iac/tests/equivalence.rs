@@ -179,7 +179,7 @@ proptest! {
         // Keys are named by their logical id before deploy and by their id after.
         let pre_v = verdicts(&pre, |f| match f.resource.id.as_deref() {
             Some(id) if id.starts_with("Key") => format!("key-{}", &id[3..]),
-            _ => f.resource.name.clone().unwrap_or_default(),
+            _ => f.resource.name.as_deref().unwrap_or_default().to_owned(),
         });
         let live_v = verdicts(&live, |f| match f.resource.name.as_deref() {
             Some(n) if n.starts_with("00000000-") => format!("key-{}", n.trim_start_matches("00000000-0000-4000-8000-").trim_start_matches('0').parse::<u32>().map_or("0".into(), |v| v.to_string())),

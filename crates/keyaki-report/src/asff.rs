@@ -353,7 +353,7 @@ fn product_fields(f: &Finding) -> BTreeMap<String, String> {
     };
     put("ReasonCode", f.reason.code.to_string());
     if let Some(name) = &f.resource.name {
-        put("ResourceName", name.clone());
+        put("ResourceName", name.to_string());
     }
     if let Some(id) = &f.resource.id {
         put("ResourceId", id.clone());
@@ -396,7 +396,7 @@ fn product_fields(f: &Finding) -> BTreeMap<String, String> {
             deletion_date,
             pending_deletion_window_in_days,
         }) => {
-            put("KeyState", key_state.clone());
+            put("KeyState", key_state.to_string());
             if let Some(d) = deletion_date {
                 put("DeletionDate", d.clone());
             }
@@ -417,9 +417,9 @@ fn product_fields(f: &Finding) -> BTreeMap<String, String> {
             if let Some(d) = rotation_period_in_days {
                 put("RotationPeriodInDays", d.to_string());
             }
-            put("KeySpec", key_spec.clone());
-            put("Origin", origin.clone());
-            put("KeyManager", key_manager.clone());
+            put("KeySpec", key_spec.to_string());
+            put("Origin", origin.to_string());
+            put("KeyManager", key_manager.to_string());
         }
         Some(Evidence::KeyPolicy {
             verdict, caller, ..

@@ -526,7 +526,7 @@ fn render_finding(h: &mut String, f: &Finding) {
         ("Reason", format!("{} ({})", f.reason.text, f.reason.code)),
     ];
     if let Some(n) = &f.resource.name {
-        facts.insert(2, ("Name", n.clone()));
+        facts.insert(2, ("Name", n.to_string()));
     }
     if let Some(at) = &f.resource.location {
         facts.insert(
@@ -934,7 +934,7 @@ mod tests {
         (
             StatementEvidence {
                 index: named.index,
-                sid: named.sid.clone(),
+                sid: named.sid.as_deref().map(Into::into),
                 source: statement.into(),
                 line: None,
                 action_entries: named.action_entries.clone(),

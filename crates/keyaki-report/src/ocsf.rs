@@ -279,7 +279,7 @@ fn event(report: &Context, f: &Finding, time: i64) -> ComplianceFinding {
                 .iter()
                 .map(|at| format!("location:{}:{}:{}", at.file, at.line, at.column))
                 .collect(),
-            name: f.resource.name.clone(),
+            name: f.resource.name.as_deref().map(str::to_owned),
             kind: f.resource.kind.to_string(),
             region: f.resource.region.to_string(),
             cloud_partition: partition,

@@ -345,7 +345,8 @@ fn scan_result(f: &Finding, rule_index: usize) -> SarifResult {
     let name = f
         .resource
         .name
-        .clone()
+        .as_deref()
+        .map(str::to_owned)
         .or_else(|| f.resource.id.clone())
         .unwrap_or_else(|| reference.clone());
     let mut text = format!(

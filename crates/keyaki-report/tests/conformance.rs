@@ -634,7 +634,7 @@ fn the_table_escapes_control_characters_and_the_formats_keep_them() {
         .find(|f| f.status == Status::Failed)
         .expect("a FAILED finding");
     failed.resource.arn = evil_arn.as_str().into();
-    failed.resource.name = Some(evil_name.to_owned());
+    failed.resource.name = Some(evil_name.into());
 
     let table = common::render_with(&report, Format::Table, &Options::default());
     assert!(

@@ -45,7 +45,7 @@ fn finding(account: &str, control: &str, name: &str, status: Status) -> Finding 
             region: "us-east-1".into(),
             account: account.into(),
             partition: "aws".into(),
-            name: Some(name.to_owned()),
+            name: Some(name.into()),
             id: None,
             location: None,
         },

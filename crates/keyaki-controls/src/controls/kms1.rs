@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::control::{ControlMeta, Parameter, ParameterDefault, ParameterKind, Schedule};
 use crate::finding::{Evidence, Finding, PolicyEvidence, PolicyVerdict, Severity, Status};
-use crate::input::Element;
+use crate::input::{AccountInput, Element};
 use crate::reason::ReasonCode;
 
 use super::{
@@ -85,6 +85,11 @@ impl Control for Kms1 {
         DataSource::Iam
     }
 
+    /// One finding per managed policy.
+    fn most_findings(&self, input: &AccountInput, _key_slots: usize) -> usize {
+        input.iam.as_ref().map_or(0, |i| i.policies.len())
+    }
+
     fn evaluate(&self, ctx: &mut Context<'_>, out: &mut Vec<Finding>) {
         let Some(iam) = ctx.input.iam.as_ref() else {
             return;
@@ -143,9 +148,9 @@ impl Control for Kms1 {
             });
             let resource = ctx.resource(
                 POLICY,
-                policy.arn.clone(),
+                &policy.arn,
                 ctx.home_region(),
-                Some(name.clone()),
+                Some(name.as_str().into()),
             );
             let used_by = boundaries.get(policy.arn.as_str());
             let boundary_count = policy.permissions_boundary_usage_count.unwrap_or(0);

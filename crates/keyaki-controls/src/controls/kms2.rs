@@ -16,7 +16,7 @@
 
 use crate::control::{ControlMeta, Parameter, ParameterDefault, ParameterKind, Schedule};
 use crate::finding::{Evidence, Finding, PolicyEvidence, Severity, Status};
-use crate::input::{BadElement, Element};
+use crate::input::{AccountInput, BadElement, Element};
 use crate::reason::ReasonCode;
 use crate::snapshot::PolicyDetail;
 
@@ -80,6 +80,14 @@ impl Control for Kms2 {
         DataSource::Iam
     }
 
+    /// One finding per principal.
+    fn most_findings(&self, input: &AccountInput, _key_slots: usize) -> usize {
+        input
+            .iam
+            .as_ref()
+            .map_or(0, |i| i.users.len() + i.groups.len() + i.roles.len())
+    }
+
     fn evaluate(&self, ctx: &mut Context<'_>, out: &mut Vec<Finding>) {
         let input = ctx.input;
         let Some(iam) = input.iam.as_ref() else {
@@ -139,12 +147,7 @@ impl Control for Kms2 {
                     continue;
                 }
             };
-            let resource = ctx.resource(
-                p.kind,
-                p.arn.to_owned(),
-                ctx.home_region(),
-                Some(p.name.to_owned()),
-            );
+            let resource = ctx.resource(p.kind, p.arn, ctx.home_region(), Some(p.name.into()));
             if p.inline.is_empty() {
                 out.push(finding(
                     &META,

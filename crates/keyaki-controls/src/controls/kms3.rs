@@ -16,7 +16,7 @@
 //!   could not be read gets one NOT_AVAILABLE `REGION_ERROR` finding for all its keys.
 
 use crate::control::{ControlMeta, Schedule};
-use crate::finding::{Evidence, Finding, Severity, Status};
+use crate::finding::{Evidence, Finding, Interner, Severity, Status};
 use crate::reason::ReasonCode;
 
 use super::{finding, for_each_key, Context, Control, DataSource};
@@ -50,6 +50,8 @@ impl Control for Kms3 {
     }
 
     fn evaluate(&self, ctx: &mut Context<'_>, out: &mut Vec<Finding>) {
+        // The states, held once for the keys in each.
+        let mut states = Interner::default();
         for_each_key(ctx, &META, out, |key, resource, metadata, out| {
             let Some(state) = metadata.key_state.as_deref() else {
                 out.push(finding(
@@ -63,7 +65,7 @@ impl Control for Kms3 {
                 return;
             };
             let evidence = Evidence::KeyDeletion {
-                key_state: state.to_owned(),
+                key_state: states.get(state),
                 deletion_date: metadata.deletion_date_rfc3339(),
                 pending_deletion_window_in_days: metadata.pending_deletion_window_in_days,
             };

@@ -19,7 +19,7 @@
 //!   `NOT_APPLICABLE` (which would hide a key that may fail).
 
 use crate::control::{ControlMeta, Schedule};
-use crate::finding::{Evidence, Finding, Severity, Status};
+use crate::finding::{Evidence, Finding, Interner, Severity, Status};
 use crate::reason::ReasonCode;
 
 use super::{finding, for_each_key, Context, Control, DataSource};
@@ -60,6 +60,8 @@ impl Control for Kms4 {
     }
 
     fn evaluate(&self, ctx: &mut Context<'_>, out: &mut Vec<Finding>) {
+        // Key specs, origins and managers, held once for the keys that have each.
+        let mut texts = Interner::default();
         for_each_key(ctx, &META, out, |key, resource, m, out| {
             let (Some(spec), Some(origin), Some(manager)) =
                 (m.spec(), m.origin.as_deref(), m.key_manager.as_deref())
@@ -77,12 +79,14 @@ impl Control for Kms4 {
                 ));
                 return;
             };
+            let (key_spec, key_origin, key_manager) =
+                (texts.get(spec), texts.get(origin), texts.get(manager));
             let evidence = |enabled: Option<bool>, period: Option<i64>| Evidence::KeyRotation {
                 rotation_enabled: enabled,
                 rotation_period_in_days: period,
-                key_spec: spec.to_owned(),
-                origin: origin.to_owned(),
-                key_manager: manager.to_owned(),
+                key_spec,
+                origin: key_origin,
+                key_manager,
             };
             let not_applicable = if matches!(
                 m.key_state.as_deref(),

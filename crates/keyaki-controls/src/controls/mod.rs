@@ -9,7 +9,7 @@ use keyaki_policy::{Analysis, Policy, Query, Verdict};
 use crate::control::ControlMeta;
 use crate::finding::{
     ActionEvidence, Evidence, Finding, InputProblem, Interner, PolicyEvidence, PolicyVerdict,
-    Reason, Remediation, Resource, Severity, StatementEvidence, Status,
+    Reason, Remediation, Resource, Severity, Shared, StatementEvidence, Status,
 };
 use crate::input::{AccountInput, BadElement};
 use crate::params::Parameters;
@@ -47,6 +47,17 @@ pub trait Control: Sync {
     fn source(&self) -> DataSource;
     /// Appends one finding per resource to `out`.
     fn evaluate(&self, ctx: &mut Context<'_>, out: &mut Vec<Finding>);
+    /// At most how many findings the control gives over `input`, whose regions hold
+    /// `key_slots` keys plus one for each region (the room reserved for its findings): one
+    /// per IAM element, or one per key and one per region.
+    fn most_findings(&self, input: &AccountInput, key_slots: usize) -> usize {
+        match self.source() {
+            DataSource::Iam => input.iam.as_ref().map_or(0, |i| {
+                i.users.len() + i.groups.len() + i.roles.len() + i.policies.len()
+            }),
+            DataSource::Kms => key_slots,
+        }
+    }
 }
 
 /// What a control sees while evaluating.
@@ -169,17 +180,13 @@ impl<'a> Context<'a> {
         home_region(&self.input.partition)
     }
 
-    pub fn resource(
-        &self,
-        kind: &str,
-        arn: String,
-        region: &str,
-        name: Option<String>,
-    ) -> Resource {
+    /// The resource `arn` of type `kind` in `region`, its texts held once per evaluation
+    /// (`name` is the caller's: [`Context::text`] shares one across findings).
+    pub fn resource(&self, kind: &str, arn: &str, region: &str, name: Option<Shared>) -> Resource {
         let mut texts = self.texts.borrow_mut();
         Resource {
             kind: texts.get(kind),
-            arn: texts.get(&arn),
+            arn: texts.get(arn),
             region: texts.get(region),
             account: texts.get(&self.input.account_id),
             partition: texts.get(&self.input.partition),
@@ -187,6 +194,11 @@ impl<'a> Context<'a> {
             id: None,
             location: None,
         }
+    }
+
+    /// `text`, held once per evaluation for the findings that name it.
+    pub fn text(&self, text: &str) -> Shared {
+        self.texts.borrow_mut().get(text)
     }
 
     pub fn problem(&mut self, location: String, message: String) {
@@ -251,7 +263,8 @@ pub fn bad_element_finding(
         (None, Some(name)) => fallback_arn(name),
         (None, None) => return None,
     };
-    let resource = ctx.resource(kind, arn, ctx.home_region(), bad.name.clone());
+    let name = bad.name.as_deref().map(Shared::from);
+    let resource = ctx.resource(kind, &arn, ctx.home_region(), name);
     Some(finding(
         meta,
         Status::NotAvailable,
@@ -331,34 +344,61 @@ pub fn analyze_document<'a>(
     evidence.verdict = judged.verdict;
     evidence.error = judged.error;
     evidence.actions = judged.actions;
+    // The actions, and most witnesses and counterexamples, are alike across documents.
+    let mut texts = ctx.texts.borrow_mut();
+    for a in &mut evidence.actions {
+        a.action = texts.get(&a.action);
+        for text in [&mut a.witness, &mut a.counterexample]
+            .into_iter()
+            .flatten()
+        {
+            *text = texts.get(text);
+        }
+    }
+    drop(texts);
     (judged.outcome, evidence)
 }
 
-/// The evidence of each action of an analysis.
+/// The evidence of each action of an analysis: a statement named for several actions
+/// holds its text once.
 fn action_evidence(policy: &Policy, analysis: &Analysis) -> Vec<ActionEvidence> {
+    let mut texts: Vec<Option<(Option<Shared>, Shared)>> = vec![None; policy.statements.len()];
     analysis
         .actions
         .iter()
         .map(|a| ActionEvidence {
-            action: a.action.clone(),
+            action: a.action.as_str().into(),
             allowed_on_all_keys: a.allowed_on_all_keys,
             statements: a
                 .statements
                 .iter()
                 .map(|s| {
                     let stmt = policy.statements.get(s.index);
+                    let (sid, source) = match texts.get_mut(s.index) {
+                        Some(Some(held)) => held.clone(),
+                        held => {
+                            let text = (
+                                s.sid.as_deref().map(Shared::from),
+                                stmt.map(|st| dedent(&st.source)).unwrap_or_default().into(),
+                            );
+                            if let Some(held) = held {
+                                *held = Some(text.clone());
+                            }
+                            text
+                        }
+                    };
                     StatementEvidence {
                         index: s.index,
-                        sid: s.sid.clone(),
-                        source: stmt.map(|st| dedent(&st.source)).unwrap_or_default(),
+                        sid,
+                        source,
                         line: stmt.and_then(|st| st.location).map(|l| l.line),
                         action_entries: s.action_entries.clone(),
                         resource_entries: s.resource_entries.clone(),
                     }
                 })
                 .collect(),
-            witness: a.witness.clone(),
-            counterexample: a.counterexample.clone(),
+            witness: a.witness.as_deref().map(Shared::from),
+            counterexample: a.counterexample.as_deref().map(Shared::from),
             unknown_reason: a.unknown_reason.clone(),
             scope: a.scope,
             conditions: a.conditions.clone(),
@@ -493,7 +533,8 @@ pub fn for_each_key(
                 "arn:{}:kms:{region}:{}:key/*",
                 input.partition, input.account_id
             );
-            let resource = ctx.resource(KEY, arn, region, Some(format!("all keys in {region}")));
+            let name = format!("all keys in {region}");
+            let resource = ctx.resource(KEY, &arn, region, Some(name.into()));
             out.push(finding(
                 meta,
                 Status::NotAvailable,
@@ -536,10 +577,11 @@ pub fn key_resource(
     region: &str,
     key: &crate::input::KeyInput,
 ) -> Option<Resource> {
-    let arn = key.arn.clone()?;
+    let arn = key.arn.as_deref()?;
+    // The key's id, held once for the findings of the KMS controls.
     let name = match &key.metadata {
-        Ok(m) => Some(m.key_id.clone()),
-        Err(_) => arn.rsplit('/').next().map(str::to_owned),
+        Ok(m) => Some(ctx.text(&m.key_id)),
+        Err(_) => arn.rsplit('/').next().map(|id| ctx.text(id)),
     };
     Some(ctx.resource(KEY, arn, region, name))
 }

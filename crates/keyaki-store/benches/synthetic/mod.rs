@@ -47,7 +47,7 @@ pub fn finding(account: usize, i: usize, failed: bool) -> Finding {
             region: "us-east-1".into(),
             account: account.into(),
             partition: "aws".into(),
-            name: Some(format!("policy-{i}")),
+            name: Some(format!("policy-{i}").into()),
             id: None,
             location: None,
         },

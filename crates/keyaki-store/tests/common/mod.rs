@@ -58,7 +58,7 @@ pub fn finding_in(
             region: region.into(),
             account: account.into(),
             partition: "aws".into(),
-            name: Some(name.to_string()),
+            name: Some(name.into()),
             id: None,
             location: None,
         },

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use keyaki_controls::finding::ScanReport;
-use keyaki_controls::{AccountInput, Parameters};
+use keyaki_controls::{Parameters, StagedAccount};
 use keyaki_iac::{cdk, cfn, terraform, Kind, Settings};
 
 use super::Global;
@@ -91,8 +91,9 @@ impl PredeployArgs {
 
 /// What `--input` turned out to be.
 pub enum Loaded {
-    /// A keyaki snapshot or authorization details: evaluated as an account.
-    Account(AccountInput),
+    /// A keyaki snapshot or authorization details: evaluated as an account (a snapshot
+    /// file's keys are read region by region as they are judged).
+    Account(StagedAccount<'static>),
     /// Templates, assemblies, plans or change sets, already evaluated; with the broken
     /// symbolic links met in the directory (unless ignored), each also a problem of the
     /// report: the scan reports what it read, then fails.
@@ -161,8 +162,9 @@ pub fn load(
             }
             let name = path.display().to_string();
             // The text is handed over: a large snapshot's text is dropped before its
-            // account is built, its large members read again from the file one by one.
-            return Ok(Loaded::Account(keyaki_controls::input::read_file(
+            // account is built, its large members read again from the file one by one
+            // (the keys only once the IAM data is judged and dropped).
+            return Ok(Loaded::Account(keyaki_controls::input::open_file(
                 &name, path, text,
             )?));
         }

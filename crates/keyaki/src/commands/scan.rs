@@ -5,8 +5,9 @@
 //!    `aws iam get-account-authorization-details` output) or, without `--input`, the
 //!    live account;
 //! 2. [`parameters`] — control parameters from `--config` and the command line;
-//! 3. evaluation (`keyaki_controls::evaluate_owned`: the account is dropped part by part
-//!    as it is judged, so that it and all its findings are never held at once);
+//! 3. evaluation (`keyaki_controls::evaluate_staged`: the IAM data is judged and dropped
+//!    before a snapshot file's keys are read, and each region's keys are read, judged and
+//!    dropped in turn, so that the account and all its findings are never held at once);
 //! 4. the store step (`super::record::record_scan`: suppressions, recording) and the export;
 //! 5. [`write_report`] — the chosen format to stdout or, atomically, to `--output`;
 //! 6. [`exit_code`] — 0 no FAILED finding, 1 some FAILED (at or above `--fail-on`),
@@ -204,7 +205,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
             #[cfg(not(feature = "aws"))]
             let input = obtain_input(global, &args.input)?;
             params.deadline = Some(Instant::now() + args.controls.budget);
-            super::predeploy::Loaded::Account(input)
+            super::predeploy::Loaded::Account(input.into())
         }
     };
     // Whether the findings store (if any) is this scan's: findings before deploy are not
@@ -213,10 +214,10 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Code> {
     let mut broken_links = Vec::new();
     let report = match loaded {
         super::predeploy::Loaded::Account(input) => {
-            // What the input covers, for the store, is read before the evaluation consumes it
-            // (it drops each part of the account once judged).
-            let scope = super::record::ScanScope::of(&input);
-            let mut report = keyaki_controls::evaluate_owned(input, &params)?;
+            // The evaluation consumes the account part by part; what the input covers, for
+            // the store, is known once every part was read.
+            let (mut report, read) = keyaki_controls::evaluate_staged(input, &params)?;
+            let scope = super::record::ScanScope::of(&read);
             super::record::record_scan(global, &args.store, scope, &mut report)?;
             report
         }
