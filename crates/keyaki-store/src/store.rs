@@ -437,20 +437,29 @@ fn check_is_keyaki(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
             }
         }
     };
-    let version: i64 = conn
+    // One read transaction: the version, the application id and the tables are read from
+    // the same state of the file, even while another process creates the store (read one
+    // by one, a new store's tables could be seen without the version and id written with
+    // them, and the store taken for another program's).
+    let read = conn.unchecked_transaction().map_err(open_err)?;
+    let version: i64 = read
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(open_err)?;
-    let application_id: i32 = conn
+    let application_id: i32 = read
         .query_row("PRAGMA application_id", [], |r| r.get(0))
         .map_err(open_err)?;
-    let mut statement = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
-        .map_err(open_err)?;
-    let names = statement
-        .query_map([], |r| r.get::<_, String>(0))
-        .map_err(open_err)?
-        .collect::<Result<HashSet<String>, _>>()
-        .map_err(open_err)?;
+    let names = {
+        let mut statement = read
+            .prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+            .map_err(open_err)?;
+        let names = statement
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(open_err)?
+            .collect::<Result<HashSet<String>, _>>()
+            .map_err(open_err)?;
+        names
+    };
+    drop(read);
     let keyaki = match application_id {
         APPLICATION_ID => true,
         0 if version == 0 && names.is_empty() => return Ok(0),
