@@ -158,7 +158,10 @@ impl Watch {
     }
 
     fn lines(&self) -> Vec<Value> {
-        self.log()
+        // the lines written so far; a last line still being written is read next time
+        let log = self.log();
+        let written = &log[..log.rfind('\n').map_or(0, |end| end + 1)];
+        written
             .lines()
             .map(|l| {
                 serde_json::from_str(l)

@@ -139,7 +139,11 @@ fn log(level: &str, msg: &str, fields: Value) {
     if let (Some(line), Value::Object(fields)) = (line.as_object_mut(), fields) {
         line.extend(fields);
     }
-    eprintln!("{line}");
+    // The whole line in one write: stderr is unbuffered, and a line written piece by piece
+    // could be read (by a log shipper following the file) half written.
+    let mut text = line.to_string();
+    text.push('\n');
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
 }
 
 /// The counters `/metrics` shows.
