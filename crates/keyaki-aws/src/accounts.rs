@@ -12,7 +12,9 @@ use aws_config::{Region, SdkConfig};
 use keyaki_controls::snapshot::Snapshot;
 use keyaki_controls::ReasonCode;
 
+use crate::events::Resource;
 use crate::organization::{classify, Organization, Plan};
+use crate::targeted::Partial;
 use crate::{CollectStats, RegionSelection};
 
 /// Why an account could not be read: the reason code its findings would carry
@@ -86,6 +88,38 @@ impl OrgAccounts {
                 why: format!(
                     "the credentials obtained for it act in account `{}`",
                     snapshot.account_id
+                ),
+                detail: None,
+            }),
+            Err(e) => {
+                let (code, why) = classify(&e, role.as_deref());
+                Err(AccountFailure {
+                    code,
+                    why,
+                    detail: e.detail().map(str::to_string),
+                })
+            }
+        }
+    }
+
+    /// Reads only the resources `wanted` names in `account` ([`crate::targeted`]) through
+    /// its kept configuration: the same role, and the same cached credentials, as
+    /// [`OrgAccounts::collect`].
+    pub async fn read_resources(
+        &mut self,
+        account: &str,
+        wanted: &[(String, Resource)],
+    ) -> Result<Partial, AccountFailure> {
+        let opts = self.plan.options_for(&self.org, account);
+        let role = opts.aws.role_arn.clone();
+        let config = self.config(account).await.clone();
+        match crate::targeted::read_with(&config, &opts, wanted).await {
+            Ok(partial) if partial.snapshot.account_id == account => Ok(partial),
+            Ok(partial) => Err(AccountFailure {
+                code: ReasonCode::AccountNotAccessible,
+                why: format!(
+                    "the credentials obtained for it act in account `{}`",
+                    partial.snapshot.account_id
                 ),
                 detail: None,
             }),

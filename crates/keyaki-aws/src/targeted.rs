@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use aws_config::Region;
+use aws_config::{Region, SdkConfig};
 use aws_smithy_types::date_time::Format;
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
@@ -43,9 +43,7 @@ use crate::collect::stats::Recorder;
 use crate::collect::{
     call_log, caller_identity, decode_document, name_from_arn, partition_of_arn,
     partition_of_region, sts_client, CallError, CollectError, CollectOptions, FailureKind,
-    RegionSelection,
 };
-use crate::config;
 use crate::events::Resource;
 use crate::limits::{BodyLimit, NotRetried};
 
@@ -166,28 +164,26 @@ pub async fn read(
     opts: &CollectOptions,
     wanted: &[(String, Resource)],
 ) -> Result<Partial, CollectError> {
+    let sdk = crate::collect::sdk_config(opts).await;
+    read_with(&sdk, opts, wanted).await
+}
+
+/// [`read`] through an SDK configuration already loaded (an organization's member account,
+/// whose role's credentials it caches): the concurrency of `opts`, its `aws` part being in
+/// `sdk`.
+pub async fn read_with(
+    sdk: &SdkConfig,
+    opts: &CollectOptions,
+    wanted: &[(String, Resource)],
+) -> Result<Partial, CollectError> {
     let read_at = Utc::now();
     let collected_at = read_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let recorder = Arc::new(Recorder::default());
-    let mut aws = opts.aws.clone();
-    if aws.region.is_none() {
-        if let RegionSelection::List(list) = &opts.regions {
-            let probe = config::load(&crate::config::AwsOptions {
-                role_arn: None,
-                ..aws.clone()
-            })
-            .await;
-            if probe.region().is_none() {
-                aws.region = list.first().cloned();
-            }
-        }
-    }
-    let sdk = config::load(&aws).await;
     let home = sdk
         .region()
         .map(|r| r.to_string())
         .ok_or(CollectError::NoRegion)?;
-    let sts = sts_client(&sdk, &home, &recorder);
+    let sts = sts_client(sdk, &home, &recorder);
     let identity = caller_identity(&sts)
         .await
         .map_err(CollectError::Identity)?;
@@ -212,7 +208,7 @@ pub async fn read(
     }
 
     let iam = aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::config::Builder::from(&sdk)
+        aws_sdk_iam::config::Builder::from(sdk)
             .interceptor(call_log("global", &recorder))
             .interceptor(BodyLimit)
             .retry_classifier(NotRetried)
@@ -223,7 +219,7 @@ pub async fn read(
         if let Resource::Key { region, .. } = r {
             kms_clients.entry(region.clone()).or_insert_with(|| {
                 aws_sdk_kms::Client::from_conf(
-                    aws_sdk_kms::config::Builder::from(&sdk)
+                    aws_sdk_kms::config::Builder::from(sdk)
                         .region(Region::new(region.clone()))
                         .interceptor(call_log(region, &recorder))
                         .interceptor(BodyLimit)

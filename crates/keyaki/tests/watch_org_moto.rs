@@ -362,6 +362,15 @@ fn each_accounts_events_are_reread_through_its_role_and_its_changes_reach_its_se
     );
     let assumed_once = assumed(&member_role);
     assert!(assumed_once >= 1);
+    assert!(
+        watch.lines().iter().any(|l| {
+            l["msg"] == "recorded"
+                && l["why"] == "events"
+                && l["account"] == member.as_str()
+                && l["read"] == "targeted"
+        }),
+        "the member's event is re-read resource by resource, through its role"
+    );
 
     // the caller's own account: re-read with the caller's own credentials, no role
     fixture(&moto, &mgmt, &mgmt, &["put-policy", "app", "decrypt-all"]);

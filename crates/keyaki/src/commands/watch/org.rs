@@ -256,7 +256,23 @@ impl Watcher {
                 .filter(|c| c.service == events::Service::Kms)
                 .map(|c| c.region.clone())
                 .collect();
-            match self.evaluate_member(&account, &regions, "events").await {
+            let named: Vec<&events::Change> = changes.iter().collect();
+            let reread = match super::targeted::plan(&named) {
+                super::targeted::Plan::Resources(wanted) => {
+                    Metrics::add(&self.metrics.targeted_rereads, 1);
+                    self.evaluate_member_resources(&account, &wanted).await
+                }
+                super::targeted::Plan::Account(why) => {
+                    Metrics::add(&self.metrics.full_rereads, 1);
+                    log(
+                        "info",
+                        "the whole account is re-read",
+                        json!({"why": why, "account": account, "events": changes.len()}),
+                    );
+                    self.evaluate_member(&account, &regions, "events").await
+                }
+            };
+            match reread {
                 Ok(()) => {
                     Metrics::add(&self.metrics.events_processed, changes.len());
                     self.delete(queue, &done).await;
@@ -359,6 +375,32 @@ impl Watcher {
         };
         self.record_account(account, Ok(snapshot), why, regions, started)
             .await?;
+        self.send_changes(account).await
+    }
+
+    /// Re-reads only the resources `wanted` names in one account of the organization,
+    /// through its kept configuration, records them as a partial evaluation, and sends what
+    /// changed.
+    async fn evaluate_member_resources(
+        &mut self,
+        account: &str,
+        wanted: &[(String, keyaki_aws::events::Resource)],
+    ) -> Result<(), ()> {
+        let started = Instant::now();
+        let members = self.org.as_mut().ok_or(())?;
+        let partial = match members.accounts.read_resources(account, wanted).await {
+            Ok(partial) => partial,
+            Err(failure) => {
+                Metrics::add(&self.metrics.errors, 1);
+                log(
+                    "error",
+                    "re-read failed",
+                    json!({"why": "events", "read": "targeted", "account": account, "code": failure.code.as_str(), "error": failure.why}),
+                );
+                return Err(());
+            }
+        };
+        self.record_targeted(partial, started).await?;
         self.send_changes(account).await
     }
 

@@ -84,6 +84,18 @@ impl Watcher {
                 return Err(());
             }
         };
+        let account = self.record_targeted(partial, started).await?;
+        self.account = Some(account.clone());
+        Ok(account)
+    }
+
+    /// Evaluates the controls over a partial read (`started` when its read began) and
+    /// records it as a partial evaluation. Returns the account read.
+    pub(super) async fn record_targeted(
+        &mut self,
+        partial: keyaki_aws::targeted::Partial,
+        started: Instant,
+    ) -> Result<String, ()> {
         let unread = partial.unread();
         if !unread.is_empty() {
             log(
@@ -154,7 +166,6 @@ impl Watcher {
                            "failed": failed, "stale": summary.stale, "archived": summary.archived,
                            "read_seconds": read_seconds, "seconds": started.elapsed().as_secs_f64()}),
                 );
-                self.account = Some(account.clone());
                 Ok(account)
             }
             Ok(Err(e)) => {
