@@ -342,6 +342,23 @@ fn changes_are_recorded_from_their_events_and_none_is_lost_across_a_restart() {
     // every event of this test names its resource: no batch was a full re-read
     assert!(counter(&metrics, "keyaki_watch_targeted_rereads_total") >= 4);
     assert_eq!(counter(&metrics, "keyaki_watch_full_rereads_total"), 0);
+    // and the runs table tells those partial runs from the full scan
+    let runs = Command::cargo_bin("keyaki")
+        .unwrap_or_else(|e| panic!("keyaki binary: {e}"))
+        .env_remove("KEYAKI_DB")
+        .args(["runs", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap_or_else(|e| panic!("keyaki runs: {e}"));
+    let table = String::from_utf8_lossy(&runs.stdout);
+    let marked = |word: &str| {
+        table
+            .lines()
+            .filter(|l| l.split_whitespace().any(|cell| cell == word))
+            .count()
+    };
+    assert!(marked("targeted") >= 4, "{table}");
+    assert!(marked("targeted") < table.lines().count() - 1, "{table}");
     assert!(counter(&metrics, "keyaki_watch_last_evaluation_timestamp_seconds") > 1_700_000_000);
     assert!(http_get(&addr, "/healthz").starts_with("HTTP/1.1 200 OK\r\n"));
 

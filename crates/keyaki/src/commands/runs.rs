@@ -50,7 +50,10 @@ pub fn run(_global: &Global, args: RunsArgs) -> anyhow::Result<Code> {
                             .replace('T', " "),
                         r.account.clone(),
                         r.controls.join(","),
-                        if r.complete && r.unreadable.is_empty() {
+                        if r.targeted {
+                            // `keyaki watch`: only the resources its events named
+                            "targeted"
+                        } else if r.complete && r.unreadable.is_empty() {
                             "yes"
                         } else {
                             "partial"
