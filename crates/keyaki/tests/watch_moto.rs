@@ -8,23 +8,16 @@
 
 #[path = "../../keyaki-aws/tests/support/mod.rs"]
 mod support;
+mod watch_support;
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 use keyaki_aws::testing;
 use serde_json::Value;
-
-/// The longest the store may take to show a change (the events are re-read within a second
-/// or two; the bound only keeps a broken build from hanging).
-const PATIENCE: Duration = Duration::from_secs(60);
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use watch_support::{counter, http_get, repo_root, start_in, Watch, PATIENCE};
 
 /// One `scripts/watch_events.py` command in `account`; its stdout.
 fn fixture(endpoint: &str, account: &str, args: &[&str]) -> String {
@@ -40,113 +33,6 @@ fn fixture(endpoint: &str, account: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-struct Watch {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Watch {
-    fn start(endpoint: &str, account: &str, queue: &str, db: &Path, log: PathBuf) -> Watch {
-        Self::start_with(endpoint, account, queue, db, log, &[])
-    }
-
-    fn start_with(
-        endpoint: &str,
-        account: &str,
-        queue: &str,
-        db: &Path,
-        log: PathBuf,
-        extra: &[&str],
-    ) -> Watch {
-        let stderr = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log file: {e}"));
-        let child = Command::cargo_bin("keyaki")
-            .unwrap_or_else(|e| panic!("keyaki binary: {e}"))
-            .env_remove("AWS_ENDPOINT_URL")
-            .env_remove("KEYAKI_DB")
-            .args(["watch", "--queue-url", queue, "--endpoint-url", endpoint])
-            .args(["--region", testing::REGION_A])
-            .args(["--role-arn", &testing::role_in(account)])
-            .args(["--wait-time-seconds", "1", "--metrics-addr", "127.0.0.1:0"])
-            .args(extra)
-            .arg("--db")
-            .arg(db)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .unwrap_or_else(|e| panic!("keyaki watch: {e}"));
-        Watch { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// The JSON log lines so far; every line must be one JSON object.
-    fn lines(&self) -> Vec<Value> {
-        // the lines written so far; a last line still being written is read next time
-        let log = self.log();
-        let written = &log[..log.rfind('\n').map_or(0, |end| end + 1)];
-        written
-            .lines()
-            .map(|l| {
-                serde_json::from_str(l)
-                    .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {l}"))
-            })
-            .collect()
-    }
-
-    /// The address of the metrics endpoint, from the log.
-    fn metrics_addr(&self) -> String {
-        let found = wait_for("the metrics endpoint", || {
-            self.lines()
-                .iter()
-                .find(|l| l["msg"] == "metrics endpoint")
-                .and_then(|l| l["addr"].as_str().map(str::to_owned))
-        });
-        found
-    }
-
-    /// Sends SIGTERM and waits for the exit; its status and how long it took.
-    fn terminate(mut self) -> (Option<i32>, Duration) {
-        let started = Instant::now();
-        let sent = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap_or_else(|e| panic!("kill: {e}"));
-        assert!(sent.success());
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap_or(None) {
-                return (status.code(), started.elapsed());
-            }
-            if started.elapsed() > PATIENCE {
-                let _ = self.child.kill();
-                panic!("keyaki watch did not stop on SIGTERM:\n{}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Polls `probe` until it gives a value, at most [`PATIENCE`].
-fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(v) = probe() {
-            return v;
-        }
-        assert!(started.elapsed() < PATIENCE, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// The status the store shows for `control` on the resource whose ARN ends with `resource`.
@@ -205,27 +91,6 @@ fn wait_for_status(watch: &Watch, db: &Path, control: &str, resource: &str, expe
     }
 }
 
-fn http_get(addr: &str, path: &str) -> String {
-    let mut stream =
-        std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n")
-        .unwrap_or_else(|e| panic!("write: {e}"));
-    let mut answer = String::new();
-    stream
-        .read_to_string(&mut answer)
-        .unwrap_or_else(|e| panic!("read: {e}"));
-    answer
-}
-
-/// A counter's value in a Prometheus text answer.
-fn counter(metrics: &str, name: &str) -> u64 {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in:\n{metrics}"))
-}
-
 #[test]
 fn changes_are_recorded_from_their_events_and_none_is_lost_across_a_restart() {
     let endpoint = testing::moto_endpoint();
@@ -240,7 +105,14 @@ fn changes_are_recorded_from_their_events_and_none_is_lost_across_a_restart() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let db = dir.path().join("findings.db");
 
-    let watch = Watch::start(&endpoint, &account, &queue, &db, dir.path().join("1.log"));
+    let watch = start_in(
+        &account,
+        &endpoint,
+        &queue,
+        &db,
+        dir.path().join("1.log"),
+        &[],
+    );
     // the full scan at start records the account as it is
     wait_for_status(&watch, &db, "KMS.4", &key, "PASSED");
     wait_for_status(&watch, &db, "KMS.4", &quiet_key, "PASSED");
@@ -284,7 +156,7 @@ fn changes_are_recorded_from_their_events_and_none_is_lost_across_a_restart() {
             &["event", "kms", "EnableKeyRotation", &key],
         );
     }
-    wait_for("the stale events to be handled", || {
+    watch.wait_for("the stale events to be handled", || {
         let lines = watch.lines();
         let last_stale = lines
             .iter()
@@ -307,7 +179,7 @@ fn changes_are_recorded_from_their_events_and_none_is_lost_across_a_restart() {
     wait_for_status(&watch, &db, "KMS.3", &key, "FAILED");
     // a group deleted: read as gone, its finding archived
     fixture(&endpoint, &account, &["delete-group", "ops"]);
-    wait_for("the deleted group's finding to be archived", || {
+    watch.wait_for("the deleted group's finding to be archived", || {
         (record_state(&db, "KMS.2", ":group/ops").as_deref() == Some("ARCHIVED")).then_some(())
     });
     assert_eq!(
@@ -318,7 +190,7 @@ fn changes_are_recorded_from_their_events_and_none_is_lost_across_a_restart() {
 
     // the poison message is logged with its id and left in the queue: the queue delivers
     // it again (visibility timeout 2 s), and it is still there for the dead-letter policy
-    let poison_id = wait_for("the poison message to come back", || {
+    let poison_id = watch.wait_for("the poison message to come back", || {
         let lines = watch.lines();
         let first = lines
             .iter()
@@ -332,7 +204,7 @@ fn changes_are_recorded_from_their_events_and_none_is_lost_across_a_restart() {
     assert!(!poison_id.is_empty());
 
     let addr = watch.metrics_addr();
-    let metrics = http_get(&addr, "/metrics");
+    let metrics = watch.metrics();
     assert!(metrics.starts_with("HTTP/1.1 200 OK\r\n"), "{metrics}");
     assert!(counter(&metrics, "keyaki_watch_messages_received_total") >= 4);
     assert!(counter(&metrics, "keyaki_watch_events_processed_total") >= 3);
@@ -370,7 +242,7 @@ fn changes_are_recorded_from_their_events_and_none_is_lost_across_a_restart() {
         &["event", "iam", "DeleteRolePermissionsBoundary", "app"],
     );
     wait_for_status(&watch, &db, "KMS.4", &quiet_key, "FAILED");
-    let metrics = http_get(&addr, "/metrics");
+    let metrics = watch.metrics();
     assert_eq!(counter(&metrics, "keyaki_watch_full_rereads_total"), 1);
     assert!(
         watch
@@ -388,9 +260,9 @@ fn changes_are_recorded_from_their_events_and_none_is_lost_across_a_restart() {
     // a change while nothing watches: its message waits in the queue
     fixture(&endpoint, &account, &["cancel-deletion", &key]);
     // no full scan at start: only the event can bring the change in
-    let watch = Watch::start_with(
-        &endpoint,
+    let watch = start_in(
         &account,
+        &endpoint,
         &queue,
         &db,
         dir.path().join("2.log"),
@@ -406,7 +278,7 @@ fn changes_are_recorded_from_their_events_and_none_is_lost_across_a_restart() {
         watch.log()
     );
     // every event message was deleted once recorded; only the poison message is left
-    let left = wait_for("the queue to hold only the poison message", || {
+    let left = watch.wait_for("the queue to hold only the poison message", || {
         let stats: Value =
             serde_json::from_str(&fixture(&endpoint, &account, &["queue-stats"])).ok()?;
         let total = stats["visible"].as_u64()? + stats["in_flight"].as_u64()?;

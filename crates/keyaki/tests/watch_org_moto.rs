@@ -12,22 +12,17 @@
 
 #[path = "../../keyaki-aws/tests/support/mod.rs"]
 mod support;
+mod watch_support;
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
 use keyaki_aws::testing;
 use serde_json::Value;
+use watch_support::{counter, repo_root, Watch};
 
 const ROLE: &str = "keyaki-audit";
-const PATIENCE: Duration = Duration::from_secs(90);
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// The organization `scripts/org_populate.py` made: the management account, its session
 /// credentials, and the three members in the order they were created.
@@ -98,139 +93,29 @@ fn hub_findings(endpoint: &str, account: &str) -> Vec<Value> {
     serde_json::from_str::<Vec<Value>>(&out).unwrap_or_else(|e| panic!("findings: {e}: {out}"))
 }
 
-struct Watch {
-    child: Child,
+/// `keyaki watch --organization --security-hub` as the management account.
+fn start(org: &Org, endpoint: &str, queue: &str, db: &Path, log: PathBuf) -> Watch {
+    let cred = |k: &str| org.credentials[k].as_str().unwrap_or_default().to_string();
+    let mut cmd = watch_support::command(endpoint, queue, db);
+    cmd.env("AWS_ACCESS_KEY_ID", cred("AccessKeyId"))
+        .env("AWS_SECRET_ACCESS_KEY", cred("SecretAccessKey"))
+        .env("AWS_SESSION_TOKEN", cred("SessionToken"))
+        .args(["--security-hub", "--organization", "--role-name", ROLE]);
+    Watch::spawn(cmd, log)
+}
+
+/// `keyaki watch --security-hub` of one account, through `--role-arn`, with `extra`.
+fn start_one(
+    account: &str,
+    endpoint: &str,
+    queue: &str,
+    db: &Path,
     log: PathBuf,
-}
-
-impl Watch {
-    /// `keyaki watch --organization --security-hub` as the management account.
-    fn start(org: &Org, endpoint: &str, queue: &str, db: &Path, log: PathBuf) -> Watch {
-        let cred = |k: &str| org.credentials[k].as_str().unwrap_or_default().to_string();
-        let mut cmd = Self::command(endpoint, queue, db);
-        cmd.env("AWS_ACCESS_KEY_ID", cred("AccessKeyId"))
-            .env("AWS_SECRET_ACCESS_KEY", cred("SecretAccessKey"))
-            .env("AWS_SESSION_TOKEN", cred("SessionToken"))
-            .args(["--organization", "--role-name", ROLE]);
-        Self::spawn(cmd, log)
-    }
-
-    /// `keyaki watch --security-hub` of one account, through `--role-arn`, with `extra`.
-    fn start_one(
-        account: &str,
-        endpoint: &str,
-        queue: &str,
-        db: &Path,
-        log: PathBuf,
-        extra: &[&str],
-    ) -> Watch {
-        let mut cmd = Self::command(endpoint, queue, db);
-        cmd.args(["--role-arn", &testing::role_in(account)])
-            .args(extra);
-        Self::spawn(cmd, log)
-    }
-
-    fn command(endpoint: &str, queue: &str, db: &Path) -> Command {
-        let mut cmd = Command::cargo_bin("keyaki").unwrap_or_else(|e| panic!("keyaki binary: {e}"));
-        cmd.env_remove("AWS_ENDPOINT_URL")
-            .env_remove("KEYAKI_DB")
-            .args(["watch", "--queue-url", queue, "--endpoint-url", endpoint])
-            .args(["--region", testing::REGION_A, "--security-hub"])
-            .args(["--wait-time-seconds", "1", "--metrics-addr", "127.0.0.1:0"])
-            .arg("--db")
-            .arg(db);
-        cmd
-    }
-
-    fn spawn(mut cmd: Command, log: PathBuf) -> Watch {
-        let stderr = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log file: {e}"));
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .unwrap_or_else(|e| panic!("keyaki watch: {e}"));
-        Watch { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn lines(&self) -> Vec<Value> {
-        // the lines written so far; a last line still being written is read next time
-        let log = self.log();
-        let written = &log[..log.rfind('\n').map_or(0, |end| end + 1)];
-        written
-            .lines()
-            .map(|l| {
-                serde_json::from_str(l)
-                    .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {l}"))
-            })
-            .collect()
-    }
-
-    fn wait_for<T>(&self, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-        let started = Instant::now();
-        loop {
-            if let Some(v) = probe() {
-                return v;
-            }
-            assert!(
-                started.elapsed() < PATIENCE,
-                "timed out waiting for {what}; log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
-    }
-
-    fn metrics(&self) -> String {
-        let addr = self.wait_for("the metrics endpoint", || {
-            self.lines()
-                .iter()
-                .find(|l| l["msg"] == "metrics endpoint")
-                .and_then(|l| l["addr"].as_str().map(str::to_owned))
-        });
-        let mut stream =
-            std::net::TcpStream::connect(&addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-        write!(stream, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n\r\n")
-            .unwrap_or_else(|e| panic!("write: {e}"));
-        let mut answer = String::new();
-        stream
-            .read_to_string(&mut answer)
-            .unwrap_or_else(|e| panic!("read: {e}"));
-        answer
-    }
-
-    fn terminate(mut self) -> Option<i32> {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let started = Instant::now();
-        while started.elapsed() < PATIENCE {
-            if let Some(status) = self.child.try_wait().unwrap_or(None) {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("keyaki watch did not stop on SIGTERM:\n{}", self.log());
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn counter(metrics: &str, name: &str) -> u64 {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in:\n{metrics}"))
+    extra: &[&str],
+) -> Watch {
+    let mut args = vec!["--security-hub"];
+    args.extend_from_slice(extra);
+    watch_support::start_in(account, endpoint, queue, db, log, &args)
 }
 
 /// The store's finding of `control` on the resource whose ARN ends with `resource`:
@@ -313,7 +198,7 @@ fn each_accounts_events_are_reread_through_its_role_and_its_changes_reach_its_se
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let db = dir.path().join("findings.db");
 
-    let watch = Watch::start(&org, &proxy.endpoint, &queue, &db, dir.path().join("w.log"));
+    let watch = start(&org, &proxy.endpoint, &queue, &db, dir.path().join("w.log"));
     // the full scan at start records every account, each as a run of its own, and sends
     // each one's findings to its own Security Hub
     watch.wait_for("the member's key to be recorded", || {
@@ -440,7 +325,7 @@ fn each_accounts_events_are_reread_through_its_role_and_its_changes_reach_its_se
     assert!(counter(&metrics, "keyaki_watch_events_outside_total") >= 1);
     assert!(counter(&metrics, "keyaki_watch_errors_total") >= 2);
     assert!(counter(&metrics, "keyaki_watch_security_hub_imported_total") >= 2);
-    assert_eq!(watch.terminate(), Some(0));
+    assert_eq!(watch.terminate().0, Some(0));
 
     // only the refused account's message is left in the queue
     let stats: Value = serde_json::from_str(&fixture(&moto, &mgmt, &mgmt, &["queue-stats"]))
@@ -462,7 +347,7 @@ fn a_failed_import_leaves_the_event_in_the_queue_until_its_change_reaches_securi
 
     // Security Hub refuses every import
     let proxy = support::Proxy::start(&moto, &["--deny", "BatchImportFindings@eu-west-1"]);
-    let watch = Watch::start_one(
+    let watch = start_one(
         &account,
         &proxy.endpoint,
         &queue,
@@ -495,7 +380,7 @@ fn a_failed_import_leaves_the_event_in_the_queue_until_its_change_reaches_securi
         (failed >= 2).then_some(())
     });
     assert!(hub_findings(&moto, &account).is_empty());
-    assert_eq!(watch.terminate(), Some(0));
+    assert_eq!(watch.terminate().0, Some(0));
     let stats: Value = serde_json::from_str(&fixture(&moto, &account, &account, &["queue-stats"]))
         .unwrap_or_else(|e| panic!("queue-stats: {e}"));
     assert_eq!(
@@ -506,7 +391,7 @@ fn a_failed_import_leaves_the_event_in_the_queue_until_its_change_reaches_securi
 
     // Security Hub answers again; no full scan at start: the event alone brings the change
     // (already recorded by the first process) to Security Hub
-    let watch = Watch::start_one(
+    let watch = start_one(
         &account,
         &moto,
         &queue,
@@ -524,7 +409,7 @@ fn a_failed_import_leaves_the_event_in_the_queue_until_its_change_reaches_securi
             serde_json::from_str(&fixture(&moto, &account, &account, &["queue-stats"])).ok()?;
         (stats["visible"].as_u64()? + stats["in_flight"].as_u64()? == 0).then_some(())
     });
-    assert_eq!(watch.terminate(), Some(0));
+    assert_eq!(watch.terminate().0, Some(0));
 }
 
 #[test]
