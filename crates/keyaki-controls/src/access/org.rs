@@ -8,7 +8,7 @@ use keyaki_policy::{Effect, KeyPolicy, Policy};
 use super::account::{action_hit, names, Compiled, KStmt, Stmt};
 use super::principals::condition_entries;
 use super::{NotAvailable, Reason};
-use crate::snapshot::OrganizationPolicies;
+use crate::snapshot::{OrganizationPolicies, PolicyLevel};
 
 pub(super) fn compile_org(c: &mut Compiled, org: &OrganizationPolicies) {
     for e in &org.errors {
@@ -22,35 +22,12 @@ pub(super) fn compile_org(c: &mut Compiled, org: &OrganizationPolicies) {
             ),
         });
     }
-    for level in &org.service_control_policies {
-        let mut stmts = Vec::new();
-        let mut failed = false;
-        for p in &level.policies {
-            let label = p
-                .name
-                .clone()
-                .or(p.id.clone())
-                .unwrap_or_else(|| level.target.clone());
-            let policy = match p.content.text().map(|t| Policy::parse(&t)) {
-                Some(Ok(policy)) => policy,
-                other => {
-                    let why = match other {
-                        Some(Err(e)) => e.to_string(),
-                        _ => "neither text nor an object".into(),
-                    };
-                    c.account_problems.push(NotAvailable {
-                        key: None,
-                        principal: None,
-                        reason: Reason::OrganizationPoliciesIncomplete,
-                        message: format!(
-                            "the service control policy `{label}` ({}) does not parse: {why}",
-                            level.target
-                        ),
-                    });
-                    failed = true;
-                    continue;
-                }
-            };
+    c.scps = levels(
+        c,
+        &org.service_control_policies,
+        "service control policy",
+        |text| Policy::parse(text).map_err(|e| e.to_string()),
+        |c, policy, label, target, stmts| {
             let variables = policy.uses_variables();
             for s in &policy.statements {
                 if !action_hit(policy.action_patterns(s), s.not_action(), &c.action) {
@@ -65,10 +42,10 @@ pub(super) fn compile_org(c: &mut Compiled, org: &OrganizationPolicies) {
                 );
                 let step = c.step(
                     "service_control_policy",
-                    &label,
+                    label,
                     Some(s.index),
                     s.sid.as_deref(),
-                    Some(level.target.clone()),
+                    Some(target.to_owned()),
                 );
                 let cond = if s.has_condition {
                     condition_entries(&s.source)
@@ -83,42 +60,14 @@ pub(super) fn compile_org(c: &mut Compiled, org: &OrganizationPolicies) {
                     step,
                 });
             }
-        }
-        // A level keyaki cannot read in full is left out: it could only take access away,
-        // and the answers say that it is unknown.
-        if !failed {
-            c.scps.push(stmts);
-        }
-    }
-    for level in &org.resource_control_policies {
-        let mut stmts = Vec::new();
-        let mut failed = false;
-        for p in &level.policies {
-            let label = p
-                .name
-                .clone()
-                .or(p.id.clone())
-                .unwrap_or_else(|| level.target.clone());
-            let policy = match p.content.text().map(|t| KeyPolicy::parse(&t)) {
-                Some(Ok(policy)) => policy,
-                other => {
-                    let why = match other {
-                        Some(Err(e)) => e.to_string(),
-                        _ => "neither text nor an object".into(),
-                    };
-                    c.account_problems.push(NotAvailable {
-                        key: None,
-                        principal: None,
-                        reason: Reason::OrganizationPoliciesIncomplete,
-                        message: format!(
-                            "the resource control policy `{label}` ({}) does not parse: {why}",
-                            level.target
-                        ),
-                    });
-                    failed = true;
-                    continue;
-                }
-            };
+        },
+    );
+    c.rcps = levels(
+        c,
+        &org.resource_control_policies,
+        "resource control policy",
+        |text| KeyPolicy::parse(text).map_err(|e| e.to_string()),
+        |c, policy, label, target, stmts| {
             let variables = policy.version.as_deref() == Some("2012-10-17");
             for s in &policy.statements {
                 if !action_hit(
@@ -137,10 +86,10 @@ pub(super) fn compile_org(c: &mut Compiled, org: &OrganizationPolicies) {
                 );
                 let step = c.step(
                     "resource_control_policy",
-                    &label,
+                    label,
                     Some(s.index),
                     s.sid.as_deref(),
-                    Some(level.target.clone()),
+                    Some(target.to_owned()),
                 );
                 stmts.push(KStmt {
                     allow,
@@ -150,9 +99,56 @@ pub(super) fn compile_org(c: &mut Compiled, org: &OrganizationPolicies) {
                     step,
                 });
             }
+        },
+    );
+}
+
+/// The statements of each level of organisation policies (`kind`, parsed by `parse`,
+/// compiled by `compile` with the policy's label and the level's target). A level keyaki
+/// cannot read in full is left out: it could only take access away, and the answers say
+/// that it is unknown.
+fn levels<P, S>(
+    c: &mut Compiled,
+    levels: &[PolicyLevel],
+    kind: &str,
+    parse: impl Fn(&str) -> Result<P, String>,
+    mut compile: impl FnMut(&mut Compiled, &P, &str, &str, &mut Vec<S>),
+) -> Vec<Vec<S>> {
+    let mut read = Vec::new();
+    for level in levels {
+        let mut stmts = Vec::new();
+        let mut failed = false;
+        for p in &level.policies {
+            let label = p
+                .name
+                .clone()
+                .or(p.id.clone())
+                .unwrap_or_else(|| level.target.clone());
+            let policy = match p.content.text().map(|t| parse(&t)) {
+                Some(Ok(policy)) => policy,
+                other => {
+                    let why = match other {
+                        Some(Err(e)) => e,
+                        _ => "neither text nor an object".into(),
+                    };
+                    c.account_problems.push(NotAvailable {
+                        key: None,
+                        principal: None,
+                        reason: Reason::OrganizationPoliciesIncomplete,
+                        message: format!(
+                            "the {kind} `{label}` ({}) does not parse: {why}",
+                            level.target
+                        ),
+                    });
+                    failed = true;
+                    continue;
+                }
+            };
+            compile(c, &policy, &label, &level.target, &mut stmts);
         }
         if !failed {
-            c.rcps.push(stmts);
+            read.push(stmts);
         }
     }
+    read
 }
