@@ -41,8 +41,8 @@ use crate::collect::kms::{collect_key, Listed};
 use crate::collect::paging::{next_marker, paginate, Page};
 use crate::collect::stats::Recorder;
 use crate::collect::{
-    call_log, caller_identity, decode_document, name_from_arn, partition_of_arn,
-    partition_of_region, sts_client, CallError, CollectError, CollectOptions, FailureKind,
+    call_log, caller_identity, decode_document, name_from_arn, CallError, CollectError,
+    CollectOptions, FailureKind,
 };
 use crate::events::Resource;
 use crate::limits::{BodyLimit, NotRetried};
@@ -179,21 +179,12 @@ pub async fn read_with(
     let read_at = Utc::now();
     let collected_at = read_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let recorder = Arc::new(Recorder::default());
-    let home = sdk
-        .region()
-        .map(|r| r.to_string())
-        .ok_or(CollectError::NoRegion)?;
-    let sts = sts_client(sdk, &home, &recorder);
-    let identity = caller_identity(&sts)
-        .await
-        .map_err(CollectError::Identity)?;
-    let partition = identity
-        .arn
-        .as_deref()
-        .and_then(partition_of_arn)
-        .unwrap_or_else(|| partition_of_region(&home))
-        .to_string();
-    let account = identity.account;
+    let crate::collect::Whoami {
+        sts,
+        account,
+        partition,
+        ..
+    } = crate::collect::whoami(sdk, &recorder).await?;
 
     let mut mine: Vec<Resource> = Vec::new();
     let mut other_account = Vec::new();

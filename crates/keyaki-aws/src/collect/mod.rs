@@ -96,6 +96,44 @@ pub async fn sdk_config(opts: &CollectOptions) -> SdkConfig {
     config::load(&aws).await
 }
 
+/// Where the credentials of an SDK configuration act: the region of its global calls, the
+/// account (`GetCallerIdentity`) and its partition.
+pub(crate) struct Whoami {
+    /// The STS client that asked, to ask again (whether AWS is still there).
+    pub sts: aws_sdk_sts::Client,
+    pub home: String,
+    pub account: String,
+    pub partition: String,
+}
+
+/// Asks STS who `sdk`'s credentials are, in its region (an error when it has none); the
+/// partition from the caller's ARN, else from the region.
+pub(crate) async fn whoami(
+    sdk: &SdkConfig,
+    recorder: &Arc<Recorder>,
+) -> Result<Whoami, CollectError> {
+    let home = sdk
+        .region()
+        .map(|r| r.to_string())
+        .ok_or(CollectError::NoRegion)?;
+    let sts = sts_client(sdk, &home, recorder);
+    let identity = caller_identity(&sts)
+        .await
+        .map_err(CollectError::Identity)?;
+    let partition = identity
+        .arn
+        .as_deref()
+        .and_then(partition_of_arn)
+        .unwrap_or_else(|| partition_of_region(&home))
+        .to_string();
+    Ok(Whoami {
+        sts,
+        home,
+        account: identity.account,
+        partition,
+    })
+}
+
 /// Collects a snapshot of the account `sdk`'s credentials act in, with the regions,
 /// concurrency and order of `opts` (its `aws` part is already in `sdk`).
 pub async fn collect_with(
@@ -109,21 +147,13 @@ pub async fn collect_with(
 
     // --- identity ------------------------------------------------------------------------
     let phase = Instant::now();
-    let home = sdk
-        .region()
-        .map(|r| r.to_string())
-        .ok_or(CollectError::NoRegion)?;
-    let sts = sts_client(sdk, &home, &recorder);
-    let identity = caller_identity(&sts)
-        .await
-        .map_err(CollectError::Identity)?;
-    let partition = identity
-        .arn
-        .as_deref()
-        .and_then(partition_of_arn)
-        .unwrap_or_else(|| partition_of_region(&home))
-        .to_string();
-    tracing::info!(account = %identity.account, partition = %partition, "caller identity");
+    let Whoami {
+        sts,
+        home,
+        account,
+        partition,
+    } = whoami(sdk, &recorder).await?;
+    tracing::info!(account = %account, partition = %partition, "caller identity");
     phases.push(("identity".into(), phase.elapsed()));
 
     // --- regions ----------------------------------------------------------------------
@@ -212,7 +242,7 @@ pub async fn collect_with(
 
     let snapshot = Snapshot {
         format: FORMAT.to_string(),
-        account_id: identity.account,
+        account_id: account,
         partition,
         collected_at,
         iam: Some(iam_details),
