@@ -11,7 +11,7 @@ use super::account::{action_hit, Compiled, Kind, PrincipalData, Stmt};
 use super::conditions::{self, Outcome};
 use super::Reason;
 use crate::input::{Element, IamData};
-use crate::snapshot::{Document, ManagedPolicyDetail};
+use crate::snapshot::{AttachedPolicy, Document, ManagedPolicyDetail, PolicyDetail};
 
 /// The `Condition` block of a statement, from its source text.
 pub(super) fn condition_entries(source: &str) -> Vec<ConditionEntry> {
@@ -100,6 +100,36 @@ impl Parsed {
     }
 }
 
+/// The inline policies (`owner`'s) and attached managed policies (read with `lookup`) of a
+/// user, role or group, onto `docs`; `through` names the group they come from.
+fn identity_policies<'a>(
+    docs: &mut Vec<Attached<'a>>,
+    owner: &str,
+    inline_policies: &'a [PolicyDetail],
+    attached: &[AttachedPolicy],
+    through: Option<String>,
+    lookup: &impl Fn(&str) -> Result<&'a Document, (Reason, String)>,
+) {
+    for p in inline_policies {
+        let (label, document) = inline(owner, p.policy_name.as_ref(), p.policy_document.as_ref());
+        docs.push(Attached {
+            kind: "identity_policy",
+            label,
+            through: through.clone(),
+            document,
+        });
+    }
+    for a in attached {
+        let arn = a.policy_arn.clone().unwrap_or_default();
+        docs.push(Attached {
+            kind: "identity_policy",
+            document: lookup(&arn),
+            label: arn,
+            through: through.clone(),
+        });
+    }
+}
+
 pub(super) fn compile_principals(c: &mut Compiled, iam: &IamData) {
     let managed: HashMap<&str, &ManagedPolicyDetail> = iam
         .policies
@@ -140,25 +170,14 @@ pub(super) fn compile_principals(c: &mut Compiled, iam: &IamData) {
         Element::Bad(_) => None,
     }) {
         let mut docs: Vec<Attached<'_>> = Vec::new();
-        for p in &u.user_policy_list {
-            let (label, document) =
-                inline(&u.arn, p.policy_name.as_ref(), p.policy_document.as_ref());
-            docs.push(Attached {
-                kind: "identity_policy",
-                label,
-                through: None,
-                document,
-            });
-        }
-        for a in &u.attached_managed_policies {
-            let arn = a.policy_arn.clone().unwrap_or_default();
-            docs.push(Attached {
-                kind: "identity_policy",
-                document: lookup(&arn),
-                label: arn,
-                through: None,
-            });
-        }
+        identity_policies(
+            &mut docs,
+            &u.arn,
+            &u.user_policy_list,
+            &u.attached_managed_policies,
+            None,
+            &lookup,
+        );
         let mut problem = None;
         for g in &u.group_list {
             let Some(group) = groups.get(g.as_str()) else {
@@ -168,29 +187,14 @@ pub(super) fn compile_principals(c: &mut Compiled, iam: &IamData) {
                 ));
                 continue;
             };
-            let through = Some(format!("group {g}"));
-            for p in &group.group_policy_list {
-                let (label, document) = inline(
-                    &group.arn,
-                    p.policy_name.as_ref(),
-                    p.policy_document.as_ref(),
-                );
-                docs.push(Attached {
-                    kind: "identity_policy",
-                    label,
-                    through: through.clone(),
-                    document,
-                });
-            }
-            for a in &group.attached_managed_policies {
-                let arn = a.policy_arn.clone().unwrap_or_default();
-                docs.push(Attached {
-                    kind: "identity_policy",
-                    document: lookup(&arn),
-                    label: arn,
-                    through: through.clone(),
-                });
-            }
+            identity_policies(
+                &mut docs,
+                &group.arn,
+                &group.group_policy_list,
+                &group.attached_managed_policies,
+                Some(format!("group {g}")),
+                &lookup,
+            );
         }
         let boundary = u
             .permissions_boundary
@@ -214,25 +218,14 @@ pub(super) fn compile_principals(c: &mut Compiled, iam: &IamData) {
         Element::Bad(_) => None,
     }) {
         let mut docs: Vec<Attached<'_>> = Vec::new();
-        for p in &r.role_policy_list {
-            let (label, document) =
-                inline(&r.arn, p.policy_name.as_ref(), p.policy_document.as_ref());
-            docs.push(Attached {
-                kind: "identity_policy",
-                label,
-                through: None,
-                document,
-            });
-        }
-        for a in &r.attached_managed_policies {
-            let arn = a.policy_arn.clone().unwrap_or_default();
-            docs.push(Attached {
-                kind: "identity_policy",
-                document: lookup(&arn),
-                label: arn,
-                through: None,
-            });
-        }
+        identity_policies(
+            &mut docs,
+            &r.arn,
+            &r.role_policy_list,
+            &r.attached_managed_policies,
+            None,
+            &lookup,
+        );
         let boundary = r
             .permissions_boundary
             .as_ref()
