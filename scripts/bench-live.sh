@@ -10,50 +10,22 @@
 # moto answers on loopback in a few milliseconds, real AWS in tens: the optional
 # LATENCY (default 0.03 s) is added to every answer by a proxy in front of moto to model
 # the network; the raw emulator figures are measured as well.
+#
+# KEYAKI_BIN=path uses that binary instead of building the release one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 latency=${1:-0.03}
 regions=(eu-west-1 us-east-1 ap-northeast-1)
 
-venv=$root/.venv
-if [ ! -x "$venv/bin/moto_server" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
-fi
-py=$venv/bin/python
+source scripts/bench/moto-env.sh
 
-scratch=$(mktemp -d -t keyaki-bench.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$scratch"; }
-trap cleanup EXIT
-: > "$scratch/aws-config"; : > "$scratch/aws-credentials"
-export AWS_CONFIG_FILE=$scratch/aws-config AWS_SHARED_CREDENTIALS_FILE=$scratch/aws-credentials
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_REGION AWS_DEFAULT_REGION
-
-port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$scratch/moto.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 150); do
-  "$py" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=2)" 2>/dev/null && break
-  sleep 0.2
-done
-kill -0 "${pids[0]}" || { cat "$scratch/moto.log"; exit 1; }
-moto=http://127.0.0.1:$port
-
-echo "==> building keyaki (release)" >&2
-cargo build --release -q -p keyaki
-keyaki=$root/target/release/keyaki
+keyaki_release
 
 echo "==> filling the emulated account" >&2
 "$py" scripts/bench_live_populate.py "$moto" --regions "$(IFS=,; echo "${regions[*]}")"
 
-"$py" crates/keyaki-aws/tests/support/fault_proxy.py --upstream "$moto" --latency "$latency" \
-  > "$scratch/proxy.out" &
-pids+=($!)
-for _ in $(seq 1 50); do grep -q '^PORT ' "$scratch/proxy.out" 2>/dev/null && break; sleep 0.1; done
-proxy=http://127.0.0.1:$(sed -n 's/^PORT //p' "$scratch/proxy.out")
+start_proxy "$latency"
 
 region_args=()
 for r in "${regions[@]}"; do region_args+=(--region "$r"); done

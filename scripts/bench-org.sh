@@ -18,39 +18,9 @@ accounts=${1:-100}
 latency=${2:-0.03}
 flights=(${KEYAKI_BENCH_FLIGHTS:-1 10 50})
 
-venv=$root/.venv
-if [ ! -x "$venv/bin/moto_server" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
-fi
-py=$venv/bin/python
+source scripts/bench/moto-env.sh
 
-scratch=$(mktemp -d -t keyaki-bench-org.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$scratch"; }
-trap cleanup EXIT
-: > "$scratch/aws-config"; : > "$scratch/aws-credentials"
-export AWS_CONFIG_FILE=$scratch/aws-config AWS_SHARED_CREDENTIALS_FILE=$scratch/aws-credentials
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_REGION AWS_DEFAULT_REGION KEYAKI_DB
-
-port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$scratch/moto.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 150); do
-  "$py" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=2)" 2>/dev/null && break
-  sleep 0.2
-done
-kill -0 "${pids[0]}" || { cat "$scratch/moto.log"; exit 1; }
-moto=http://127.0.0.1:$port
-
-if [ -n "${KEYAKI_BIN:-}" ]; then
-  keyaki=$KEYAKI_BIN
-else
-  echo "==> building keyaki (release)" >&2
-  cargo build --release -q -p keyaki
-  keyaki=$root/target/release/keyaki
-fi
+keyaki_release
 
 echo "==> creating the organization: $accounts accounts x (50 policies, 20 users, 20 keys)" >&2
 start=$(date +%s.%N)
@@ -59,11 +29,7 @@ start=$(date +%s.%N)
   --policies 50 --principals 20 --keys 20 --regions eu-west-1 --threads 16 > "$scratch/org.json"
 echo "    done in $("$py" -c "import time; print(f'{time.time() - $start:.0f}')") s" >&2
 
-"$py" crates/keyaki-aws/tests/support/fault_proxy.py --upstream "$moto" --latency "$latency" \
-  > "$scratch/proxy.out" &
-pids+=($!)
-for _ in $(seq 1 50); do grep -q '^PORT ' "$scratch/proxy.out" 2>/dev/null && break; sleep 0.1; done
-proxy=http://127.0.0.1:$(sed -n 's/^PORT //p' "$scratch/proxy.out")
+start_proxy "$latency"
 
 calc() { "$py" -c "print(f'{$1:.2f}')"; }
 

@@ -16,38 +16,8 @@ events=${1:-1000}
 rate=${2:-20}
 keys=${3:-20}
 
-venv=$root/.venv
-if [ ! -x "$venv/bin/moto_server" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
-fi
-py=$venv/bin/python
+source scripts/bench/moto-env.sh
 
-scratch=$(mktemp -d -t keyaki-bench-watch.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$scratch"; }
-trap cleanup EXIT
-: > "$scratch/aws-config"; : > "$scratch/aws-credentials"
-export AWS_CONFIG_FILE=$scratch/aws-config AWS_SHARED_CREDENTIALS_FILE=$scratch/aws-credentials
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_REGION AWS_DEFAULT_REGION KEYAKI_DB
-
-port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$scratch/moto.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 150); do
-  "$py" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/', timeout=2)" 2>/dev/null && break
-  sleep 0.2
-done
-kill -0 "${pids[0]}" || { cat "$scratch/moto.log"; exit 1; }
-moto=http://127.0.0.1:$port
-
-if [ -n "${KEYAKI_BIN:-}" ]; then
-  keyaki=$KEYAKI_BIN
-else
-  echo "==> building keyaki (release)" >&2
-  cargo build --release -q -p keyaki
-  keyaki=$root/target/release/keyaki
-fi
+keyaki_release
 
 "$py" scripts/bench_watch.py "$moto" "$keyaki" "$events" "$rate" "$keys"
