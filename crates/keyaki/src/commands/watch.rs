@@ -546,58 +546,63 @@ impl Watcher {
         let store = self.store.clone();
         let mut params = self.params.clone();
         let budget = self.args.controls.budget;
-        // evaluation and SQLite are blocking work
-        let recorded = tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize)> {
-            let input = keyaki_controls::input::from_snapshot("live account", &snapshot)?;
-            drop(snapshot);
-            let scope = super::record::ScanScope::of(&input);
-            params.deadline = Some(Instant::now() + budget);
-            let mut report = keyaki_controls::evaluate_owned(input, &params)?;
-            super::record::record_scan(&global, &store, scope, &mut report)?;
-            let failed = report
-                .findings
-                .iter()
-                .filter(|f| f.status == keyaki_controls::finding::Status::Failed)
-                .count();
-            Ok((report.findings.len(), failed))
-        })
-        .await;
-        match recorded {
-            Ok(Ok((findings, failed))) => {
+        let (findings, failed) = self
+            .evaluate_and_record(json!({"why": why}), move || {
+                let input = keyaki_controls::input::from_snapshot("live account", &snapshot)?;
+                drop(snapshot);
+                let scope = super::record::ScanScope::of(&input);
+                params.deadline = Some(Instant::now() + budget);
+                let mut report = keyaki_controls::evaluate_owned(input, &params)?;
+                super::record::record_scan(&global, &store, scope, &mut report)?;
+                Ok((report.findings.len(), failed_count(&report)))
+            })
+            .await?;
+        log(
+            "info",
+            "recorded",
+            json!({"why": why, "account": account, "regions": regions, "findings": findings, "failed": failed,
+                   "read_seconds": read_seconds, "seconds": started.elapsed().as_secs_f64()}),
+        );
+        self.account = Some(account.clone());
+        Ok(account)
+    }
+
+    /// Runs `work`, an evaluation and its record (blocking work: off the runtime), and
+    /// counts what came of it: a recorded evaluation, or an error logged with `context`.
+    async fn evaluate_and_record<T: Send + 'static>(
+        &self,
+        context: Value,
+        work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+    ) -> Result<T, ()> {
+        let (msg, error) = match tokio::task::spawn_blocking(work).await {
+            Ok(Ok(value)) => {
                 Metrics::add(&self.metrics.evaluations, 1);
                 self.metrics.last_evaluation.store(
                     u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0),
                     Ordering::Relaxed,
                 );
-                log(
-                    "info",
-                    "recorded",
-                    json!({"why": why, "account": account, "regions": regions, "findings": findings, "failed": failed,
-                           "read_seconds": read_seconds, "seconds": started.elapsed().as_secs_f64()}),
-                );
-                self.account = Some(account.clone());
-                Ok(account)
+                return Ok(value);
             }
-            Ok(Err(e)) => {
-                Metrics::add(&self.metrics.errors, 1);
-                log(
-                    "error",
-                    "evaluation or recording failed",
-                    json!({"why": why, "error": format!("{e:#}")}),
-                );
-                Err(())
-            }
-            Err(e) => {
-                Metrics::add(&self.metrics.errors, 1);
-                log(
-                    "error",
-                    "evaluation stopped",
-                    json!({"why": why, "error": e.to_string()}),
-                );
-                Err(())
-            }
+            Ok(Err(e)) => ("evaluation or recording failed", format!("{e:#}")),
+            Err(e) => ("evaluation stopped", e.to_string()),
+        };
+        Metrics::add(&self.metrics.errors, 1);
+        let mut fields = context;
+        if let Some(fields) = fields.as_object_mut() {
+            fields.insert("error".into(), Value::String(error));
         }
+        log("error", msg, fields);
+        Err(())
     }
+}
+
+/// How many of a report's findings are FAILED.
+fn failed_count(report: &keyaki_controls::finding::ScanReport) -> usize {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.status == keyaki_controls::finding::Status::Failed)
+        .count()
 }
 
 /// The region in an SQS queue URL (`https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`).

@@ -433,53 +433,21 @@ impl Watcher {
         let params = self.params.clone();
         let budget = self.args.controls.budget;
         let id = account.to_string();
-        // evaluation and SQLite are blocking work
-        let recorded = tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize)> {
-            let (mut report, scope) =
-                super::super::organization::account_report(&id, outcome, &params, budget)?;
-            super::super::record::record_scan(&global, &store, scope, &mut report)?;
-            let failed = report
-                .findings
-                .iter()
-                .filter(|f| f.status == keyaki_controls::finding::Status::Failed)
-                .count();
-            Ok((report.findings.len(), failed))
-        })
-        .await;
-        match recorded {
-            Ok(Ok((findings, failed))) => {
-                Metrics::add(&self.metrics.evaluations, 1);
-                self.metrics.last_evaluation.store(
-                    u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0),
-                    std::sync::atomic::Ordering::Relaxed,
-                );
-                log(
-                    "info",
-                    "recorded",
-                    json!({"why": why, "account": account, "regions": regions, "findings": findings, "failed": failed,
-                           "read_seconds": read_seconds, "seconds": started.elapsed().as_secs_f64()}),
-                );
-                Ok(())
-            }
-            Ok(Err(e)) => {
-                Metrics::add(&self.metrics.errors, 1);
-                log(
-                    "error",
-                    "evaluation or recording failed",
-                    json!({"why": why, "account": account, "error": format!("{e:#}")}),
-                );
-                Err(())
-            }
-            Err(e) => {
-                Metrics::add(&self.metrics.errors, 1);
-                log(
-                    "error",
-                    "evaluation stopped",
-                    json!({"why": why, "account": account, "error": e.to_string()}),
-                );
-                Err(())
-            }
-        }
+        let (findings, failed) = self
+            .evaluate_and_record(json!({"why": why, "account": account}), move || {
+                let (mut report, scope) =
+                    super::super::organization::account_report(&id, outcome, &params, budget)?;
+                super::super::record::record_scan(&global, &store, scope, &mut report)?;
+                Ok((report.findings.len(), super::failed_count(&report)))
+            })
+            .await?;
+        log(
+            "info",
+            "recorded",
+            json!({"why": why, "account": account, "regions": regions, "findings": findings, "failed": failed,
+                   "read_seconds": read_seconds, "seconds": started.elapsed().as_secs_f64()}),
+        );
+        Ok(())
     }
 
     /// With `--security-hub`: the findings of `account` changed since its last complete

@@ -5,7 +5,6 @@
 //! before ([`Watcher::evaluate`]).
 
 use std::collections::BTreeSet;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use keyaki_aws::events::{self, Resource, Target};
@@ -135,58 +134,25 @@ impl Watcher {
             gone,
             suppressions: None,
         };
-        let recorded = tokio::task::spawn_blocking(
-            move || -> anyhow::Result<(usize, usize, keyaki_store::RunSummary)> {
+        let (findings, failed, summary) = self
+            .evaluate_and_record(json!({"why": "events", "read": "targeted"}), move || {
                 let input = partial.input("live account")?;
                 drop(partial);
                 params.deadline = Some(Instant::now() + budget);
                 let mut report = keyaki_controls::evaluate_owned(input, &params)?;
                 let summary = super::super::record::record_partial(&store, scope, &mut report)?;
-                let failed = report
-                    .findings
-                    .iter()
-                    .filter(|f| f.status == keyaki_controls::finding::Status::Failed)
-                    .count();
-                Ok((report.findings.len(), failed, summary))
-            },
-        )
-        .await;
-        match recorded {
-            Ok(Ok((findings, failed, summary))) => {
-                Metrics::add(&self.metrics.evaluations, 1);
-                self.metrics.last_evaluation.store(
-                    u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0),
-                    Ordering::Relaxed,
-                );
-                log(
-                    "info",
-                    "recorded",
-                    json!({"why": "events", "read": "targeted", "account": account,
-                           "resources": resources, "gone": gone_count, "findings": findings,
-                           "failed": failed, "stale": summary.stale, "archived": summary.archived,
-                           "read_seconds": read_seconds, "seconds": started.elapsed().as_secs_f64()}),
-                );
-                Ok(account)
-            }
-            Ok(Err(e)) => {
-                Metrics::add(&self.metrics.errors, 1);
-                log(
-                    "error",
-                    "evaluation or recording failed",
-                    json!({"why": "events", "read": "targeted", "error": format!("{e:#}")}),
-                );
-                Err(())
-            }
-            Err(e) => {
-                Metrics::add(&self.metrics.errors, 1);
-                log(
-                    "error",
-                    "evaluation stopped",
-                    json!({"why": "events", "read": "targeted", "error": e.to_string()}),
-                );
-                Err(())
-            }
-        }
+                Ok((report.findings.len(), super::failed_count(&report), summary))
+            })
+            .await?;
+        log(
+            "info",
+            "recorded",
+            json!({"why": "events", "read": "targeted", "account": account,
+                   "resources": resources, "gone": gone_count, "findings": findings,
+                   "failed": failed, "stale": summary.stale, "archived": summary.archived,
+                   "read_seconds": read_seconds, "seconds": started.elapsed().as_secs_f64()}),
+        );
+        Ok(account)
     }
 }
 
