@@ -405,6 +405,26 @@ impl<'tx> Recorder<'tx> {
         }
     }
 
+    /// The history row of a finding this run archived (ACTIVE to ARCHIVED), and why.
+    fn history_archived(&mut self, id: &str, why: &str) -> Result<(), StoreError> {
+        self.history
+            .execute(params![
+                id,
+                self.run_id,
+                self.at,
+                SCAN_ACTOR,
+                Option::<&str>::None,
+                Option::<&str>::None,
+                Option::<&str>::None,
+                Option::<&str>::None,
+                "ACTIVE",
+                "ARCHIVED",
+                why,
+            ])
+            .map_err(&self.sql)?;
+        Ok(())
+    }
+
     /// Archives what the scan's scope no longer holds: the findings of a disabled control,
     /// and, when the scan is complete, the active findings of its controls in this account
     /// that it did not observe, where it read their kind in full (a covered region, or a
@@ -481,21 +501,7 @@ impl<'tx> Recorder<'tx> {
             archive
                 .execute(params![id, self.at, self.read_at])
                 .map_err(&self.sql)?;
-            self.history
-                .execute(params![
-                    id,
-                    self.run_id,
-                    self.at,
-                    SCAN_ACTOR,
-                    Option::<&str>::None,
-                    Option::<&str>::None,
-                    Option::<&str>::None,
-                    Option::<&str>::None,
-                    "ACTIVE",
-                    "ARCHIVED",
-                    why,
-                ])
-                .map_err(&self.sql)?;
+            self.history_archived(id, why)?;
         }
         Ok(to_archive.len())
     }
@@ -564,21 +570,7 @@ impl<'tx> Recorder<'tx> {
             archive
                 .execute(params![id, self.at, self.read_at, self.run_id])
                 .map_err(&self.sql)?;
-            self.history
-                .execute(params![
-                    id,
-                    self.run_id,
-                    self.at,
-                    SCAN_ACTOR,
-                    Option::<&str>::None,
-                    Option::<&str>::None,
-                    Option::<&str>::None,
-                    Option::<&str>::None,
-                    "ACTIVE",
-                    "ARCHIVED",
-                    "resource read as gone",
-                ])
-                .map_err(&self.sql)?;
+            self.history_archived(id, "resource read as gone")?;
         }
         Ok(to_archive.len())
     }
